@@ -1,0 +1,247 @@
+/* harness.c: spawn-with-timeout and output matching for integration tests. */
+#include "tests/integration/harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HARNESS_MAX_ARGS 64
+
+struct harness_buf {
+	char *data;
+	size_t len, cap;
+};
+
+static int harness_buf_read(struct harness_buf *b, int fd)
+{
+	char chunk[16384];
+	ssize_t n = read(fd, chunk, sizeof(chunk));
+
+	if (n <= 0)
+		return n < 0 && errno == EINTR ? 1 : (int)n;
+	if (b->len + (size_t)n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 65536;
+		char *p;
+
+		while (cap < b->len + (size_t)n + 1)
+			cap *= 2;
+		p = realloc(b->data, cap);
+		if (!p)
+			return -1;
+		b->data = p;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, chunk, (size_t)n);
+	b->len += (size_t)n;
+	b->data[b->len] = '\0';
+	return 1;
+}
+
+static double harness_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static pid_t harness_spawn(char *const argv[], int out_fd, int err_fd)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	setpgid(0, 0);
+	int null = open("/dev/null", O_RDONLY);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(out_fd, 1) < 0 ||
+	    dup2(err_fd, 2) < 0)
+		_exit(127);
+	execv(argv[0], argv);
+	fprintf(stderr, "harness: exec %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+int vmrun(struct vmrun *r, int timeout_ms, char *const argv[])
+{
+	struct harness_buf out = { 0 }, err = { 0 };
+	int po[2], pe[2], wstatus = 0;
+	double start = harness_now(), deadline = start + timeout_ms / 1000.0;
+	pid_t pid;
+
+	memset(r, 0, sizeof(*r));
+	if (pipe2(po, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(pe, O_CLOEXEC) < 0) {
+		close(po[0]);
+		close(po[1]);
+		return -errno;
+	}
+	pid = harness_spawn(argv, po[1], pe[1]);
+	close(po[1]);
+	close(pe[1]);
+	if (pid < 0) {
+		close(po[0]);
+		close(pe[0]);
+		return -errno;
+	}
+	setpgid(pid, pid);
+
+	struct pollfd pfd[2] = { { po[0], POLLIN, 0 }, { pe[0], POLLIN, 0 } };
+	int open_fds = 2;
+
+	while (open_fds > 0) {
+		int left = (int)((deadline - harness_now()) * 1000);
+
+		if (left <= 0) {
+			r->timed_out = true;
+			kill(-pid, SIGKILL);
+			break;
+		}
+		if (poll(pfd, 2, left) < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < 2; i++) {
+			if (pfd[i].fd < 0 || !pfd[i].revents)
+				continue;
+			if (harness_buf_read(i ? &err : &out, pfd[i].fd) <= 0) {
+				close(pfd[i].fd);
+				pfd[i].fd = -1;
+				open_fds--;
+			}
+		}
+	}
+	/* The VMM must leave nothing behind; stray children are killed here. */
+	while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+		;
+	kill(-pid, SIGKILL);
+	for (int i = 0; i < 2; i++)
+		if (pfd[i].fd >= 0)
+			close(pfd[i].fd);
+	r->seconds = harness_now() - start;
+	r->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) :
+					 128 + WTERMSIG(wstatus);
+	r->out = out.data ? out.data : strdup("");
+	r->out_len = out.len;
+	r->err = err.data ? err.data : strdup("");
+	r->err_len = err.len;
+	return 0;
+}
+
+int vmrun_isovm(struct vmrun *r, int timeout_ms, ...)
+{
+	char *argv[HARNESS_MAX_ARGS];
+	unsigned n = 0;
+	va_list ap;
+
+	argv[n++] = (char *)HARNESS_ISOVM;
+	va_start(ap, timeout_ms);
+	while (n < HARNESS_MAX_ARGS - 1) {
+		char *a = va_arg(ap, char *);
+
+		if (!a)
+			break;
+		argv[n++] = a;
+	}
+	va_end(ap);
+	argv[n] = NULL;
+	return vmrun(r, timeout_ms, argv);
+}
+
+void vmrun_free(struct vmrun *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+}
+
+static const char *harness_line_in(const char *text, const char *needle,
+				   char *line, size_t cap)
+{
+	const char *hit = strstr(text, needle), *start, *end;
+	size_t n;
+
+	if (!hit)
+		return NULL;
+	start = hit;
+	while (start > text && start[-1] != '\n')
+		start--;
+	end = strchr(hit, '\n');
+	n = end ? (size_t)(end - start) : strlen(start);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(line, start, n);
+	line[n] = '\0';
+	if (n && line[n - 1] == '\r')
+		line[n - 1] = '\0';
+	return line;
+}
+
+const char *vmrun_line(const struct vmrun *r, const char *needle, char *line,
+		       size_t cap)
+{
+	const char *l = harness_line_in(r->out, needle, line, cap);
+
+	return l ? l : harness_line_in(r->err, needle, line, cap);
+}
+
+static unsigned harness_count_in(const char *text, const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *p = strstr(text, needle); p;
+	     p = strstr(p + strlen(needle), needle))
+		n++;
+	return n;
+}
+
+unsigned vmrun_count(const struct vmrun *r, const char *needle)
+{
+	return harness_count_in(r->out, needle) +
+	       harness_count_in(r->err, needle);
+}
+
+long long vmrun_key(const char *line, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (const char *p = strstr(line, key); p; p = strstr(p + 1, key)) {
+		if ((p == line || p[-1] == ' ') && p[klen] == '=')
+			return strtoll(p + klen + 1, NULL, 0);
+	}
+	return -1;
+}
+
+void vmrun_dump(const struct vmrun *r, const char *what)
+{
+	fprintf(stderr,
+		"--- %s: status %d%s after %.2fs\n--- stdout:\n%.*s\n--- stderr:\n%.*s\n---\n",
+		what, r->status, r->timed_out ? " (timed out)" : "",
+		r->seconds, (int)(r->out_len > 8000 ? 8000 : r->out_len),
+		r->out, (int)(r->err_len > 8000 ? 8000 : r->err_len), r->err);
+}
+
+bool harness_have_kvm(void)
+{
+	static int state = -1;
+	int fd;
+
+	if (state >= 0)
+		return state;
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		printf("SKIPPED: /dev/kvm not usable (%s)\n", strerror(errno));
+		fflush(stdout);
+		state = 0;
+		return false;
+	}
+	close(fd);
+	state = 1;
+	return true;
+}

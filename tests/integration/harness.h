@@ -1,0 +1,55 @@
+/*
+ * harness.h: runs isovm (or any program) for the integration tests: spawns
+ * it in its own process group with stdin from /dev/null, captures stdout and
+ * stderr, and kills the whole group when a timeout passes.
+ */
+#ifndef ISOVM_TEST_HARNESS_H
+#define ISOVM_TEST_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct vmrun {
+	int status;        /* exit code, or 128 + signal number */
+	bool timed_out;
+	char *out;         /* stdout, NUL-terminated */
+	size_t out_len;
+	char *err;         /* stderr, NUL-terminated */
+	size_t err_len;
+	double seconds;    /* wall-clock time from spawn to exit */
+};
+
+/*
+ * Runs argv (argv[0] a path) for at most timeout_ms. Returns 0 when the
+ * program was run (whatever its status), -errno when it could not be.
+ * Free the result with vmrun_free().
+ */
+int vmrun(struct vmrun *r, int timeout_ms, char *const argv[]);
+
+/* Like vmrun() with isovm's path first: vmrun_isovm(&r, t, "run", ..., NULL). */
+int vmrun_isovm(struct vmrun *r, int timeout_ms, ...);
+
+void vmrun_free(struct vmrun *r);
+
+/* The line of stdout+stderr that contains needle, copied into line, or NULL. */
+const char *vmrun_line(const struct vmrun *r, const char *needle, char *line,
+		       size_t cap);
+
+/* Number of times needle occurs in stdout+stderr. */
+unsigned vmrun_count(const struct vmrun *r, const char *needle);
+
+/* Integer value of "key=" in the line, or -1. */
+long long vmrun_key(const char *line, const char *key);
+
+/* Prints what the program said, for a failing test's log. */
+void vmrun_dump(const struct vmrun *r, const char *what);
+
+/* True when KVM is usable; otherwise prints "SKIPPED: <why>" once. */
+bool harness_have_kvm(void);
+
+/* Paths of the build, from compile definitions. */
+#define HARNESS_ISOVM ISOVM_BIN_DIR "/isovm"
+#define HARNESS_TESTGUEST ISOVM_BIN_DIR "/isovm-testguest"
+#define HARNESS_GUEST_DIR ISOVM_GUEST_DIR
+
+#endif
