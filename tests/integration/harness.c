@@ -69,7 +69,24 @@ static pid_t harness_spawn(char *const argv[], int out_fd, int err_fd)
 	_exit(127);
 }
 
+static bool harness_all_seen(const struct harness_buf *out,
+			     const struct harness_buf *err,
+			     const char *const until[])
+{
+	for (unsigned i = 0; until[i]; i++)
+		if (!(out->data && strstr(out->data, until[i])) &&
+		    !(err->data && strstr(err->data, until[i])))
+			return false;
+	return true;
+}
+
 int vmrun(struct vmrun *r, int timeout_ms, char *const argv[])
+{
+	return vmrun_until(r, timeout_ms, NULL, 0, argv);
+}
+
+int vmrun_until(struct vmrun *r, int timeout_ms, const char *const until[],
+		int stop_ms, char *const argv[])
 {
 	struct harness_buf out = { 0 }, err = { 0 };
 	int po[2], pe[2], wstatus = 0;
@@ -100,6 +117,10 @@ int vmrun(struct vmrun *r, int timeout_ms, char *const argv[])
 	while (open_fds > 0) {
 		int left = (int)((deadline - harness_now()) * 1000);
 
+		if (left <= 0 && r->stopped) {
+			kill(-pid, SIGKILL);
+			break;
+		}
 		if (left <= 0) {
 			r->timed_out = true;
 			kill(-pid, SIGKILL);
@@ -116,10 +137,17 @@ int vmrun(struct vmrun *r, int timeout_ms, char *const argv[])
 				open_fds--;
 			}
 		}
+		if (until && !r->stopped && harness_all_seen(&out, &err, until)) {
+			r->stopped = true;
+			kill(pid, SIGTERM);
+			deadline = harness_now() + stop_ms / 1000.0;
+		}
 	}
 	/* The VMM must leave nothing behind; stray children are killed here. */
 	while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
 		;
+	if (kill(-pid, 0) == 0)
+		r->strays = true;
 	kill(-pid, SIGKILL);
 	for (int i = 0; i < 2; i++)
 		if (pfd[i].fd >= 0)

@@ -12,6 +12,8 @@
 struct vmrun {
 	int status;        /* exit code, or 128 + signal number */
 	bool timed_out;
+	bool strays;       /* processes of its group outlived it */
+	bool stopped;      /* the harness sent SIGTERM (vmrun_until) */
 	char *out;         /* stdout, NUL-terminated */
 	size_t out_len;
 	char *err;         /* stderr, NUL-terminated */
@@ -25,6 +27,14 @@ struct vmrun {
  * Free the result with vmrun_free().
  */
 int vmrun(struct vmrun *r, int timeout_ms, char *const argv[]);
+
+/*
+ * Like vmrun(), but once every string of until[] (NULL-terminated) has
+ * appeared in stdout+stderr, sends SIGTERM to the program (r->stopped is
+ * set) and gives it stop_ms to exit before it is killed.
+ */
+int vmrun_until(struct vmrun *r, int timeout_ms, const char *const until[],
+		int stop_ms, char *const argv[]);
 
 /* Like vmrun() with isovm's path first: vmrun_isovm(&r, t, "run", ..., NULL). */
 int vmrun_isovm(struct vmrun *r, int timeout_ms, ...);

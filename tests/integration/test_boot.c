@@ -1,0 +1,167 @@
+/*
+ * test_boot.c: isovm boots the test guest under KVM: CPUs, memory across the
+ * 32-bit hole, the command line, SMP with more vCPUs than host cores, reboot
+ * and power-off, and the guest's panic report.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "guest-drivers/abi/isovm_abi.h"
+#include "tests/integration/harness.h"
+
+#define BOOT_TIMEOUT_MS 60000
+
+static void boot_testguest(struct vmrun *r, const char *cpus, const char *mem,
+			   const char *cmdline, const char *on_reboot)
+{
+	int rc;
+
+	if (on_reboot)
+		rc = vmrun_isovm(r, BOOT_TIMEOUT_MS, "run", "--kernel",
+				 HARNESS_TESTGUEST, "--cpus", cpus, "--memory",
+				 mem, "--cmdline", cmdline, "--on-reboot",
+				 on_reboot, NULL);
+	else
+		rc = vmrun_isovm(r, BOOT_TIMEOUT_MS, "run", "--kernel",
+				 HARNESS_TESTGUEST, "--cpus", cpus, "--memory",
+				 mem, "--cmdline", cmdline, NULL);
+	cr_assert_eq(rc, 0, "could not run isovm");
+	if (r->status != 0 || r->timed_out)
+		vmrun_dump(r, cmdline);
+}
+
+static void expect_pass(const struct vmrun *r, const char *name, char *line,
+			size_t cap)
+{
+	char needle[64];
+
+	snprintf(needle, sizeof(needle), "ISOVM-TEST name=%s ", name);
+	cr_assert_not_null(vmrun_line(r, needle, line, cap),
+			   "no result line for %s", name);
+	cr_assert_not_null(strstr(line, "status=pass"), "%s", line);
+}
+
+static void check_info(const char *cpus, long long want_cpus)
+{
+	struct vmrun r;
+	char line[512];
+
+	if (!harness_have_kvm())
+		return;
+	boot_testguest(&r, cpus, "256M", "test=info", NULL);
+	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
+	cr_assert(!r.strays, "processes outlived isovm");
+	expect_pass(&r, "info", line, sizeof(line));
+	cr_assert_eq(vmrun_key(line, "cpus"), want_cpus, "%s", line);
+	vmrun_free(&r);
+}
+
+Test(boot, info_reports_one_cpu)
+{
+	check_info("1", 1);
+}
+
+Test(boot, info_reports_four_cpus)
+{
+	check_info("4", 4);
+}
+
+Test(boot, smp_runs_four_vcpus_on_two_cores)
+{
+	struct vmrun r;
+	char line[512];
+
+	if (!harness_have_kvm())
+		return;
+	boot_testguest(&r, "4", "256M", "test=smp", NULL);
+	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
+	expect_pass(&r, "smp", line, sizeof(line));
+	cr_assert_eq(vmrun_key(line, "online"), 4, "%s", line);
+	vmrun_free(&r);
+}
+
+static void check_memory(const char *mem, long long want_kb)
+{
+	struct vmrun r;
+	char line[512];
+	long long kb;
+
+	if (!harness_have_kvm())
+		return;
+	boot_testguest(&r, "1", mem, "test=info", NULL);
+	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
+	expect_pass(&r, "info", line, sizeof(line));
+	kb = vmrun_key(line, "mem_kb");
+	cr_assert(kb > want_kb * 99 / 100 && kb <= want_kb,
+		  "mem_kb %lld not within 1%% of %lld: %s", kb, want_kb, line);
+	vmrun_free(&r);
+}
+
+Test(boot, memory_256m_reported_within_one_percent)
+{
+	check_memory("256M", 256LL * 1024);
+}
+
+Test(boot, memory_5g_across_the_hole_reported_within_one_percent)
+{
+	check_memory("5G", 5LL * 1024 * 1024);
+}
+
+Test(boot, cmdline_words_are_echoed)
+{
+	struct vmrun r;
+	char line[1024];
+
+	if (!harness_have_kvm())
+		return;
+	boot_testguest(&r, "1", "128M", "test=info alpha=1 bravo charlie=x,y",
+		       NULL);
+	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
+	expect_pass(&r, "info", line, sizeof(line));
+	cr_assert_not_null(strstr(line, "alpha=1"), "%s", line);
+	cr_assert_not_null(strstr(line, "bravo"), "%s", line);
+	cr_assert_not_null(strstr(line, "charlie=x,y"), "%s", line);
+	vmrun_free(&r);
+}
+
+Test(boot, reboot_restarts_in_process_then_powers_off)
+{
+	struct vmrun r;
+	char line[512];
+
+	if (!harness_have_kvm())
+		return;
+	boot_testguest(&r, "1", "128M", "test=reboot", NULL);
+	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
+	cr_assert_eq(vmrun_count(&r, "isovm-testguest: boot="), 2,
+		     "expected two boots");
+	expect_pass(&r, "reboot", line, sizeof(line));
+	cr_assert_eq(vmrun_key(line, "boot"), 1, "%s", line);
+	vmrun_free(&r);
+}
+
+Test(boot, reboot_with_on_reboot_exit_ends_after_one_boot)
+{
+	struct vmrun r;
+
+	if (!harness_have_kvm())
+		return;
+	boot_testguest(&r, "1", "128M", "test=reboot", "exit");
+	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
+	cr_assert_eq(vmrun_count(&r, "isovm-testguest: boot="), 1,
+		     "expected one boot");
+	vmrun_free(&r);
+}
+
+Test(boot, panic_report_gives_panic_status)
+{
+	struct vmrun r;
+
+	if (!harness_have_kvm())
+		return;
+	boot_testguest(&r, "1", "128M", "test=panic", NULL);
+	cr_assert_eq(r.status, ISOVM_EXIT_GUEST_PANIC, "status %d", r.status);
+	cr_assert(!r.strays, "processes outlived isovm");
+	vmrun_free(&r);
+}
