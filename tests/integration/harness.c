@@ -94,6 +94,7 @@ int vmrun_until(struct vmrun *r, int timeout_ms, const char *const until[],
 	pid_t pid;
 
 	memset(r, 0, sizeof(*r));
+	r->first_out = -1;
 	if (pipe2(po, O_CLOEXEC) < 0)
 		return -errno;
 	if (pipe2(pe, O_CLOEXEC) < 0) {
@@ -101,6 +102,8 @@ int vmrun_until(struct vmrun *r, int timeout_ms, const char *const until[],
 		close(po[1]);
 		return -errno;
 	}
+	start = harness_now();
+	r->start_mono = start;
 	pid = harness_spawn(argv, po[1], pe[1]);
 	close(po[1]);
 	close(pe[1]);
@@ -131,6 +134,8 @@ int vmrun_until(struct vmrun *r, int timeout_ms, const char *const until[],
 		for (int i = 0; i < 2; i++) {
 			if (pfd[i].fd < 0 || !pfd[i].revents)
 				continue;
+			if (!i && r->first_out < 0)
+				r->first_out = harness_now() - start;
 			if (harness_buf_read(i ? &err : &out, pfd[i].fd) <= 0) {
 				close(pfd[i].fd);
 				pfd[i].fd = -1;

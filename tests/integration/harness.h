@@ -19,6 +19,8 @@ struct vmrun {
 	char *err;         /* stderr, NUL-terminated */
 	size_t err_len;
 	double seconds;    /* wall-clock time from spawn to exit */
+	double first_out;  /* seconds from spawn to the first stdout byte, or -1 */
+	double start_mono; /* CLOCK_MONOTONIC seconds just before the spawn */
 };
 
 /*
