@@ -1,0 +1,293 @@
+#!/usr/bin/env bash
+# build-guest.sh OUTDIR: builds the Linux guest from Debian packages into
+# OUTDIR: vmlinuz, vmlinux (its ELF, with the PVH entry note) and
+# initramfs.cpio.gz (busybox, virtio modules, the isovm module, /init).
+#
+# Nothing is installed on the host: packages are fetched with
+# `apt-get download` into OUTDIR/cache and unpacked with dpkg-deb. The
+# result is keyed on the package versions and a hash of the sources; when
+# neither changed the script only says so.
+set -euo pipefail
+exec </dev/null
+export LC_ALL=C
+
+if [ $# -ne 1 ]; then
+	echo "usage: $0 OUTDIR" >&2
+	exit 2
+fi
+
+here=$(cd "$(dirname "$0")" && pwd)
+abi_dir=$(cd "$here/../abi" && pwd)
+mkdir -p "$1"
+out=$(cd "$1" && pwd)
+cache=$out/cache
+work=$out/work
+stamp=$out/.build-stamp
+step="start"
+
+die() {
+	echo "build-guest: error: $*" >&2
+	exit 1
+}
+trap 'echo "build-guest: FAILED during: $step" >&2' ERR
+
+# One build per OUTDIR at a time.
+exec 9>"$out/.lock"
+flock 9
+
+# --- versions --------------------------------------------------------------
+
+# Prints the candidate version of package $1, or nothing.
+candidate() {
+	apt-cache policy "$1" 2>/dev/null |
+		awk '/^  Candidate:/ { if ($2 != "(none)") print $2; exit }'
+}
+
+# Prints the first dependency of package $1 whose name matches regex $2.
+dep_matching() {
+	apt-cache depends "$1" 2>/dev/null |
+		awk -v re="$2" '/^ *\|?Depends: / && $2 ~ re { print $2; exit }'
+}
+
+resolve_versions() {
+	local img hdr common kbuild
+
+	img=$(dep_matching linux-image-amd64 '^linux-image-[0-9].*-amd64$')
+	[ -n "$img" ] || return 1
+	abi=${img#linux-image-}
+	hdr=linux-headers-$abi
+	common=$(dep_matching "$hdr" '^linux-headers-.*-common$')
+	kbuild=$(dep_matching "$hdr" '^linux-kbuild-')
+	[ -n "$common" ] && [ -n "$kbuild" ] || return 1
+	pkgs=()
+	for p in "$img" "$hdr" "$common" "$kbuild" busybox-static; do
+		v=$(candidate "$p")
+		[ -n "$v" ] || return 1
+		pkgs+=("$p=$v")
+	done
+}
+
+# What apt's answers depend on: its package lists and the dpkg status.
+apt_fingerprint() {
+	find /var/lib/apt/lists /var/lib/dpkg/status -maxdepth 1 -type f \
+	     \( -name '*_Packages*' -o -name status \) -printf '%p %s %T@\n' |
+		sort | sha256sum | cut -d' ' -f1
+}
+
+# apt-cache costs a second or so; reuse the last answer while apt's
+# inputs are unchanged, so that an up-to-date check stays instant.
+resolved=$out/.apt-resolved
+fingerprint=$(apt_fingerprint)
+step="resolving package versions"
+if [ -f "$resolved" ] && [ "$(head -n1 "$resolved")" = "$fingerprint" ]; then
+	mapfile -t pkgs < <(tail -n +3 "$resolved")
+	abi=$(sed -n 2p "$resolved")
+elif ! resolve_versions; then
+	if [ "$(id -u)" -eq 0 ]; then
+		echo "build-guest: apt knows no kernel; running apt-get update"
+		apt-get update -qq || die "apt-get update failed"
+		fingerprint=$(apt_fingerprint)
+	fi
+	if ! resolve_versions; then
+		# Offline, with a finished build: keep what was built.
+		if [ -f "$stamp" ] && [ -f "$out/initramfs.cpio.gz" ]; then
+			echo "build-guest: warning: cannot resolve package" \
+			     "versions; keeping the existing guest" >&2
+			exit 0
+		fi
+		die "cannot resolve the kernel linux-image-amd64 depends on" \
+		    "(apt-cache depends/policy failed)"
+	fi
+fi
+
+[ "${#pkgs[@]}" -eq 5 ] && [ -n "$abi" ] || die "bad $resolved: remove it"
+printf '%s\n' "$fingerprint" "$abi" "${pkgs[@]}" >"$resolved"
+
+step="hashing sources"
+src_hash=$(cd "$here" &&
+	   { find module initramfs -type f -print0 | sort -z |
+		     xargs -0 sha256sum
+	     sha256sum build-guest.sh "$abi_dir/isovm_abi.h" |
+		     sed "s|$abi_dir/||"; } | sha256sum | cut -d' ' -f1)
+key=$(printf '%s\n' "${pkgs[@]}" "sources=$src_hash")
+
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ] &&
+   [ -f "$out/vmlinuz" ] && [ -f "$out/vmlinux" ] &&
+   [ -f "$out/initramfs.cpio.gz" ]; then
+	echo "build-guest: up to date (linux-image-$abi)"
+	exit 0
+fi
+echo "build-guest: building the guest for:" "${pkgs[@]}"
+
+# --- download and unpack ---------------------------------------------------
+
+# Prints the cached .deb of "pkg=version" $1, downloading it when missing.
+fetch() {
+	local p=${1%%=*} v=${1#*=} deb tmp
+
+	deb=$cache/${p}_${v//:/%3a}.deb
+	if [ ! -f "$deb" ]; then
+		tmp=$(mktemp -d "$cache/dl.XXXXXX")
+		# apt drops privileges to _apt when it can write there.
+		chmod 0755 "$tmp"
+		if ! (cd "$tmp" && apt-get download -q "$p=$v" >&2); then
+			rm -rf "$tmp"
+			die "apt-get download $p=$v failed"
+		fi
+		mv "$tmp"/*.deb "$deb"
+		rm -rf "$tmp"
+	fi
+	[ "$(dpkg-deb -f "$deb" Version)" = "$v" ] ||
+		die "$deb does not hold version $v"
+	echo "$deb"
+}
+
+step="downloading packages"
+mkdir -p "$cache"
+debs=()
+for pv in "${pkgs[@]}"; do
+	debs+=("$(fetch "$pv")")
+done
+
+step="unpacking packages"
+rm -rf "$work"
+mkdir -p "$work/root"
+for deb in "${debs[@]}"; do
+	dpkg-deb -x "$deb" "$work/root"
+done
+root=$work/root
+
+# --- isovm module ----------------------------------------------------------
+
+step="building the isovm module"
+hdrs=$root/usr/src/linux-headers-$abi
+[ -f "$hdrs/Makefile" ] || die "no headers for $abi in the packages"
+# The flavour Makefile includes the common one by absolute path: point it
+# at the unpacked copy. The kbuild symlinks are relative and already fit.
+sed -i "s|^include /usr/src/|include $root/usr/src/|" "$hdrs/Makefile"
+command -v gcc-12 >/dev/null || die "gcc-12 (the kernel's compiler) missing"
+cp -r "$here/module" "$work/module"
+make -s -C "$hdrs" M="$work/module" ISOVM_ABI_DIR="$abi_dir" modules
+[ -f "$work/module/isovm.ko" ] || die "kbuild made no isovm.ko"
+
+# --- kernel ----------------------------------------------------------------
+
+# Writes the ELF kernel inside bzImage $1 to $2. The compressed payload
+# starts payload_offset bytes (boot header 0x248) after the setup code,
+# whose size is (setup_sects + 1) * 512; its magic names the compressor.
+vmlinux_extract() {
+	local img=$1 dst=$2 sects off len magic
+
+	sects=$(od -An -tu1 -j 0x1f1 -N1 "$img" | tr -d ' ')
+	[ "$sects" -ne 0 ] || sects=4
+	off=$(( (sects + 1) * 512 + $(od -An -tu4 -j 0x248 -N4 "$img") ))
+	len=$(od -An -tu4 -j 0x24c -N4 "$img" | tr -d ' ')
+	magic=$(od -An -tx1 -j "$off" -N6 "$img" | tr -d ' \n')
+	payload() {
+		dd if="$img" iflag=skip_bytes,count_bytes skip="$off" \
+		   count="$len" bs=1M status=none
+	}
+	case "$magic" in
+	fd377a585a00) payload | xz -dc --single-stream >"$dst" ;;
+	1f8b*) payload | gzip -dc >"$dst" 2>/dev/null || [ -s "$dst" ] ;;
+	28b52ffd*) payload | zstd -dcq >"$dst" ;;
+	5d0000*) payload | xz -dc --format=lzma >"$dst" 2>/dev/null ||
+			 [ -s "$dst" ] ;;
+	*) die "unknown kernel payload magic $magic at offset $off" ;;
+	esac
+	[ "$(od -An -tx1 -N4 "$dst" | tr -d ' ')" = 7f454c46 ] ||
+		die "decompressed kernel is not an ELF"
+}
+
+step="extracting vmlinux"
+vmlinux_extract "$root/boot/vmlinuz-$abi" "$work/vmlinux"
+# XEN_ELFNOTE_PHYS32_ENTRY is note type 18 of owner "Xen".
+# Older binutils do not name it. (Read first: grep -q would cut the pipe.)
+notes=$(readelf -n "$work/vmlinux")
+grep -Eq 'Xen[[:space:]]+0x[0-9a-f]+[[:space:]]+(XEN_ELFNOTE_PHYS32_ENTRY|Unknown note type: \(0x00000012\))' <<<"$notes" ||
+	die "vmlinux has no Xen PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)"
+cp "$root/boot/vmlinuz-$abi" "$work/vmlinuz"
+
+# --- initramfs -------------------------------------------------------------
+
+modules_dir=$root/lib/modules/$abi
+wanted="virtio virtio_ring virtio_mmio virtio_blk virtio_net virtio_console"
+declare -A mod_path=() mod_done=()
+load_order=()
+
+# Appends module $1 to load_order after its dependencies.
+mod_add() {
+	local m=$1 d
+
+	[ -z "${mod_done[$m]:-}" ] || return 0
+	mod_done[$m]=1
+	[ -n "${mod_path[$m]:-}" ] || die "module $m not in linux-image-$abi"
+	for d in $(modinfo -F depends "${mod_path[$m]}" | tr ',' ' '); do
+		mod_add "${d//-/_}"
+	done
+	load_order+=("$m")
+}
+
+# Copies module $1 into the initramfs uncompressed: busybox insmod reads
+# plain .ko files only.
+mod_copy() {
+	local src=${mod_path[$1]} dst=$ird/lib/modules/$1.ko
+
+	case "$src" in
+	*.ko) cp "$src" "$dst" ;;
+	*.ko.xz) xz -dc "$src" >"$dst" ;;
+	*.ko.zst) zstd -dcq "$src" >"$dst" ;;
+	*.ko.gz) gzip -dc "$src" >"$dst" ;;
+	esac
+}
+
+step="collecting modules"
+while IFS= read -r f; do
+	m=$(basename "$f")
+	m=${m%%.ko*}
+	mod_path[${m//-/_}]=$f
+done < <(find "$modules_dir/kernel" -name '*.ko*')
+for m in $wanted; do
+	mod_add "$m"
+done
+
+step="assembling the initramfs"
+ird=$work/initramfs
+mkdir -p "$ird"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,root}
+mkdir -p "$ird/lib/modules" "$ird/lib/isovm/tests"
+cp "$root/bin/busybox" "$ird/bin/busybox"
+"$ird/bin/busybox" --list-full | while IFS= read -r applet; do
+	[ "$applet" = bin/busybox ] && continue
+	mkdir -p "$ird/$(dirname "$applet")"
+	ln -sf /bin/busybox "$ird/$applet"
+done
+[ -e "$ird/bin/sh" ] || die "busybox has no sh applet"
+for m in "${load_order[@]}"; do
+	mod_copy "$m"
+done
+cp "$work/module/isovm.ko" "$ird/lib/modules/isovm.ko"
+# isovm goes right after virtio_mmio, so its devices bind at once and
+# the device drivers loaded next find them.
+for m in "${load_order[@]}"; do
+	echo "$m"
+	[ "$m" = virtio_mmio ] && echo isovm
+done >"$ird/lib/modules/load.list"
+grep -qx isovm "$ird/lib/modules/load.list" || die "virtio_mmio not loaded"
+install -m 0755 "$here/initramfs/init" "$ird/init"
+install -m 0755 "$here"/initramfs/tests/* "$ird/lib/isovm/tests/"
+# Fixed times and owners: the same inputs give the same archive.
+find "$ird" -exec touch -h -d @0 {} +
+(cd "$ird" && find . -mindepth 1 | sort |
+	cpio -o -H newc -R 0:0 --reproducible --quiet) |
+	gzip -9n >"$work/initramfs.cpio.gz"
+
+# --- publish ---------------------------------------------------------------
+
+step="publishing"
+for f in vmlinuz vmlinux initramfs.cpio.gz; do
+	mv -f "$work/$f" "$out/$f"
+done
+printf '%s\n' "$key" >"$stamp"
+echo "build-guest: done: $out (kernel $abi, modules:" \
+     "$(tr '\n' ' ' <"$ird/lib/modules/load.list"))"
+rm -rf "$work"
