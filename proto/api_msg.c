@@ -1,0 +1,279 @@
+/* api_msg.c: management API messages between C structs and the wire. */
+#include "proto/api_msg.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "proto/api.pb-c.h"
+#include "proto/ctl_pb.h"
+#include "proto/pb_alloc.h"
+
+/* Allocation budget per decode: far above what a valid message needs. */
+#define API_DECODE_BUDGET (1024u * 1024u)
+
+#define API_SAME(c, pb) _Static_assert((int)(c) == (int)(pb), #c)
+API_SAME(API_VM_SHUTTING_DOWN, ISOVM__API__VM_STATE__VM_STATE_SHUTTING_DOWN);
+API_SAME(API_DEV_FAILED, ISOVM__API__DEVICE_STATE__DEVICE_STATE_FAILED);
+API_SAME(API_REQ_SHUTDOWN, ISOVM__API__REQUEST__REQ_SHUTDOWN);
+API_SAME(API_REPLY_STATS, ISOVM__API__REPLY__REP_STATS);
+
+struct api_pb_req {
+	Isovm__Api__Empty empty;
+	Isovm__Api__DeviceRef ref;
+	Isovm__Api__FaultRequest fault;
+	Isovm__Ctl__FaultSettings settings;
+};
+
+struct api_pb_reply {
+	Isovm__Api__Empty ok;
+	Isovm__Api__ApiError error;
+	Isovm__Api__Status status;
+	Isovm__Api__DeviceList list;
+	Isovm__Api__Device dev[API_MAX_DEVICES];
+	Isovm__Api__Device *devp[API_MAX_DEVICES];
+	Isovm__Api__DeviceStats stats;
+	struct ctl_pb_stats ctl_stats;
+};
+
+/* The wire's oneof case numbers equal enum api_req_type (checked above). */
+static void api_req_fill(struct api_pb_req *s, const struct api_req *req,
+			 Isovm__Api__Request *m)
+{
+	m->req_case = (Isovm__Api__Request__ReqCase)req->type;
+	switch (req->type) {
+	case API_REQ_STATS:
+	case API_REQ_RESTART:
+	case API_REQ_KILL:
+		isovm__api__device_ref__init(&s->ref);
+		s->ref.name = (char *)req->dev;
+		/* All three members of the union are the same pointer type. */
+		m->stats = &s->ref;
+		break;
+	case API_REQ_FAULT:
+		isovm__api__fault_request__init(&s->fault);
+		ctl_pb_fault_fill(&s->settings, &req->fault);
+		s->fault.name = (char *)req->dev;
+		s->fault.settings = &s->settings;
+		m->fault = &s->fault;
+		break;
+	default:
+		isovm__api__empty__init(&s->empty);
+		m->status = &s->empty;
+		break;
+	}
+}
+
+int api_req_encode(const struct api_req *req, uint8_t *buf, size_t cap)
+{
+	Isovm__Api__Request m = ISOVM__API__REQUEST__INIT;
+	struct api_pb_req s;
+	size_t len;
+	int ret;
+
+	ret = api_req_validate(req);
+	if (ret)
+		return ret;
+	api_req_fill(&s, req, &m);
+	len = isovm__api__request__get_packed_size(&m);
+	if (len > cap || len > API_MSG_MAX)
+		return -ENOBUFS;
+	return (int)isovm__api__request__pack(&m, buf);
+}
+
+static int api_req_read(const Isovm__Api__Request *m, struct api_req *out)
+{
+	if (m->req_case < ISOVM__API__REQUEST__REQ_STATUS ||
+	    m->req_case > ISOVM__API__REQUEST__REQ_SHUTDOWN)
+		return -EBADMSG;
+	out->type = (enum api_req_type)m->req_case;
+	switch (m->req_case) {
+	case ISOVM__API__REQUEST__REQ_STATS:
+	case ISOVM__API__REQUEST__REQ_RESTART:
+	case ISOVM__API__REQUEST__REQ_KILL:
+		return ctl_pb_copy_str(out->dev, sizeof(out->dev),
+				       m->stats->name);
+	case ISOVM__API__REQUEST__REQ_FAULT:
+		if (!m->fault->settings)
+			return -EINVAL;
+		if (ctl_pb_copy_str(out->dev, sizeof(out->dev), m->fault->name))
+			return -EINVAL;
+		return ctl_pb_fault_read(m->fault->settings, &out->fault);
+	default:
+		return 0;
+	}
+}
+
+int api_req_decode(const uint8_t *buf, size_t len, struct api_req *out)
+{
+	Isovm__Api__Request *m;
+	struct pb_alloc pa;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (len > API_MSG_MAX)
+		return -EMSGSIZE;
+	if (!buf && len)
+		return -EINVAL;
+	pb_alloc_init(&pa, API_DECODE_BUDGET);
+	m = isovm__api__request__unpack(&pa.base, len, buf);
+	if (!m)
+		return -EBADMSG;
+	ret = api_req_read(m, out);
+	isovm__api__request__free_unpacked(m, &pa.base);
+	if (!ret)
+		ret = api_req_validate(out);
+	if (ret)
+		memset(out, 0, sizeof(*out));
+	return ret;
+}
+
+static void api_devices_fill(struct api_pb_reply *s, const struct api_devices *d)
+{
+	isovm__api__device_list__init(&s->list);
+	for (unsigned i = 0; i < d->n; i++) {
+		Isovm__Api__Device *m = &s->dev[i];
+
+		isovm__api__device__init(m);
+		m->name = (char *)d->dev[i].name;
+		m->type = (Isovm__Ctl__DeviceType)d->dev[i].type;
+		m->state = (Isovm__Api__DeviceState)d->dev[i].state;
+		m->pid = d->dev[i].pid;
+		m->restarts = d->dev[i].restarts;
+		s->devp[i] = m;
+	}
+	s->list.n_devices = d->n;
+	s->list.devices = d->n ? s->devp : NULL;
+}
+
+static void api_reply_fill(struct api_pb_reply *s, const struct api_reply *rep,
+			   Isovm__Api__Reply *m)
+{
+	m->rep_case = (Isovm__Api__Reply__RepCase)rep->type;
+	switch (rep->type) {
+	case API_REPLY_OK:
+		isovm__api__empty__init(&s->ok);
+		m->ok = &s->ok;
+		break;
+	case API_REPLY_ERROR:
+		isovm__api__api_error__init(&s->error);
+		s->error.code = rep->u.error.code;
+		s->error.text = (char *)rep->u.error.text;
+		m->error = &s->error;
+		break;
+	case API_REPLY_STATUS:
+		isovm__api__status__init(&s->status);
+		s->status.state = (Isovm__Api__VmState)rep->u.status.state;
+		s->status.uptime_ms = rep->u.status.uptime_ms;
+		s->status.vcpus = rep->u.status.vcpus;
+		s->status.memory_bytes = rep->u.status.memory_bytes;
+		m->status = &s->status;
+		break;
+	case API_REPLY_DEVICES:
+		api_devices_fill(s, &rep->u.devices);
+		m->devices = &s->list;
+		break;
+	case API_REPLY_STATS:
+		isovm__api__device_stats__init(&s->stats);
+		ctl_pb_stats_fill(&s->ctl_stats, &rep->u.stats.stats);
+		s->stats.name = (char *)rep->u.stats.name;
+		s->stats.stats = &s->ctl_stats.msg;
+		m->stats = &s->stats;
+		break;
+	}
+}
+
+int api_reply_encode(const struct api_reply *rep, uint8_t *buf, size_t cap)
+{
+	Isovm__Api__Reply m = ISOVM__API__REPLY__INIT;
+	struct api_pb_reply s;
+	size_t len;
+	int ret;
+
+	ret = api_reply_validate(rep);
+	if (ret)
+		return ret;
+	api_reply_fill(&s, rep, &m);
+	len = isovm__api__reply__get_packed_size(&m);
+	if (len > cap || len > API_MSG_MAX)
+		return -ENOBUFS;
+	return (int)isovm__api__reply__pack(&m, buf);
+}
+
+static int api_devices_read(const Isovm__Api__DeviceList *m,
+			    struct api_devices *d)
+{
+	if (m->n_devices > API_MAX_DEVICES)
+		return -EINVAL;
+	d->n = (unsigned)m->n_devices;
+	for (size_t i = 0; i < m->n_devices; i++) {
+		const Isovm__Api__Device *dm = m->devices[i];
+		struct api_device *dev = &d->dev[i];
+
+		if (!dm || ctl_pb_copy_str(dev->name, sizeof(dev->name),
+					   dm->name))
+			return -EINVAL;
+		dev->type = (enum ctl_dev_type)dm->type;
+		dev->state = (enum api_dev_state)dm->state;
+		dev->pid = dm->pid;
+		dev->restarts = dm->restarts;
+	}
+	return 0;
+}
+
+static int api_reply_read(const Isovm__Api__Reply *m, struct api_reply *out)
+{
+	switch (m->rep_case) {
+	case ISOVM__API__REPLY__REP_OK:
+		out->type = API_REPLY_OK;
+		return 0;
+	case ISOVM__API__REPLY__REP_ERROR:
+		out->type = API_REPLY_ERROR;
+		out->u.error.code = m->error->code;
+		return ctl_pb_copy_str(out->u.error.text,
+				       sizeof(out->u.error.text),
+				       m->error->text);
+	case ISOVM__API__REPLY__REP_STATUS:
+		out->type = API_REPLY_STATUS;
+		out->u.status.state = (enum api_vm_state)m->status->state;
+		out->u.status.uptime_ms = m->status->uptime_ms;
+		out->u.status.vcpus = m->status->vcpus;
+		out->u.status.memory_bytes = m->status->memory_bytes;
+		return 0;
+	case ISOVM__API__REPLY__REP_DEVICES:
+		out->type = API_REPLY_DEVICES;
+		return api_devices_read(m->devices, &out->u.devices);
+	case ISOVM__API__REPLY__REP_STATS:
+		out->type = API_REPLY_STATS;
+		if (!m->stats->stats ||
+		    ctl_pb_copy_str(out->u.stats.name, sizeof(out->u.stats.name),
+				    m->stats->name))
+			return -EINVAL;
+		return ctl_pb_stats_read(m->stats->stats, &out->u.stats.stats);
+	default:
+		return -EBADMSG;
+	}
+}
+
+int api_reply_decode(const uint8_t *buf, size_t len, struct api_reply *out)
+{
+	Isovm__Api__Reply *m;
+	struct pb_alloc pa;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (len > API_MSG_MAX)
+		return -EMSGSIZE;
+	if (!buf && len)
+		return -EINVAL;
+	pb_alloc_init(&pa, API_DECODE_BUDGET);
+	m = isovm__api__reply__unpack(&pa.base, len, buf);
+	if (!m)
+		return -EBADMSG;
+	ret = api_reply_read(m, out);
+	isovm__api__reply__free_unpacked(m, &pa.base);
+	if (!ret)
+		ret = api_reply_validate(out);
+	if (ret)
+		memset(out, 0, sizeof(*out));
+	return ret;
+}
