@@ -1,0 +1,347 @@
+/* test_hostile.c: every kind of corruption by a hostile peer is detected. */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "ipc/arena.h"
+#include "ipc/inflight.h"
+#include "ipc/region.h"
+#include "ipc/ring.h"
+
+#define CAP 16u
+
+struct pair {
+	void *mem;
+	struct ipc_ring_hdr *hdr; /* what the hostile peer scribbles on */
+	struct ipc_ring prod, cons;
+};
+
+static void pair_new(struct pair *p, uint32_t start)
+{
+	p->mem = aligned_alloc(IPC_CACHELINE, ipc_ring_bytes(CAP));
+	cr_assert_not_null(p->mem);
+	p->hdr = p->mem;
+	ipc_ring_format(p->mem, start);
+	cr_assert_eq(ipc_ring_attach(&p->prod, p->mem, CAP, true), 0);
+	cr_assert_eq(ipc_ring_attach(&p->cons, p->mem, CAP, false), 0);
+}
+
+static void push_n(struct pair *p, unsigned int n)
+{
+	struct ipc_req e[CAP] = { 0 };
+
+	cr_assert_eq(ipc_ring_push(&p->prod, e, n), (int)n);
+}
+
+/* Producer index claims more than capacity entries: seen at every start. */
+Test(hostile, producer_index_ahead_by_more_than_capacity)
+{
+	static const uint32_t starts[] = { 0, 5, UINT32_MAX - 3 };
+	struct ipc_req e[4];
+	struct pair p;
+	unsigned int i;
+
+	for (i = 0; i < 3; i++) {
+		pair_new(&p, starts[i]);
+		push_n(&p, 2);
+		atomic_store(&p.hdr->prod, starts[i] + CAP + 1);
+		cr_assert_eq(ipc_ring_pop(&p.cons, e, 4), -EPROTO,
+			     "start %u", starts[i]);
+		/* Once broken, always broken, even if the index looks fine. */
+		atomic_store(&p.hdr->prod, starts[i] + 1);
+		cr_assert_eq(ipc_ring_pop(&p.cons, e, 4), -EPROTO);
+		cr_assert_eq(ipc_ring_pending(&p.cons), -EPROTO);
+		free(p.mem);
+	}
+}
+
+Test(hostile, producer_index_exactly_capacity_ahead_is_legal)
+{
+	struct ipc_req e[CAP];
+	struct pair p;
+
+	pair_new(&p, UINT32_MAX - 3);
+	/* A full ring written by a well-behaved producer looks like this. */
+	atomic_store(&p.hdr->prod, UINT32_MAX - 3 + CAP);
+	cr_assert_eq(ipc_ring_pop(&p.cons, e, CAP), (int)CAP);
+	free(p.mem);
+}
+
+Test(hostile, producer_index_going_backwards)
+{
+	struct ipc_req e[4];
+	struct pair p;
+
+	pair_new(&p, 100);
+	push_n(&p, 3);
+	cr_assert_eq(ipc_ring_pending(&p.cons), 3);
+	atomic_store(&p.hdr->prod, 101);
+	cr_assert_eq(ipc_ring_pending(&p.cons), -EPROTO);
+	cr_assert_eq(ipc_ring_pop(&p.cons, e, 4), -EPROTO);
+	free(p.mem);
+}
+
+Test(hostile, consumer_index_going_backwards)
+{
+	struct pair p;
+
+	pair_new(&p, 50);
+	push_n(&p, CAP);
+	atomic_store(&p.hdr->cons, 40);
+	/* The producer needs space, reads cons, and refuses it. */
+	push_n(&p, 0);
+	cr_assert_eq(ipc_ring_space(&p.prod), -EPROTO);
+	free(p.mem);
+}
+
+Test(hostile, consumer_index_ahead_of_producer)
+{
+	struct ipc_req e = { 0 };
+	struct pair p;
+
+	pair_new(&p, UINT32_MAX - 1);
+	push_n(&p, CAP);
+	/* Claims to have consumed more than was ever produced. */
+	atomic_store(&p.hdr->cons, UINT32_MAX - 1 + CAP + 1);
+	cr_assert_eq(ipc_ring_push(&p.prod, &e, 1), -EPROTO);
+	cr_assert_eq(ipc_ring_push(&p.prod, &e, 1), -EPROTO, "stays broken");
+	free(p.mem);
+}
+
+Test(hostile, attach_to_a_ring_whose_indices_disagree)
+{
+	struct ipc_ring r;
+	struct pair p;
+
+	pair_new(&p, 0);
+	atomic_store(&p.hdr->prod, 1000);
+	cr_assert_eq(ipc_ring_attach(&r, p.mem, CAP, false), -EPROTO);
+	cr_assert_eq(ipc_ring_pop(&r, NULL, 1), -EPROTO);
+	free(p.mem);
+}
+
+/* A corrupted entry is popped as a private copy; later writes do not reach it. */
+Test(hostile, entry_rewritten_after_pop_does_not_change_the_copy)
+{
+	struct ipc_req in = { .id = 7, .arena_len = 10 }, out;
+	struct pair p;
+	struct ipc_req *slot;
+
+	pair_new(&p, 0);
+	cr_assert_eq(ipc_ring_push(&p.prod, &in, 1), 1);
+	cr_assert_eq(ipc_ring_pop(&p.cons, &out, 1), 1);
+	slot = (struct ipc_req *)((char *)p.mem + sizeof(struct ipc_ring_hdr));
+	slot->arena_len = 0xffffffff;
+	cr_assert_eq(out.arena_len, 10);
+	free(p.mem);
+}
+
+static struct ipc_inflight inf;
+static struct ipc_req posted;
+
+static void inflight_setup(void)
+{
+	cr_assert_eq(ipc_inflight_init(&inf, 8), 0);
+	posted.arena_len = 512;
+	cr_assert_eq(ipc_inflight_begin(&inf, &posted, NULL), 0);
+}
+
+static void inflight_teardown(void)
+{
+	ipc_inflight_fini(&inf);
+}
+
+Test(hostile, completion_with_unknown_id, .init = inflight_setup,
+     .fini = inflight_teardown)
+{
+	struct ipc_cpl c = { 0 };
+
+	c.id = posted.id + (1ull << 32); /* right slot, wrong sequence */
+	cr_assert_eq(ipc_inflight_complete(&inf, &c, NULL, NULL), -EBADMSG);
+	c.id = 3; /* slot never used: sequence 0 */
+	cr_assert_eq(ipc_inflight_complete(&inf, &c, NULL, NULL), -EBADMSG);
+	c.id = (1ull << 32) | 5;
+	cr_assert_eq(ipc_inflight_complete(&inf, &c, NULL, NULL), -EBADMSG);
+	cr_assert_eq(ipc_inflight_count(&inf), 1, "table unchanged");
+}
+
+Test(hostile, completion_with_out_of_range_id, .init = inflight_setup,
+     .fini = inflight_teardown)
+{
+	struct ipc_cpl c = { 0 };
+
+	c.id = (posted.id & ~0xffffffffull) | 8;
+	cr_assert_eq(ipc_inflight_complete(&inf, &c, NULL, NULL), -ERANGE);
+	c.id = UINT64_MAX;
+	cr_assert_eq(ipc_inflight_complete(&inf, &c, NULL, NULL), -ERANGE);
+	cr_assert_eq(ipc_inflight_count(&inf), 1);
+}
+
+Test(hostile, duplicate_completion, .init = inflight_setup,
+     .fini = inflight_teardown)
+{
+	struct ipc_cpl c = { .id = posted.id, .len = 512 };
+
+	cr_assert_eq(ipc_inflight_complete(&inf, &c, NULL, NULL), 0);
+	cr_assert_eq(ipc_inflight_complete(&inf, &c, NULL, NULL), -EALREADY);
+	cr_assert_eq(ipc_inflight_count(&inf), 0);
+}
+
+Test(hostile, completion_claiming_more_bytes_than_the_buffer,
+     .init = inflight_setup, .fini = inflight_teardown)
+{
+	struct ipc_cpl c = { .id = posted.id, .len = 513 };
+
+	cr_assert_eq(ipc_inflight_complete(&inf, &c, NULL, NULL), -ERANGE);
+	cr_assert_eq(ipc_inflight_count(&inf), 1, "still in flight");
+	c.len = 512;
+	cr_assert_eq(ipc_inflight_complete(&inf, &c, NULL, NULL), 0);
+}
+
+Test(hostile, arena_reference_out_of_range_or_overflowing)
+{
+	static unsigned char mem[4096 * 4];
+	struct ipc_arena a;
+
+	cr_assert_eq(ipc_arena_init(&a, mem, 4096, 4, false), 0);
+	cr_assert_null(ipc_arena_span(&a, 4096 * 4, 1));
+	cr_assert_null(ipc_arena_span(&a, 4096 * 3, 4097));
+	/* off + len wraps to a small number: must still be refused. */
+	cr_assert_null(ipc_arena_span(&a, UINT64_MAX, 2));
+	cr_assert_null(ipc_arena_span(&a, 16, UINT64_MAX - 15));
+	cr_assert_null(ipc_arena_span(&a, UINT64_MAX - 4095, 4096));
+	cr_assert_null(ipc_arena_span(&a, 1ull << 63, 1ull << 63));
+	cr_assert_not_null(ipc_arena_span(&a, 4096 * 3, 4096));
+}
+
+/* Hostile regions: a good region's bytes, then one thing broken. */
+static const struct ipc_geom geom = { 16, 16, 4096, 4 };
+
+static int memfd_like(const struct ipc_region *good, uint64_t size,
+		      int seals)
+{
+	int fd = memfd_create("hostile", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, (off_t)size), 0);
+	cr_assert_eq(pwrite(fd, good->base, size < good->size ? size :
+			    good->size, 0), (ssize_t)(size < good->size ?
+						      size : good->size));
+	if (seals)
+		cr_assert_eq(fcntl(fd, F_ADD_SEALS, seals), 0);
+	return fd;
+}
+
+static int map_with_hdr(void (*spoil)(struct ipc_region_hdr *))
+{
+	struct ipc_region good, r;
+	int ret;
+
+	cr_assert_eq(ipc_region_create(&good, &geom, 1), 0);
+	spoil((struct ipc_region_hdr *)good.base);
+	ret = ipc_region_map(&r, good.fd, NULL);
+	cr_assert_null(r.base, "nothing stays mapped on failure");
+	ipc_region_close(&good);
+	return ret;
+}
+
+static void spoil_magic(struct ipc_region_hdr *h) { h->magic ^= 1; }
+static void spoil_version(struct ipc_region_hdr *h) { h->version = 2; }
+static void spoil_ring_size(struct ipc_region_hdr *h) { h->geom.sq_entries = 24; }
+static void spoil_slot_size(struct ipc_region_hdr *h) { h->geom.arena_slot_size = 0; }
+static void spoil_arena(struct ipc_region_hdr *h) { h->geom.arena_slots = 2; }
+static void spoil_size(struct ipc_region_hdr *h) { h->size += 4096; }
+
+Test(hostile, region_with_bad_magic)
+{
+	cr_assert_eq(map_with_hdr(spoil_magic), -EBADMSG);
+}
+
+Test(hostile, region_with_bad_version)
+{
+	cr_assert_eq(map_with_hdr(spoil_version), -EPROTONOSUPPORT);
+}
+
+Test(hostile, region_with_bad_geometry)
+{
+	cr_assert_eq(map_with_hdr(spoil_ring_size), -EINVAL);
+	cr_assert_eq(map_with_hdr(spoil_slot_size), -EINVAL);
+	/* Valid geometry that does not match the memfd size. */
+	cr_assert_eq(map_with_hdr(spoil_arena), -EMSGSIZE);
+	cr_assert_eq(map_with_hdr(spoil_size), -EMSGSIZE);
+}
+
+Test(hostile, region_with_unexpected_geometry)
+{
+	struct ipc_region good, r;
+	struct ipc_geom want = geom;
+
+	want.cq_entries = 32;
+	cr_assert_eq(ipc_region_create(&good, &geom, 1), 0);
+	cr_assert_eq(ipc_region_map(&r, good.fd, &want), -EINVAL);
+	ipc_region_close(&good);
+}
+
+Test(hostile, region_memfd_of_wrong_size)
+{
+	struct ipc_region good, r;
+	int fd;
+
+	cr_assert_eq(ipc_region_create(&good, &geom, 1), 0);
+	fd = memfd_like(&good, good.size + 4096,
+			F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
+	cr_assert_eq(ipc_region_map(&r, fd, NULL), -EMSGSIZE);
+	close(fd);
+	fd = memfd_like(&good, good.size - 4096,
+			F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
+	cr_assert_eq(ipc_region_map(&r, fd, NULL), -EMSGSIZE);
+	close(fd);
+	fd = memfd_like(&good, 16, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
+	cr_assert_eq(ipc_region_map(&r, fd, NULL), -EMSGSIZE, "tiny memfd");
+	close(fd);
+	ipc_region_close(&good);
+}
+
+Test(hostile, region_memfd_missing_seals)
+{
+	struct ipc_region good, r;
+	int fd;
+
+	cr_assert_eq(ipc_region_create(&good, &geom, 1), 0);
+	fd = memfd_like(&good, good.size, 0);
+	cr_assert_eq(ipc_region_map(&r, fd, NULL), -EPERM, "no seals");
+	close(fd);
+	fd = memfd_like(&good, good.size, F_SEAL_GROW | F_SEAL_SEAL);
+	cr_assert_eq(ipc_region_map(&r, fd, NULL), -EPERM, "can shrink");
+	close(fd);
+	fd = memfd_like(&good, good.size, F_SEAL_SHRINK | F_SEAL_SEAL);
+	cr_assert_eq(ipc_region_map(&r, fd, NULL), -EPERM, "can grow");
+	close(fd);
+	fd = memfd_like(&good, good.size, F_SEAL_SHRINK | F_SEAL_GROW);
+	cr_assert_eq(ipc_region_map(&r, fd, NULL), -EPERM, "can add seals");
+	close(fd);
+	/* The same bytes with all seals do map: only the seals differed. */
+	fd = memfd_like(&good, good.size,
+			F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
+	cr_assert_eq(ipc_region_map(&r, fd, NULL), 0);
+	ipc_region_close(&r);
+	close(fd);
+	ipc_region_close(&good);
+}
+
+Test(hostile, region_fd_that_is_not_a_memfd)
+{
+	struct ipc_region r;
+	int fd[2];
+
+	cr_assert_eq(pipe(fd), 0);
+	cr_assert_eq(ipc_region_map(&r, fd[0], NULL), -EPERM);
+	close(fd[0]);
+	close(fd[1]);
+	cr_assert_eq(ipc_region_map(&r, -1, NULL), -EBADF);
+}

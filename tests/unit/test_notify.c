@@ -1,0 +1,205 @@
+/* test_notify.c: eventfd wake-ups are sent only to a consumer that sleeps. */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ipc/notify.h"
+#include "ipc/ring.h"
+
+struct chan {
+	void *mem;
+	struct ipc_ring prod, cons;
+	struct ipc_notify kick, wait;
+	int efd;
+};
+
+static void chan_new(struct chan *c, uint32_t cap)
+{
+	c->mem = aligned_alloc(IPC_CACHELINE, ipc_ring_bytes(cap));
+	cr_assert_not_null(c->mem);
+	ipc_ring_format(c->mem, 0);
+	cr_assert_eq(ipc_ring_attach(&c->prod, c->mem, cap, true), 0);
+	cr_assert_eq(ipc_ring_attach(&c->cons, c->mem, cap, false), 0);
+	c->efd = ipc_notify_eventfd(1);
+	cr_assert_geq(c->efd, 0);
+	ipc_notify_init(&c->kick, &c->prod, c->efd);
+	ipc_notify_init(&c->wait, &c->cons, c->efd);
+}
+
+static void chan_free(struct chan *c)
+{
+	close(c->efd);
+	free(c->mem);
+}
+
+static uint64_t efd_count(int efd)
+{
+	uint64_t v = 0;
+
+	if (read(efd, &v, sizeof(v)) != sizeof(v))
+		return 0;
+	return v;
+}
+
+Test(notify, busy_ring_costs_no_eventfd_writes)
+{
+	struct chan c;
+	struct ipc_req e = { 0 };
+	int i;
+
+	chan_new(&c, 64);
+	for (i = 0; i < 10000; i++) {
+		e.id = (uint64_t)i;
+		cr_assert_eq(ipc_ring_push(&c.prod, &e, 1), 1);
+		cr_assert_eq(ipc_notify_kick(&c.kick), 0);
+		/* The consumer is busy: it finds work without sleeping. */
+		cr_assert_gt(ipc_notify_wait(&c.wait, 0), 0);
+		cr_assert_eq(ipc_ring_pop(&c.cons, &e, 1), 1);
+		cr_assert_eq(e.id, (uint64_t)i);
+	}
+	cr_assert_eq(c.kick.st.kicks, 0);
+	cr_assert_eq(c.kick.st.suppressed, 10000);
+	cr_assert_eq(c.wait.st.sleeps, 0);
+	cr_assert_eq(efd_count(c.efd), 0, "nothing was written");
+	chan_free(&c);
+}
+
+Test(notify, one_wakeup_for_many_pushes_to_a_sleeper)
+{
+	struct chan c;
+	struct ipc_req e[8] = { 0 };
+	int i;
+
+	chan_new(&c, 64);
+	cr_assert_eq(ipc_notify_arm(&c.wait), 0, "empty ring: may sleep");
+	for (i = 0; i < 8; i++) {
+		cr_assert_eq(ipc_ring_push(&c.prod, &e[i], 1), 1);
+		cr_assert_eq(ipc_notify_kick(&c.kick), i == 0);
+	}
+	cr_assert_eq(c.kick.st.kicks, 1);
+	cr_assert_eq(c.kick.st.suppressed, 7);
+	cr_assert_eq(efd_count(c.efd), 1);
+	ipc_notify_disarm(&c.wait);
+	cr_assert_eq(ipc_ring_pop(&c.cons, e, 8), 8);
+	chan_free(&c);
+}
+
+Test(notify, arming_with_entries_waiting_withdraws_the_flag)
+{
+	struct chan c;
+	struct ipc_req e = { 0 };
+
+	chan_new(&c, 8);
+	cr_assert_eq(ipc_ring_push(&c.prod, &e, 1), 1);
+	cr_assert_eq(ipc_notify_arm(&c.wait), 1);
+	cr_assert_eq(atomic_load(&c.cons.hdr->need_wakeup), 0);
+	cr_assert_eq(ipc_notify_kick(&c.kick), 0, "no one sleeps");
+	chan_free(&c);
+}
+
+Test(notify, wait_times_out_on_an_idle_ring)
+{
+	struct chan c;
+
+	chan_new(&c, 8);
+	cr_assert_eq(ipc_notify_wait(&c.wait, 10), 0);
+	cr_assert_eq(c.wait.st.sleeps, 1);
+	cr_assert_eq(atomic_load(&c.cons.hdr->need_wakeup), 0,
+		     "flag withdrawn after waking");
+	chan_free(&c);
+}
+
+/* Threaded: the consumer sleeps before every entry; count the kicks. */
+#define PING_N 2000
+
+static void *ping_consumer(void *arg)
+{
+	struct chan *c = arg;
+	struct ipc_req e;
+	int got = 0, n;
+
+	while (got < PING_N) {
+		n = ipc_notify_wait(&c->wait, 5000);
+		if (n <= 0)
+			return (void *)1;
+		n = ipc_ring_pop(&c->cons, &e, 1);
+		if (n < 0 || (n == 1 && e.id != (uint64_t)got))
+			return (void *)2;
+		got += n;
+	}
+	return NULL;
+}
+
+Test(notify, sleeping_consumer_gets_exactly_the_wakeups_it_needs,
+     .timeout = 60)
+{
+	struct chan c;
+	struct ipc_req e = { 0 };
+	struct timespec ts = { 0, 20000 };
+	pthread_t th;
+	void *res;
+	int i;
+
+	chan_new(&c, 8);
+	cr_assert_eq(pthread_create(&th, NULL, ping_consumer, &c), 0);
+	for (i = 0; i < PING_N; i++) {
+		/* Push only once the consumer announced it sleeps. */
+		while (!atomic_load(&c.cons.hdr->need_wakeup))
+			nanosleep(&ts, NULL);
+		e.id = (uint64_t)i;
+		cr_assert_eq(ipc_ring_push(&c.prod, &e, 1), 1);
+		cr_assert_eq(ipc_notify_kick(&c.kick), 1, "push %d", i);
+	}
+	cr_assert_eq(pthread_join(th, &res), 0);
+	cr_assert_null(res, "consumer failed: %p", res);
+	cr_assert_eq(c.kick.st.kicks, PING_N);
+	cr_assert_eq(c.kick.st.suppressed, 0);
+	cr_assert_eq(c.wait.st.sleeps, PING_N,
+		     "each wake-up ended exactly one sleep");
+	chan_free(&c);
+}
+
+/* Racing producer and consumer: no entry may be stranded by a lost wake-up. */
+static void *race_consumer(void *arg)
+{
+	struct chan *c = arg;
+	struct ipc_req e[16];
+	long got = 0;
+	int n;
+
+	while (got < 200000) {
+		n = ipc_notify_wait(&c->wait, 5000);
+		if (n <= 0)
+			return (void *)1;
+		n = ipc_ring_pop(&c->cons, e, 16);
+		if (n < 0)
+			return (void *)2;
+		got += n;
+	}
+	return NULL;
+}
+
+Test(notify, no_wakeup_is_lost_under_a_race, .timeout = 60)
+{
+	struct chan c;
+	struct ipc_req e = { 0 };
+	pthread_t th;
+	void *res;
+	long i;
+
+	chan_new(&c, 16);
+	cr_assert_eq(pthread_create(&th, NULL, race_consumer, &c), 0);
+	for (i = 0; i < 200000; i++) {
+		while (ipc_ring_push(&c.prod, &e, 1) == 0)
+			;
+		cr_assert_geq(ipc_notify_kick(&c.kick), 0);
+	}
+	cr_assert_eq(pthread_join(th, &res), 0);
+	cr_assert_null(res, "consumer stalled: lost wake-up");
+	chan_free(&c);
+}
