@@ -1,0 +1,55 @@
+/* ctl_channel.c: ctl_msg encode/decode joined to framing and fd passing. */
+#include "ipc/ctl_channel.h"
+
+#include <errno.h>
+
+#include "ipc/frame.h"
+
+static unsigned ctl_fds_expected(const struct ctl_msg *msg)
+{
+	return msg->type == CTL_SETUP ? msg->u.setup.nfds : 0;
+}
+
+int ctl_send(int sock, const struct ctl_msg *msg, const int *fds,
+	     unsigned nfds)
+{
+	uint8_t buf[CTL_MSG_MAX];
+	int len;
+
+	len = ctl_msg_encode(msg, buf, sizeof(buf));
+	if (len < 0)
+		return len;
+	if (nfds != ctl_fds_expected(msg))
+		return -EINVAL;
+	return frame_send(sock, buf, (size_t)len, fds, nfds);
+}
+
+int ctl_recv(int sock, struct ctl_msg *out, int *fds, unsigned max_fds,
+	     unsigned *nfds)
+{
+	uint8_t buf[CTL_MSG_MAX];
+	unsigned want;
+	long n;
+	int ret;
+
+	if (max_fds > CTL_SETUP_MAX_FDS)
+		max_fds = CTL_SETUP_MAX_FDS;
+	n = frame_recv(sock, buf, sizeof(buf), fds, max_fds, nfds);
+	if (n < 0)
+		return (int)n;
+	ret = ctl_msg_decode(buf, (size_t)n, out);
+	if (ret)
+		goto err_close_fds;
+	/* The fds must be exactly those the message announces. */
+	want = ctl_fds_expected(out);
+	if (*nfds != want) {
+		ret = *nfds > want ? -ETOOMANYREFS : -EPROTO;
+		goto err_close_fds;
+	}
+	return 0;
+
+err_close_fds:
+	fdpass_close(fds, *nfds);
+	*nfds = 0;
+	return ret;
+}

@@ -1,0 +1,28 @@
+/* ctl_channel.h: typed control messages (+ fds) on a SOCK_SEQPACKET socket. */
+#ifndef ISOVM_IPC_CTL_CHANNEL_H
+#define ISOVM_IPC_CTL_CHANNEL_H
+
+#include "proto/ctl_msg.h"
+
+/*
+ * Send msg with its fds. A CTL_SETUP carries exactly msg->u.setup.nfds fds,
+ * in the order of msg->u.setup.fds[]; every other message carries none.
+ * The caller keeps its fds. Returns 0, -EINVAL (invalid message or fd count),
+ * or an error of frame_send (-EPIPE when the peer is gone).
+ */
+int ctl_send(int sock, const struct ctl_msg *msg, const int *fds,
+	     unsigned nfds);
+
+/*
+ * Receive and validate one message. On success *nfds fds (close-on-exec,
+ * owned by the caller) are in fds[], and for a CTL_SETUP fds[i] has role
+ * out->u.setup.fds[i]. max_fds is what fds[] holds (CTL_SETUP_MAX_FDS is
+ * enough). On any error no fd stays open and *nfds is 0. Errors: those of
+ * frame_recv (-EPIPE, -EMSGSIZE, -ENOBUFS, -ETOOMANYREFS, -EAGAIN...),
+ * those of ctl_msg_decode (-EBADMSG, -EINVAL, -EPROTONOSUPPORT), and
+ * -ETOOMANYREFS / -EPROTO when more / fewer fds came than the message says.
+ */
+int ctl_recv(int sock, struct ctl_msg *out, int *fds, unsigned max_fds,
+	     unsigned *nfds);
+
+#endif
