@@ -1,0 +1,133 @@
+/* kvm.c: opening /dev/kvm, checking capabilities, creating the VM. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "vcpu/kvm.h"
+
+static const struct {
+	int cap;
+	const char *name;
+} kvm_required_caps[] = {
+	{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
+	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
+	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
+	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
+	{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
+	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
+	{ KVM_CAP_SET_IDENTITY_MAP_ADDR, "KVM_CAP_SET_IDENTITY_MAP_ADDR" },
+	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
+	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
+	{ KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE" },
+};
+
+static int kvm_check_caps(struct kvm *kvm, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(kvm_required_caps) / sizeof(*kvm_required_caps); i++) {
+		if (ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION,
+			  kvm_required_caps[i].cap) <= 0) {
+			snprintf(err, errlen, "KVM lacks %s",
+				 kvm_required_caps[i].name);
+			return -ENOTSUP;
+		}
+	}
+	kvm->max_vcpus = ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION,
+			       KVM_CAP_MAX_VCPUS);
+	if (kvm->max_vcpus <= 0)
+		kvm->max_vcpus = ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION,
+				       KVM_CAP_NR_VCPUS);
+	if (kvm->max_vcpus <= 0)
+		kvm->max_vcpus = 4; /* the documented floor */
+	return 0;
+}
+
+int kvm_open(struct kvm *kvm, char *err, size_t errlen)
+{
+	int ret, version;
+
+	kvm->sys_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm->sys_fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open /dev/kvm: %s", strerror(errno));
+		return ret;
+	}
+	version = ioctl(kvm->sys_fd, KVM_GET_API_VERSION, 0);
+	if (version != KVM_API_VERSION) {
+		snprintf(err, errlen, "KVM API version %d, need %d", version,
+			 KVM_API_VERSION);
+		ret = -ENOTSUP;
+		goto err_close_sys;
+	}
+	ret = kvm_check_caps(kvm, err, errlen);
+	if (ret)
+		goto err_close_sys;
+	kvm->run_mmap_size = ioctl(kvm->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (kvm->run_mmap_size < (int)sizeof(struct kvm_run)) {
+		ret = kvm->run_mmap_size < 0 ? -errno : -EINVAL;
+		snprintf(err, errlen, "KVM_GET_VCPU_MMAP_SIZE failed");
+		goto err_close_sys;
+	}
+	return 0;
+
+err_close_sys:
+	close(kvm->sys_fd);
+	kvm->sys_fd = -1;
+	return ret;
+}
+
+void kvm_close(struct kvm *kvm)
+{
+	if (kvm->sys_fd >= 0)
+		close(kvm->sys_fd);
+	kvm->sys_fd = -1;
+}
+
+int kvm_vm_create(const struct kvm *kvm, char *err, size_t errlen)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	uint64_t ident = KVM_IDENTITY_MAP_GPA;
+	const char *what;
+	int vm_fd, ret;
+
+	vm_fd = ioctl(kvm->sys_fd, KVM_CREATE_VM, 0);
+	if (vm_fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "KVM_CREATE_VM: %s", strerror(errno));
+		return ret;
+	}
+	what = "KVM_SET_TSS_ADDR";
+	if (ioctl(vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_GPA) < 0)
+		goto err_close_vm;
+	what = "KVM_SET_IDENTITY_MAP_ADDR";
+	if (ioctl(vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident) < 0)
+		goto err_close_vm;
+	/* The irqchip must exist before any vCPU so each gets a LAPIC. */
+	what = "KVM_CREATE_IRQCHIP";
+	if (ioctl(vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		goto err_close_vm;
+	/* Speaker dummy: port 0x61 is then served in the kernel too. */
+	what = "KVM_CREATE_PIT2";
+	if (ioctl(vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+		goto err_close_vm;
+	return vm_fd;
+
+err_close_vm:
+	ret = -errno;
+	snprintf(err, errlen, "%s: %s", what, strerror(errno));
+	close(vm_fd);
+	return ret;
+}
+
+int kvm_irq_line(int vm_fd, unsigned gsi, int level)
+{
+	struct kvm_irq_level irq = { .irq = gsi, .level = level };
+
+	if (ioctl(vm_fd, KVM_IRQ_LINE, &irq) < 0)
+		return -errno;
+	return 0;
+}

@@ -1,0 +1,35 @@
+/* kvm.h: the KVM system fd (capability checks) and VM creation. */
+#ifndef ISOVM_KVM_H
+#define ISOVM_KVM_H
+
+#include <stddef.h>
+
+/* Unused guest-physical pages in the 32-bit hole that KVM needs on Intel. */
+#define KVM_TSS_GPA 0xfffbd000ull          /* three pages */
+#define KVM_IDENTITY_MAP_GPA 0xfffbc000ull /* one page */
+
+struct kvm {
+	int sys_fd;        /* /dev/kvm, owned */
+	int run_mmap_size; /* size of each vCPU's struct kvm_run mapping */
+	int max_vcpus;     /* KVM_CAP_MAX_VCPUS */
+};
+
+/*
+ * Opens /dev/kvm, checks the API version and every capability isovm relies
+ * on. Returns 0, or -errno with a one-line reason in err (an environment
+ * problem: exit ISOVM_EXIT_VMM_ERROR). Nothing is left open on failure.
+ */
+int kvm_open(struct kvm *kvm, char *err, size_t errlen);
+void kvm_close(struct kvm *kvm);
+
+/*
+ * Creates a VM with its TSS and identity-map pages, the in-kernel irqchip
+ * (PIC, IOAPIC, LAPICs) and PIT. Returns the VM fd (caller owns it) or
+ * -errno with a reason in err.
+ */
+int kvm_vm_create(const struct kvm *kvm, char *err, size_t errlen);
+
+/* Sets the level of an in-kernel irqchip input (GSI); 0 or -errno. */
+int kvm_irq_line(int vm_fd, unsigned gsi, int level);
+
+#endif
