@@ -1,0 +1,144 @@
+/* main.c: `isovm`, the VMM: parse options, open KVM, build and run the VM. */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "guest-drivers/abi/isovm_abi.h"
+#include "vcpu/args.h"
+#include "vcpu/kvm.h"
+#include "vcpu/log.h"
+#include "vcpu/term.h"
+#include "vcpu/vcpu_thread.h"
+#include "vcpu/vm.h"
+
+/* Reads the command line; returns -1 to go on, else an exit status. */
+static int main_parse(int argc, char **argv, struct vm_config *cfg)
+{
+	char err[512], bindir[PATH_MAX];
+	ssize_t n;
+	int ret = args_parse(argc, argv, cfg, err, sizeof(err));
+
+	if (ret == ARGS_HELP) {
+		fputs(args_usage, stdout);
+		return ISOVM_EXIT_POWEROFF;
+	}
+	if (ret < 0) {
+		log_error("%s", err);
+		return ISOVM_EXIT_USAGE;
+	}
+	log_set_level(cfg->log_level);
+	if (cfg->kernel_path)
+		return -1;
+	n = readlink("/proc/self/exe", bindir, sizeof(bindir) - 1);
+	if (n < 0) {
+		log_error("cannot find the isovm binary: %s", strerror(errno));
+		return ISOVM_EXIT_VMM_ERROR;
+	}
+	bindir[n] = '\0';
+	if (args_default_guest(cfg, dirname(bindir), "/proc/cpuinfo", err,
+			       sizeof(err))) {
+		log_error("%s", err);
+		return ISOVM_EXIT_USAGE;
+	}
+	log_msg(LOG_LVL_ERROR, "no --kernel: booting the default guest %s",
+		cfg->kernel_path);
+	return -1;
+}
+
+/* Checks the config against this host and KVM; -1 or an exit status. */
+static int main_check_host(const struct vm_config *cfg, const struct kvm *kvm)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+
+	if ((int)cfg->cpus > kvm->max_vcpus) {
+		log_error("--cpus %u is more than KVM allows (%d)", cfg->cpus,
+			  kvm->max_vcpus);
+		return ISOVM_EXIT_USAGE;
+	}
+	if (pages > 0 && psize > 0 &&
+	    cfg->mem_size > (uint64_t)pages * (uint64_t)psize) {
+		log_error("--memory %lluM is more than the host's RAM",
+			  (unsigned long long)(cfg->mem_size >> 20));
+		return ISOVM_EXIT_USAGE;
+	}
+	return -1;
+}
+
+/*
+ * Host stop signals are blocked in every thread (threads inherit the mask)
+ * and read by the main loop from a signalfd, so the terminal is restored.
+ */
+static int main_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	signal(SIGPIPE, SIG_IGN);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return -1;
+	if (vcpu_signals_init())
+		return -1;
+	return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+int main(int argc, char **argv)
+{
+	struct vm_config cfg;
+	struct kvm kvm;
+	struct term term;
+	static struct vm vm;
+	char err[256];
+	int status, sig_fd;
+
+	status = main_parse(argc, argv, &cfg);
+	if (status >= 0)
+		return status;
+	sig_fd = main_signals();
+	if (sig_fd < 0) {
+		log_error("signal set-up failed: %s", strerror(errno));
+		return ISOVM_EXIT_VMM_ERROR;
+	}
+	if (kvm_open(&kvm, err, sizeof(err))) {
+		log_error("%s", err);
+		status = ISOVM_EXIT_VMM_ERROR;
+		goto out_close_sig;
+	}
+	status = main_check_host(&cfg, &kvm);
+	if (status >= 0)
+		goto out_close_kvm;
+	if (term_open(&term) < 0) {
+		log_error("console set-up failed");
+		status = ISOVM_EXIT_VMM_ERROR;
+		goto out_close_kvm;
+	}
+	if (vm_init(&vm, &kvm, &cfg, &term_uart_ops, &term, err, sizeof(err))) {
+		log_error("%s", err);
+		status = ISOVM_EXIT_VMM_ERROR;
+		goto out_close_term;
+	}
+	if (term_start_input(&term, &vm.uart))
+		log_warn("no console input: cannot start the stdin reader");
+	status = vm_run(&vm, sig_fd);
+	term_close(&term);
+	vm_fini(&vm);
+	kvm_close(&kvm);
+	close(sig_fd);
+	return status;
+
+out_close_term:
+	term_close(&term);
+out_close_kvm:
+	kvm_close(&kvm);
+out_close_sig:
+	close(sig_fd);
+	return status;
+}

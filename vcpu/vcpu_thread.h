@@ -1,0 +1,44 @@
+/* vcpu_thread.h: one host thread per vCPU running the KVM_RUN loop. */
+#ifndef ISOVM_VCPU_THREAD_H
+#define ISOVM_VCPU_THREAD_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Interrupts KVM_RUN; its handler does nothing (installed by vcpu_signals_init). */
+#define VCPU_KICK_SIGNAL SIGUSR1
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned id;
+	int fd;              /* owned */
+	struct kvm_run *run; /* shared with KVM, run_size bytes */
+	size_t run_size;
+	pthread_t thread;
+	bool thread_started;
+};
+
+/* Installs the kick signal handler; once per process. 0 or -errno. */
+int vcpu_signals_init(void);
+
+/* KVM_CREATE_VCPU and the kvm_run mapping. 0 or -errno; nothing to undo. */
+int vcpu_create(struct vcpu *v, struct vm *vm, int vm_fd, unsigned id,
+		size_t run_size);
+
+/* Starts the thread. 0 or -errno. */
+int vcpu_start(struct vcpu *v);
+
+/* Makes KVM_RUN return at once, now and on every later entry. */
+void vcpu_kick(struct vcpu *v);
+
+/* Waits for the thread (call vcpu_kick first). */
+void vcpu_join(struct vcpu *v);
+
+/* Unmaps and closes; the thread must be joined. Safe to call twice. */
+void vcpu_destroy(struct vcpu *v);
+
+#endif

@@ -1,0 +1,305 @@
+/* vm.c: building, booting, running, tearing down and rebooting the VM. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "guest-drivers/abi/isovm_abi.h"
+#include "vcpu/log.h"
+#include "vcpu/memory.h"
+#include "vcpu/vm.h"
+
+static void vm_uart_irq(void *opaque, int level)
+{
+	struct vm *vm = opaque;
+	int fd = atomic_load(&vm->vm_fd);
+
+	/* Between boots there is no irqchip: the level is simply lost. */
+	if (fd >= 0 && kvm_irq_line(fd, UART_COM1_IRQ, level) < 0)
+		log_warn("uart: KVM_IRQ_LINE failed");
+}
+
+static void vm_pio_event(void *opaque, enum pio_event ev, uint32_t code)
+{
+	struct vm *vm = opaque;
+
+	switch (ev) {
+	case PIO_EVENT_POWEROFF:
+		vm_request_outcome(vm, VM_OUTCOME_POWEROFF, 0);
+		break;
+	case PIO_EVENT_REBOOT:
+		vm_request_outcome(vm, VM_OUTCOME_REBOOT, 0);
+		break;
+	case PIO_EVENT_PANIC:
+		vm_request_outcome(vm, VM_OUTCOME_PANIC, code);
+		break;
+	}
+}
+
+void vm_request_outcome(struct vm *vm, enum vm_outcome o, uint32_t code)
+{
+	int none = VM_OUTCOME_NONE;
+	uint64_t one = 1;
+
+	if (o == VM_OUTCOME_PANIC)
+		vm->panic_code = code;
+	if (!atomic_compare_exchange_strong(&vm->outcome, &none, (int)o))
+		return;
+	if (write(vm->outcome_efd, &one, sizeof(one)) < 0)
+		log_error("vm: cannot signal the outcome");
+}
+
+int vm_init(struct vm *vm, const struct kvm *kvm, const struct vm_config *cfg,
+	    const struct uart_backend_ops *be, void *be_opaque, char *err,
+	    size_t errlen)
+{
+	int ret;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = cfg;
+	vm->kvm = kvm;
+	atomic_store(&vm->vm_fd, -1);
+	vm->mem.memfd = -1;
+	vm->outcome_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->outcome_efd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		return ret;
+	}
+	ret = cpu_cpuid_fetch(&vm->cpuid, kvm->sys_fd);
+	if (ret) {
+		snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-ret));
+		goto err_close_efd;
+	}
+	io_bus_init(&vm->pio, "pio");
+	io_bus_init(&vm->mmio, "mmio");
+	uart_init(&vm->uart, be, be_opaque, vm_uart_irq, vm);
+	ret = io_bus_register(&vm->pio, UART_COM1_BASE, UART_NR_REGS,
+			      &uart_io_ops, &vm->uart, "com1");
+	if (!ret)
+		ret = pio_devices_register(&vm->pio_dev, &vm->pio, vm_pio_event,
+					   vm);
+	if (ret) {
+		snprintf(err, errlen, "port devices: %s", strerror(-ret));
+		goto err_fini_devices;
+	}
+	return 0;
+
+err_fini_devices:
+	uart_fini(&vm->uart);
+	io_bus_fini(&vm->mmio);
+	io_bus_fini(&vm->pio);
+	cpu_cpuid_free(&vm->cpuid);
+err_close_efd:
+	close(vm->outcome_efd);
+	return ret;
+}
+
+void vm_fini(struct vm *vm)
+{
+	pio_devices_fini(&vm->pio_dev);
+	uart_fini(&vm->uart);
+	io_bus_fini(&vm->mmio);
+	io_bus_fini(&vm->pio);
+	cpu_cpuid_free(&vm->cpuid);
+	close(vm->outcome_efd);
+}
+
+/* The guest command line: the user's words, then "isovm.boot=N". */
+static int vm_build_cmdline(struct vm *vm)
+{
+	const char *user = vm->cfg->cmdline;
+	int n = snprintf(vm->cmdline, sizeof(vm->cmdline), "%s%s%s%u", user,
+			 user[0] ? " " : "", ISOVM_CMDLINE_BOOT_KEY,
+			 vm->boot_count);
+
+	if (n < 0 || (size_t)n >= sizeof(vm->cmdline)) {
+		log_error("--cmdline is too long (the guest limit is %d bytes)",
+			  BOOT_CMDLINE_MAX - 1);
+		return -E2BIG;
+	}
+	return 0;
+}
+
+static void vm_teardown(struct vm *vm)
+{
+	int fd = atomic_exchange(&vm->vm_fd, -1);
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_destroy(&vm->vcpu[i]);
+	vm->nr_vcpus = 0;
+	if (fd >= 0)
+		close(fd);
+	memory_destroy(&vm->mem);
+}
+
+static int vm_create_vcpus(struct vm *vm, int vm_fd)
+{
+	int ret;
+
+	for (unsigned i = 0; i < vm->cfg->cpus; i++) {
+		ret = vcpu_create(&vm->vcpu[i], vm, vm_fd, i,
+				  (size_t)vm->kvm->run_mmap_size);
+		if (ret) {
+			log_error("vcpu%u: KVM_CREATE_VCPU: %s", i, strerror(-ret));
+			return ret;
+		}
+		vm->nr_vcpus = i + 1;
+		ret = cpu_setup(vm->vcpu[i].fd, &vm->cpuid, i, vm->cfg->cpus,
+				i == 0 ? &vm->entry : NULL);
+		if (ret) {
+			log_error("vcpu%u: set-up failed: %s", i, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* Builds a fresh VM and loads the kernel. 0 or an ISOVM_EXIT_* status. */
+static int vm_boot(struct vm *vm)
+{
+	struct boot_config bc = {
+		.kernel_path = vm->cfg->kernel_path,
+		.initrd_path = vm->cfg->initrd_path,
+		.cmdline = vm->cmdline,
+		.cpus = vm->cfg->cpus,
+	};
+	char err[256] = "";
+	int fd, ret;
+
+	if (vm_build_cmdline(vm))
+		return ISOVM_EXIT_USAGE;
+	fd = kvm_vm_create(vm->kvm, err, sizeof(err));
+	if (fd < 0) {
+		log_error("%s", err);
+		return ISOVM_EXIT_VMM_ERROR;
+	}
+	atomic_store(&vm->vm_fd, fd);
+	ret = memory_create(&vm->mem, vm->cfg->mem_size);
+	if (!ret)
+		ret = memory_register(&vm->mem, fd);
+	if (ret) {
+		log_error("guest memory: %s", strerror(-ret));
+		goto err_teardown;
+	}
+	ret = boot_load(&vm->mem, &bc, &vm->entry, err, sizeof(err));
+	if (ret) {
+		/* The loader's message names the file. */
+		log_error("%s", err[0] ? err : strerror(-ret));
+		vm_teardown(vm);
+		return ISOVM_EXIT_USAGE;
+	}
+	if (vm_create_vcpus(vm, fd))
+		goto err_teardown;
+	return 0;
+
+err_teardown:
+	vm_teardown(vm);
+	return ISOVM_EXIT_VMM_ERROR;
+}
+
+static void vm_stop(struct vm *vm)
+{
+	atomic_store(&vm->stopping, true);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpu[i]);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_join(&vm->vcpu[i]);
+}
+
+static int vm_start(struct vm *vm)
+{
+	uint64_t drain;
+	int ret;
+
+	atomic_store(&vm->outcome, VM_OUTCOME_NONE);
+	atomic_store(&vm->stopping, false);
+	while (read(vm->outcome_efd, &drain, sizeof(drain)) > 0)
+		;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		ret = vcpu_start(&vm->vcpu[i]);
+		if (ret) {
+			log_error("vcpu%u: cannot start its thread: %s", i,
+				  strerror(-ret));
+			vm_stop(vm);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static enum vm_outcome vm_wait(struct vm *vm, int sig_fd)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = vm->outcome_efd, .events = POLLIN },
+		{ .fd = sig_fd, .events = POLLIN },
+	};
+	struct signalfd_siginfo si;
+
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("vm: poll: %s", strerror(errno));
+			return VM_OUTCOME_ERROR;
+		}
+		if (pfd[0].revents)
+			return (enum vm_outcome)atomic_load(&vm->outcome);
+		if (pfd[1].revents &&
+		    read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			log_warn("stopping on signal %s", strsignal((int)si.ssi_signo));
+			vm_request_outcome(vm, VM_OUTCOME_SIGNAL, 0);
+			return (enum vm_outcome)atomic_load(&vm->outcome);
+		}
+	}
+}
+
+/* Maps one boot's outcome to an exit status, or -1 to boot again. */
+static int vm_outcome_status(struct vm *vm, enum vm_outcome o)
+{
+	switch (o) {
+	case VM_OUTCOME_POWEROFF:
+		log_info("guest powered off");
+		return ISOVM_EXIT_POWEROFF;
+	case VM_OUTCOME_REBOOT:
+		if (vm->cfg->on_reboot == VM_ON_REBOOT_EXIT) {
+			log_info("guest rebooted; exiting (--on-reboot exit)");
+			return ISOVM_EXIT_POWEROFF;
+		}
+		log_info("guest rebooted; restarting (boot %u)",
+			 vm->boot_count + 1);
+		return -1;
+	case VM_OUTCOME_PANIC:
+		log_error("guest panic, code 0x%x", vm->panic_code);
+		return ISOVM_EXIT_GUEST_PANIC;
+	case VM_OUTCOME_FAULT:
+		return ISOVM_EXIT_GUEST_FAULT;
+	default:
+		return ISOVM_EXIT_VMM_ERROR;
+	}
+}
+
+int vm_run(struct vm *vm, int sig_fd)
+{
+	int status;
+
+	for (;;) {
+		status = vm_boot(vm);
+		if (status)
+			return status;
+		if (vm_start(vm)) {
+			vm_teardown(vm);
+			return ISOVM_EXIT_VMM_ERROR;
+		}
+		status = vm_outcome_status(vm, vm_wait(vm, sig_fd));
+		vm_stop(vm);
+		vm_teardown(vm);
+		if (status >= 0)
+			return status;
+		vm->boot_count++;
+		uart_reset(&vm->uart);
+	}
+}
