@@ -1,0 +1,44 @@
+/*
+ * kernel.h: the contract between the ring-0 part and ring 3: gate numbers,
+ * error codes, the interrupt counters ring 3 reads, and the symbols of the
+ * boot assembly.
+ */
+#ifndef TG_KERNEL_H
+#define TG_KERNEL_H
+
+#include <stdint.h>
+
+#include "boot/layout.h"
+
+/* Ring-3 gate numbers (int VEC_SYSCALL, rax). */
+enum sys_nr {
+	SYS_WAIT = 0,   /* (u32 *addr, val): sleep until an interrupt if *addr == val */
+	SYS_STOP = 1,   /* halt this CPU for good */
+	SYS_IPI = 2,    /* (dest APIC id, ICR low word): send an IPI */
+	SYS_CR2 = 3,    /* -> cr2 */
+	SYS_TRIPLE_FAULT = 4, /* reset by triple fault */
+};
+
+/* Negative error returns of the gate (no libc errno here). */
+#define TG_EINVAL 22
+#define TG_ENOSYS 38
+#define TG_ETIMEDOUT 110
+
+/* Panic codes reported through the isovm port (bits 8..31 of the command). */
+#define PANIC_CODE_EXCEPTION 0x100 /* | vector */
+#define PANIC_CODE_TEST 0x200      /* the `panic` test */
+#define PANIC_CODE_RT 0x300        /* ring-3 runtime gave up */
+
+/* Interrupts taken per vector; ring 0 increments, ring 3 reads. */
+extern volatile uint64_t irq_counts[256];
+
+/* Physical address of struct hvm_start_info, saved by the PVH entry. */
+extern uint64_t boot_start_info_pa;
+
+/* The AP trampoline, copied by ring 3 to TRAMP_BASE before any SIPI. */
+extern const char tramp_start[], tramp_end[];
+
+/* Ring-3 entry (rt/start.S): rdi = CPU number. */
+void rt_entry(unsigned cpu);
+
+#endif

@@ -1,0 +1,123 @@
+/* clock.c: TSC calibration (hypervisor leaf, CPUID, or the PIT) and deadlines. */
+#include "rt/clock.h"
+#include "rt/io.h"
+
+#define PIT_HZ 1193182u
+#define PIT_CH0 0x40
+#define PIT_CMD 0x43
+#define PIT_MEASURE_TICKS 11932u /* 10 ms */
+#define PIT_MAX_POLLS 200000u
+
+struct clock clock;
+
+static uint64_t clock_from_hv_leaf(void)
+{
+	uint32_t r[4];
+
+	cpuid(1, 0, r);
+	if (!(r[2] & (1u << 31))) /* no hypervisor */
+		return 0;
+	cpuid(0x40000000, 0, r);
+	if (r[0] < 0x40000010)
+		return 0;
+	cpuid(0x40000010, 0, r);
+	return r[0]; /* TSC kHz */
+}
+
+static uint64_t clock_from_cpuid15(void)
+{
+	uint32_t r[4];
+
+	cpuid(0, 0, r);
+	if (r[0] < 0x15)
+		return 0;
+	cpuid(0x15, 0, r);
+	if (!r[0] || !r[1] || !r[2])
+		return 0;
+	return (uint64_t)r[2] * r[1] / r[0] / 1000;
+}
+
+static uint64_t clock_from_cpuid16(void)
+{
+	uint32_t r[4];
+
+	cpuid(0, 0, r);
+	if (r[0] < 0x16)
+		return 0;
+	cpuid(0x16, 0, r);
+	return (uint64_t)(r[0] & 0xffff) * 1000;
+}
+
+static uint16_t pit_read_ch0(void)
+{
+	uint8_t lo, hi;
+
+	outb(PIT_CMD, 0x00); /* latch channel 0 */
+	lo = inb(PIT_CH0);
+	hi = inb(PIT_CH0);
+	return (uint16_t)(hi << 8 | lo);
+}
+
+uint64_t clock_measure_pit(void)
+{
+	uint64_t t0, t1;
+	uint16_t c0, c;
+	unsigned polls;
+
+	outb(PIT_CMD, 0x30); /* channel 0, lo/hi byte, mode 0, binary */
+	outb(PIT_CH0, 0xff);
+	outb(PIT_CH0, 0xff);
+	c0 = pit_read_ch0();
+	t0 = rdtsc();
+	for (polls = 0; polls < PIT_MAX_POLLS; polls++) {
+		c = pit_read_ch0();
+		t1 = rdtsc();
+		/* Mode 0 counts down from 0xffff once: c0 - c is elapsed. */
+		if (c <= c0 && (uint16_t)(c0 - c) >= PIT_MEASURE_TICKS)
+			return (t1 - t0) * PIT_HZ / (uint16_t)(c0 - c) / 1000;
+	}
+	return 0; /* no PIT, or a PIT that does not count */
+}
+
+void clock_calibrate(void)
+{
+	clock.pit_khz = 0;
+	if ((clock.tsc_khz = clock_from_hv_leaf())) {
+		clock.source = "hv-leaf";
+		return;
+	}
+	if ((clock.tsc_khz = clock_from_cpuid15())) {
+		clock.source = "cpuid15";
+		return;
+	}
+	clock.pit_khz = clock_measure_pit();
+	/* Sanity: a TSC between 100 MHz and 10 GHz. */
+	if (clock.pit_khz >= 100000 && clock.pit_khz <= 10000000) {
+		clock.tsc_khz = clock.pit_khz;
+		clock.source = "pit";
+		return;
+	}
+	if ((clock.tsc_khz = clock_from_cpuid16())) {
+		clock.source = "cpuid16";
+		return;
+	}
+	clock.tsc_khz = 2000000;
+	clock.source = "guess";
+}
+
+uint64_t clock_ns(uint64_t tsc_delta)
+{
+	/* Split to avoid overflow for long intervals. */
+	return tsc_delta / clock.tsc_khz * 1000000 +
+	       tsc_delta % clock.tsc_khz * 1000000 / clock.tsc_khz;
+}
+
+uint64_t clock_deadline_us(uint64_t us)
+{
+	return rdtsc() + us * clock.tsc_khz / 1000;
+}
+
+int clock_expired(uint64_t deadline)
+{
+	return (int64_t)(rdtsc() - deadline) >= 0;
+}

@@ -1,0 +1,22 @@
+/* registry.c: the table of tests, by name. */
+#include <stddef.h>
+
+#include "rt/string.h"
+#include "tests/tests.h"
+
+static const struct tg_test tests_table[] = {
+	{ "info", test_info },
+	{ "smp", test_smp },
+	{ "reboot", test_reboot },
+	{ "panic", test_panic },
+};
+
+const struct tg_test *tests_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(tests_table) / sizeof(tests_table[0]); i++)
+		if (!strcmp(tests_table[i].name, name))
+			return &tests_table[i];
+	return NULL;
+}

@@ -1,0 +1,18 @@
+/* tests.h: the tests the guest can run, one file each, named by test=. */
+#ifndef TG_TESTS_H
+#define TG_TESTS_H
+
+struct tg_test {
+	const char *name;
+	void (*run)(const char *name); /* prints its own result line */
+};
+
+void test_info(const char *name);
+void test_smp(const char *name);
+void test_reboot(const char *name);
+void test_panic(const char *name);
+
+/* The test called name, or NULL. */
+const struct tg_test *tests_find(const char *name);
+
+#endif
