@@ -1,0 +1,209 @@
+/* test_args.c: `isovm` command line parsing: defaults, values, every error. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vcpu/args.h"
+
+static char err[512];
+
+static int parse(struct vm_config *cfg, char **argv)
+{
+	int argc = 0;
+
+	while (argv[argc])
+		argc++;
+	return args_parse(argc, argv, cfg, err, sizeof(err));
+}
+
+#define ARGV(...) ((char *[]){ "isovm", __VA_ARGS__, NULL })
+
+static void expect_bad(char **argv, const char *needle)
+{
+	struct vm_config cfg;
+
+	cr_assert_eq(parse(&cfg, argv), -EINVAL, "accepted; want '%s'", needle);
+	cr_assert_not_null(strstr(err, needle), "error '%s' lacks '%s'", err,
+			   needle);
+	cr_assert_null(strchr(err, '\n'), "error is one line");
+}
+
+Test(args, run_without_flags_gives_the_documented_defaults)
+{
+	struct vm_config cfg;
+
+	cr_assert_eq(parse(&cfg, ARGV("run")), ARGS_RUN);
+	cr_assert_null(cfg.kernel_path);
+	cr_assert_null(cfg.initrd_path);
+	cr_assert_str_eq(cfg.cmdline, "");
+	cr_assert_eq(cfg.cpus, 1);
+	cr_assert_eq(cfg.mem_size, 256ull << 20);
+	cr_assert_eq(cfg.on_reboot, VM_ON_REBOOT_RESTART);
+	cr_assert_eq(cfg.log_level, LOG_LVL_WARN);
+}
+
+Test(args, every_flag_is_parsed_in_both_spellings)
+{
+	struct vm_config cfg;
+
+	cr_assert_eq(parse(&cfg, ARGV("run", "--kernel", "k", "--initrd=i",
+				      "--cmdline", "a b=c", "--cpus=4",
+				      "--memory", "5G", "--on-reboot=exit",
+				      "--log-level", "debug")), ARGS_RUN, "%s", err);
+	cr_assert_str_eq(cfg.kernel_path, "k");
+	cr_assert_str_eq(cfg.initrd_path, "i");
+	cr_assert_str_eq(cfg.cmdline, "a b=c");
+	cr_assert_eq(cfg.cpus, 4);
+	cr_assert_eq(cfg.mem_size, 5ull << 30);
+	cr_assert_eq(cfg.on_reboot, VM_ON_REBOOT_EXIT);
+	cr_assert_eq(cfg.log_level, LOG_LVL_DEBUG);
+}
+
+Test(args, help_is_recognised_at_top_level_and_after_run)
+{
+	struct vm_config cfg;
+
+	cr_assert_eq(parse(&cfg, ARGV("--help")), ARGS_HELP);
+	cr_assert_eq(parse(&cfg, ARGV("-h")), ARGS_HELP);
+	cr_assert_eq(parse(&cfg, ARGV("run", "--cpus", "2", "--help")), ARGS_HELP);
+	cr_assert_not_null(strstr(args_usage, "--memory"));
+}
+
+Test(args, sizes_accept_k_m_g_t_suffixes)
+{
+	uint64_t b;
+
+	cr_assert_eq(args_parse_size("4096", &b), 0);
+	cr_assert_eq(b, 4096);
+	cr_assert_eq(args_parse_size("512k", &b), 0);
+	cr_assert_eq(b, 512ull << 10);
+	cr_assert_eq(args_parse_size("64M", &b), 0);
+	cr_assert_eq(b, 64ull << 20);
+	cr_assert_eq(args_parse_size("3g", &b), 0);
+	cr_assert_eq(b, 3ull << 30);
+	cr_assert_eq(args_parse_size("1T", &b), 0);
+	cr_assert_eq(b, 1ull << 40);
+}
+
+Test(args, sizes_reject_junk_and_overflow)
+{
+	uint64_t b;
+
+	cr_assert_eq(args_parse_size("", &b), -EINVAL);
+	cr_assert_eq(args_parse_size("M", &b), -EINVAL);
+	cr_assert_eq(args_parse_size("-1M", &b), -EINVAL);
+	cr_assert_eq(args_parse_size("12MB", &b), -EINVAL);
+	cr_assert_eq(args_parse_size("1.5G", &b), -EINVAL);
+	cr_assert_eq(args_parse_size("99999999999999999999", &b), -ERANGE);
+	cr_assert_eq(args_parse_size("99999999999999G", &b), -ERANGE);
+}
+
+Test(args, missing_and_unknown_commands_are_errors)
+{
+	struct vm_config cfg;
+
+	cr_assert_eq(parse(&cfg, (char *[]){ "isovm", NULL }), -EINVAL);
+	cr_assert_not_null(strstr(err, "missing command"));
+	expect_bad(ARGV("fly"), "unknown command 'fly'");
+}
+
+Test(args, unknown_flags_and_stray_words_are_named)
+{
+	expect_bad(ARGV("run", "--frobnicate"), "unknown option '--frobnicate'");
+	expect_bad(ARGV("run", "--frob=1"), "unknown option '--frob'");
+	expect_bad(ARGV("run", "kernel.elf"), "unexpected argument 'kernel.elf'");
+	expect_bad(ARGV("run", "-k"), "unexpected argument '-k'");
+}
+
+Test(args, a_flag_without_its_value_is_an_error)
+{
+	expect_bad(ARGV("run", "--kernel"), "--kernel needs a value");
+	expect_bad(ARGV("run", "--memory"), "--memory needs a value");
+	expect_bad(ARGV("run", "--kernel="), "--kernel: empty value");
+}
+
+Test(args, bad_cpus_are_rejected)
+{
+	expect_bad(ARGV("run", "--cpus", "0"), "--cpus: '0' is out of range");
+	expect_bad(ARGV("run", "--cpus", "255"), "--cpus: '255' is out of range");
+	expect_bad(ARGV("run", "--cpus", "two"), "--cpus: 'two' is not a number");
+	expect_bad(ARGV("run", "--cpus", "-1"), "--cpus: '-1' is not a number");
+	expect_bad(ARGV("run", "--cpus", "99999999999999999999"),
+		   "is not a number");
+}
+
+Test(args, bad_memory_sizes_are_rejected_with_the_limit)
+{
+	expect_bad(ARGV("run", "--memory", "lots"), "--memory: 'lots' is not a size");
+	expect_bad(ARGV("run", "--memory", "15M"), "too small (minimum 16M)");
+	expect_bad(ARGV("run", "--memory", "2T"), "too large (maximum 1T)");
+	expect_bad(ARGV("run", "--memory", "100000G"), "too large");
+	expect_bad(ARGV("run", "--memory", "16777217"), "not a multiple of 4K");
+}
+
+Test(args, memory_limits_themselves_are_accepted)
+{
+	struct vm_config cfg;
+
+	cr_assert_eq(parse(&cfg, ARGV("run", "--memory", "16M")), ARGS_RUN);
+	cr_assert_eq(parse(&cfg, ARGV("run", "--memory", "1T")), ARGS_RUN);
+}
+
+Test(args, bad_on_reboot_and_log_level_values_are_rejected)
+{
+	expect_bad(ARGV("run", "--on-reboot", "maybe"), "--on-reboot: 'maybe'");
+	expect_bad(ARGV("run", "--log-level", "loud"), "--log-level: 'loud'");
+}
+
+Test(args, designed_but_missing_flags_say_not_supported_yet)
+{
+	expect_bad(ARGV("run", "--disk", "path=x"), "--disk is not supported yet");
+	expect_bad(ARGV("run", "--net=tap=t0"), "--net is not supported yet");
+	expect_bad(ARGV("run", "--console", "stdio"), "--console is not supported");
+	expect_bad(ARGV("run", "--api-socket", "s"), "--api-socket is not supported");
+}
+
+static void write_cpuinfo(const char *path, const char *flags)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f);
+	fprintf(f, "processor\t: 0\nflags\t\t: fpu %s sse\n\n", flags);
+	fclose(f);
+}
+
+Test(args, default_guest_is_the_test_guest_without_hw_virt)
+{
+	char path[] = "/tmp/isovm-cpuinfo-XXXXXX";
+	struct vm_config cfg;
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	write_cpuinfo(path, "pae");
+	cr_assert_eq(parse(&cfg, ARGV("run", "--cmdline", "test=info")), ARGS_RUN);
+	cr_assert_eq(args_default_guest(&cfg, "/opt/b", path, err, sizeof(err)), 0);
+	unlink(path);
+	cr_assert_str_eq(cfg.kernel_path, "/opt/b/isovm-testguest");
+	cr_assert_null(cfg.initrd_path);
+	cr_assert_str_eq(cfg.cmdline, "test=info");
+}
+
+Test(args, default_guest_is_linux_with_a_serial_console_with_vmx)
+{
+	char path[] = "/tmp/isovm-cpuinfo-XXXXXX";
+	struct vm_config cfg;
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	write_cpuinfo(path, "vmx");
+	cr_assert_eq(parse(&cfg, ARGV("run", "--cmdline", "quiet")), ARGS_RUN);
+	cr_assert_eq(args_default_guest(&cfg, "/opt/b", path, err, sizeof(err)), 0);
+	unlink(path);
+	cr_assert_str_eq(cfg.kernel_path, "/opt/b/../guest/vmlinux");
+	cr_assert_str_eq(cfg.initrd_path, "/opt/b/../guest/initramfs.cpio.gz");
+	cr_assert_str_eq(cfg.cmdline, "console=ttyS0 earlyprintk=serial quiet");
+}
