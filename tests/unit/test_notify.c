@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -114,20 +115,30 @@ Test(notify, wait_times_out_on_an_idle_ring)
 	chan_free(&c);
 }
 
-/* Threaded: the consumer sleeps before every entry; count the kicks. */
+/*
+ * Threaded: the producer pushes only once the consumer is blocked on the
+ * eventfd (flag set and the thread sleeping), so every push needs exactly
+ * one wake-up and every wake-up ends exactly one sleep.
+ */
 #define PING_N 2000
+
+struct ping {
+	struct chan c;
+	_Atomic pid_t tid;
+};
 
 static void *ping_consumer(void *arg)
 {
-	struct chan *c = arg;
+	struct ping *p = arg;
 	struct ipc_req e;
 	int got = 0, n;
 
+	atomic_store(&p->tid, gettid());
 	while (got < PING_N) {
-		n = ipc_notify_wait(&c->wait, 5000);
+		n = ipc_notify_wait(&p->c.wait, 5000);
 		if (n <= 0)
 			return (void *)1;
-		n = ipc_ring_pop(&c->cons, &e, 1);
+		n = ipc_ring_pop(&p->c.cons, &e, 1);
 		if (n < 0 || (n == 1 && e.id != (uint64_t)got))
 			return (void *)2;
 		got += n;
@@ -135,33 +146,54 @@ static void *ping_consumer(void *arg)
 	return NULL;
 }
 
+/* True when thread @tid is in interruptible sleep ('S' in its stat). */
+static bool ping_thread_sleeps(pid_t tid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+	bool s = false;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (fgets(buf, sizeof(buf), f)) {
+		p = strrchr(buf, ')');
+		s = p && p[1] == ' ' && p[2] == 'S';
+	}
+	fclose(f);
+	return s;
+}
+
 Test(notify, sleeping_consumer_gets_exactly_the_wakeups_it_needs,
      .timeout = 60)
 {
-	struct chan c;
+	static struct ping p;
 	struct ipc_req e = { 0 };
 	struct timespec ts = { 0, 20000 };
 	pthread_t th;
 	void *res;
 	int i;
 
-	chan_new(&c, 8);
-	cr_assert_eq(pthread_create(&th, NULL, ping_consumer, &c), 0);
+	chan_new(&p.c, 8);
+	atomic_store(&p.tid, 0);
+	cr_assert_eq(pthread_create(&th, NULL, ping_consumer, &p), 0);
 	for (i = 0; i < PING_N; i++) {
-		/* Push only once the consumer announced it sleeps. */
-		while (!atomic_load(&c.cons.hdr->need_wakeup))
+		while (!atomic_load(&p.c.cons.hdr->need_wakeup) ||
+		       !ping_thread_sleeps(atomic_load(&p.tid)))
 			nanosleep(&ts, NULL);
 		e.id = (uint64_t)i;
-		cr_assert_eq(ipc_ring_push(&c.prod, &e, 1), 1);
-		cr_assert_eq(ipc_notify_kick(&c.kick), 1, "push %d", i);
+		cr_assert_eq(ipc_ring_push(&p.c.prod, &e, 1), 1);
+		cr_assert_eq(ipc_notify_kick(&p.c.kick), 1, "push %d", i);
 	}
 	cr_assert_eq(pthread_join(th, &res), 0);
 	cr_assert_null(res, "consumer failed: %p", res);
-	cr_assert_eq(c.kick.st.kicks, PING_N);
-	cr_assert_eq(c.kick.st.suppressed, 0);
-	cr_assert_eq(c.wait.st.sleeps, PING_N,
+	cr_assert_eq(p.c.kick.st.kicks, PING_N);
+	cr_assert_eq(p.c.kick.st.suppressed, 0);
+	cr_assert_eq(p.c.wait.st.sleeps, PING_N,
 		     "each wake-up ended exactly one sleep");
-	chan_free(&c);
+	cr_assert_eq(p.c.wait.st.no_sleep, 0);
+	chan_free(&p.c);
 }
 
 /* Racing producer and consumer: no entry may be stranded by a lost wake-up. */
