@@ -15,7 +15,9 @@ vec_stubs:
 	.set vec, 0
 	.rept VEC_STUBS
 	.balign VEC_STUB_SIZE
-	.if vec < 32
+	.if vec == 6
+	jmp ud_entry
+	.elseif vec < 32
 	.if vec == 8 || (vec >= 10 && vec <= 14) || vec == 17 || vec == 21 || vec == 29 || vec == 30
 	pushq $vec
 	.else
@@ -30,6 +32,24 @@ vec_stubs:
 	.endif
 	.set vec, vec + 1
 	.endr
+
+	/*
+	 * #UD. Some KVM hosts (ring 0 emulated) cannot emulate a ring-3
+	 * `int $VEC_SYSCALL` and raise #UD on it instead: such a #UD from ring
+	 * 3 on the bytes of that instruction is the gate call it meant to be.
+	 * rcx is free: the gate clobbers it, a real #UD never returns.
+	 */
+ud_entry:
+	testb $3, 8(%rsp)
+	jz 1f
+	movq (%rsp), %rcx
+	cmpw $(0xcd | (VEC_SYSCALL << 8)), (%rcx)
+	jne 1f
+	addq $2, (%rsp)
+	jmp sys_entry
+1:	pushq $0
+	pushq $6
+	jmp trap_entry
 
 	/* Fatal: save the registers for the report and never return. */
 trap_entry:

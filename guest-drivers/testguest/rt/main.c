@@ -4,6 +4,7 @@
 #include "rt/clock.h"
 #include "rt/cmdline.h"
 #include "rt/console.h"
+#include "rt/fwcfg.h"
 #include "rt/io.h"
 #include "rt/mptable.h"
 #include "rt/power.h"
@@ -21,6 +22,12 @@ static void rt_discover_cpus(void)
 	if (mptable_scan(&mptable) == 0 && mptable.ncpus) {
 		runtime.cpus = mptable.ncpus;
 		runtime.cpus_src = "mptable";
+		return;
+	}
+	/* QEMU microvm: qboot writes no MP table (none below 1 MiB). */
+	runtime.cpus = fwcfg_cpus();
+	if (runtime.cpus) {
+		runtime.cpus_src = "fw_cfg";
 		return;
 	}
 	runtime.cpus = 1;

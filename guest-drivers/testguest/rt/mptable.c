@@ -39,12 +39,15 @@ static uint32_t mp_find_fp(uint32_t base, uint32_t len)
 	return 0;
 }
 
-static int mp_parse_entries(struct mptable *mp, const uint8_t *t, size_t len,
-			    unsigned count)
+/*
+ * Walks the entries by the table length, as Linux does: qboot (QEMU
+ * microvm) leaves the entry count at 0.
+ */
+static int mp_parse_entries(struct mptable *mp, const uint8_t *t, size_t len)
 {
 	size_t off = 44;
 
-	while (count-- && off < len) {
+	while (off < len) {
 		size_t esize = t[off] == MP_ENTRY_CPU ? 20 : 8;
 
 		if (t[off] > MP_ENTRY_LINT || off + esize > len)
@@ -68,7 +71,7 @@ static int mp_parse_entries(struct mptable *mp, const uint8_t *t, size_t len,
 static int mp_read_config(struct mptable *mp, uint32_t cfg_addr)
 {
 	static uint8_t t[MP_TABLE_MAX];
-	uint16_t len, count;
+	uint16_t len;
 
 	if (cfg_addr < 0x400 || cfg_addr > 0x100000 - 44)
 		return -TG_EINVAL;
@@ -82,8 +85,7 @@ static int mp_read_config(struct mptable *mp, uint32_t cfg_addr)
 	if (mp_sum(t, len) != 0)
 		return -TG_EINVAL;
 	memcpy(&mp->lapic_addr, t + 36, 4);
-	memcpy(&count, t + 34, 2);
-	return mp_parse_entries(mp, t, len, count);
+	return mp_parse_entries(mp, t, len);
 }
 
 int mptable_scan(struct mptable *mp)

@@ -6,7 +6,7 @@
 
 struct runtime {
 	unsigned cpus;        /* CPUs the machine describes */
-	const char *cpus_src; /* "mptable" or "default" (no table found) */
+	const char *cpus_src; /* "mptable", "fw_cfg" (QEMU) or "default" (1) */
 	const char *vmm;      /* "isovm" when its port answers, else "other" */
 	uint64_t boot_tsc;    /* TSC when ring 3 started on the BSP */
 };

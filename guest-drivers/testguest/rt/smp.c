@@ -3,6 +3,7 @@
 #include "rt/clock.h"
 #include "rt/io.h"
 #include "rt/mptable.h"
+#include "rt/runtime.h"
 #include "rt/smp.h"
 #include "rt/string.h"
 #include "rt/sys.h"
@@ -46,6 +47,28 @@ static int smp_start_one(uint8_t apic_id)
 	return -1;
 }
 
+/*
+ * Without an MP table (QEMU microvm) the APIC ids are unknown: INIT and
+ * SIPI go to all but self, and runtime.cpus (from fw_cfg) is awaited.
+ */
+static unsigned smp_start_broadcast(void)
+{
+	uint32_t sipi = ICR_ALL_BUT_SELF | ICR_SIPI | (TRAMP_BASE >> 12);
+
+	if (runtime.cpus <= 1)
+		return smp.online;
+	if (sys_ipi(0, ICR_ALL_BUT_SELF | ICR_INIT) || sys_ipi(0, sipi)) {
+		smp.error = "ipi-failed";
+		return smp.online;
+	}
+	if (!smp_wait_online(runtime.cpus, SMP_SIPI_RETRY_US)) {
+		sys_ipi(0, sipi);
+		if (!smp_wait_online(runtime.cpus, SMP_START_TIMEOUT_US))
+			smp.error = "ap-timeout";
+	}
+	return smp.online;
+}
+
 static uint8_t smp_self_apic_id(void)
 {
 	volatile uint32_t *id = (volatile uint32_t *)(uintptr_t)(LAPIC_BASE + 0x20);
@@ -62,12 +85,10 @@ unsigned smp_start(void)
 		return smp.online;
 	smp.started = 1;
 	__atomic_store_n(&smp.online, 1, __ATOMIC_RELEASE);
-	if (!mptable.found) {
-		smp.error = "no-mptable";
-		return smp.online;
-	}
 	memcpy((void *)(uintptr_t)TRAMP_BASE, tramp_start,
 	       (size_t)(tramp_end - tramp_start));
+	if (!mptable.found)
+		return smp_start_broadcast();
 	for (i = 0; i < mptable.ncpus && i < MAX_CPUS; i++) {
 		/* Never INIT ourselves, flagged as BSP or not. */
 		if ((int)i == mptable.bsp_index || mptable.apic_id[i] == self)
