@@ -15,6 +15,11 @@ struct ipc_notify_stats {
 };
 
 /*
+ * The flag lives in shared memory, so a hostile peer can flip it: the worst
+ * it can do is cost the producer one eventfd write per kick, or leave the
+ * consumer asleep, which the VMM's watchdog covers. It never affects what
+ * is read from the ring.
+ *
  * One side of a ring's wake-up channel. The producer side writes @efd (the
  * consumer's eventfd); the consumer side reads it. Neither owns @efd.
  */

@@ -63,7 +63,8 @@ int ipc_region_create(struct ipc_region *r, const struct ipc_geom *g,
 
 /*
  * VMM, while no server is attached: empty both rings again and publish a
- * new generation (after a server restart).
+ * new generation (after a server restart). The VMM then re-attaches its two
+ * rings (ipc_ring_attach) and re-posts what ipc_inflight_next() lists.
  */
 void ipc_region_reset(struct ipc_region *r, uint64_t generation);
 

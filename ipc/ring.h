@@ -34,7 +34,8 @@ struct ipc_ring_hdr {
 /*
  * One side's private view of a ring. Only this side's own index and the last
  * validated copy of the peer's index live here; shared memory is only read
- * for the peer's index and only written for our own.
+ * for the peer's index and only written for our own. One thread uses a
+ * struct ipc_ring; the other side has its own, in its own process.
  */
 struct ipc_ring {
 	struct ipc_ring_hdr *hdr;
