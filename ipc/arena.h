@@ -1,4 +1,4 @@
-/* arena.h: the shared data arena: slot allocation (VMM) and checked spans (both sides). */
+/* arena.h: shared data arena: VMM slot allocation, checked spans. */
 #ifndef ISOVM_IPC_ARENA_H
 #define ISOVM_IPC_ARENA_H
 

@@ -1,4 +1,4 @@
-/* inflight.h: VMM-side table of requests posted to a server and not yet completed. */
+/* inflight.h: VMM-side table of requests posted and not yet completed. */
 #ifndef ISOVM_IPC_INFLIGHT_H
 #define ISOVM_IPC_INFLIGHT_H
 
@@ -28,7 +28,7 @@ struct ipc_inflight {
 	uint32_t cap;
 };
 
-/* Allocate a table for @cap requests (1..IPC_INFLIGHT_MAX): 0, -EINVAL, -ENOMEM. */
+/* Table for @cap (1..IPC_INFLIGHT_MAX) requests: 0, -EINVAL or -ENOMEM. */
 int ipc_inflight_init(struct ipc_inflight *t, uint32_t cap);
 void ipc_inflight_fini(struct ipc_inflight *t);
 

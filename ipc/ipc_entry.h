@@ -1,4 +1,4 @@
-/* ipc_entry.h: the fixed 64-byte request and completion entries of the rings. */
+/* ipc_entry.h: the 64-byte request and completion ring entries. */
 #ifndef ISOVM_IPC_ENTRY_H
 #define ISOVM_IPC_ENTRY_H
 

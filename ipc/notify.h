@@ -1,4 +1,4 @@
-/* notify.h: eventfd wake-ups for a ring, suppressed while the consumer is busy. */
+/* notify.h: eventfd wake-ups for a ring, suppressed while busy. */
 #ifndef ISOVM_IPC_NOTIFY_H
 #define ISOVM_IPC_NOTIFY_H
 

@@ -1,4 +1,4 @@
-/* region.h: the per-device shared memfd: header | submission ring | completion ring | arena. */
+/* region.h: per-device shared memfd: header, two rings, data arena. */
 #ifndef ISOVM_IPC_REGION_H
 #define ISOVM_IPC_REGION_H
 

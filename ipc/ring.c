@@ -1,4 +1,4 @@
-/* ring.c: SPSC ring push/pop over shared memory, validating every peer index. */
+/* ring.c: SPSC push/pop over shared memory, validating peer indices. */
 #include "ipc/ring.h"
 
 #include <errno.h>

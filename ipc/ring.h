@@ -1,4 +1,4 @@
-/* ring.h: single-producer/single-consumer ring of 64-byte entries in shared memory. */
+/* ring.h: SPSC ring of 64-byte entries in shared memory. */
 #ifndef ISOVM_IPC_RING_H
 #define ISOVM_IPC_RING_H
 

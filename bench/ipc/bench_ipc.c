@@ -1,4 +1,4 @@
-/* bench_ipc.c: ring throughput and wake-up round-trip latency, as JSON lines. */
+/* bench_ipc.c: ring throughput and wake-up round trip, as JSON lines. */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>

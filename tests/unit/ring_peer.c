@@ -1,4 +1,4 @@
-/* ring_peer.c: test helper: maps an inherited region and answers requests like a server. */
+/* ring_peer.c: test helper: maps an inherited region, answers requests. */
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>

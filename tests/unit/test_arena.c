@@ -1,4 +1,4 @@
-/* test_arena.c: arena allocation on the VMM side and checked spans on both sides. */
+/* test_arena.c: VMM-side arena allocation and checked spans. */
 #include <criterion/criterion.h>
 
 #include <errno.h>

@@ -125,7 +125,7 @@ Test(hostile, attach_to_a_ring_whose_indices_disagree)
 	free(p.mem);
 }
 
-/* A corrupted entry is popped as a private copy; later writes do not reach it. */
+/* An entry is popped as a private copy: later writes do not reach it. */
 Test(hostile, entry_rewritten_after_pop_does_not_change_the_copy)
 {
 	struct ipc_req in = { .id = 7, .arena_len = 10 }, out;
@@ -250,12 +250,13 @@ static int map_with_hdr(void (*spoil)(struct ipc_region_hdr *))
 	return ret;
 }
 
-static void spoil_magic(struct ipc_region_hdr *h) { h->magic ^= 1; }
-static void spoil_version(struct ipc_region_hdr *h) { h->version = 2; }
-static void spoil_ring_size(struct ipc_region_hdr *h) { h->geom.sq_entries = 24; }
-static void spoil_slot_size(struct ipc_region_hdr *h) { h->geom.arena_slot_size = 0; }
-static void spoil_arena(struct ipc_region_hdr *h) { h->geom.arena_slots = 2; }
-static void spoil_size(struct ipc_region_hdr *h) { h->size += 4096; }
+typedef struct ipc_region_hdr hdr_t;
+static void spoil_magic(hdr_t *h) { h->magic ^= 1; }
+static void spoil_version(hdr_t *h) { h->version = 2; }
+static void spoil_ring_size(hdr_t *h) { h->geom.sq_entries = 24; }
+static void spoil_slot_size(hdr_t *h) { h->geom.arena_slot_size = 0; }
+static void spoil_arena(hdr_t *h) { h->geom.arena_slots = 2; }
+static void spoil_size(hdr_t *h) { h->size += 4096; }
 
 Test(hostile, region_with_bad_magic)
 {

@@ -1,4 +1,4 @@
-/* test_inflight.c: request ids handed out by the VMM and retired exactly once. */
+/* test_inflight.c: VMM request ids, retired exactly once. */
 #include <criterion/criterion.h>
 
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* test_ring.c: SPSC ring behaviour: empty/full, index wrap, batches, threads, processes. */
+/* test_ring.c: SPSC rings: empty/full, wrap, batches, threads, processes. */
 #include <criterion/criterion.h>
 
 #include <errno.h>
