@@ -217,6 +217,16 @@ static int64_t kernel_sys_ipi(uint64_t apic_id, uint64_t icr)
 	return -TG_ETIMEDOUT;
 }
 
+/* MSR_KVM_SYSTEM_TIME_NEW; ring 3 checked the CPUID feature bit first. */
+static int64_t kernel_sys_kvmclock(uint64_t pa)
+{
+	if (pa & 31 || pa >= ISOVM_HOLE_START)
+		return -TG_EINVAL;
+	__asm__ volatile("wrmsr" ::"c"(0x4b564d01u),
+			 "a"((uint32_t)pa | (pa != 0)), "d"(0u));
+	return 0;
+}
+
 int64_t kernel_sys(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t nr)
 {
 	(void)a2;
@@ -232,6 +242,8 @@ int64_t kernel_sys(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t nr)
 		return (int64_t)read_cr2();
 	case SYS_TRIPLE_FAULT:
 		kernel_triple_fault();
+	case SYS_KVMCLOCK:
+		return kernel_sys_kvmclock(a0);
 	}
 	return -TG_ENOSYS;
 }

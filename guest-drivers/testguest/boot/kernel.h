@@ -17,6 +17,7 @@ enum sys_nr {
 	SYS_IPI = 2,    /* (dest APIC id, ICR low word): send an IPI */
 	SYS_CR2 = 3,    /* -> cr2 */
 	SYS_TRIPLE_FAULT = 4, /* reset by triple fault */
+	SYS_KVMCLOCK = 5, /* (pa): KVM pvclock of this CPU at pa, 0 = off */
 };
 
 /* Negative error returns of the gate (no libc errno here). */

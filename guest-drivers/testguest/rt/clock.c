@@ -1,6 +1,7 @@
 /* clock.c: TSC calibration (hypervisor leaf, CPUID, or the PIT) and deadlines. */
 #include "rt/clock.h"
 #include "rt/io.h"
+#include "rt/sys.h"
 
 #define PIT_HZ 1193182u
 #define PIT_CH0 0x40
@@ -22,6 +23,59 @@ static uint64_t clock_from_hv_leaf(void)
 		return 0;
 	cpuid(0x40000010, 0, r);
 	return r[0]; /* TSC kHz */
+}
+
+/* KVM's pvclock page (struct pvclock_vcpu_time_info); KVM writes it. */
+struct clock_pvclock {
+	volatile uint32_t version; /* odd while KVM updates */
+	uint32_t pad0;
+	uint64_t tsc_timestamp;
+	uint64_t system_time;
+	uint32_t tsc_to_system_mul;
+	int8_t tsc_shift;
+	uint8_t flags;
+	uint8_t pad[2];
+} __attribute__((aligned(32)));
+
+#define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
+
+/*
+ * ns = (delta << shift) * mul >> 32 (shift < 0: >> -shift), so the rate
+ * is 10^6 * 2^32 / mul kHz, shifted the other way. The clock is turned
+ * off again so KVM never writes here after a reboot.
+ */
+static uint64_t clock_from_kvmclock(void)
+{
+	static struct clock_pvclock pv;
+	uint32_t r[4], ver, mul = 0;
+	int8_t shift = 0;
+	unsigned tries;
+	uint64_t khz;
+
+	cpuid(1, 0, r);
+	if (!(r[2] & (1u << 31)))
+		return 0;
+	cpuid(0x40000000, 0, r);
+	if (r[1] != 0x4b4d564b || r[2] != 0x564b4d56 || r[3] != 0x4d) /* KVMKVMKVM */
+		return 0;
+	cpuid(0x40000001, 0, r);
+	if (!(r[0] & KVM_FEATURE_CLOCKSOURCE2))
+		return 0;
+	if (sys_kvmclock((uint64_t)(uintptr_t)&pv))
+		return 0;
+	for (tries = 0; tries < 1000 && !mul; tries++) {
+		ver = __atomic_load_n(&pv.version, __ATOMIC_ACQUIRE);
+		mul = pv.tsc_to_system_mul;
+		shift = pv.tsc_shift;
+		if ((ver & 1) || ver != __atomic_load_n(&pv.version,
+							__ATOMIC_ACQUIRE))
+			mul = 0;
+	}
+	sys_kvmclock(0);
+	if (!mul || shift > 31 || shift < -31)
+		return 0;
+	khz = 1000000ull * (1ull << 32) / mul;
+	return shift >= 0 ? khz >> shift : khz << -shift;
 }
 
 static uint64_t clock_from_cpuid15(void)
@@ -79,6 +133,25 @@ uint64_t clock_measure_pit(void)
 	return 0; /* no PIT, or a PIT that does not count */
 }
 
+/*
+ * A descheduled vCPU thread can spoil one 10 ms window: two measurements
+ * that agree within 0.5% are trusted, else the median of three.
+ */
+static uint64_t clock_pit_robust(void)
+{
+	uint64_t a = clock_measure_pit(), b = clock_measure_pit(), c, d;
+
+	d = a > b ? a - b : b - a;
+	if (d * 200 <= a)
+		return (a + b) / 2;
+	c = clock_measure_pit();
+	if ((a <= b && b <= c) || (c <= b && b <= a))
+		return b;
+	if ((b <= a && a <= c) || (c <= a && a <= b))
+		return a;
+	return c;
+}
+
 void clock_calibrate(void)
 {
 	clock.pit_khz = 0;
@@ -86,11 +159,15 @@ void clock_calibrate(void)
 		clock.source = "hv-leaf";
 		return;
 	}
+	if ((clock.tsc_khz = clock_from_kvmclock())) {
+		clock.source = "kvmclock";
+		return;
+	}
 	if ((clock.tsc_khz = clock_from_cpuid15())) {
 		clock.source = "cpuid15";
 		return;
 	}
-	clock.pit_khz = clock_measure_pit();
+	clock.pit_khz = clock_pit_robust();
 	/* Sanity: a TSC between 100 MHz and 10 GHz. */
 	if (clock.pit_khz >= 100000 && clock.pit_khz <= 10000000) {
 		clock.tsc_khz = clock.pit_khz;

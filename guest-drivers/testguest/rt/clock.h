@@ -6,14 +6,16 @@
 
 struct clock {
 	uint64_t tsc_khz;   /* TSC ticks per millisecond */
-	const char *source; /* "hv-leaf", "cpuid15", "pit", "cpuid16", "guess" */
+	const char *source; /* "hv-leaf", "kvmclock", "cpuid15", "pit",
+			       "cpuid16", "guess" */
 	uint64_t pit_khz;   /* PIT measurement, 0 if not made or failed */
 };
 
 extern struct clock clock;
 
 /*
- * Takes the TSC rate from the hypervisor leaf 0x40000010, else CPUID 0x15,
+ * Takes the TSC rate from the hypervisor leaf 0x40000010, else KVM's
+ * pvclock scale factors, else CPUID 0x15,
  * else measures it against PIT channel 0 over 10 ms (needs the 8259 masked:
  * ring 0 did that), else CPUID 0x16, else guesses 2 GHz.
  */

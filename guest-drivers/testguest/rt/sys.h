@@ -49,4 +49,9 @@ static inline void __attribute__((noreturn)) sys_triple_fault(void)
 	__builtin_unreachable();
 }
 
+static inline int64_t sys_kvmclock(uint64_t pa)
+{
+	return sys_call(SYS_KVMCLOCK, pa, 0);
+}
+
 #endif
