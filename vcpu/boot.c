@@ -27,8 +27,12 @@ static int boot_common(struct boot_ctx *ctx)
 	}
 	n = e820_build(ctx->mem, ctx->e820, E820_MAX_ENTRIES);
 	if (n < 0) {
-		boot_err(ctx->err, ctx->errlen,
-			 "guest memory: a layout the e820 map cannot describe");
+		if (e820_low_ram_end(ctx->mem) <= BOOT_HIGH_RAM_START)
+			boot_err(ctx->err, ctx->errlen,
+				 "guest memory: too small, RAM must reach past 1 MiB");
+		else
+			boot_err(ctx->err, ctx->errlen,
+				 "guest memory: a layout the e820 map cannot describe");
 		return n;
 	}
 	ctx->nr_e820 = (unsigned)n;
@@ -41,7 +45,7 @@ static int boot_common(struct boot_ctx *ctx)
 	n = mptable_write(ctx->mem, BOOT_MPTABLE_GPA, ctx->cfg->cpus);
 	if (n < 0) {
 		boot_err(ctx->err, ctx->errlen,
-			 "MP table: %u CPUs (the limit is %d)", ctx->cfg->cpus,
+			 "MP table: %u CPUs, need 1 to %d", ctx->cfg->cpus,
 			 MPTABLE_MAX_CPUS);
 		return n;
 	}

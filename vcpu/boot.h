@@ -25,7 +25,10 @@ struct boot_entry {
 	uint64_t rbx;       /* PVH32: gpa of struct hvm_start_info */
 	uint64_t rsi;       /* LINUX64: gpa of struct boot_params */
 	uint64_t rsp;       /* LINUX64: an initial stack inside RAM, else 0 */
-	uint64_t gdt_gpa;   /* GDT the loader wrote; selector 0x10 code, 0x18 data */
+	uint64_t gdt_gpa;   /* GDT the loader wrote; selector 0x10 code, 0x18 data
+			     * (32-bit code for PVH32, 64-bit for LINUX64),
+			     * 0x08 null, 0x20 a busy 32-bit TSS, base 0,
+			     * limit 0x67 (only so TR can name something) */
 	uint16_t gdt_limit;
 	uint64_t cr3;       /* LINUX64: gpa of identity page tables (first 4 GiB) */
 };
@@ -50,10 +53,20 @@ struct boot_config {
 
 /*
  * Loads cfg into mem and fills *entry. Returns 0, or a negative errno with a
- * one-line reason (no trailing newline) in err: -ENOENT/-EACCES for files,
- * -ENOEXEC for a kernel that is neither a bzImage nor an ELF with a PVH
- * note, -EPROTONOSUPPORT for too old a boot protocol, -E2BIG for a kernel,
- * initrd or command line that does not fit.
+ * one-line reason (no trailing newline) in err: -ENOENT/-EACCES/-EISDIR (and
+ * -EINVAL for a non-regular file) for the kernel or initrd, -ENOEXEC for a
+ * kernel that is neither a bzImage nor an ELF with a PVH note (or is
+ * malformed), -EPROTONOSUPPORT for a boot protocol older than 2.12 or a
+ * bzImage without the 64-bit entry, -E2BIG for a kernel, initrd or command
+ * line that does not fit, -EINVAL for a cpu count outside 1..254 or RAM that
+ * does not reach past 1 MiB. The files are treated as hostile: any content
+ * gives a clean error. mem need not be zeroed: every structure (and a
+ * segment's bss) is written whole. Also writes the command line at
+ * BOOT_CMDLINE_GPA, the MP table (floating pointer at BOOT_MPTABLE_GPA), and
+ * the e820 map into the boot structures. PVH: start_info at
+ * BOOT_START_INFO_GPA, module list at +0x40, memory map at +0x80. The
+ * initrd (PVH module 0, or the bzImage ramdisk) goes page aligned as high as
+ * the kernel allows in RAM below the hole, above the kernel.
  */
 int boot_load(struct guest_mem *mem, const struct boot_config *cfg,
 	      struct boot_entry *entry, char *err, size_t errlen);

@@ -287,3 +287,22 @@ Test(boot_pvh, command_line_over_the_limit_is_e2big)
 		     -E2BIG);
 	cr_assert(strstr(err, "command line"), "%s", err);
 }
+
+Test(boot_pvh, zero_cpus_is_einval)
+{
+	struct boot_config cfg = { .cmdline = "", .cpus = 0 };
+
+	fixture_pvh_elf(img, 1, 1);
+	cfg.kernel_path = fixture_tmpfile(0, img, sizeof(img));
+	cr_assert_eq(boot_load(&mem, &cfg, &entry, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "MP table: 0 CPUs"), "%s", err);
+}
+
+Test(boot_pvh, ram_not_past_1mib_is_einval)
+{
+	fixture_pvh_elf(img, 1, 1);
+	mem.region[0].size = BOOT_HIGH_RAM_START;
+	cr_assert_eq(load_img(sizeof(img)), -EINVAL);
+	cr_assert(strstr(err, "guest memory: too small"), "%s", err);
+	mem.region[0].size = 64 * MiB;
+}
