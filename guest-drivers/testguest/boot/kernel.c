@@ -77,6 +77,7 @@ static struct tss kernel_tss[MAX_CPUS] __attribute__((aligned(64))) = {
 
 static struct idt_gate kernel_idt[256] __kbss __attribute__((aligned(16)));
 volatile uint64_t irq_counts[256] __kbss;
+volatile struct kernel_trap_expect kernel_trap_expected;
 
 struct kernel_dtr {
 	uint16_t limit;
@@ -185,7 +186,11 @@ static uint64_t read_cr2(void)
 void kernel_trap(const uint64_t *frame)
 {
 	uint64_t vec = frame[15];
+	const char *expected = kernel_trap_expected.name;
 
+	if (expected && kernel_trap_expected.vec == vec)
+		con_printf("ISOVM-TEST name=%s status=pass vec=%lu cr2=0x%lx\n",
+			   expected, vec, read_cr2());
 	con_printf("isovm-testguest: panic: exception vec=%lu err=0x%lx "
 		   "rip=0x%lx cs=0x%lx rsp=0x%lx cr2=0x%lx apic=%u\n",
 		   vec, frame[16], frame[17], frame[18], frame[20],

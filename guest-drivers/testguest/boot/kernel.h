@@ -33,6 +33,23 @@ enum sys_nr {
 /* Interrupts taken per vector; ring 0 increments, ring 3 reads. */
 extern volatile uint64_t irq_counts[256];
 
+/*
+ * A trap a test provokes on purpose (ring 3 writes, ring 0 reads): the
+ * trap report then first prints "ISOVM-TEST name=NAME status=pass".
+ */
+struct kernel_trap_expect {
+	const char *name; /* NULL: none expected */
+	uint32_t vec;
+};
+extern volatile struct kernel_trap_expect kernel_trap_expected;
+
+static inline void kernel_expect_trap(const char *name, uint32_t vec)
+{
+	kernel_trap_expected.vec = vec;
+	kernel_trap_expected.name = name;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
 /* Physical address of struct hvm_start_info, saved by the PVH entry. */
 extern uint64_t boot_start_info_pa;
 

@@ -121,12 +121,15 @@ user_enter:
 	xorl %edx, %edx
 	iretq
 
-	/* Triple fault: an empty IDT and an exception. */
+	/*
+	 * Triple fault: an empty IDT and an exception. ud2, not int3: a KVM
+	 * that emulates ring 0 stopped with an internal error on int3.
+	 */
 	.globl kernel_triple_fault
 kernel_triple_fault:
 	lidt idt_null
-	int3
-	ud2
+1:	ud2
+	jmp 1b
 
 	.section .rodata
 	.balign 8

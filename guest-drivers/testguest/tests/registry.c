@@ -9,6 +9,10 @@ static const struct tg_test tests_table[] = {
 	{ "smp", test_smp },
 	{ "reboot", test_reboot },
 	{ "panic", test_panic },
+	{ "irq", test_irq },
+	{ "fault", test_fault },
+	{ "selftest", test_selftest },
+	{ "reboot-triple", test_reboot_triple },
 };
 
 const struct tg_test *tests_find(const char *name)

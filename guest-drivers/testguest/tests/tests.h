@@ -11,6 +11,10 @@ void test_info(const char *name);
 void test_smp(const char *name);
 void test_reboot(const char *name);
 void test_panic(const char *name);
+void test_irq(const char *name);
+void test_fault(const char *name);
+void test_selftest(const char *name);
+void test_reboot_triple(const char *name);
 
 /* The test called name, or NULL. */
 const struct tg_test *tests_find(const char *name);
