@@ -2,6 +2,9 @@
 #include "ipc/ctl_channel.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "ipc/frame.h"
 
@@ -52,4 +55,25 @@ err_close_fds:
 	fdpass_close(fds, *nfds);
 	*nfds = 0;
 	return ret;
+}
+
+int ctl_send_error(int sock, int err, const char *fmt, ...)
+{
+	struct ctl_msg msg;
+	struct ctl_error *e = &msg.u.error;
+	va_list ap;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.type = CTL_ERROR;
+	if (err < 0)
+		err = -err;
+	/* The wire wants 1..4095; anything else is reported as EIO. */
+	e->code = (err > 0 && err <= 4095) ? (uint32_t)err : EIO;
+	va_start(ap, fmt);
+	vsnprintf(e->text, sizeof(e->text), fmt, ap);
+	va_end(ap);
+	for (char *c = e->text; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+			*c = '?';
+	return ctl_send(sock, &msg, NULL, 0);
 }

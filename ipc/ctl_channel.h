@@ -25,4 +25,13 @@ int ctl_send(int sock, const struct ctl_msg *msg, const int *fds,
 int ctl_recv(int sock, struct ctl_msg *out, int *fds, unsigned max_fds,
 	     unsigned *nfds);
 
+/*
+ * Report a fatal error to the peer (a server does this before it exits).
+ * err is an errno value, either sign; the formatted text is truncated to
+ * CTL_TEXT_MAX and anything not printable ASCII becomes '?'. Returns as
+ * ctl_send().
+ */
+int ctl_send_error(int sock, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #endif

@@ -303,6 +303,25 @@ Test(ctl_channel, frame_above_message_limit_rejected)
 	cr_assert_eq(ctl_recv(sp[1], &out, NULL, 0, &n), -ENOBUFS);
 }
 
+Test(ctl_channel, error_report_is_sanitized_and_bounded)
+{
+	char long_text[600];
+	struct ctl_msg out;
+	unsigned n;
+
+	memset(long_text, 'L', sizeof(long_text) - 1);
+	long_text[sizeof(long_text) - 1] = '\0';
+	cr_assert_eq(ctl_send_error(sp[0], -ENOSPC, "disk\tfull\n"), 0);
+	cr_assert_eq(ctl_recv(sp[1], &out, NULL, 0, &n), 0);
+	cr_assert_eq(out.type, CTL_ERROR);
+	cr_assert_eq(out.u.error.code, ENOSPC);
+	cr_assert_str_eq(out.u.error.text, "disk?full?");
+	cr_assert_eq(ctl_send_error(sp[0], 0, "%s", long_text), 0);
+	cr_assert_eq(ctl_recv(sp[1], &out, NULL, 0, &n), 0);
+	cr_assert_eq(out.u.error.code, EIO);
+	cr_assert_eq(strlen(out.u.error.text), CTL_TEXT_MAX);
+}
+
 Test(api_channel, request_and_reply_cross)
 {
 	struct api_req rq, rq_out;
