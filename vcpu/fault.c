@@ -118,8 +118,8 @@ static void fault_code_bytes(const struct guest_mem *mem,
 		snprintf(out, cap, "unreadable");
 }
 
-void fault_report(int vcpu_fd, const struct guest_mem *mem, unsigned id,
-		  const char *why)
+void fault_report(enum log_level level, int vcpu_fd,
+		  const struct guest_mem *mem, unsigned id, const char *why)
 {
 	struct kvm_sregs s;
 	struct kvm_regs r;
@@ -127,11 +127,11 @@ void fault_report(int vcpu_fd, const struct guest_mem *mem, unsigned id,
 
 	if (ioctl(vcpu_fd, KVM_GET_REGS, &r) < 0 ||
 	    ioctl(vcpu_fd, KVM_GET_SREGS, &s) < 0) {
-		log_error("vcpu%u: %s (registers unavailable)", id, why);
+		log_msg(level, "vcpu%u: %s (registers unavailable)", id, why);
 		return;
 	}
 	fault_code_bytes(mem, &s, r.rip, code, sizeof(code));
-	log_error("vcpu%u: %s: rip=0x%llx rsp=0x%llx cr0=0x%llx cr3=0x%llx "
+	log_msg(level, "vcpu%u: %s: rip=0x%llx rsp=0x%llx cr0=0x%llx cr3=0x%llx "
 		  "cr4=0x%llx efer=0x%llx cs=0x%x code: %s", id, why,
 		  (unsigned long long)r.rip, (unsigned long long)r.rsp,
 		  (unsigned long long)s.cr0, (unsigned long long)s.cr3,

@@ -7,14 +7,15 @@
 #include <stddef.h>
 
 #include "vcpu/guest_mem.h"
+#include "vcpu/log.h"
 
 /*
- * Logs (at error level) why, then rip, rsp, cr0, cr3, cr4, efer, cs and up to
+ * Logs (at level) why, then rip, rsp, cr0, cr3, cr4, efer, cs and up to
  * 16 instruction bytes at rip, read through mem (with a page-table walk when
  * paging is on; bytes that cannot be read are left out). Never fails.
  */
-void fault_report(int vcpu_fd, const struct guest_mem *mem, unsigned id,
-		  const char *why);
+void fault_report(enum log_level level, int vcpu_fd,
+		  const struct guest_mem *mem, unsigned id, const char *why);
 
 /*
  * Pure: guest-virtual -> guest-physical through the page tables in mem that

@@ -131,3 +131,56 @@ int kvm_irq_line(int vm_fd, unsigned gsi, int level)
 		return -errno;
 	return 0;
 }
+
+static int kvm_ioeventfd(int vm_fd, uint64_t gpa, unsigned len, int efd,
+			 bool any_value, uint64_t datamatch, uint32_t flags)
+{
+	struct kvm_ioeventfd io = {
+		.datamatch = datamatch,
+		.addr = gpa,
+		.len = len,
+		.fd = efd,
+		.flags = flags | (any_value ? 0 : KVM_IOEVENTFD_FLAG_DATAMATCH),
+	};
+
+	if (ioctl(vm_fd, KVM_IOEVENTFD, &io) < 0)
+		return -errno;
+	return 0;
+}
+
+int kvm_ioeventfd_add(int vm_fd, uint64_t gpa, unsigned len, int efd,
+		      bool any_value, uint64_t datamatch)
+{
+	return kvm_ioeventfd(vm_fd, gpa, len, efd, any_value, datamatch, 0);
+}
+
+int kvm_ioeventfd_del(int vm_fd, uint64_t gpa, unsigned len, int efd,
+		      bool any_value, uint64_t datamatch)
+{
+	return kvm_ioeventfd(vm_fd, gpa, len, efd, any_value, datamatch,
+			     KVM_IOEVENTFD_FLAG_DEASSIGN);
+}
+
+int kvm_irqfd_add(int vm_fd, unsigned gsi, int efd, int resample_efd)
+{
+	struct kvm_irqfd irq = { .fd = (uint32_t)efd, .gsi = gsi };
+
+	if (resample_efd >= 0) {
+		irq.flags = KVM_IRQFD_FLAG_RESAMPLE;
+		irq.resamplefd = (uint32_t)resample_efd;
+	}
+	if (ioctl(vm_fd, KVM_IRQFD, &irq) < 0)
+		return -errno;
+	return 0;
+}
+
+int kvm_irqfd_del(int vm_fd, unsigned gsi, int efd)
+{
+	struct kvm_irqfd irq = {
+		.fd = (uint32_t)efd, .gsi = gsi, .flags = KVM_IRQFD_FLAG_DEASSIGN,
+	};
+
+	if (ioctl(vm_fd, KVM_IRQFD, &irq) < 0)
+		return -errno;
+	return 0;
+}

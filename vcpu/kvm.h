@@ -2,7 +2,9 @@
 #ifndef ISOVM_KVM_H
 #define ISOVM_KVM_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Unused guest-physical pages in the 32-bit hole that KVM needs on Intel. */
 #define KVM_TSS_GPA 0xfffbd000ull          /* three pages */
@@ -31,5 +33,23 @@ int kvm_vm_create(const struct kvm *kvm, char *err, size_t errlen);
 
 /* Sets the level of an in-kernel irqchip input (GSI); 0 or -errno. */
 int kvm_irq_line(int vm_fd, unsigned gsi, int level);
+
+/*
+ * Routes guest writes of len bytes at the MMIO address gpa (with value
+ * datamatch unless any_value) to efd, without a user-space exit. The VM
+ * holds no reference to efd beyond the registration; closing the VM drops
+ * it. 0 or -errno.
+ */
+int kvm_ioeventfd_add(int vm_fd, uint64_t gpa, unsigned len, int efd,
+		      bool any_value, uint64_t datamatch);
+int kvm_ioeventfd_del(int vm_fd, uint64_t gpa, unsigned len, int efd,
+		      bool any_value, uint64_t datamatch);
+
+/*
+ * A write to efd raises gsi. With resample_efd >= 0 the line is level:
+ * KVM lowers it on the guest's EOI and signals resample_efd. 0 or -errno.
+ */
+int kvm_irqfd_add(int vm_fd, unsigned gsi, int efd, int resample_efd);
+int kvm_irqfd_del(int vm_fd, unsigned gsi, int efd);
 
 #endif

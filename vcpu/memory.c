@@ -70,6 +70,15 @@ err_close_memfd:
 	return ret;
 }
 
+int memory_clear(struct guest_mem *mem)
+{
+	/* Punching the whole memfd also returns the pages to the host. */
+	if (fallocate(mem->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+		      (off_t)mem->ram_size) < 0)
+		return -errno;
+	return 0;
+}
+
 int memory_register(const struct guest_mem *mem, int vm_fd)
 {
 	for (unsigned i = 0; i < mem->nr_regions; i++) {

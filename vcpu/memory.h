@@ -21,6 +21,12 @@ int memory_layout(struct guest_mem *mem, uint64_t ram_size);
  */
 int memory_create(struct guest_mem *mem, uint64_t ram_size);
 
+/*
+ * Gives all of guest RAM back as zero pages (a reboot); the mapping and
+ * host pointers stay valid. Returns 0 or -errno.
+ */
+int memory_clear(struct guest_mem *mem);
+
 /* Registers every region as a KVM memory slot (slot i = region i). */
 int memory_register(const struct guest_mem *mem, int vm_fd);
 

@@ -99,7 +99,7 @@ static bool vcpu_exit_mmio(struct vcpu *v)
 
 static bool vcpu_guest_fault(struct vcpu *v, const char *why)
 {
-	fault_report(v->fd, &v->vm->mem, v->id, why);
+	fault_report(LOG_LVL_ERROR, v->fd, &v->vm->mem, v->id, why);
 	vm_request_outcome(v->vm, VM_OUTCOME_FAULT, 0);
 	return false;
 }

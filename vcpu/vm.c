@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "guest-drivers/abi/isovm_abi.h"
+#include "vcpu/fault.h"
 #include "vcpu/log.h"
 #include "vcpu/memory.h"
 #include "vcpu/vm.h"
@@ -74,6 +75,12 @@ int vm_init(struct vm *vm, const struct kvm *kvm, const struct vm_config *cfg,
 		snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-ret));
 		goto err_close_efd;
 	}
+	ret = memory_create(&vm->mem, cfg->mem_size);
+	if (ret) {
+		snprintf(err, errlen, "guest memory (%lluM): %s",
+			 (unsigned long long)(cfg->mem_size >> 20), strerror(-ret));
+		goto err_free_cpuid;
+	}
 	io_bus_init(&vm->pio, "pio");
 	io_bus_init(&vm->mmio, "mmio");
 	uart_init(&vm->uart, be, be_opaque, vm_uart_irq, vm);
@@ -92,6 +99,8 @@ err_fini_devices:
 	uart_fini(&vm->uart);
 	io_bus_fini(&vm->mmio);
 	io_bus_fini(&vm->pio);
+	memory_destroy(&vm->mem);
+err_free_cpuid:
 	cpu_cpuid_free(&vm->cpuid);
 err_close_efd:
 	close(vm->outcome_efd);
@@ -104,17 +113,43 @@ void vm_fini(struct vm *vm)
 	uart_fini(&vm->uart);
 	io_bus_fini(&vm->mmio);
 	io_bus_fini(&vm->pio);
+	memory_destroy(&vm->mem);
 	cpu_cpuid_free(&vm->cpuid);
 	close(vm->outcome_efd);
 }
 
-/* The guest command line: the user's words, then "isovm.boot=N". */
+int vm_add_device(struct vm *vm, const struct vm_device_ops *ops,
+		  void *opaque)
+{
+	if (vm->nr_devs == VM_MAX_DEVICES)
+		return -ENOSPC;
+	vm->dev[vm->nr_devs].ops = ops;
+	vm->dev[vm->nr_devs].opaque = opaque;
+	vm->nr_devs++;
+	return 0;
+}
+
+int vm_cmdline_add(struct vm *vm, const char *words)
+{
+	size_t used = strlen(vm->cmdline_extra);
+	int n = snprintf(vm->cmdline_extra + used,
+			 sizeof(vm->cmdline_extra) - used, "%s%s",
+			 used ? " " : "", words);
+
+	if (n < 0 || (size_t)n >= sizeof(vm->cmdline_extra) - used) {
+		vm->cmdline_extra[used] = '\0';
+		return -E2BIG;
+	}
+	return 0;
+}
+
+/* The guest command line: the user's words, devices', "isovm.boot=N". */
 static int vm_build_cmdline(struct vm *vm)
 {
-	const char *user = vm->cfg->cmdline;
-	int n = snprintf(vm->cmdline, sizeof(vm->cmdline), "%s%s%s%u", user,
-			 user[0] ? " " : "", ISOVM_CMDLINE_BOOT_KEY,
-			 vm->boot_count);
+	const char *user = vm->cfg->cmdline, *extra = vm->cmdline_extra;
+	int n = snprintf(vm->cmdline, sizeof(vm->cmdline), "%s%s%s%s%s%u",
+			 user, user[0] ? " " : "", extra, extra[0] ? " " : "",
+			 ISOVM_CMDLINE_BOOT_KEY, vm->boot_count);
 
 	if (n < 0 || (size_t)n >= sizeof(vm->cmdline)) {
 		log_error("--cmdline is too long (the guest limit is %d bytes)",
@@ -124,16 +159,36 @@ static int vm_build_cmdline(struct vm *vm)
 	return 0;
 }
 
+/* vCPUs stopped: devices forget the guest, then the VM fd goes. */
 static void vm_teardown(struct vm *vm)
 {
-	int fd = atomic_exchange(&vm->vm_fd, -1);
+	int fd;
 
+	for (unsigned i = 0; i < vm->nr_devs; i++)
+		if (vm->dev[i].ops->reset)
+			vm->dev[i].ops->reset(vm->dev[i].opaque, vm);
+	fd = atomic_exchange(&vm->vm_fd, -1);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpu[i]);
 	vm->nr_vcpus = 0;
 	if (fd >= 0)
 		close(fd);
-	memory_destroy(&vm->mem);
+}
+
+static int vm_attach_devices(struct vm *vm, int vm_fd)
+{
+	int ret;
+
+	for (unsigned i = 0; i < vm->nr_devs; i++) {
+		if (!vm->dev[i].ops->attach)
+			continue;
+		ret = vm->dev[i].ops->attach(vm->dev[i].opaque, vm, vm_fd);
+		if (ret) {
+			log_error("device %u: attach failed: %s", i, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
 }
 
 static int vm_create_vcpus(struct vm *vm, int vm_fd)
@@ -178,7 +233,8 @@ static int vm_boot(struct vm *vm)
 		return ISOVM_EXIT_VMM_ERROR;
 	}
 	atomic_store(&vm->vm_fd, fd);
-	ret = memory_create(&vm->mem, vm->cfg->mem_size);
+	/* The first boot finds fresh RAM; a reboot must not see the old. */
+	ret = vm->boot_count ? memory_clear(&vm->mem) : 0;
 	if (!ret)
 		ret = memory_register(&vm->mem, fd);
 	if (ret) {
@@ -192,7 +248,7 @@ static int vm_boot(struct vm *vm)
 		vm_teardown(vm);
 		return ISOVM_EXIT_USAGE;
 	}
-	if (vm_create_vcpus(vm, fd))
+	if (vm_create_vcpus(vm, fd) || vm_attach_devices(vm, fd))
 		goto err_teardown;
 	return 0;
 
@@ -257,6 +313,16 @@ static enum vm_outcome vm_wait(struct vm *vm, int sig_fd)
 	}
 }
 
+/* Where each vCPU was when the run was cut short (debug level only). */
+static void vm_report_vcpus(struct vm *vm)
+{
+	if (log_get_level() < LOG_LVL_DEBUG)
+		return;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		fault_report(LOG_LVL_DEBUG, vm->vcpu[i].fd, &vm->mem, i,
+			     "stopped");
+}
+
 /* Maps one boot's outcome to an exit status, or -1 to boot again. */
 static int vm_outcome_status(struct vm *vm, enum vm_outcome o)
 {
@@ -296,6 +362,8 @@ int vm_run(struct vm *vm, int sig_fd)
 		}
 		status = vm_outcome_status(vm, vm_wait(vm, sig_fd));
 		vm_stop(vm);
+		if (atomic_load(&vm->outcome) == VM_OUTCOME_SIGNAL)
+			vm_report_vcpus(vm);
 		vm_teardown(vm);
 		if (status >= 0)
 			return status;

@@ -18,6 +18,30 @@
 #include "vcpu/uart.h"
 #include "vcpu/vcpu_thread.h"
 
+#define VM_MAX_DEVICES 24
+#define VM_CMDLINE_EXTRA_MAX 1024
+
+struct vm;
+
+/*
+ * A device that lives across reboots (a virtio-mmio transport, say). Its
+ * I/O ranges go on vm->pio / vm->mmio once, at registration time; these
+ * hooks follow the VM fd, which is new on every boot.
+ */
+struct vm_device_ops {
+	/*
+	 * After the VM fd, RAM and irqchip exist and before any vCPU runs:
+	 * register ioeventfds/irqfds on vm_fd. 0 or -errno (ends the run
+	 * with ISOVM_EXIT_VMM_ERROR).
+	 */
+	int (*attach)(void *opaque, struct vm *vm, int vm_fd);
+	/*
+	 * After every vCPU stopped, before the VM fd closes: drop guest
+	 * state. May come without a prior attach (a failed boot).
+	 */
+	void (*reset)(void *opaque, struct vm *vm);
+};
+
 enum vm_outcome {
 	VM_OUTCOME_NONE,
 	VM_OUTCOME_POWEROFF,
@@ -32,15 +56,22 @@ struct vm {
 	const struct vm_config *cfg;
 	const struct kvm *kvm;
 	struct cpu_cpuid cpuid;
+	/* RAM: one mapping for the whole run, zeroed on reboot. */
+	struct guest_mem mem;
 	/* Rebuilt on every boot. */
 	atomic_int vm_fd; /* -1 between boots; read by the UART irq path */
-	struct guest_mem mem;
 	struct vcpu vcpu[ARGS_CPUS_MAX];
 	unsigned nr_vcpus;
 	struct boot_entry entry;
 	char cmdline[BOOT_CMDLINE_MAX];
 	unsigned boot_count;
 	/* Devices and buses: live as long as the struct vm. */
+	struct {
+		const struct vm_device_ops *ops;
+		void *opaque;
+	} dev[VM_MAX_DEVICES];
+	unsigned nr_devs;
+	char cmdline_extra[VM_CMDLINE_EXTRA_MAX]; /* appended every boot */
 	struct io_bus pio;
 	struct io_bus mmio; /* virtio-mmio devices register here */
 	struct uart uart;
@@ -53,13 +84,22 @@ struct vm {
 };
 
 /*
- * Sets up what lives across reboots: buses, UART (with backend be), the
- * legacy port devices and the CPUID table. 0 or -errno with reason in err.
+ * Sets up what lives across reboots: guest RAM, buses, UART (with backend
+ * be), the legacy port devices and the CPUID table. 0 or -errno with reason in err.
  */
 int vm_init(struct vm *vm, const struct kvm *kvm, const struct vm_config *cfg,
 	    const struct uart_backend_ops *be, void *be_opaque, char *err,
 	    size_t errlen);
 void vm_fini(struct vm *vm);
+
+/*
+ * Between vm_init() and vm_run() only: adds a device's per-boot hooks
+ * (0, or -ENOSPC), or words for the guest command line, placed after the
+ * user's --cmdline and before "isovm.boot=N" (0, or -E2BIG).
+ */
+int vm_add_device(struct vm *vm, const struct vm_device_ops *ops,
+		  void *opaque);
+int vm_cmdline_add(struct vm *vm, const char *words);
 
 /*
  * Boots until the guest powers off, panics or faults, or sig_fd (a signalfd)

@@ -86,3 +86,18 @@ Test(memory, both_regions_are_backed_by_one_memfd_at_their_offsets)
 	cr_assert_eq(m.nr_regions, 0);
 	memory_destroy(&m); /* twice is harmless */
 }
+
+Test(memory, clear_zeroes_ram_and_keeps_host_pointers)
+{
+	struct guest_mem m;
+	uint8_t *p;
+
+	cr_assert_eq(memory_create(&m, 32ull << 20), 0);
+	p = guest_mem_ptr(&m, 0x200000, 8);
+	memcpy(p, "OLD BOOT", 8);
+	cr_assert_eq(memory_clear(&m), 0);
+	cr_assert_eq(guest_mem_ptr(&m, 0x200000, 8), p);
+	for (int i = 0; i < 8; i++)
+		cr_assert_eq(p[i], 0, "byte %d survived the clear", i);
+	memory_destroy(&m);
+}
