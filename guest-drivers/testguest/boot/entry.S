@@ -49,6 +49,9 @@ pvh_entry32:
 	cli
 	cld
 	movl %ebx, boot_start_info_pa
+	rdtsc				/* start of the guest, for boot timing */
+	movl %eax, boot_entry_tsc
+	movl %edx, boot_entry_tsc + 4
 	ENTER_LONG bsp_entry64
 
 	/* APs arrive here from the real-mode trampoline. */
@@ -94,6 +97,9 @@ ap_park:
 	.balign 8
 	.globl boot_start_info_pa
 boot_start_info_pa:
+	.quad 0
+	.globl boot_entry_tsc
+boot_entry_tsc:
 	.quad 0
 
 	/*

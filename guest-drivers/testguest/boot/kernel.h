@@ -52,6 +52,8 @@ static inline void kernel_expect_trap(const char *name, uint32_t vec)
 
 /* Physical address of struct hvm_start_info, saved by the PVH entry. */
 extern uint64_t boot_start_info_pa;
+/* TSC at the first instruction of the PVH entry. */
+extern uint64_t boot_entry_tsc;
 
 /* The AP trampoline, copied by ring 3 to TRAMP_BASE before any SIPI. */
 extern const char tramp_start[], tramp_end[];

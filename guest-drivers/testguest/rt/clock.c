@@ -1,6 +1,7 @@
 /* clock.c: TSC calibration (hypervisor leaf, CPUID, or the PIT) and deadlines. */
 #include "rt/clock.h"
 #include "rt/io.h"
+#include "rt/string.h"
 #include "rt/sys.h"
 
 #define PIT_HZ 1193182u
@@ -67,6 +68,8 @@ static uint64_t clock_from_kvmclock(void)
 		ver = __atomic_load_n(&pv.version, __ATOMIC_ACQUIRE);
 		mul = pv.tsc_to_system_mul;
 		shift = pv.tsc_shift;
+		clock.kvm_tsc = pv.tsc_timestamp;
+		clock.kvm_ns = pv.system_time;
 		if ((ver & 1) || ver != __atomic_load_n(&pv.version,
 							__ATOMIC_ACQUIRE))
 			mul = 0;
@@ -187,6 +190,14 @@ uint64_t clock_ns(uint64_t tsc_delta)
 	/* Split to avoid overflow for long intervals. */
 	return tsc_delta / clock.tsc_khz * 1000000 +
 	       tsc_delta % clock.tsc_khz * 1000000 / clock.tsc_khz;
+}
+
+int64_t clock_kvm_ns_at(uint64_t tsc)
+{
+	if (!clock.kvm_tsc || tsc < clock.kvm_tsc ||
+	    strcmp(clock.source, "kvmclock"))
+		return -1;
+	return (int64_t)(clock.kvm_ns + clock_ns(tsc - clock.kvm_tsc));
 }
 
 uint64_t clock_deadline_us(uint64_t us)

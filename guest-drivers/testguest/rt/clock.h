@@ -9,6 +9,8 @@ struct clock {
 	const char *source; /* "hv-leaf", "kvmclock", "cpuid15", "pit",
 			       "cpuid16", "guess" */
 	uint64_t pit_khz;   /* PIT measurement, 0 if not made or failed */
+	uint64_t kvm_tsc;   /* kvmclock sample: TSC ... */
+	uint64_t kvm_ns;    /* ... and KVM's ns since the VM's clock began */
 };
 
 extern struct clock clock;
@@ -25,6 +27,8 @@ void clock_calibrate(void);
 uint64_t clock_measure_pit(void);
 
 uint64_t clock_ns(uint64_t tsc_delta);
+/* KVM clock time (ns since the VM's clock began) at tsc, or -1 unknown. */
+int64_t clock_kvm_ns_at(uint64_t tsc);
 /* The TSC value us microseconds from now. */
 uint64_t clock_deadline_us(uint64_t us);
 int clock_expired(uint64_t deadline);
