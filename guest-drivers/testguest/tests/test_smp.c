@@ -8,6 +8,7 @@
 #include "rt/report.h"
 #include "rt/runtime.h"
 #include "rt/smp.h"
+#include "rt/string.h"
 #include "tests/tests.h"
 
 #define SMP_ITERS 100000u
@@ -52,6 +53,8 @@ void test_smp(const char *name)
 	unsigned online = smp_start();
 	bool pass;
 
+	/* The test may run twice in one boot: start from a clean slate. */
+	memset(&t, 0, sizeof(t));
 	t.n = online;
 	t.deadline = clock_deadline_us(SMP_TIMEOUT_US);
 	smp_run(smp_test_work, &t);
