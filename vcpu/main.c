@@ -1,5 +1,6 @@
 /* main.c: `isovm`, the VMM: parse options, open KVM, build and run the VM. */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -15,6 +16,21 @@
 #include "vcpu/term.h"
 #include "vcpu/vcpu_thread.h"
 #include "vcpu/vm.h"
+
+/*
+ * A closed stdin/stdout/stderr would hand fd 0-2 to /dev/kvm or an eventfd,
+ * and the console would then read or write that: park /dev/null there.
+ */
+static int main_std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0)
+			continue;
+		if (open("/dev/null", O_RDWR) != fd)
+			return -1;
+	}
+	return 0;
+}
 
 /* Reads the command line; returns -1 to go on, else an exit status. */
 static int main_parse(int argc, char **argv, struct vm_config *cfg)
@@ -99,6 +115,8 @@ int main(int argc, char **argv)
 	char err[256];
 	int status, sig_fd;
 
+	if (main_std_fds())
+		return ISOVM_EXIT_VMM_ERROR;
 	status = main_parse(argc, argv, &cfg);
 	if (status >= 0)
 		return status;
@@ -125,17 +143,19 @@ int main(int argc, char **argv)
 		status = ISOVM_EXIT_VMM_ERROR;
 		goto out_close_term;
 	}
-	if (term_start_input(&term, &vm.uart))
-		log_warn("no console input: cannot start the stdin reader");
+	if (term_start(&term, &vm.uart)) {
+		log_error("cannot start the console thread");
+		status = ISOVM_EXIT_VMM_ERROR;
+		goto out_fini_vm;
+	}
 	status = vm_run(&vm, sig_fd);
+
+out_fini_vm:
+	/* The console thread feeds vm.uart, so it stops first. */
 	term_close(&term);
 	vm_fini(&vm);
-	kvm_close(&kvm);
-	close(sig_fd);
-	return status;
-
 out_close_term:
-	term_close(&term);
+	term_close(&term); /* idempotent */
 out_close_kvm:
 	kvm_close(&kvm);
 out_close_sig:

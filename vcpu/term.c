@@ -1,8 +1,8 @@
 /* term.c: stdout/stdin backend for the UART, with tty raw mode. */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -32,19 +32,40 @@ static void term_fatal_signal(int sig)
 	raise(sig);
 }
 
+static void term_wake(struct term *t)
+{
+	uint64_t one = 1;
+
+	if (write(t->wake_efd, &one, sizeof(one)) < 0)
+		log_warn("term: cannot wake the console thread");
+}
+
+/* vCPU side: queue bytes; waits only while the ring is full. */
 static void term_tx(void *opaque, const uint8_t *buf, size_t len)
 {
-	(void)opaque;
-	while (len) {
-		ssize_t n = write(STDOUT_FILENO, buf, len);
+	struct term *t = opaque;
+	bool was_empty;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return; /* stdout gone: guest output is dropped */
-		buf += n;
-		len -= (size_t)n;
+	if (atomic_load(&t->out_dead))
+		return;
+	pthread_mutex_lock(&t->out_lock);
+	was_empty = t->out_len == 0;
+	while (len) {
+		size_t tail;
+
+		while (t->out_len == TERM_OUT_SIZE && !atomic_load(&t->stop) &&
+		       !atomic_load(&t->out_dead))
+			pthread_cond_wait(&t->out_space, &t->out_lock);
+		if (t->out_len == TERM_OUT_SIZE)
+			break; /* stopping with a stuck stdout: drop */
+		tail = (t->out_head + t->out_len) % TERM_OUT_SIZE;
+		t->out[tail] = *buf++;
+		t->out_len++;
+		len--;
 	}
+	pthread_mutex_unlock(&t->out_lock);
+	if (was_empty)
+		term_wake(t);
 }
 
 const struct uart_backend_ops term_uart_ops = {
@@ -58,8 +79,10 @@ int term_open(struct term *t)
 	struct termios raw;
 
 	memset(t, 0, sizeof(*t));
-	t->stop_efd = eventfd(0, EFD_CLOEXEC);
-	if (t->stop_efd < 0)
+	pthread_mutex_init(&t->out_lock, NULL);
+	pthread_cond_init(&t->out_space, NULL);
+	t->wake_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (t->wake_efd < 0)
 		return -errno;
 	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &term_saved) < 0)
 		return 0;
@@ -77,78 +100,135 @@ int term_open(struct term *t)
 	return 0;
 }
 
-/* Feeds buf to the UART, waiting for FIFO space; false when told to stop. */
-static bool term_feed(struct term *t, const uint8_t *buf, size_t len)
+/*
+ * Writes at most PIPE_BUF contiguous queued bytes: after POLLOUT that much
+ * never blocks on a pipe. Returns false when stdout is gone.
+ */
+static bool term_drain_some(struct term *t)
 {
-	struct pollfd stop = { .fd = t->stop_efd, .events = POLLIN };
+	uint8_t chunk[PIPE_BUF];
+	size_t n;
+	ssize_t w;
 
-	while (len) {
-		size_t n = uart_receive(t->uart, buf, len);
+	pthread_mutex_lock(&t->out_lock);
+	n = t->out_len < sizeof(chunk) ? t->out_len : sizeof(chunk);
+	for (size_t i = 0; i < n; i++)
+		chunk[i] = t->out[(t->out_head + i) % TERM_OUT_SIZE];
+	pthread_mutex_unlock(&t->out_lock);
+	if (!n)
+		return true;
+	do {
+		w = write(STDOUT_FILENO, chunk, n);
+	} while (w < 0 && errno == EINTR);
+	if (w < 0 && errno == EAGAIN)
+		return true;
+	pthread_mutex_lock(&t->out_lock);
+	/* A dead stdout drops everything: guest output must not pile up. */
+	n = w <= 0 ? t->out_len : (size_t)w;
+	if (w <= 0)
+		atomic_store(&t->out_dead, true);
+	t->out_head = (t->out_head + n) % TERM_OUT_SIZE;
+	t->out_len -= n;
+	pthread_cond_broadcast(&t->out_space);
+	pthread_mutex_unlock(&t->out_lock);
+	return w > 0;
+}
 
-		buf += n;
-		len -= n;
-		if (len && !uart_wait_rx_space(t->uart, 100) &&
-		    poll(&stop, 1, 0) > 0)
-			return false;
-	}
+static bool term_out_pending(struct term *t)
+{
+	bool pending;
+
+	pthread_mutex_lock(&t->out_lock);
+	pending = t->out_len > 0;
+	pthread_mutex_unlock(&t->out_lock);
+	return pending;
+}
+
+/* Moves held input into the UART; true when none is left over. */
+static bool term_feed(struct term *t)
+{
+	if (t->in_off < t->in_len)
+		t->in_off += uart_receive(t->uart, t->in + t->in_off,
+					  t->in_len - t->in_off);
+	return t->in_off == t->in_len;
+}
+
+/* stdin readable: false at end of input. */
+static bool term_read_input(struct term *t)
+{
+	ssize_t n = read(STDIN_FILENO, t->in, sizeof(t->in));
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return true;
+	if (n <= 0)
+		return false;
+	t->in_off = 0;
+	t->in_len = (size_t)n;
+	term_feed(t);
 	return true;
 }
 
-static void *term_reader(void *arg)
+static void *term_thread(void *arg)
 {
 	struct term *t = arg;
-	struct pollfd pfd[2] = {
-		{ .fd = STDIN_FILENO, .events = POLLIN },
-		{ .fd = t->stop_efd, .events = POLLIN },
-	};
-	uint8_t buf[256];
+	bool in_open = true, out_open = true;
+	uint64_t drain;
 
 	for (;;) {
-		ssize_t n;
+		bool in_held = !term_feed(t);
+		struct pollfd pfd[3] = {
+			{ .fd = in_open && !in_held ? STDIN_FILENO : -1,
+			  .events = POLLIN },
+			{ .fd = out_open && term_out_pending(t) ? STDOUT_FILENO : -1,
+			  .events = POLLOUT },
+			{ .fd = t->wake_efd, .events = POLLIN },
+		};
 
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
+		/* Held input: retry soon, the guest drains its FIFO meanwhile. */
+		if (poll(pfd, 3, in_held ? 10 : -1) < 0 && errno != EINTR)
 			break;
-		}
+		if (pfd[2].revents &&
+		    read(t->wake_efd, &drain, sizeof(drain)) < 0 && errno != EAGAIN)
+			break;
 		if (pfd[1].revents)
-			break;
-		n = read(STDIN_FILENO, buf, sizeof(buf));
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			break; /* end of input: the guest just gets no more */
-		if (!term_feed(t, buf, (size_t)n))
+			out_open = term_drain_some(t);
+		if (pfd[0].revents)
+			in_open = term_read_input(t);
+		if (atomic_load(&t->stop))
 			break;
 	}
+	/* Whatever the guest printed before the end still goes out. */
+	while (out_open && term_out_pending(t))
+		out_open = term_drain_some(t);
 	return NULL;
 }
 
-int term_start_input(struct term *t, struct uart *u)
+int term_start(struct term *t, struct uart *u)
 {
 	int ret;
 
 	t->uart = u;
-	ret = pthread_create(&t->reader, NULL, term_reader, t);
+	ret = pthread_create(&t->thread, NULL, term_thread, t);
 	if (ret)
 		return -ret;
-	t->reader_started = true;
+	t->thread_started = true;
 	return 0;
 }
 
 void term_close(struct term *t)
 {
-	uint64_t one = 1;
-
-	if (t->reader_started) {
-		if (write(t->stop_efd, &one, sizeof(one)) < 0)
-			log_warn("term: cannot stop the stdin reader");
-		pthread_join(t->reader, NULL);
-		t->reader_started = false;
+	atomic_store(&t->stop, true);
+	pthread_mutex_lock(&t->out_lock);
+	pthread_cond_broadcast(&t->out_space);
+	pthread_mutex_unlock(&t->out_lock);
+	if (t->thread_started) {
+		term_wake(t);
+		pthread_join(t->thread, NULL);
+		t->thread_started = false;
 	}
-	if (t->stop_efd > 0)
-		close(t->stop_efd);
-	t->stop_efd = -1;
+	if (t->wake_efd >= 0)
+		close(t->wake_efd);
+	t->wake_efd = -1;
 	term_restore();
 	t->raw = false;
 }

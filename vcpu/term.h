@@ -1,21 +1,39 @@
 /*
  * term.h: the terminal backend of the UART: guest output to stdout, stdin
- * to the guest; raw mode only when stdin is a tty, always restored.
+ * to the guest, both moved by one console thread so that a vCPU never
+ * waits for the terminal; raw mode only when stdin is a tty, always
+ * restored.
  */
 #ifndef ISOVM_TERM_H
 #define ISOVM_TERM_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "vcpu/uart.h"
 
+#define TERM_OUT_SIZE 65536 /* guest output not yet written to stdout */
+#define TERM_IN_CHUNK 256
+
 struct term {
 	bool raw;             /* stdin was switched to raw mode */
-	bool reader_started;
-	pthread_t reader;
-	int stop_efd;         /* eventfd that stops the reader, owned */
+	bool thread_started;
+	pthread_t thread;
+	int wake_efd;         /* wakes the thread: output queued or stop; owned */
+	atomic_bool stop;
+	atomic_bool out_dead;  /* stdout failed: guest output is dropped */
 	struct uart *uart;    /* where input goes; not owned */
+	/* Output ring: vCPUs append, the thread drains; under out_lock. */
+	pthread_mutex_t out_lock;
+	pthread_cond_t out_space;
+	uint8_t out[TERM_OUT_SIZE];
+	size_t out_head, out_len;
+	/* Input read from stdin that the UART FIFO had no room for yet. */
+	uint8_t in[TERM_IN_CHUNK];
+	size_t in_off, in_len;
 };
 
 /* Backend ops to hand to uart_init(); opaque is the struct term. */
@@ -27,10 +45,17 @@ extern const struct uart_backend_ops term_uart_ops;
  */
 int term_open(struct term *t);
 
-/* Starts the stdin reader thread feeding u. Returns 0 or -errno. */
-int term_start_input(struct term *t, struct uart *u);
+/*
+ * Starts the console thread: stdin -> u, queued output -> stdout. Before
+ * it runs, output queues up (a vCPU waits only when TERM_OUT_SIZE bytes are
+ * pending). Returns 0 or -errno.
+ */
+int term_start(struct term *t, struct uart *u);
 
-/* Stops the reader (if any) and restores the terminal. Idempotent. */
+/*
+ * Stops the thread after it wrote out all queued output, and restores the
+ * terminal. Idempotent.
+ */
 void term_close(struct term *t);
 
 #endif
