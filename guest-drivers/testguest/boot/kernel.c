@@ -65,6 +65,7 @@ struct tss {
 		[449 ... IOMAP_BYTES] = 0xff,                                  \
 	}
 
+_Static_assert(offsetof(struct tss, iomap) == 104, "64-bit TSS layout");
 _Static_assert(ISOVM_PORT == 0xe00, "I/O bitmap byte 448 assumes 0xe00");
 _Static_assert(ISOVM_QEMU_DEBUG_EXIT_PORT == 0xf4, "byte 30 assumes 0xf4");
 

@@ -13,6 +13,7 @@ void test_reboot(const char *name);
 void test_panic(const char *name);
 void test_irq(const char *name);
 void test_fault(const char *name);
+void test_fault_io(const char *name);
 void test_selftest(const char *name);
 void test_reboot_triple(const char *name);
 
