@@ -1,4 +1,7 @@
-/* ring_peer.c: test helper: maps an inherited region, answers requests. */
+/*
+ * ring_peer.c: test helper: maps an inherited region, answers requests;
+ * optionally a hostile peer that spoils its answers in one chosen way.
+ */
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -8,15 +11,29 @@
 #include "ipc/notify.h"
 #include "ipc/region.h"
 #include "ipc/ring.h"
+#include "tests/unit/ring_peer.h"
 
-#define PEER_OP_QUIT 0xffffu
 #define PEER_BATCH 16
 
 /* Exit codes say which step failed, for the test's message. */
 enum { PEER_OK, PEER_USAGE, PEER_MAP, PEER_ATTACH, PEER_RING, PEER_TIMEOUT,
        PEER_BADREQ };
 
+/* The ways a hostile peer spoils its answers (4th argument). */
+enum peer_evil { EVIL_NONE, EVIL_DUP, EVIL_UNKNOWN, EVIL_BADLEN,
+		 EVIL_PRODJUMP, EVIL_CONSBACK };
+
+static const char *const peer_evil_name[] = {
+	[EVIL_NONE] = "none",
+	[EVIL_DUP] = "dup",           /* every completion sent twice */
+	[EVIL_UNKNOWN] = "unknown",   /* ids the VMM never issued */
+	[EVIL_BADLEN] = "badlen",     /* more bytes than the buffer holds */
+	[EVIL_PRODJUMP] = "prodjump", /* completion index far ahead */
+	[EVIL_CONSBACK] = "consback", /* submission index moved back */
+};
+
 struct peer {
+	enum peer_evil evil;
 	struct ipc_region reg;
 	struct ipc_ring sq, cq;
 	struct ipc_arena arena;
@@ -58,10 +75,36 @@ static int peer_answer(struct peer *p, const struct ipc_req *r,
 	return PEER_OK;
 }
 
+/* Spoil a batch of @n answers; returns the new count (room for 2n). */
+static int peer_spoil(const struct peer *p, struct ipc_cpl *c, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (p->evil == EVIL_UNKNOWN)
+			c[i].id ^= 1ull << 40;
+		else if (p->evil == EVIL_BADLEN)
+			c[i].len++;
+		else if (p->evil == EVIL_DUP)
+			c[n + i] = c[i];
+	}
+	return p->evil == EVIL_DUP ? 2 * n : n;
+}
+
+/* Scribble on an index this side does not own, after a batch. */
+static void peer_spoil_index(struct peer *p)
+{
+	if (p->evil == EVIL_PRODJUMP)
+		atomic_store(&p->cq.hdr->prod,
+			     p->cq.own + p->reg.geom.cq_entries + 5);
+	else if (p->evil == EVIL_CONSBACK)
+		atomic_store(&p->sq.hdr->cons, p->sq.own - 10);
+}
+
 static int peer_run(struct peer *p)
 {
 	struct ipc_req r[PEER_BATCH];
-	struct ipc_cpl c[PEER_BATCH];
+	struct ipc_cpl c[2 * PEER_BATCH];
 	int n, i, done, ret;
 
 	for (;;) {
@@ -80,6 +123,7 @@ static int peer_run(struct peer *p)
 			if (ret)
 				return ret;
 		}
+		n = peer_spoil(p, c, n);
 		for (done = 0; done < n; done += ret) {
 			ret = ipc_ring_push(&p->cq, &c[done],
 					    (unsigned)(n - done));
@@ -88,6 +132,8 @@ static int peer_run(struct peer *p)
 			if (!ret)
 				sched_yield();
 		}
+		if (n)
+			peer_spoil_index(p);
 		if (n && ipc_notify_kick(&p->cq_kick) < 0)
 			return PEER_RING;
 	}
@@ -98,8 +144,12 @@ int main(int argc, char **argv)
 	struct peer p;
 	int ret;
 
-	if (argc != 4)
+	if (argc != 4 && argc != 5)
 		return PEER_USAGE;
+	p.evil = EVIL_NONE;
+	while (argc == 5 && strcmp(argv[4], peer_evil_name[p.evil]))
+		if (++p.evil > EVIL_CONSBACK)
+			return PEER_USAGE;
 	ret = peer_open(&p, atoi(argv[1]), atoi(argv[2]), atoi(argv[3]));
 	if (ret)
 		return ret;

@@ -3,15 +3,20 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ipc/arena.h"
 #include "ipc/inflight.h"
+#include "ipc/notify.h"
 #include "ipc/region.h"
 #include "ipc/ring.h"
+#include "tests/unit/ring_peer.h"
 
 #define CAP 16u
 
@@ -345,4 +350,144 @@ Test(hostile, region_fd_that_is_not_a_memfd)
 	close(fd[0]);
 	close(fd[1]);
 	cr_assert_eq(ipc_region_map(&r, -1, NULL), -EBADF);
+}
+
+/*
+ * A real hostile server: the ring_peer helper in a separate process,
+ * spoiling its answers in one way per test. The VMM side must name it.
+ */
+struct vmm {
+	struct ipc_region reg;
+	struct ipc_ring sq, cq;
+	struct ipc_arena arena;
+	struct ipc_notify kick, wait;
+	int sq_efd, cq_efd;
+	pid_t pid;
+};
+
+static const struct ipc_geom vmm_geom = { 16, 16, 256, 16 };
+
+static void vmm_start(struct vmm *v, const char *evil)
+{
+	cr_assert_eq(ipc_region_create(&v->reg, &vmm_geom, 1), 0);
+	cr_assert_eq(ipc_ring_attach(&v->sq, ipc_region_sq(&v->reg), 16,
+				     true), 0);
+	cr_assert_eq(ipc_ring_attach(&v->cq, ipc_region_cq(&v->reg), 16,
+				     false), 0);
+	cr_assert_eq(ipc_arena_init(&v->arena, ipc_region_arena(&v->reg),
+				    256, 16, true), 0);
+	cr_assert_eq(ipc_inflight_init(&inf, 16), 0);
+	v->sq_efd = ipc_notify_eventfd(0);
+	v->cq_efd = ipc_notify_eventfd(0);
+	cr_assert(v->sq_efd >= 0 && v->cq_efd >= 0);
+	ipc_notify_init(&v->kick, &v->sq, v->sq_efd);
+	ipc_notify_init(&v->wait, &v->cq, v->cq_efd);
+	v->pid = ring_peer_spawn(v->reg.fd, v->sq_efd, v->cq_efd, evil);
+	cr_assert_gt(v->pid, 0);
+}
+
+static void vmm_post(struct vmm *v)
+{
+	struct ipc_req r = { .op = IPC_OP_READ, .arena_len = 100 };
+
+	cr_assert_eq(ipc_arena_alloc(&v->arena, 100, &r.arena_off), 0);
+	cr_assert_eq(ipc_inflight_begin(&inf, &r, NULL), 0);
+	cr_assert_eq(ipc_ring_push(&v->sq, &r, 1), 1);
+	cr_assert_geq(ipc_notify_kick(&v->kick), 0);
+}
+
+/* Retire completions until one is refused: that error, or 0 after 5 s. */
+static int vmm_reap_until_error(struct vmm *v)
+{
+	struct ipc_cpl c[8];
+	int n, i, ret, idle = 0;
+
+	while (idle < 50) {
+		n = ipc_notify_wait(&v->wait, 100);
+		if (n < 0)
+			return n;
+		n = ipc_ring_pop(&v->cq, c, 8);
+		if (n < 0)
+			return n;
+		idle = n ? 0 : idle + 1;
+		for (i = 0; i < n; i++) {
+			ret = ipc_inflight_complete(&inf, &c[i], NULL, NULL);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+static void vmm_stop(struct vmm *v)
+{
+	int status;
+
+	/* What the supervisor does to a server that broke the protocol. */
+	kill(v->pid, SIGKILL);
+	cr_assert_eq(waitpid(v->pid, &status, 0), v->pid);
+	close(v->sq_efd);
+	close(v->cq_efd);
+	ipc_inflight_fini(&inf);
+	ipc_arena_fini(&v->arena);
+	ipc_region_close(&v->reg);
+}
+
+Test(hostile, server_process_sending_duplicate_completions, .timeout = 30)
+{
+	struct vmm v;
+
+	vmm_start(&v, "dup");
+	vmm_post(&v);
+	cr_assert_eq(vmm_reap_until_error(&v), -EALREADY);
+	vmm_stop(&v);
+}
+
+Test(hostile, server_process_completing_unknown_ids, .timeout = 30)
+{
+	struct vmm v;
+
+	vmm_start(&v, "unknown");
+	vmm_post(&v);
+	cr_assert_eq(vmm_reap_until_error(&v), -EBADMSG);
+	vmm_stop(&v);
+}
+
+Test(hostile, server_process_claiming_too_many_bytes, .timeout = 30)
+{
+	struct vmm v;
+
+	vmm_start(&v, "badlen");
+	vmm_post(&v);
+	cr_assert_eq(vmm_reap_until_error(&v), -ERANGE);
+	cr_assert_eq(ipc_inflight_count(&inf), 1, "request kept for replay");
+	vmm_stop(&v);
+}
+
+Test(hostile, server_process_pushing_its_index_too_far, .timeout = 30)
+{
+	struct vmm v;
+
+	vmm_start(&v, "prodjump");
+	vmm_post(&v);
+	cr_assert_eq(vmm_reap_until_error(&v), -EPROTO);
+	vmm_stop(&v);
+}
+
+Test(hostile, server_process_moving_its_index_back, .timeout = 30)
+{
+	struct timespec ts = { 0, 1000000 };
+	struct vmm v;
+	int i, ret = 0;
+
+	vmm_start(&v, "consback");
+	vmm_post(&v);
+	cr_assert_eq(vmm_reap_until_error(&v), 0, "its answer was fine");
+	/* The spoiled index is seen the next time the VMM needs space. */
+	for (i = 0; i < 5000 && ret >= 0; i++) {
+		ret = ipc_ring_space(&v.sq);
+		nanosleep(&ts, NULL);
+	}
+	cr_assert_eq(ret, -EPROTO);
+	vmm_stop(&v);
 }

@@ -16,8 +16,7 @@
 #include "ipc/notify.h"
 #include "ipc/region.h"
 #include "ipc/ring.h"
-
-#define PEER_OP_QUIT 0xffffu
+#include "tests/unit/ring_peer.h"
 
 struct pair {
 	void *mem;
@@ -236,25 +235,6 @@ Test(ring, two_threads_move_ten_million_entries_in_order, .timeout = 120)
 }
 
 /* Cross-process: the ring_peer helper answers every request. */
-static pid_t peer_spawn(int memfd, int sq_efd, int cq_efd)
-{
-	char a[3][16];
-	pid_t pid = fork();
-
-	cr_assert_geq(pid, 0);
-	if (pid)
-		return pid;
-	/* Child: let exactly these three fds survive the exec. */
-	if (fcntl(memfd, F_SETFD, 0) || fcntl(sq_efd, F_SETFD, 0) ||
-	    fcntl(cq_efd, F_SETFD, 0))
-		_exit(120);
-	snprintf(a[0], sizeof(a[0]), "%d", memfd);
-	snprintf(a[1], sizeof(a[1]), "%d", sq_efd);
-	snprintf(a[2], sizeof(a[2]), "%d", cq_efd);
-	execl(RING_PEER_PATH, "ring_peer", a[0], a[1], a[2], (char *)NULL);
-	_exit(121);
-}
-
 struct xproc {
 	struct ipc_region reg;
 	struct ipc_ring sq, cq;
@@ -320,7 +300,8 @@ Test(ring, helper_process_answers_every_request_over_shared_memory,
 	cr_assert_geq(x.cq_efd, 0);
 	ipc_notify_init(&x.sq_kick, &x.sq, x.sq_efd);
 	ipc_notify_init(&x.cq_wait, &x.cq, x.cq_efd);
-	pid = peer_spawn(x.reg.fd, x.sq_efd, x.cq_efd);
+	pid = ring_peer_spawn(x.reg.fd, x.sq_efd, x.cq_efd, NULL);
+	cr_assert_gt(pid, 0);
 
 	while (done < 20000) {
 		/* Keep up to 16 requests of varied sizes in flight. */
