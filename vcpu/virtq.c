@@ -69,16 +69,26 @@ int virtq_setup(struct virtq *q, const struct guest_mem *mem, uint32_t size,
 		gpa_t desc, gpa_t avail, gpa_t used, bool event_idx,
 		bool indirect)
 {
+	void *d, *a, *u;
+
 	virtq_reset(q);
 	if (size == 0 || size > VIRTQ_MAX_SIZE || (size & (size - 1)))
 		return -VIRTQ_E_SIZE;
 	if (desc % VIRTQ_DESC_ALIGN || avail % VIRTQ_AVAIL_ALIGN ||
 	    used % VIRTQ_USED_ALIGN)
 		return -VIRTQ_E_RING_ALIGN;
-	if (!guest_mem_ptr(mem, desc, VIRTQ_DESC_BYTES(size)) ||
-	    !guest_mem_ptr(mem, avail, VIRTQ_AVAIL_BYTES(size)) ||
-	    !guest_mem_ptr(mem, used, VIRTQ_USED_BYTES(size)))
+	d = guest_mem_ptr(mem, desc, VIRTQ_DESC_BYTES(size));
+	a = guest_mem_ptr(mem, avail, VIRTQ_AVAIL_BYTES(size));
+	u = guest_mem_ptr(mem, used, VIRTQ_USED_BYTES(size));
+	if (!d || !a || !u)
 		return -VIRTQ_E_RING_ADDR;
+	/*
+	 * The rings are accessed with 16- and 32-bit atomics: the host
+	 * mapping must keep the guest's alignment (it does for page-aligned
+	 * regions; a misplaced region must not turn into a misaligned access).
+	 */
+	if ((uintptr_t)a % VIRTQ_AVAIL_ALIGN || (uintptr_t)u % VIRTQ_USED_ALIGN)
+		return -VIRTQ_E_RING_ALIGN;
 	q->desc = desc;
 	q->avail = avail;
 	q->used = used;

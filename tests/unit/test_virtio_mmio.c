@@ -731,3 +731,166 @@ Test(virtio_mmio, log_lines_are_rate_limited)
 	cr_assert_eq(seen.log_lines, VIRTIO_MMIO_LOG_BURST);
 	cr_assert_eq(seen.reset, 20);
 }
+
+static uint64_t fz_state = 0x243f6a8885a308d3ull;
+
+static uint64_t fz_next(void)
+{
+	fz_state ^= fz_state << 13;
+	fz_state ^= fz_state >> 7;
+	fz_state ^= fz_state << 17;
+	return fz_state;
+}
+
+/* A register value a driver might plausibly write, or garbage. */
+static uint32_t fz_value(void)
+{
+	switch (fz_next() % 6) {
+	case 0:
+		return (uint32_t)(fz_next() % 4);
+	case 1:
+		return 1u << (fz_next() % 32);
+	case 2:
+		return (uint32_t)(RAM_GPA + (fz_next() % RAM_SIZE));
+	case 3:
+		return (uint32_t)(fz_next() % 0x100);
+	default:
+		return (uint32_t)fz_next();
+	}
+}
+
+/* What must hold after any access, whatever the guest did. */
+static void check_invariants(void)
+{
+	uint32_t st = rd(VIRTIO_MMIO_STATUS);
+	uint64_t offered = fake_ops.features | VIRTIO_MMIO_TRANSPORT_FEATURES;
+
+	cr_assert_eq(st & ~0xcfu, 0, "status %#x", st);
+	if (st & VIRTIO_STATUS_DRIVER_OK)
+		cr_assert(st & VIRTIO_STATUS_FEATURES_OK);
+	if (st & VIRTIO_STATUS_FEATURES_OK) {
+		cr_assert_eq(dev.driver_features & ~offered, 0);
+		cr_assert(dev.driver_features & F_V1);
+	}
+	for (unsigned i = 0; i < fake_ops.nr_queues; i++) {
+		const struct virtq *vq = &dev.queue[i].vq;
+
+		if (!vq->ready)
+			continue;
+		cr_assert(vq->size && !(vq->size & (vq->size - 1)));
+		cr_assert_leq(vq->size, fake_ops.queue_max[i]);
+		cr_assert(guest_mem_ptr(&mem, vq->desc,
+					VIRTQ_DESC_BYTES(vq->size)));
+		cr_assert(guest_mem_ptr(&mem, vq->used,
+					VIRTQ_USED_BYTES(vq->size)));
+	}
+}
+
+/* One correct step of the initialization sequence from where we are. */
+static void drive_step(void)
+{
+	uint32_t st = rd(VIRTIO_MMIO_STATUS);
+	unsigned qi = (unsigned)(fz_next() % 2);
+	uint32_t num;
+
+	if (st & VIRTIO_STATUS_NEEDS_RESET || st & VIRTIO_STATUS_FAILED) {
+		wr(VIRTIO_MMIO_STATUS, 0);
+	} else if (!(st & VIRTIO_STATUS_ACKNOWLEDGE)) {
+		wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+	} else if (!(st & VIRTIO_STATUS_DRIVER)) {
+		wr(VIRTIO_MMIO_STATUS, st | VIRTIO_STATUS_DRIVER);
+	} else if (!(st & VIRTIO_STATUS_FEATURES_OK)) {
+		write_features((F_V1 | F_DEV_A | F_DEV_B |
+				VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX) |
+				VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC)) &
+			       fz_next());
+		wr(VIRTIO_MMIO_STATUS, st | VIRTIO_STATUS_FEATURES_OK);
+	} else if (!dev.queue[qi].vq.ready && fz_next() % 4) {
+		num = 1u << (fz_next() % 8);
+		queue_regs(qi, num, RAM_GPA + 16 * (fz_next() % 0x10000),
+			   RAM_GPA + 2 * (fz_next() % 0x80000),
+			   RAM_GPA + 4 * (fz_next() % 0x40000));
+		wr(VIRTIO_MMIO_QUEUE_READY, 1);
+	} else if (!(st & VIRTIO_STATUS_DRIVER_OK)) {
+		driver_ok();
+	} else if (dev.queue[qi].vq.ready) {
+		/* Offer whatever the descriptor table holds, and kick. */
+		const struct virtq *vq = &dev.queue[qi].vq;
+		uint16_t idx;
+
+		memcpy(&idx, guest_mem_ptr(&mem, vq->avail + 2, 2), 2);
+		wr16(vq->avail + 4 + 2 * (idx % vq->size),
+		     (uint16_t)(fz_next() % (vq->size + 1u)));
+		wr16(vq->avail + 2, (uint16_t)(idx + 1));
+		wr(VIRTIO_MMIO_QUEUE_NOTIFY, qi);
+	}
+}
+
+/* A descriptor in RAM, valid or not. */
+static void scribble_desc(void)
+{
+	unsigned qi = (unsigned)(fz_next() % 2);
+	const struct virtq *vq = &dev.queue[qi].vq;
+	struct virtq_desc d;
+	uint8_t *p;
+
+	if (!vq->ready)
+		return;
+	d.addr = fz_next() % 4 ? RAM_GPA + fz_next() % RAM_SIZE : fz_next();
+	d.len = fz_next() % 4 ? (uint32_t)(fz_next() % 4096) :
+				(uint32_t)fz_next();
+	d.flags = (uint16_t)(fz_next() % 8);
+	d.next = (uint16_t)(fz_next() % (vq->size + 1u));
+	p = guest_mem_ptr(&mem, vq->desc + 16 * (fz_next() % vq->size), 16);
+	memcpy(p, &d, sizeof(d));
+}
+
+Test(virtio_mmio, random_register_traffic_keeps_invariants)
+{
+	static const uint64_t regs[] = {
+		VIRTIO_MMIO_DEVICE_FEATURES_SEL, VIRTIO_MMIO_DRIVER_FEATURES,
+		VIRTIO_MMIO_DRIVER_FEATURES_SEL, VIRTIO_MMIO_QUEUE_SEL,
+		VIRTIO_MMIO_QUEUE_NUM, VIRTIO_MMIO_QUEUE_READY,
+		VIRTIO_MMIO_QUEUE_NOTIFY, VIRTIO_MMIO_INTERRUPT_ACK,
+		VIRTIO_MMIO_STATUS, VIRTIO_MMIO_QUEUE_DESC_LOW,
+		VIRTIO_MMIO_QUEUE_DESC_HIGH, VIRTIO_MMIO_QUEUE_DRIVER_LOW,
+		VIRTIO_MMIO_QUEUE_DRIVER_HIGH, VIRTIO_MMIO_QUEUE_DEVICE_LOW,
+		VIRTIO_MMIO_QUEUE_DEVICE_HIGH, VIRTIO_MMIO_MAGIC_VALUE,
+	};
+	struct virtq_chain chain;
+	unsigned popped = 0, driver_oks = 0;
+	uint64_t buf;
+
+	for (unsigned i = 0; i < 100000; i++) {
+		uint64_t r = fz_next(), off = regs[r % 16];
+		unsigned len = 4, qi = (unsigned)((r >> 28) % 3);
+
+		if ((r >> 4) % 64 == 0) {
+			/* A driver bug: any access, sometimes any width. */
+			if ((r >> 12) % 4 == 0) {
+				off = fz_next() % 0x140;
+				len = 1u << (fz_next() % 4);
+			}
+			buf = fz_value();
+			if ((r >> 16) & 1)
+				virtio_mmio_write(&dev, off, &buf, len);
+			else
+				virtio_mmio_read(&dev, off, &buf, len);
+		} else {
+			drive_step();
+		}
+		if ((r >> 20) % 2 == 0)
+			scribble_desc();
+		if (virtio_mmio_pop(&dev, qi, &chain) == 1) {
+			popped++;
+			virtio_mmio_push(&dev, qi, chain.head, 0);
+			virtio_mmio_signal_used(&dev, qi);
+		}
+		if (rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DRIVER_OK)
+			driver_oks++;
+		check_invariants();
+	}
+	/* The walk must reach the interesting states, or it proves little. */
+	cr_assert_gt(popped, 100, "popped %u", popped);
+	cr_assert_gt(driver_oks, 1000, "DRIVER_OK seen %u times", driver_oks);
+}

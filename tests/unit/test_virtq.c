@@ -353,6 +353,9 @@ Test(virtq, indirect_with_next_is_refused)
 
 Test(virtq, indirect_table_outside_ram_is_refused)
 {
+	/* Its first entry is in RAM and leads to the second, which is not. */
+	put_desc(RAM_GPA + RAM_SIZE - 16, 0, BUF_GPA, 16, VIRTQ_DESC_F_NEXT,
+		 1);
 	put_desc(DESC_GPA, 0, RAM_GPA + RAM_SIZE - 16, 32,
 		 VIRTQ_DESC_F_INDIRECT, 0);
 	offer(0);
@@ -613,4 +616,16 @@ Test(virtq, every_error_has_its_own_name)
 				      0);
 	}
 	cr_assert_str_eq(virtq_err_str(5), "unknown virtqueue error");
+}
+
+Test(virtq, setup_refuses_region_mapped_off_alignment)
+{
+	/* The guest's address is aligned, the host copy one byte off. */
+	mem.region[1].host += 1;
+	mem.region[1].size -= 1;
+	cr_assert_eq(virtq_setup(&q, &mem, 16, DESC_GPA, AVAIL_GPA, USED_GPA,
+				 false, false),
+		     -VIRTQ_E_RING_ALIGN);
+	mem.region[1].host -= 1;
+	mem.region[1].size += 1;
 }
