@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vcpu/log.h"
@@ -40,7 +41,27 @@ static void term_wake(struct term *t)
 		log_warn("term: cannot wake the console thread");
 }
 
-/* vCPU side: queue bytes; waits only while the ring is full. */
+/* Lock held: waits for ring space; false when the wait gave up. */
+static bool term_wait_space(struct term *t)
+{
+	struct timespec ts;
+
+	if (t->out_stalled)
+		return false;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += TERM_STALL_MS / 1000;
+	while (t->out_len == TERM_OUT_SIZE && !atomic_load(&t->stop) &&
+	       !atomic_load(&t->out_dead)) {
+		if (pthread_cond_timedwait(&t->out_space, &t->out_lock, &ts)) {
+			t->out_stalled = true;
+			log_warn("console: stdout stalled, dropping guest output");
+			return false;
+		}
+	}
+	return t->out_len < TERM_OUT_SIZE;
+}
+
+/* vCPU side: queue bytes; waits a bounded time while the ring is full. */
 static void term_tx(void *opaque, const uint8_t *buf, size_t len)
 {
 	struct term *t = opaque;
@@ -50,18 +71,13 @@ static void term_tx(void *opaque, const uint8_t *buf, size_t len)
 		return;
 	pthread_mutex_lock(&t->out_lock);
 	was_empty = t->out_len == 0;
-	while (len) {
-		size_t tail;
-
-		while (t->out_len == TERM_OUT_SIZE && !atomic_load(&t->stop) &&
-		       !atomic_load(&t->out_dead))
-			pthread_cond_wait(&t->out_space, &t->out_lock);
-		if (t->out_len == TERM_OUT_SIZE)
-			break; /* stopping with a stuck stdout: drop */
-		tail = (t->out_head + t->out_len) % TERM_OUT_SIZE;
-		t->out[tail] = *buf++;
+	for (; len; len--, buf++) {
+		if (t->out_len == TERM_OUT_SIZE && !term_wait_space(t)) {
+			t->out_dropped += len;
+			break;
+		}
+		t->out[(t->out_head + t->out_len) % TERM_OUT_SIZE] = *buf;
 		t->out_len++;
-		len--;
 	}
 	pthread_mutex_unlock(&t->out_lock);
 	if (was_empty)
@@ -129,6 +145,8 @@ static bool term_drain_some(struct term *t)
 		atomic_store(&t->out_dead, true);
 	t->out_head = (t->out_head + n) % TERM_OUT_SIZE;
 	t->out_len -= n;
+	if (t->out_stalled && t->out_len < TERM_OUT_SIZE / 2)
+		t->out_stalled = false;
 	pthread_cond_broadcast(&t->out_space);
 	pthread_mutex_unlock(&t->out_lock);
 	return w > 0;
@@ -168,6 +186,23 @@ static bool term_read_input(struct term *t)
 	return true;
 }
 
+/*
+ * Whatever the guest printed before the end still goes out, unless stdout
+ * stays stuck for TERM_STALL_MS: exit must not hang on a full pipe.
+ */
+static void term_flush(struct term *t, bool out_open)
+{
+	struct pollfd pfd = { .fd = STDOUT_FILENO, .events = POLLOUT };
+
+	while (out_open && term_out_pending(t)) {
+		if (poll(&pfd, 1, TERM_STALL_MS) <= 0) {
+			log_warn("console: stdout stalled, guest output lost");
+			return;
+		}
+		out_open = term_drain_some(t);
+	}
+}
+
 static void *term_thread(void *arg)
 {
 	struct term *t = arg;
@@ -197,9 +232,7 @@ static void *term_thread(void *arg)
 		if (atomic_load(&t->stop))
 			break;
 	}
-	/* Whatever the guest printed before the end still goes out. */
-	while (out_open && term_out_pending(t))
-		out_open = term_drain_some(t);
+	term_flush(t, out_open);
 	return NULL;
 }
 

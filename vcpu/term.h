@@ -17,6 +17,7 @@
 
 #define TERM_OUT_SIZE 65536 /* guest output not yet written to stdout */
 #define TERM_IN_CHUNK 256
+#define TERM_STALL_MS 1000  /* longest a vCPU waits for ring space */
 
 struct term {
 	bool raw;             /* stdin was switched to raw mode */
@@ -25,6 +26,8 @@ struct term {
 	int wake_efd;         /* wakes the thread: output queued or stop; owned */
 	atomic_bool stop;
 	atomic_bool out_dead;  /* stdout failed: guest output is dropped */
+	bool out_stalled;      /* stdout stuck for TERM_STALL_MS: dropping */
+	uint64_t out_dropped;  /* bytes dropped while stalled or dead */
 	struct uart *uart;    /* where input goes; not owned */
 	/* Output ring: vCPUs append, the thread drains; under out_lock. */
 	pthread_mutex_t out_lock;
@@ -47,8 +50,10 @@ int term_open(struct term *t);
 
 /*
  * Starts the console thread: stdin -> u, queued output -> stdout. Before
- * it runs, output queues up (a vCPU waits only when TERM_OUT_SIZE bytes are
- * pending). Returns 0 or -errno.
+ * it runs, output queues up. A vCPU waits only while TERM_OUT_SIZE bytes
+ * are pending, and at most TERM_STALL_MS: then output is dropped (and
+ * counted) until the ring is half empty again, so a stuck stdout cannot
+ * hang the VM or its shutdown. Returns 0 or -errno.
  */
 int term_start(struct term *t, struct uart *u);
 

@@ -45,10 +45,10 @@ void vm_request_outcome(struct vm *vm, enum vm_outcome o, uint32_t code)
 	int none = VM_OUTCOME_NONE;
 	uint64_t one = 1;
 
-	if (o == VM_OUTCOME_PANIC)
-		vm->panic_code = code;
 	if (!atomic_compare_exchange_strong(&vm->outcome, &none, (int)o))
 		return;
+	/* Only the winner writes it; main reads it after the eventfd. */
+	vm->panic_code = code;
 	if (write(vm->outcome_efd, &one, sizeof(one)) < 0)
 		log_error("vm: cannot signal the outcome");
 }
