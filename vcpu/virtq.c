@@ -24,7 +24,8 @@ static void virtq_desc_copy(struct virtq_desc *d, const uint8_t *table,
 }
 
 static const char *const virtq_err_names[] = {
-	[VIRTQ_E_AVAIL_IDX - VIRTQ_E_AVAIL_IDX] = "avail idx beyond queue size",
+	[VIRTQ_E_AVAIL_IDX - VIRTQ_E_AVAIL_IDX] =
+		"more available buffers than queue size",
 	[VIRTQ_E_HEAD_RANGE - VIRTQ_E_AVAIL_IDX] = "head index out of range",
 	[VIRTQ_E_NEXT_RANGE - VIRTQ_E_AVAIL_IDX] = "next index out of range",
 	[VIRTQ_E_LOOP - VIRTQ_E_AVAIL_IDX] = "chain longer than queue (loop)",

@@ -26,7 +26,7 @@
  * name them with virtq_err_str().
  */
 enum virtq_err {
-	VIRTQ_E_AVAIL_IDX = 1000, /* avail idx moved more than size ahead */
+	VIRTQ_E_AVAIL_IDX = 1000, /* avail idx > size ahead, or > size in flight */
 	VIRTQ_E_HEAD_RANGE,       /* head index >= queue size */
 	VIRTQ_E_NEXT_RANGE,       /* next index >= table size */
 	VIRTQ_E_LOOP,             /* chain longer than the queue size */
@@ -35,7 +35,7 @@ enum virtq_err {
 	VIRTQ_E_INDIRECT_SIZE,    /* table larger than the queue size */
 	VIRTQ_E_INDIRECT_NESTED,  /* INDIRECT inside an indirect table */
 	VIRTQ_E_INDIRECT_NEXT,    /* INDIRECT and NEXT both set */
-	VIRTQ_E_ADDR,             /* buffer not inside guest RAM or wraps */
+	VIRTQ_E_ADDR,             /* buffer not inside one RAM region */
 	VIRTQ_E_ORDER,            /* device-readable after device-writable */
 	VIRTQ_E_TOTAL_LEN,        /* chain bytes above VIRTQ_CHAIN_MAX_BYTES */
 	VIRTQ_E_TOO_MANY_SEGS,    /* more than VIRTQ_CHAIN_MAX_SEGS buffers */
@@ -61,6 +61,10 @@ struct virtq {
 	uint16_t inflight;       /* chains popped and not yet pushed */
 };
 
+/*
+ * One buffer. Even a zero-length buffer must start inside guest RAM; a
+ * buffer never straddles two RAM regions (guest_mem_ptr() refuses it).
+ */
 struct virtq_seg {
 	gpa_t gpa;    /* checked: [gpa, gpa + len) lies in guest RAM */
 	uint32_t len;
