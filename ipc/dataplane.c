@@ -1,0 +1,206 @@
+/* dataplane.c: region, rings, arena, eventfds and in-flight table wired up. */
+#include "ipc/dataplane.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DP_REAP_BATCH 32
+
+static int dp_vmm_attach(struct ipc_dp_vmm *d)
+{
+	int ret;
+
+	ret = ipc_ring_attach(&d->sq, ipc_region_sq(&d->reg),
+			      d->reg.geom.sq_entries, true);
+	if (!ret)
+		ret = ipc_ring_attach(&d->cq, ipc_region_cq(&d->reg),
+				      d->reg.geom.cq_entries, false);
+	ipc_notify_init(&d->sq_kick, &d->sq, d->sq_efd);
+	ipc_notify_init(&d->cq_wait, &d->cq, d->cq_efd);
+	return ret;
+}
+
+int ipc_dp_vmm_open(struct ipc_dp_vmm *d, const struct ipc_geom *g,
+		    uint64_t generation)
+{
+	int ret;
+
+	memset(d, 0, sizeof(*d));
+	d->sq_efd = d->cq_efd = d->reg.fd = -1;
+	if (g->cq_entries < g->sq_entries)
+		return -EINVAL;
+	ret = ipc_region_create(&d->reg, g, generation);
+	if (ret)
+		return ret;
+	ret = ipc_arena_init(&d->arena, ipc_region_arena(&d->reg),
+			     g->arena_slot_size, g->arena_slots, true);
+	if (ret)
+		goto err_close_region;
+	ret = ipc_inflight_init(&d->inf, g->sq_entries);
+	if (ret)
+		goto err_fini_arena;
+	ret = d->sq_efd = ipc_notify_eventfd(0);
+	if (ret < 0)
+		goto err_fini_inflight;
+	ret = d->cq_efd = ipc_notify_eventfd(1);
+	if (ret < 0)
+		goto err_close_sq_efd;
+	ret = dp_vmm_attach(d);
+	if (ret)
+		goto err_close_cq_efd;
+	return 0;
+
+err_close_cq_efd:
+	close(d->cq_efd);
+err_close_sq_efd:
+	close(d->sq_efd);
+err_fini_inflight:
+	ipc_inflight_fini(&d->inf);
+err_fini_arena:
+	ipc_arena_fini(&d->arena);
+err_close_region:
+	ipc_region_close(&d->reg);
+	d->sq_efd = d->cq_efd = -1;
+	return ret;
+}
+
+void ipc_dp_vmm_close(struct ipc_dp_vmm *d)
+{
+	if (d->cq_efd >= 0)
+		close(d->cq_efd);
+	if (d->sq_efd >= 0)
+		close(d->sq_efd);
+	ipc_inflight_fini(&d->inf);
+	ipc_arena_fini(&d->arena);
+	ipc_region_close(&d->reg);
+	d->sq_efd = d->cq_efd = -1;
+}
+
+int ipc_dp_vmm_submit(struct ipc_dp_vmm *d, struct ipc_req *req,
+		      void *cookie)
+{
+	int ret;
+
+	if (d->err)
+		return d->err;
+	ret = ipc_inflight_begin(&d->inf, req, cookie);
+	if (ret)
+		return ret;
+	/* In flight <= sq_entries, so there is always a free slot. */
+	ret = ipc_ring_push(&d->sq, req, 1);
+	if (ret == 1)
+		return 0;
+	/* Only a corrupt consumer index gets here: keep it for replay. */
+	d->err = ret < 0 ? ret : -EPROTO;
+	return d->err;
+}
+
+int ipc_dp_vmm_kick(struct ipc_dp_vmm *d)
+{
+	return ipc_notify_kick(&d->sq_kick);
+}
+
+int ipc_dp_vmm_reap(struct ipc_dp_vmm *d, struct ipc_dp_done *done,
+		    unsigned int max)
+{
+	struct ipc_cpl cpl[DP_REAP_BATCH];
+	int n, i, k = 0, ret;
+
+	if (d->err)
+		return d->err;
+	if (max > DP_REAP_BATCH)
+		max = DP_REAP_BATCH;
+	n = ipc_ring_pop(&d->cq, cpl, max);
+	if (n < 0)
+		return d->err = n;
+	for (i = 0; i < n; i++, k++) {
+		ret = ipc_inflight_complete(&d->inf, &cpl[i], &done[k].req,
+					    &done[k].cookie);
+		if (ret) {
+			d->err = ret;
+			break;
+		}
+		done[k].status = cpl[i].status;
+		done[k].len = cpl[i].len;
+	}
+	return k ? k : d->err;
+}
+
+int ipc_dp_vmm_restart(struct ipc_dp_vmm *d, uint64_t generation)
+{
+	struct ipc_req req;
+	uint32_t pos = 0;
+	int ret, n = 0;
+
+	ipc_region_reset(&d->reg, generation);
+	d->err = 0;
+	ret = dp_vmm_attach(d);
+	if (ret)
+		return ret;
+	/* The table holds at most sq_entries: they all fit the empty ring. */
+	while (ipc_inflight_next(&d->inf, &pos, &req, NULL)) {
+		req.flags |= IPC_REQ_F_REPLAY;
+		if (ipc_ring_push(&d->sq, &req, 1) != 1)
+			return -EPROTO;
+		n++;
+	}
+	return n;
+}
+
+int ipc_dp_srv_open(struct ipc_dp_srv *s, int memfd, int sq_efd, int cq_efd,
+		    const struct ipc_geom *expect)
+{
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	ret = ipc_region_map(&s->reg, memfd, expect);
+	if (ret)
+		return ret;
+	ret = ipc_ring_attach(&s->sq, ipc_region_sq(&s->reg),
+			      s->reg.geom.sq_entries, false);
+	if (!ret)
+		ret = ipc_ring_attach(&s->cq, ipc_region_cq(&s->reg),
+				      s->reg.geom.cq_entries, true);
+	if (!ret)
+		ret = ipc_arena_init(&s->arena, ipc_region_arena(&s->reg),
+				     s->reg.geom.arena_slot_size,
+				     s->reg.geom.arena_slots, false);
+	if (ret)
+		goto err_unmap;
+	ipc_notify_init(&s->sq_wait, &s->sq, sq_efd);
+	ipc_notify_init(&s->cq_kick, &s->cq, cq_efd);
+	return 0;
+
+err_unmap:
+	ipc_region_close(&s->reg);
+	return ret;
+}
+
+void ipc_dp_srv_close(struct ipc_dp_srv *s)
+{
+	ipc_region_close(&s->reg);
+}
+
+int ipc_dp_srv_next(struct ipc_dp_srv *s, struct ipc_req *reqs,
+		    unsigned int max)
+{
+	return ipc_ring_pop(&s->sq, reqs, max);
+}
+
+void *ipc_dp_srv_buf(const struct ipc_dp_srv *s, const struct ipc_req *req)
+{
+	return ipc_arena_span(&s->arena, req->arena_off, req->arena_len);
+}
+
+int ipc_dp_srv_complete(struct ipc_dp_srv *s, const struct ipc_cpl *cpl,
+			unsigned int n)
+{
+	int pushed, ret;
+
+	pushed = ipc_ring_push(&s->cq, cpl, n);
+	if (pushed <= 0)
+		return pushed;
+	ret = ipc_notify_kick(&s->cq_kick);
+	return ret < 0 ? ret : pushed;
+}

@@ -1,0 +1,120 @@
+/* dataplane.h: one device's data plane assembled, VMM side and server side. */
+#ifndef ISOVM_IPC_DATAPLANE_H
+#define ISOVM_IPC_DATAPLANE_H
+
+#include <stdint.h>
+
+#include "ipc/arena.h"
+#include "ipc/inflight.h"
+#include "ipc/ipc_entry.h"
+#include "ipc/notify.h"
+#include "ipc/region.h"
+#include "ipc/ring.h"
+
+/*
+ * VMM side: the region it created, both rings, the arena allocator, the
+ * in-flight table and two eventfds. It pushes on sq and kicks sq_efd; it
+ * pops cq and sleeps on cq_efd. One thread (the I/O thread) uses it.
+ */
+struct ipc_dp_vmm {
+	struct ipc_region reg;
+	struct ipc_ring sq, cq;
+	struct ipc_arena arena;
+	struct ipc_inflight inf;
+	struct ipc_notify sq_kick;
+	struct ipc_notify cq_wait;
+	int sq_efd;   /* owned; blocking (a server may block reading it) */
+	int cq_efd;   /* owned; non-blocking, for the VMM's event loop */
+	int err;      /* sticky protocol error of the server, or 0 */
+};
+
+/* A retired request, as ipc_dp_vmm_reap() returns it. */
+struct ipc_dp_done {
+	struct ipc_req req;   /* the request as posted */
+	void *cookie;
+	int32_t status;       /* from the completion */
+	uint32_t len;         /* bytes written, <= req.arena_len */
+};
+
+/*
+ * Create region, eventfds and tables for geometry @g. cq_entries must be
+ * >= sq_entries: at most sq_entries requests are in flight, so a well-
+ * behaved server always finds room for its completions. The fds to hand to
+ * the server are d->reg.fd, d->sq_efd and d->cq_efd (close-on-exec; the
+ * launcher passes them explicitly). Returns 0, -EINVAL or -errno.
+ */
+int ipc_dp_vmm_open(struct ipc_dp_vmm *d, const struct ipc_geom *g,
+		    uint64_t generation);
+void ipc_dp_vmm_close(struct ipc_dp_vmm *d);
+
+/*
+ * Post @req (its arena buffer already allocated and filled) with @cookie;
+ * req->id is set here. No kick: call ipc_dp_vmm_kick() once per batch.
+ * Returns 0, -ENOSPC (in-flight limit) or -EPROTO (ring broken).
+ */
+int ipc_dp_vmm_submit(struct ipc_dp_vmm *d, struct ipc_req *req,
+		      void *cookie);
+
+/* Wake the server if it sleeps: 1 kicked, 0 suppressed, -errno. */
+int ipc_dp_vmm_kick(struct ipc_dp_vmm *d);
+
+/*
+ * Pop and validate up to @max completions into @done. Returns how many, or
+ * a negative error from ring.h/inflight.h (-EPROTO, -ERANGE, -EBADMSG,
+ * -EALREADY): the server broke the protocol and must be restarted. Good
+ * completions popped before a bad one are still returned; the error then
+ * sticks (every later call returns it) until ipc_dp_vmm_restart(). A
+ * request whose completion was bad or never seen stays in flight.
+ */
+int ipc_dp_vmm_reap(struct ipc_dp_vmm *d, struct ipc_dp_done *done,
+		    unsigned int max);
+
+/*
+ * After the old server is dead and before the new one starts: empty both
+ * rings, publish @generation, clear the sticky error and post every request
+ * still in flight again (flag IPC_REQ_F_REPLAY, same ids, in slot order, not
+ * submission order). Returns the number re-posted, or -EPROTO.
+ */
+int ipc_dp_vmm_restart(struct ipc_dp_vmm *d, uint64_t generation);
+
+/*
+ * Server side: the mapped region, both rings and a view of the arena. It
+ * pops sq (sleeping on sq_efd) and pushes cq (kicking cq_efd). It owns
+ * none of the fds.
+ */
+struct ipc_dp_srv {
+	struct ipc_region reg;
+	struct ipc_ring sq, cq;
+	struct ipc_arena arena;
+	struct ipc_notify sq_wait;
+	struct ipc_notify cq_kick;
+};
+
+/*
+ * Map @memfd (checked as ipc_region_map() documents, against @expect if not
+ * NULL) and attach. Returns 0 or a negative error of ipc_region_map(),
+ * ipc_ring_attach() or ipc_arena_init().
+ */
+int ipc_dp_srv_open(struct ipc_dp_srv *s, int memfd, int sq_efd, int cq_efd,
+		    const struct ipc_geom *expect);
+void ipc_dp_srv_close(struct ipc_dp_srv *s);
+
+/*
+ * Pop up to @max requests (private copies). Returns how many, 0 when none,
+ * -EPROTO. Use ipc_notify_wait(&s->sq_wait, ...) to sleep when 0.
+ */
+int ipc_dp_srv_next(struct ipc_dp_srv *s, struct ipc_req *reqs,
+		    unsigned int max);
+
+/* The request's arena buffer, or NULL when it lies outside the arena. */
+void *ipc_dp_srv_buf(const struct ipc_dp_srv *s, const struct ipc_req *req);
+
+/*
+ * Push up to @n completions and kick the VMM if it sleeps. Returns how many
+ * were pushed (fewer than @n only when the VMM broke its in-flight limit;
+ * push the rest later), -EPROTO or -errno of the kick.
+ */
+int ipc_dp_srv_complete(struct ipc_dp_srv *s, const struct ipc_cpl *cpl,
+			unsigned int n);
+
+#endif
