@@ -1,0 +1,42 @@
+/*
+ * iothread.h: the VMM's I/O thread, a libevent loop for work that must not
+ * run on vCPU threads (eventfd kicks, device completions, sockets).
+ */
+#ifndef ISOVM_IOTHREAD_H
+#define ISOVM_IOTHREAD_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+struct event;
+struct event_base;
+
+struct iothread {
+	struct event_base *base; /* owned; events may be added from any thread */
+	pthread_t thread;
+	bool started;
+};
+
+typedef void (*iothread_fd_fn)(int fd, void *arg);
+
+/* Creates the event base (libevent made thread-safe first). 0 or -errno. */
+int iothread_init(struct iothread *io);
+
+/* Runs the loop on a new thread until iothread_stop(). 0 or -errno. */
+int iothread_start(struct iothread *io);
+
+/*
+ * Calls fn(fd, arg) on the I/O thread each time fd is readable, until
+ * iothread_unwatch(). Any thread. Returns the watch or NULL.
+ */
+struct event *iothread_watch(struct iothread *io, int fd, iothread_fd_fn fn,
+			     void *arg);
+void iothread_unwatch(struct event *ev);
+
+/* Ends the loop and joins the thread; callbacks have returned after it. */
+void iothread_stop(struct iothread *io);
+
+/* Frees the base; every watch must be gone. */
+void iothread_fini(struct iothread *io);
+
+#endif
