@@ -16,10 +16,16 @@
 #define KSTACK_SIZE 0x2000  /* ring-0 stack per CPU */
 #define USTACK_SIZE 0x10000 /* ring-3 stack per CPU */
 
-/* Vectors: 0..31 exceptions, 32..63 device interrupts and IPIs. */
+/*
+ * Vectors: 0..31 exceptions; 32..55 I/O APIC pins 0..23; 56..63 IPIs.
+ * All of 32..63 take the short counting path (irq_counts[]).
+ */
 #define VEC_STUBS 64
 #define VEC_STUB_SIZE 16
 #define VEC_IRQ_BASE 32
+#define VEC_IRQ_PINS 24
+#define VEC_TIMEOUT 0x3c  /* LAPIC timer bounding a sleep (rt/wait.c) */
+#define VEC_TEST_IPI 0x3d /* the irq test's self-IPIs */
 #define VEC_WAKE 0x3e     /* IPI that wakes a CPU parked in SYS_WAIT */
 #define VEC_SYSCALL 0x80  /* the ring-3 gate */
 #define VEC_SPURIOUS 0xff

@@ -43,9 +43,23 @@ static uint32_t mp_find_fp(uint32_t base, uint32_t len)
  * Walks the entries by the table length, as Linux does: qboot (QEMU
  * microvm) leaves the entry count at 0.
  */
+/* An I/O interrupt entry: type 0 (INT) from the ISA bus to the first I/O APIC. */
+static void mp_parse_ioint(struct mptable *mp, const uint8_t *e, int isa_bus)
+{
+	uint8_t irq = e[5], pin = e[7];
+
+	if (e[1] != 0 || isa_bus < 0 || e[4] != isa_bus || !mp->nioapics ||
+	    (e[6] != mp->ioapic_id && e[6] != 0xff) ||
+	    irq >= MPTABLE_ISA_IRQS || pin >= 240)
+		return;
+	mp->isa_pin[irq] = pin;
+	memcpy(&mp->isa_flags[irq], e + 2, 2);
+}
+
 static int mp_parse_entries(struct mptable *mp, const uint8_t *t, size_t len)
 {
 	size_t off = 44;
+	int isa_bus = -1; /* bus entries come before interrupt entries */
 
 	while (off < len) {
 		size_t esize = t[off] == MP_ENTRY_CPU ? 20 : 8;
@@ -59,9 +73,16 @@ static int mp_parse_entries(struct mptable *mp, const uint8_t *t, size_t len)
 				mp->apic_id[mp->ncpus] = t[off + 1];
 			}
 			mp->ncpus++;
+		} else if (t[off] == MP_ENTRY_BUS) {
+			if (!memcmp(t + off + 2, "ISA", 3))
+				isa_bus = t[off + 1];
 		} else if (t[off] == MP_ENTRY_IOAPIC && (t[off + 3] & 1)) {
-			if (!mp->nioapics++)
+			if (!mp->nioapics++) {
+				mp->ioapic_id = t[off + 1];
 				memcpy(&mp->ioapic_addr, t + off + 4, 4);
+			}
+		} else if (t[off] == MP_ENTRY_IOINT) {
+			mp_parse_ioint(mp, t + off, isa_bus);
 		}
 		off += esize;
 	}
@@ -88,13 +109,19 @@ static int mp_read_config(struct mptable *mp, uint32_t cfg_addr)
 	return mp_parse_entries(mp, t, len);
 }
 
+static void mp_reset(struct mptable *mp)
+{
+	memset(mp, 0, sizeof(*mp));
+	mp->bsp_index = -1;
+	memset(mp->isa_pin, MPTABLE_NO_PIN, sizeof(mp->isa_pin));
+}
+
 int mptable_scan(struct mptable *mp)
 {
 	uint16_t ebda_seg;
 	uint32_t fp = 0, cfg;
 
-	memset(mp, 0, sizeof(*mp));
-	mp->bsp_index = -1;
+	mp_reset(mp);
 	memcpy(&ebda_seg, (const void *)(uintptr_t)0x40e, 2);
 	if (ebda_seg && ((uint32_t)ebda_seg << 4) < 0xa0000 - 1024)
 		fp = mp_find_fp((uint32_t)ebda_seg << 4, 1024);
@@ -106,8 +133,7 @@ int mptable_scan(struct mptable *mp)
 		return -TG_EINVAL;
 	memcpy(&cfg, (const void *)(uintptr_t)(fp + 4), 4);
 	if (mp_read_config(mp, cfg)) {
-		mp->ncpus = 0;
-		mp->nioapics = 0;
+		mp_reset(mp); /* nothing half-read survives */
 		return -TG_EINVAL;
 	}
 	mp->fp_addr = fp;

@@ -6,6 +6,9 @@
 
 #include "boot/layout.h"
 
+#define MPTABLE_ISA_IRQS 24 /* isovm lists its virtio IRQs >= 16 as ISA too */
+#define MPTABLE_NO_PIN 0xff
+
 struct mptable {
 	int found;                  /* a floating pointer and a valid table */
 	uint32_t fp_addr;           /* where "_MP_" was found */
@@ -15,6 +18,14 @@ struct mptable {
 	int bsp_index;              /* index of the BSP-flagged one, or -1 */
 	unsigned nioapics;
 	uint32_t ioapic_addr;       /* first I/O APIC */
+	uint8_t ioapic_id;
+	/*
+	 * ISA-bus interrupt sources routed to the first I/O APIC: pin of
+	 * source IRQ i (MPTABLE_NO_PIN: none listed) and its MP flags
+	 * (polarity bits 0-1, trigger bits 2-3; 0 = bus default).
+	 */
+	uint8_t isa_pin[MPTABLE_ISA_IRQS];
+	uint16_t isa_flags[MPTABLE_ISA_IRQS];
 };
 
 extern struct mptable mptable;

@@ -10,6 +10,7 @@ static const struct tg_test tests_table[] = {
 	{ "reboot", test_reboot },
 	{ "panic", test_panic },
 	{ "irq", test_irq },
+	{ "timer", test_timer },
 	{ "fault", test_fault },
 	{ "fault-io", test_fault_io },
 	{ "selftest", test_selftest },

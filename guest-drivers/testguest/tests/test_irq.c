@@ -10,7 +10,7 @@
 #include "rt/sys.h"
 #include "tests/tests.h"
 
-#define IRQ_TEST_VEC (VEC_IRQ_BASE + 0x10)
+#define IRQ_TEST_VEC VEC_TEST_IPI
 #define IRQ_TEST_ROUNDS 200u
 #define IRQ_TEST_WAIT_US 100000u
 #define ICR_SELF 0x00040000u

@@ -12,6 +12,7 @@ void test_smp(const char *name);
 void test_reboot(const char *name);
 void test_panic(const char *name);
 void test_irq(const char *name);
+void test_timer(const char *name);
 void test_fault(const char *name);
 void test_fault_io(const char *name);
 void test_selftest(const char *name);
