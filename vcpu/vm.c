@@ -306,7 +306,7 @@ static enum vm_outcome vm_wait(struct vm *vm, int sig_fd)
 			return (enum vm_outcome)atomic_load(&vm->outcome);
 		if (pfd[1].revents &&
 		    read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-			log_warn("stopping on signal %s", strsignal((int)si.ssi_signo));
+			log_info("stopping on signal %s", strsignal((int)si.ssi_signo));
 			vm_request_outcome(vm, VM_OUTCOME_SIGNAL, 0);
 			return (enum vm_outcome)atomic_load(&vm->outcome);
 		}
@@ -343,6 +343,9 @@ static int vm_outcome_status(struct vm *vm, enum vm_outcome o)
 		return ISOVM_EXIT_GUEST_PANIC;
 	case VM_OUTCOME_FAULT:
 		return ISOVM_EXIT_GUEST_FAULT;
+	case VM_OUTCOME_SIGNAL:
+		/* A stop asked for by the host is an orderly end, like power-off. */
+		return ISOVM_EXIT_POWEROFF;
 	default:
 		return ISOVM_EXIT_VMM_ERROR;
 	}
