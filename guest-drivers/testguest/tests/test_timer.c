@@ -52,8 +52,8 @@ void test_timer(const char *name)
 	timer_pit_stop();
 	ioapic_mask((unsigned)pin);
 	ticks = irq_counts[vec] - before;
-	/* Generous bounds: ticks may be coalesced or late, never absent. */
-	report_result(name, ticks >= TIMER_TEST_MS / 2 &&
+	/* Generous bounds: ticks may be coalesced or late on a loaded host. */
+	report_result(name, ticks >= TIMER_TEST_MS / 5 &&
 				    ticks <= TIMER_TEST_MS * 3 / 2,
 		      "pin=%d vector=%u ticks=%lu expected=%u slice_wakeups=%lu",
 		      pin, vec, ticks, TIMER_TEST_MS,
