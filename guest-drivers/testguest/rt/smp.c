@@ -89,6 +89,8 @@ unsigned smp_start(void)
 	       (size_t)(tramp_end - tramp_start));
 	if (!mptable.found)
 		return smp_start_broadcast();
+	if (mptable.ncpus > MAX_CPUS)
+		smp.error = "over-max-cpus"; /* the rest still start */
 	for (i = 0; i < mptable.ncpus && i < MAX_CPUS; i++) {
 		/* Never INIT ourselves, flagged as BSP or not. */
 		if ((int)i == mptable.bsp_index || mptable.apic_id[i] == self)
