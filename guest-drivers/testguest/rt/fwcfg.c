@@ -1,7 +1,7 @@
 /*
- * fwcfg.c: QEMU's fw_cfg (selector 0x510, data 0x511). QEMU's microvm
- * firmware writes no MP table, so this is where the CPU count comes from
- * there. Values are only trusted within [1, MAX_CPUS].
+ * fwcfg.c: QEMU's fw_cfg (selector 0x510, data 0x511): the CPU count when
+ * no usable MP table is found (qboot does write one for microvm). Values
+ * are only trusted within [1, MAX_CPUS].
  */
 #include "boot/layout.h"
 #include "rt/fwcfg.h"

@@ -24,7 +24,7 @@ static void rt_discover_cpus(void)
 		runtime.cpus_src = "mptable";
 		return;
 	}
-	/* QEMU microvm: qboot writes no MP table (none below 1 MiB). */
+	/* No usable MP table: QEMU's fw_cfg still knows the CPU count. */
 	runtime.cpus = fwcfg_cpus();
 	if (runtime.cpus) {
 		runtime.cpus_src = "fw_cfg";

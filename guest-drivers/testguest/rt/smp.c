@@ -48,8 +48,9 @@ static int smp_start_one(uint8_t apic_id)
 }
 
 /*
- * Without an MP table (QEMU microvm) the APIC ids are unknown: INIT and
- * SIPI go to all but self, and runtime.cpus (from fw_cfg) is awaited.
+ * Without an MP table (a QEMU firmware that writes none) the APIC ids are
+ * unknown: INIT and SIPI go to all but self, and runtime.cpus (from
+ * fw_cfg) is awaited.
  */
 static unsigned smp_start_broadcast(void)
 {
