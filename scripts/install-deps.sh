@@ -11,6 +11,7 @@ pkgs=(
 	libevent-dev libcriterion-dev
 	busybox-static cpio gzip xz-utils zstd kmod binutils
 	libelf-dev bc
+	gcc-12 make
 	util-linux iproute2
 )
 

@@ -128,8 +128,11 @@ fetch() {
 	deb=$cache/${p}_${v//:/%3a}.deb
 	if [ ! -f "$deb" ]; then
 		tmp=$(mktemp -d "$cache/dl.XXXXXX")
-		# apt drops privileges to _apt when it can write there.
-		chmod 0755 "$tmp"
+		# apt downloads as the unprivileged _apt user when that user
+		# may write the target directory; let it.
+		if [ "$(id -u)" -eq 0 ] && id _apt >/dev/null 2>&1; then
+			chown _apt "$tmp"
+		fi
 		if ! (cd "$tmp" && apt-get download -q "$p=$v" >&2); then
 			rm -rf "$tmp"
 			die "apt-get download $p=$v failed"
