@@ -6,7 +6,18 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ipc/arena.h"
 #include "ipc/frame.h"
+#include "ipc/ring.h"
+
+/* What the decoder accepts must be what ipc/ can map. */
+_Static_assert(CTL_RING_MIN == IPC_RING_MIN && CTL_RING_MAX == IPC_RING_MAX,
+	       "ring bounds");
+_Static_assert(CTL_SLOT_MIN == IPC_ARENA_SLOT_MIN &&
+		       CTL_SLOT_MAX == IPC_ARENA_SLOT_MAX &&
+		       CTL_SLOTS_MAX == IPC_ARENA_MAX_SLOTS,
+	       "arena bounds");
+_Static_assert(CTL_REGION_MAX == IPC_REGION_MAX_SIZE, "region bound");
 
 static unsigned ctl_fds_expected(const struct ctl_msg *msg)
 {
@@ -76,4 +87,22 @@ int ctl_send_error(int sock, int err, const char *fmt, ...)
 		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
 			*c = '?';
 	return ctl_send(sock, &msg, NULL, 0);
+}
+
+void ctl_geometry_to_ipc(const struct ctl_geometry *c, struct ipc_geom *g)
+{
+	g->sq_entries = c->sq_entries;
+	g->cq_entries = c->cq_entries;
+	g->arena_slot_size = c->arena_slot_size;
+	g->arena_slots = c->arena_slots;
+}
+
+void ctl_geometry_from_ipc(const struct ipc_geom *g, uint64_t region_size,
+			   struct ctl_geometry *c)
+{
+	c->sq_entries = g->sq_entries;
+	c->cq_entries = g->cq_entries;
+	c->arena_slot_size = g->arena_slot_size;
+	c->arena_slots = g->arena_slots;
+	c->region_size = region_size;
 }

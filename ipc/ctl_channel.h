@@ -2,6 +2,8 @@
 #ifndef ISOVM_IPC_CTL_CHANNEL_H
 #define ISOVM_IPC_CTL_CHANNEL_H
 
+#include "ipc/fdpass.h"
+#include "ipc/region.h"
 #include "proto/ctl_msg.h"
 
 /*
@@ -33,5 +35,10 @@ int ctl_recv(int sock, struct ctl_msg *out, int *fds, unsigned max_fds,
  */
 int ctl_send_error(int sock, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* The Setup's geometry and ipc/'s are the same four numbers. */
+void ctl_geometry_to_ipc(const struct ctl_geometry *c, struct ipc_geom *g);
+void ctl_geometry_from_ipc(const struct ipc_geom *g, uint64_t region_size,
+			   struct ctl_geometry *c);
 
 #endif

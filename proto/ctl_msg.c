@@ -189,11 +189,11 @@ static void ctl_setup_fill(struct ctl_pb_scratch *s, const struct ctl_setup *c)
 		break;
 	}
 	isovm__ctl__ipc_geometry__init(&s->geo);
-	s->geo.region_size = c->geo.region_size;
 	s->geo.sq_entries = c->geo.sq_entries;
 	s->geo.cq_entries = c->geo.cq_entries;
-	s->geo.arena_offset = c->geo.arena_offset;
-	s->geo.arena_size = c->geo.arena_size;
+	s->geo.arena_slot_size = c->geo.arena_slot_size;
+	s->geo.arena_slots = c->geo.arena_slots;
+	s->geo.region_size = c->geo.region_size;
 	m->geometry = &s->geo;
 	for (unsigned i = 0; i < c->nfds; i++)
 		s->fds[i] = (Isovm__Ctl__FdRole)c->fds[i];
@@ -320,11 +320,11 @@ static int ctl_setup_read(const Isovm__Ctl__Setup *m, struct ctl_setup *c)
 		break;
 	}
 	c->geo = (struct ctl_geometry){
-		.region_size = g->region_size,
 		.sq_entries = g->sq_entries,
 		.cq_entries = g->cq_entries,
-		.arena_offset = g->arena_offset,
-		.arena_size = g->arena_size,
+		.arena_slot_size = g->arena_slot_size,
+		.arena_slots = g->arena_slots,
+		.region_size = g->region_size,
 	};
 	c->nfds = (unsigned)m->n_fds;
 	for (size_t i = 0; i < m->n_fds; i++)

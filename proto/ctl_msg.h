@@ -20,7 +20,12 @@
 #define CTL_STATS_MAX_EXTRA 16
 #define CTL_KEY_MAX 31
 #define CTL_TEXT_MAX 255
-#define CTL_RING_MAX 32768	/* entries per ring, a power of two */
+/* Geometry bounds; ipc/ctl_channel.c checks they match ipc/'s own. */
+#define CTL_RING_MIN 2u		/* entries per ring, a power of two */
+#define CTL_RING_MAX 65536u
+#define CTL_SLOT_MIN 64u	/* arena slot bytes, a power of two */
+#define CTL_SLOT_MAX (1u << 20)
+#define CTL_SLOTS_MAX 65536u
 #define CTL_REGION_MAX (1ull << 30)
 #define CTL_PAGE 4096u
 
@@ -98,13 +103,17 @@ struct ctl_console_config {
 	enum ctl_console_backend backend;
 };
 
-/* Layout of the shared memfd: header | sq | cq | arena (ipc/ decides). */
+/*
+ * Geometry of the shared memfd (mirrors struct ipc_geom). Decode checks the
+ * bounds below; ipc_region_layout()/ipc_region_map() check the exact layout.
+ */
 struct ctl_geometry {
-	uint64_t region_size;	/* page multiple, <= CTL_REGION_MAX */
-	uint32_t sq_entries;	/* power of two, <= CTL_RING_MAX */
-	uint32_t cq_entries;	/* power of two, <= CTL_RING_MAX */
-	uint64_t arena_offset;	/* page aligned, inside the region */
-	uint64_t arena_size;	/* >= 1, arena ends inside the region */
+	uint32_t sq_entries;		/* power of two, CTL_RING_MIN..MAX */
+	uint32_t cq_entries;		/* power of two, CTL_RING_MIN..MAX */
+	uint32_t arena_slot_size;	/* power of two, CTL_SLOT_MIN..MAX */
+	uint32_t arena_slots;		/* 1..CTL_SLOTS_MAX */
+	uint64_t region_size;		/* page multiple, holds the arena,
+					 * <= CTL_REGION_MAX */
 };
 
 /*

@@ -65,8 +65,9 @@ static int ctl_hello_validate(const struct ctl_hello *h)
 
 static int ctl_blk_validate(const struct ctl_blk_config *b)
 {
+	/* Bytes of the disk stay below 2^63, so the next line cannot wrap. */
 	if (b->capacity_sectors == 0 ||
-	    b->capacity_sectors > (UINT64_MAX >> 9))
+	    b->capacity_sectors > ((uint64_t)INT64_MAX >> 9))
 		return -EINVAL;
 	/* The slice must end inside a 64-bit file offset. */
 	if (b->slice_offset % 512 ||
@@ -90,22 +91,27 @@ static int ctl_net_validate(const struct ctl_net_config *n)
 	return 0;
 }
 
+static bool ctl_ring_ok(uint32_t n)
+{
+	return ctl_pow2(n) && n >= CTL_RING_MIN && n <= CTL_RING_MAX;
+}
+
 static int ctl_geometry_validate(const struct ctl_geometry *g)
 {
+	uint64_t arena = (uint64_t)g->arena_slot_size * g->arena_slots;
+
+	if (!ctl_ring_ok(g->sq_entries) || !ctl_ring_ok(g->cq_entries))
+		return -EINVAL;
+	if (!ctl_pow2(g->arena_slot_size) ||
+	    g->arena_slot_size < CTL_SLOT_MIN ||
+	    g->arena_slot_size > CTL_SLOT_MAX || g->arena_slots == 0 ||
+	    g->arena_slots > CTL_SLOTS_MAX)
+		return -EINVAL;
 	if (g->region_size == 0 || g->region_size % CTL_PAGE ||
 	    g->region_size > CTL_REGION_MAX)
 		return -EINVAL;
-	if (!ctl_pow2(g->sq_entries) || g->sq_entries > CTL_RING_MAX ||
-	    !ctl_pow2(g->cq_entries) || g->cq_entries > CTL_RING_MAX)
-		return -EINVAL;
-	/* The header and rings come first: the arena cannot start at 0. */
-	if (g->arena_offset == 0 || g->arena_offset % CTL_PAGE ||
-	    g->arena_offset >= g->region_size)
-		return -EINVAL;
-	if (g->arena_size == 0 ||
-	    g->arena_size > g->region_size - g->arena_offset)
-		return -EINVAL;
-	return 0;
+	/* The header and rings come first, so the arena alone must fit. */
+	return arena < g->region_size ? 0 : -EINVAL;
 }
 
 static int ctl_setup_validate(const struct ctl_setup *s)

@@ -43,11 +43,11 @@ size_t LLVMFuzzerSeed(uint8_t *buf, size_t cap)
 	strcpy(s->cfg.blk.id, "fuzz-disk");
 	s->cfg.blk.cache = CTL_CACHE_WRITEBACK;
 	s->cfg.blk.slice_offset = 1 << 20;
-	s->geo = (struct ctl_geometry){ .region_size = 1 << 22,
-					.sq_entries = 128,
+	s->geo = (struct ctl_geometry){ .sq_entries = 128,
 					.cq_entries = 128,
-					.arena_offset = 1 << 16,
-					.arena_size = 1 << 21 };
+					.arena_slot_size = 4096,
+					.arena_slots = 512,
+					.region_size = 1 << 22 };
 	s->nfds = 4;
 	s->fds[0] = CTL_FD_MEMFD;
 	s->fds[1] = CTL_FD_KICK;

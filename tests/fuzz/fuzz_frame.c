@@ -78,11 +78,11 @@ size_t LLVMFuzzerSeed(uint8_t *buf, size_t cap)
 	m.type = CTL_SETUP;
 	m.u.setup.dev_type = CTL_DEV_NET;
 	memcpy(m.u.setup.cfg.net.mac, "\x52\x54\x00\xaa\xbb\xcc", 6);
-	m.u.setup.geo = (struct ctl_geometry){ .region_size = 1 << 20,
-					       .sq_entries = 64,
+	m.u.setup.geo = (struct ctl_geometry){ .sq_entries = 64,
 					       .cq_entries = 64,
-					       .arena_offset = 8192,
-					       .arena_size = 1 << 16 };
+					       .arena_slot_size = 1024,
+					       .arena_slots = 64,
+					       .region_size = 1 << 20 };
 	m.u.setup.nfds = 2;
 	m.u.setup.fds[0] = CTL_FD_MEMFD;
 	m.u.setup.fds[1] = CTL_FD_KICK;

@@ -37,21 +37,21 @@ static struct ctl_msg msg_of(enum ctl_type type)
 
 static struct ctl_geometry geo_ok(void)
 {
-	return (struct ctl_geometry){ .region_size = 4 << 20,
-				      .sq_entries = 256,
+	return (struct ctl_geometry){ .sq_entries = 256,
 				      .cq_entries = 128,
-				      .arena_offset = 65536,
-				      .arena_size = (4 << 20) - 65536 };
+				      .arena_slot_size = 4096,
+				      .arena_slots = 1000,
+				      .region_size = 8 << 20 };
 }
 
 static void assert_geo_eq(const struct ctl_geometry *a,
 			  const struct ctl_geometry *b)
 {
-	cr_assert_eq(a->region_size, b->region_size);
 	cr_assert_eq(a->sq_entries, b->sq_entries);
 	cr_assert_eq(a->cq_entries, b->cq_entries);
-	cr_assert_eq(a->arena_offset, b->arena_offset);
-	cr_assert_eq(a->arena_size, b->arena_size);
+	cr_assert_eq(a->arena_slot_size, b->arena_slot_size);
+	cr_assert_eq(a->arena_slots, b->arena_slots);
+	cr_assert_eq(a->region_size, b->region_size);
 }
 
 Test(ctl_msg, hello_round_trips)
@@ -353,11 +353,11 @@ static void pb_setup_init(struct pb_setup *p)
 	p->blk.capacity_sectors = 2048;
 	p->blk.block_size = 512;
 	p->blk.cache_mode = ISOVM__CTL__CACHE_MODE__CACHE_MODE_WRITEBACK;
-	p->geo.region_size = 1 << 20;
 	p->geo.sq_entries = 64;
 	p->geo.cq_entries = 64;
-	p->geo.arena_offset = 4096;
-	p->geo.arena_size = 65536;
+	p->geo.arena_slot_size = 4096;
+	p->geo.arena_slots = 64;
+	p->geo.region_size = 1 << 20;
 	p->fds[0] = ISOVM__CTL__FD_ROLE__FD_ROLE_MEMFD;
 	p->fds[1] = ISOVM__CTL__FD_ROLE__FD_ROLE_KICK;
 	p->s.device_type = ISOVM__CTL__DEVICE_TYPE__DEVICE_TYPE_BLK;
@@ -407,16 +407,27 @@ Test(ctl_msg_bad, geometry_out_of_range_rejected)
 	p.geo.cq_entries = CTL_RING_MAX * 2;
 	cr_assert_eq(decode_env(&p.env), -EINVAL);
 	pb_setup_init(&p);
+	p.geo.sq_entries = 1;
+	cr_assert_eq(decode_env(&p.env), -EINVAL);
+	pb_setup_init(&p);
 	p.geo.region_size = 4097;
 	cr_assert_eq(decode_env(&p.env), -EINVAL);
 	pb_setup_init(&p);
-	p.geo.arena_size = (1 << 20); /* ends past the region */
+	p.geo.arena_slot_size = 32;
 	cr_assert_eq(decode_env(&p.env), -EINVAL);
 	pb_setup_init(&p);
-	p.geo.arena_offset = UINT64_MAX - 4095; /* wrap-around attempt */
+	p.geo.arena_slot_size = 3000;
 	cr_assert_eq(decode_env(&p.env), -EINVAL);
 	pb_setup_init(&p);
-	p.geo.arena_offset = 0;
+	p.geo.arena_slots = 0;
+	cr_assert_eq(decode_env(&p.env), -EINVAL);
+	pb_setup_init(&p);
+	p.geo.arena_slots = 256; /* 1 MiB of arena in a 1 MiB region */
+	cr_assert_eq(decode_env(&p.env), -EINVAL);
+	pb_setup_init(&p);
+	/* 2^20 * 2^16 would wrap a 32-bit product to 0. */
+	p.geo.arena_slot_size = CTL_SLOT_MAX;
+	p.geo.arena_slots = CTL_SLOTS_MAX;
 	cr_assert_eq(decode_env(&p.env), -EINVAL);
 	pb_setup_init(&p);
 	p.geo.region_size = CTL_REGION_MAX * 2;
@@ -457,6 +468,9 @@ Test(ctl_msg_bad, blk_config_checked)
 	cr_assert_eq(decode_env(&p.env), -EINVAL);
 	pb_setup_init(&p);
 	p.blk.capacity_sectors = UINT64_MAX;
+	cr_assert_eq(decode_env(&p.env), -EINVAL);
+	pb_setup_init(&p);
+	p.blk.capacity_sectors = ((uint64_t)INT64_MAX >> 9) + 1; /* >= 2^63 B */
 	cr_assert_eq(decode_env(&p.env), -EINVAL);
 	pb_setup_init(&p);
 	p.blk.slice_offset = INT64_MAX; /* slice would end past 2^63 */

@@ -185,11 +185,11 @@ static struct ctl_msg setup_msg(unsigned nfds)
 	m.type = CTL_SETUP;
 	m.u.setup.dev_type = CTL_DEV_CONSOLE;
 	m.u.setup.cfg.console.backend = CTL_CONSOLE_PTY;
-	m.u.setup.geo = (struct ctl_geometry){ .region_size = 1 << 20,
-					       .sq_entries = 64,
+	m.u.setup.geo = (struct ctl_geometry){ .sq_entries = 64,
 					       .cq_entries = 64,
-					       .arena_offset = 8192,
-					       .arena_size = 65536 };
+					       .arena_slot_size = 1024,
+					       .arena_slots = 64,
+					       .region_size = 1 << 20 };
 	m.u.setup.nfds = nfds;
 	memcpy(m.u.setup.fds, roles, sizeof(roles[0]) * nfds);
 	return m;
@@ -208,9 +208,31 @@ Test(ctl_channel, setup_with_its_fds_round_trips)
 	cr_assert_eq(n, 3);
 	cr_assert_eq(out.type, CTL_SETUP);
 	cr_assert_eq(out.u.setup.fds[2], CTL_FD_CALL);
-	cr_assert_eq(out.u.setup.geo.arena_size, 65536);
+	cr_assert_eq(out.u.setup.geo.arena_slots, 64);
 	fdpass_close(got, 3);
 	fdpass_close(fds, 3);
+}
+
+Test(ctl_channel, setup_geometry_maps_a_real_region)
+{
+	struct ctl_msg in = setup_msg(1), out;
+	struct ipc_geom g = { .sq_entries = 128, .cq_entries = 128,
+			      .arena_slot_size = 4096, .arena_slots = 32 };
+	struct ipc_region vmm = { 0 }, srv = { 0 };
+	struct ipc_geom expect;
+	int got[1];
+	unsigned n;
+
+	cr_assert_eq(ipc_region_create(&vmm, &g, 1), 0);
+	ctl_geometry_from_ipc(&g, vmm.size, &in.u.setup.geo);
+	cr_assert_eq(ctl_send(sp[0], &in, &vmm.fd, 1), 0);
+	cr_assert_eq(ctl_recv(sp[1], &out, got, 1, &n), 0);
+	ctl_geometry_to_ipc(&out.u.setup.geo, &expect);
+	cr_assert_eq(ipc_region_map(&srv, got[0], &expect), 0);
+	cr_assert_eq(srv.size, out.u.setup.geo.region_size);
+	close(got[0]);
+	ipc_region_close(&srv);
+	ipc_region_close(&vmm);
 }
 
 Test(ctl_channel, send_refuses_fd_count_mismatch)
