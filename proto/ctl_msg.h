@@ -219,6 +219,9 @@ int ctl_fault_validate(const struct ctl_fault *f);
 /* s is NUL-terminated within cap and a non-empty [A-Za-z0-9_.-] word. */
 bool ctl_name_ok(const char *s, size_t cap);
 
+/* Index in the SCM_RIGHTS array of the fd with this role, or -ENOENT. */
+int ctl_setup_fd_index(const struct ctl_setup *s, enum ctl_fd_role role);
+
 /* Short name of a message type, for logs; "?" if unknown. */
 const char *ctl_type_name(enum ctl_type type);
 

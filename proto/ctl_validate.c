@@ -234,6 +234,14 @@ int ctl_msg_validate(const struct ctl_msg *msg)
 	return -EINVAL;
 }
 
+int ctl_setup_fd_index(const struct ctl_setup *s, enum ctl_fd_role role)
+{
+	for (unsigned i = 0; i < s->nfds && i < CTL_SETUP_MAX_FDS; i++)
+		if (s->fds[i] == role)
+			return (int)i;
+	return -ENOENT;
+}
+
 const char *ctl_type_name(enum ctl_type type)
 {
 	static const char *const names[] = {

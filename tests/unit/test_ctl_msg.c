@@ -99,6 +99,10 @@ Test(ctl_msg, blk_setup_round_trips)
 	cr_assert_eq(out.u.setup.nfds, 4);
 	for (int i = 0; i < 4; i++)
 		cr_assert_eq(out.u.setup.fds[i], s->fds[i]);
+	cr_assert_eq(ctl_setup_fd_index(&out.u.setup, CTL_FD_MEMFD), 1);
+	cr_assert_eq(ctl_setup_fd_index(&out.u.setup, CTL_FD_KICK), 3);
+	out.u.setup.nfds = 3;
+	cr_assert_eq(ctl_setup_fd_index(&out.u.setup, CTL_FD_KICK), -ENOENT);
 }
 
 Test(ctl_msg, net_setup_round_trips)
