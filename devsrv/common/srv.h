@@ -1,0 +1,172 @@
+/* srv.h: the device-server core every isovm-<dev> binary is built on. */
+#ifndef ISOVM_DEVSRV_SRV_H
+#define ISOVM_DEVSRV_SRV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ipc/ipc_entry.h"
+#include "proto/ctl_msg.h"
+
+/*
+ * ---- Launch contract (the VMM's supervisor implements the other side) ----
+ *
+ * The VMM fork+execs build/bin/isovm-<dev> (console, blk, net) with
+ *     isovm-<dev> --ctl-fd N [--log-level error|warn|info|debug]
+ * N is the server's end of a SOCK_SEQPACKET socketpair (the control
+ * socket). stdin/stdout/stderr are inherited; the server writes log lines
+ * to stderr only, each prefixed "isovm-<dev>[pid]: ". The VMM sets
+ * PR_SET_PDEATHSIG in the child before exec. No other fd is inherited: the
+ * server never opens a path; everything reaches it in SETUP.
+ *
+ * Handshake, one control message per datagram (ipc/ctl_channel.h):
+ *  1. server -> VMM  HELLO {version, role SERVER, its dev type, pid}
+ *  2. VMM -> server  HELLO {same version, role VMM}
+ *  3. VMM -> server  SETUP {dev type (must match), device config, geometry,
+ *                    fds: CTL_FD_MEMFD, CTL_FD_KICK (sq eventfd the VMM
+ *                    writes), CTL_FD_CALL (cq eventfd the server writes),
+ *                    backend fd(s): CTL_FD_BACKEND, CTL_FD_BACKEND_OUT}
+ *     The server maps the memfd with ipc_dp_srv_open() against the
+ *     geometry of SETUP and lets the device set its backend up.
+ *  4. server -> VMM  READY {features, config bytes}
+ * Then the server runs. Legal in the running state: STATS_REQUEST (answered
+ * by STATS_REPLY), RESET (device reset op), FAULT (fault-injection table),
+ * SHUTDOWN. Any message outside this route table, in the wrong state, or
+ * undecodable is a protocol error: the server sends CTL_ERROR and exits 1.
+ *
+ * Exit status: 0 when the VMM goes away (HUP/EOF on the control socket) or
+ * after SHUTDOWN; 1 after a fatal error, which is always first reported to
+ * the VMM with ctl_send_error(). A crash fault ends the server by abort().
+ */
+
+struct srv;
+
+/* Backend fds from SETUP, by role; -1 when absent. The core owns them and
+ * closes them after the device's shutdown op; the device must not close
+ * them (it may change their flags, e.g. O_NONBLOCK). */
+struct srv_fds {
+	int backend;		/* CTL_FD_BACKEND */
+	int backend_out;	/* CTL_FD_BACKEND_OUT (e.g. stdio output) */
+};
+
+/* What handle() did with a request. */
+enum srv_verdict {
+	SRV_DONE = 0,		/* *cpl filled (status, len) now */
+	SRV_PENDING = 1,	/* the device completes it later by id with
+				 * srv_complete() or srv_complete_async() */
+};
+
+/*
+ * A device's operations. Every op runs on the loop thread. The device's
+ * private state pointer is given to srv_main() and read back with
+ * srv_dev().
+ */
+struct srv_dev_ops {
+	const char *name;		/* "console", "blk": log prefix isovm-NAME */
+	enum ctl_dev_type dev_type;	/* must match HELLO/SETUP */
+
+	/*
+	 * Once, after the data plane is mapped. @setup is the validated SETUP
+	 * (device config in setup->cfg). Fill @ready (zeroed by the caller).
+	 * Return 0, or -errno: the core reports it and exits 1. The device
+	 * may add its own libevent events on srv_base().
+	 */
+	int (*setup)(struct srv *srv, const struct ctl_setup *setup,
+		     const struct srv_fds *fds, struct ctl_ready *ready);
+
+	/*
+	 * One request, a private copy already taken off the ring. @buf is the
+	 * request's arena buffer, checked to lie inside the arena
+	 * (arena_len bytes; NULL when arena_len is 0). It is shared memory
+	 * the VMM can change at any time: copy before parsing anything in it.
+	 * Return SRV_DONE with cpl->status (0 or -errno) and cpl->len
+	 * (<= arena_len) set; the core fills cpl->id. Or SRV_PENDING: the
+	 * device keeps req->id (and may keep @buf until it completes) and
+	 * completes exactly once later. Must not block. Must not allocate
+	 * (ring path).
+	 */
+	enum srv_verdict (*handle)(struct srv *srv, const struct ipc_req *req,
+				   void *buf, struct ipc_cpl *cpl);
+
+	/*
+	 * CTL_RESET from the VMM (the guest reset the device). Pending
+	 * requests may be completed from here or dropped: after a reset the
+	 * VMM forgets what is in flight. May be NULL.
+	 */
+	void (*reset)(struct srv *srv);
+
+	/* Before the process ends, on every path after a successful setup
+	 * (restore terminals, flush what can be flushed without blocking long,
+	 * join workers). May be NULL. */
+	void (*shutdown)(struct srv *srv);
+
+	/* Class of a request op for per-op stats and faults (a CTL_OP_*), or
+	 * 0 when the op is unknown (counted under CTL_OP_ANY). */
+	enum ctl_op (*op_class)(uint32_t op);
+
+	/* Append device counters with srv_stats_add(); @reset: zero them after
+	 * reading. May be NULL. */
+	void (*stats)(struct srv *srv, struct ctl_stats *st, bool reset);
+};
+
+/*
+ * The program's whole life: parse argv (launch contract above), handshake,
+ * set up, run the loop, shut down. Returns the exit status for main().
+ * @dev is the device's private state, returned by srv_dev().
+ */
+int srv_main(int argc, char **argv, const struct srv_dev_ops *ops, void *dev);
+
+/* The device's private state, as given to srv_main(). */
+void *srv_dev(struct srv *srv);
+
+/* The libevent loop (struct event_base *), for the device's own fds,
+ * timers and events. Loop thread only. */
+struct event_base *srv_base(struct srv *srv);
+
+/*
+ * Complete a request the device answered SRV_PENDING. Loop thread only.
+ * Completions are batched and pushed on the completion ring at the end of
+ * the current loop pass (one kick per batch, none when the VMM is not
+ * sleeping). An id that is not pending at the device is refused with
+ * -EBADMSG (a device bug; nothing is pushed). Returns 0.
+ */
+int srv_complete(struct srv *srv, const struct ipc_cpl *cpl);
+
+/*
+ * The same from any thread (device worker threads): queued under a lock
+ * and handed to srv_complete() on the loop thread after an eventfd wake-up.
+ * Never fails for an id that is pending (the queue holds every request the
+ * VMM can have in flight); -EBADMSG is reported later in the log.
+ * Returns 0 or -ENOSPC (more completions queued than requests pending).
+ */
+int srv_complete_async(struct srv *srv, const struct ipc_cpl *cpl);
+
+/*
+ * Fatal error after setup (backend gone for good, broken invariant):
+ * report it to the VMM with ctl_send_error(), stop the loop; srv_main()
+ * then runs the shutdown op and returns 1. Loop thread only.
+ */
+void srv_fail(struct srv *srv, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Add "key" = value to st->extra; silently ignored when full or when key
+ * is not a valid name (ctl_name_ok). */
+void srv_stats_add(struct ctl_stats *st, const char *key, uint64_t value);
+
+/* Logging to stderr as "isovm-<dev>[pid]: message\n", one write per line.
+ * Levels as the VMM's: 0 error, 1 warn (default), 2 info, 3 debug. */
+enum srv_log_level {
+	SRV_LOG_ERROR,
+	SRV_LOG_WARN,
+	SRV_LOG_INFO,
+	SRV_LOG_DEBUG,
+};
+void srv_log(enum srv_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define srv_err(...) srv_log(SRV_LOG_ERROR, __VA_ARGS__)
+#define srv_warn(...) srv_log(SRV_LOG_WARN, __VA_ARGS__)
+#define srv_info(...) srv_log(SRV_LOG_INFO, __VA_ARGS__)
+#define srv_debug(...) srv_log(SRV_LOG_DEBUG, __VA_ARGS__)
+
+#endif
