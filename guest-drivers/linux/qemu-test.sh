@@ -10,6 +10,9 @@
 #            port_optional=1: it must register every virtio_mmio.device=
 #            entry, the drivers must bind, and /init must move to hvc0.
 #   unknown  an unknown isovm.test= reports status=fail.
+#   blk      the "blk" test reads a disk whose first MiB is known.
+#   panic    the "panic" test crashes the kernel (panic=-1 makes it reboot,
+#            which ends QEMU).
 set -euo pipefail
 exec </dev/null
 export LC_ALL=C
@@ -56,6 +59,18 @@ devices)
 unknown)
 	append="$append isovm.test=nosuchtest"
 	;;
+panic)
+	append="$append isovm.test=panic panic=-1"
+	;;
+blk)
+	# 4 MiB: a random first MiB, zeros after it.
+	head -c 1048576 /dev/urandom >"$tmp/disk.img"
+	truncate -s 4M "$tmp/disk.img"
+	want=$(head -c 1048576 "$tmp/disk.img" | sha256sum | cut -d' ' -f1)
+	args+=(-drive "id=d0,file=$tmp/disk.img,if=none,format=raw"
+	       -device virtio-blk-device,drive=d0)
+	append="$append isovm.port_optional=1 isovm.test=blk"
+	;;
 *)
 	echo "qemu-test: unknown case $case_name" >&2
 	exit 2
@@ -84,6 +99,13 @@ devices)
 	;;
 unknown)
 	expect "$log" 'ISOVM-TEST name=nosuchtest status=fail reason=unknown-test'
+	;;
+blk)
+	expect "$log" "ISOVM-TEST name=blk status=pass dev=vda sectors=8192 read_kb=1024 sha256=$want"
+	;;
+panic)
+	expect "$log" 'ISOVM-TEST name=panic status=running'
+	expect "$log" 'Kernel panic - not syncing: sysrq triggered crash'
 	;;
 esac
 
