@@ -1,5 +1,6 @@
 /* args.c: parsing and checking the `isovm` command line. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,9 +71,14 @@ int args_parse_size(const char *s, uint64_t *bytes)
 	return 0;
 }
 
-static int args_err(char *err, size_t errlen, const char *fmt, const char *a)
+__attribute__((format(printf, 3, 4)))
+static int args_err(char *err, size_t errlen, const char *fmt, ...)
 {
-	snprintf(err, errlen, fmt, a);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 	return -EINVAL;
 }
 
@@ -212,7 +218,7 @@ int args_parse(int argc, char **argv, struct vm_config *cfg, char *err,
 		err[0] = '\0';
 
 	if (argc < 2)
-		return args_err(err, errlen, "missing command%s (see isovm --help)", "");
+		return args_err(err, errlen, "missing command (see isovm --help)");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0)
 		return ARGS_HELP;
@@ -265,7 +271,7 @@ int args_default_guest(struct vm_config *cfg, const char *bindir,
 		     "console=ttyS0 earlyprintk=serial%s%s",
 		     cfg->cmdline[0] ? " " : "", cfg->cmdline);
 	if (n < 0 || (size_t)n >= sizeof(cfg->default_cmdline))
-		return args_err(err, errlen, "--cmdline is too long%s", "");
+		return args_err(err, errlen, "--cmdline is too long");
 	cfg->kernel_path = cfg->default_kernel;
 	if (!cfg->initrd_path)
 		cfg->initrd_path = cfg->default_initrd;

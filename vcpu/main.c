@@ -61,6 +61,7 @@ static int main_parse(int argc, char **argv, struct vm_config *cfg)
 		log_error("%s", err);
 		return ISOVM_EXIT_USAGE;
 	}
+	/* Not an error, but always said: the user did not pick this kernel. */
 	log_msg(LOG_LVL_ERROR, "no --kernel: booting the default guest %s",
 		cfg->kernel_path);
 	return -1;
