@@ -59,26 +59,39 @@ static void io_bus_unknown(struct io_bus *bus, uint64_t addr, unsigned len,
 	unsigned dropped;
 	bool seen = false;
 
+	bool full = false;
+
 	pthread_mutex_lock(&bus->lock);
 	bus->unknown_count++;
 	for (unsigned i = 0; i < bus->nr_logged; i++)
 		seen |= bus->logged[i] == addr;
-	if (!seen && bus->nr_logged < IO_BUS_MAX_LOGGED)
-		bus->logged[bus->nr_logged++] = addr;
+	if (!seen) {
+		/* One slot past the table says, once, that logging stops. */
+		full = bus->nr_logged == IO_BUS_MAX_LOGGED;
+		if (bus->nr_logged <= IO_BUS_MAX_LOGGED)
+			bus->logged[bus->nr_logged++] = addr;
+		else
+			seen = true;
+	}
 	pthread_mutex_unlock(&bus->lock);
+	if (full) {
+		log_warn("%s: %u distinct unhandled addresses; no longer logging them",
+			 bus->kind, IO_BUS_MAX_LOGGED);
+		return;
+	}
 	if (seen || !log_ratelimit_ok(&bus->rl, &dropped))
 		return;
 	if (is_write) {
 		memcpy(&val, data, len);
-		log_info("%s: unhandled write of %u bytes at 0x%llx value 0x%llx",
+		log_warn("%s: unhandled write of %u bytes at 0x%llx value 0x%llx",
 			 bus->kind, len, (unsigned long long)addr,
 			 (unsigned long long)val);
 	} else {
-		log_info("%s: unhandled read of %u bytes at 0x%llx", bus->kind,
+		log_warn("%s: unhandled read of %u bytes at 0x%llx", bus->kind,
 			 len, (unsigned long long)addr);
 	}
 	if (dropped)
-		log_info("%s: %u unhandled-access messages suppressed",
+		log_warn("%s: %u unhandled-access messages suppressed",
 			 bus->kind, dropped);
 }
 

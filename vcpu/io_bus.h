@@ -37,7 +37,7 @@ struct io_bus {
 	unsigned nr_ranges;
 	/* Unknown-access reporting: guarded by lock, touched only when slow. */
 	pthread_mutex_t lock;
-	uint64_t logged[IO_BUS_MAX_LOGGED];
+	uint64_t logged[IO_BUS_MAX_LOGGED + 1];
 	unsigned nr_logged;
 	struct log_ratelimit rl;
 	uint64_t unknown_count;
@@ -58,7 +58,8 @@ int io_bus_register(struct io_bus *bus, uint64_t base, uint64_t len,
 /*
  * One guest access. An access that is not wholly inside one range is
  * unknown: reads return all ones, writes are dropped, and it is logged
- * (once per address, rate limited). Returns true when a device took it.
+ * at warn level (once per address, rate limited, the first
+ * IO_BUS_MAX_LOGGED addresses only). Returns true when a device took it.
  */
 bool io_bus_access(struct io_bus *bus, uint64_t addr, uint8_t *data,
 		   unsigned len, bool is_write);

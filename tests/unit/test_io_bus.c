@@ -141,3 +141,15 @@ Test(io_bus, oversized_accesses_are_refused)
 	cr_assert(!io_bus_access(&bus, 0, data, 0, false));
 	cr_assert_eq(a.reads, 0);
 }
+
+Test(io_bus, unknown_addresses_are_remembered_up_to_the_table_size)
+{
+	uint8_t data[1];
+
+	for (unsigned i = 0; i < IO_BUS_MAX_LOGGED + 10; i++) {
+		cr_assert(!io_bus_access(&bus, 0x1000 + i, data, 1, false));
+		cr_assert(!io_bus_access(&bus, 0x1000 + i, data, 1, false));
+	}
+	cr_assert_eq(bus.nr_logged, IO_BUS_MAX_LOGGED + 1);
+	cr_assert_eq(bus.unknown_count, 2 * (IO_BUS_MAX_LOGGED + 10));
+}
