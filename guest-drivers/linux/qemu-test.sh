@@ -11,6 +11,8 @@
 #            entry, the drivers must bind, and /init must move to hvc0.
 #   unknown  an unknown isovm.test= reports status=fail.
 #   blk      the "blk" test reads a disk whose first MiB is known.
+#   modparams  the "modparams" test reloads isovm.ko with bad device=
+#            entries, then restores it (blk must still work after).
 #   panic    the "panic" test crashes the kernel (panic=-1 makes it reboot,
 #            which ends QEMU).
 set -euo pipefail
@@ -71,6 +73,12 @@ blk)
 	       -device virtio-blk-device,drive=d0)
 	append="$append isovm.port_optional=1 isovm.test=blk"
 	;;
+modparams)
+	truncate -s 8M "$tmp/disk.img"
+	args+=(-drive "id=d0,file=$tmp/disk.img,if=none,format=raw"
+	       -device virtio-blk-device,drive=d0)
+	append="$append isovm.port_optional=1 isovm.test=modparams"
+	;;
 *)
 	echo "qemu-test: unknown case $case_name" >&2
 	exit 2
@@ -102,6 +110,10 @@ unknown)
 	;;
 blk)
 	expect "$log" "ISOVM-TEST name=blk status=pass dev=vda sectors=8192 read_kb=1024 sha256=$want"
+	;;
+modparams)
+	expect "$log" 'ISOVM-TEST name=modparams status=pass registered=2 rejected=8 left_after_rmmod=0'
+	expect "$log" 'isovm: loaded \(port absent, 1 device entries\)'
 	;;
 panic)
 	expect "$log" 'ISOVM-TEST name=panic status=running'
