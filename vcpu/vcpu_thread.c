@@ -30,6 +30,14 @@ int vcpu_signals_init(void)
 	return 0;
 }
 
+void vcpu_log_stats(const struct vcpu *v)
+{
+	log_debug("vcpu%u: exits: %llu port I/O, %llu MMIO, %llu other", v->id,
+		  (unsigned long long)v->exits_io,
+		  (unsigned long long)v->exits_mmio,
+		  (unsigned long long)v->exits_other);
+}
+
 int vcpu_create(struct vcpu *v, struct vm *vm, int vm_fd, unsigned id,
 		size_t run_size)
 {
@@ -125,8 +133,10 @@ static bool vcpu_handle_exit(struct vcpu *v)
 
 	switch (v->run->exit_reason) {
 	case KVM_EXIT_IO:
+		v->exits_io++;
 		return vcpu_exit_io(v);
 	case KVM_EXIT_MMIO:
+		v->exits_mmio++;
 		return vcpu_exit_mmio(v);
 	case KVM_EXIT_INTR:
 	case KVM_EXIT_HLT: /* with the in-kernel LAPIC hlt stays in KVM */
@@ -172,6 +182,9 @@ static void *vcpu_thread_main(void *arg)
 			vm_request_outcome(v->vm, VM_OUTCOME_ERROR, 0);
 			break;
 		}
+		if (v->run->exit_reason != KVM_EXIT_IO &&
+		    v->run->exit_reason != KVM_EXIT_MMIO)
+			v->exits_other++;
 		if (!vcpu_handle_exit(v))
 			break;
 	}

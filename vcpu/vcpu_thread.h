@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Interrupts KVM_RUN; its handler does nothing (installed by vcpu_signals_init). */
 #define VCPU_KICK_SIGNAL SIGUSR1
@@ -20,6 +21,8 @@ struct vcpu {
 	size_t run_size;
 	pthread_t thread;
 	bool thread_started;
+	/* Exit counters, written by the vCPU thread only; read after join. */
+	uint64_t exits_io, exits_mmio, exits_other;
 };
 
 /* Installs the kick signal handler; once per process. 0 or -errno. */
@@ -37,6 +40,9 @@ void vcpu_kick(struct vcpu *v);
 
 /* Waits for the thread (call vcpu_kick first). */
 void vcpu_join(struct vcpu *v);
+
+/* Logs the exit counters at debug level (after vcpu_join). */
+void vcpu_log_stats(const struct vcpu *v);
 
 /* Unmaps and closes; the thread must be joined. Safe to call twice. */
 void vcpu_destroy(struct vcpu *v);

@@ -13,14 +13,22 @@
 #include "vcpu/memory.h"
 #include "vcpu/vm.h"
 
-static void vm_uart_irq(void *opaque, int level)
+int vm_irq_line(struct vm *vm, unsigned gsi, int level)
 {
-	struct vm *vm = opaque;
 	int fd = atomic_load(&vm->vm_fd);
 
 	/* Between boots there is no irqchip: the level is simply lost. */
-	if (fd >= 0 && kvm_irq_line(fd, UART_COM1_IRQ, level) < 0)
-		log_warn("uart: KVM_IRQ_LINE failed");
+	if (fd < 0)
+		return -ENODEV;
+	return kvm_irq_line(fd, gsi, level);
+}
+
+static void vm_uart_irq(void *opaque, int level)
+{
+	int ret = vm_irq_line(opaque, UART_COM1_IRQ, level);
+
+	if (ret && ret != -ENODEV)
+		log_warn("uart: KVM_IRQ_LINE: %s", strerror(-ret));
 }
 
 static void vm_pio_event(void *opaque, enum pio_event ev, uint32_t code)
@@ -262,8 +270,10 @@ static void vm_stop(struct vm *vm)
 	atomic_store(&vm->stopping, true);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpu[i]);
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		vcpu_join(&vm->vcpu[i]);
+		vcpu_log_stats(&vm->vcpu[i]);
+	}
 }
 
 static int vm_start(struct vm *vm)

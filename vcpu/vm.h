@@ -108,6 +108,13 @@ int vm_cmdline_add(struct vm *vm, const char *words);
  */
 int vm_run(struct vm *vm, int sig_fd);
 
+/*
+ * Any thread: sets an interrupt line of the in-kernel irqchip (ISA IRQs
+ * 0-15 reach both PIC and IOAPIC). Between boots the level is dropped and
+ * -ENODEV returned. 0 or -errno.
+ */
+int vm_irq_line(struct vm *vm, unsigned gsi, int level);
+
 /* Any thread: ends the current boot with o (the first request wins). */
 void vm_request_outcome(struct vm *vm, enum vm_outcome o, uint32_t code);
 
