@@ -36,8 +36,9 @@
 static char *device[ISOVM_VIRTIO_MMIO_MAX];
 static unsigned int device_count;
 module_param_array(device, charp, &device_count, 0444);
-MODULE_PARM_DESC(device,
-		 "virtio-mmio devices, as virtio_mmio.device=: size@base:irq[:id]");
+MODULE_PARM_DESC(
+	device,
+	"virtio-mmio devices, as virtio_mmio.device=: size@base:irq[:id]");
 
 static bool port_optional;
 module_param(port_optional, bool, 0444);
@@ -190,10 +191,9 @@ static int isovm_hooks_install(void)
 {
 	int ret;
 
-	isovm_poweroff_handler =
-		register_sys_off_handler(SYS_OFF_MODE_POWER_OFF,
-					 SYS_OFF_PRIO_HIGH, isovm_poweroff,
-					 NULL);
+	isovm_poweroff_handler = register_sys_off_handler(
+		SYS_OFF_MODE_POWER_OFF, SYS_OFF_PRIO_HIGH, isovm_poweroff,
+		NULL);
 	if (IS_ERR(isovm_poweroff_handler)) {
 		ret = PTR_ERR(isovm_poweroff_handler);
 		isovm_poweroff_handler = NULL;
@@ -205,8 +205,7 @@ static int isovm_hooks_install(void)
 
 static void isovm_hooks_remove(void)
 {
-	atomic_notifier_chain_unregister(&panic_notifier_list,
-					 &isovm_panic_nb);
+	atomic_notifier_chain_unregister(&panic_notifier_list, &isovm_panic_nb);
 	unregister_sys_off_handler(isovm_poweroff_handler);
 	isovm_poweroff_handler = NULL;
 }
@@ -247,5 +246,6 @@ static void __exit isovm_exit(void)
 module_init(isovm_init);
 module_exit(isovm_exit);
 
-MODULE_DESCRIPTION("isovm guest support: power-off, panic report, virtio-mmio devices");
+MODULE_DESCRIPTION(
+	"isovm guest support: power-off, panic report, virtio-mmio devices");
 MODULE_LICENSE("GPL");
