@@ -15,6 +15,8 @@ static const struct tg_test tests_table[] = {
 	{ "fault-io", test_fault_io },
 	{ "selftest", test_selftest },
 	{ "reboot-triple", test_reboot_triple },
+	{ "console-echo", test_console_echo },
+	{ "console-bulk", test_console_bulk },
 };
 
 const struct tg_test *tests_find(const char *name)

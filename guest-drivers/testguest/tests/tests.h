@@ -17,6 +17,8 @@ void test_fault(const char *name);
 void test_fault_io(const char *name);
 void test_selftest(const char *name);
 void test_reboot_triple(const char *name);
+void test_console_echo(const char *name);
+void test_console_bulk(const char *name);
 
 /* The test called name, or NULL. */
 const struct tg_test *tests_find(const char *name);
