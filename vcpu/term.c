@@ -258,6 +258,9 @@ void term_close(struct term *t)
 		term_wake(t);
 		pthread_join(t->thread, NULL);
 		t->thread_started = false;
+	} else if (t->wake_efd >= 0) {
+		/* Never started (a failed set-up): output may still be queued. */
+		term_flush(t, !atomic_load(&t->out_dead));
 	}
 	if (t->wake_efd >= 0)
 		close(t->wake_efd);
