@@ -37,7 +37,7 @@ static int blk_dev_check_rw(const struct blk_dev *d, const struct ipc_req *req,
 {
 	uint32_t count = req->args.blk.count;
 
-	if (count > VIRTIO_BLK_MAX_RW_SECTORS)
+	if (!count || count > VIRTIO_BLK_MAX_RW_SECTORS)
 		return -EINVAL;
 	/* count is bounded above, so the product fits in 32 bits. */
 	if (req->arena_len != count * VIRTIO_BLK_SECTOR || !buf)

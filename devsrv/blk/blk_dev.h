@@ -40,9 +40,10 @@ int blk_dev_init(struct blk_dev *d, struct blk_backend *be,
  * Returns 0, or the completion status:
  *   -EOPNOTSUPP  unknown op
  *   -EROFS       WRITE, DISCARD or WRITE_ZEROES on a read-only disk
- *   -EINVAL      READ/WRITE whose arena_len is not count * 512, a buffer
- *                outside the arena, a count over the announced limit, a
- *                GET_ID buffer of 0 or more than 20 bytes
+ *   -EINVAL      READ/WRITE of 0 sectors or whose arena_len is not
+ *                count * 512, a buffer outside the arena, a count over
+ *                the announced limit (ipc/virtio_blk_config.h), a GET_ID
+ *                buffer of 0 or more than 20 bytes
  *   -ERANGE      sector + count beyond the capacity (overflow-safe)
  * FLUSH, DISCARD and WRITE_ZEROES ignore the arena; FLUSH and GET_ID
  * ignore sector and count.
