@@ -15,7 +15,7 @@
 #define CTL_BLK_ID_MAX 20	/* virtio-blk serial: 20 bytes */
 #define CTL_MAC_LEN 6
 #define CTL_CONFIG_MAX 256	/* virtio device config space */
-#define CTL_SETUP_MAX_FDS 4
+#define CTL_SETUP_MAX_FDS 5
 #define CTL_STATS_MAX_OPS 16
 #define CTL_STATS_MAX_EXTRA 16
 #define CTL_KEY_MAX 31
@@ -56,6 +56,7 @@ enum ctl_fd_role {
 	CTL_FD_KICK,
 	CTL_FD_CALL,
 	CTL_FD_BACKEND,
+	CTL_FD_BACKEND_OUT,	/* second backend fd (console stdio output) */
 };
 enum ctl_op {
 	CTL_OP_ANY = 1,

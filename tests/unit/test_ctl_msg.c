@@ -139,6 +139,25 @@ Test(ctl_msg, console_setup_round_trips)
 	assert_geo_eq(&out.u.setup.geo, &in.u.setup.geo);
 }
 
+Test(ctl_msg, stdio_setup_with_all_five_fds_round_trips)
+{
+	struct ctl_msg in = msg_of(CTL_SETUP), out;
+
+	in.u.setup.dev_type = CTL_DEV_CONSOLE;
+	in.u.setup.cfg.console.backend = CTL_CONSOLE_STDIO;
+	in.u.setup.geo = geo_ok();
+	in.u.setup.nfds = 5;
+	in.u.setup.fds[0] = CTL_FD_MEMFD;
+	in.u.setup.fds[1] = CTL_FD_KICK;
+	in.u.setup.fds[2] = CTL_FD_CALL;
+	in.u.setup.fds[3] = CTL_FD_BACKEND;
+	in.u.setup.fds[4] = CTL_FD_BACKEND_OUT;
+	out = round_trip(&in);
+	cr_assert_eq(out.u.setup.nfds, 5);
+	cr_assert_eq(out.u.setup.fds[4], CTL_FD_BACKEND_OUT);
+	cr_assert_eq(ctl_setup_fd_index(&out.u.setup, CTL_FD_BACKEND_OUT), 4);
+}
+
 Test(ctl_msg, ready_round_trips)
 {
 	struct ctl_msg in = msg_of(CTL_READY), out;
@@ -344,7 +363,7 @@ struct pb_setup {
 	Isovm__Ctl__BlkConfig blk;
 	Isovm__Ctl__NetConfig net;
 	Isovm__Ctl__IpcGeometry geo;
-	Isovm__Ctl__FdRole fds[5];
+	Isovm__Ctl__FdRole fds[CTL_SETUP_MAX_FDS + 1];
 };
 
 static void pb_setup_init(struct pb_setup *p)
@@ -457,8 +476,9 @@ Test(ctl_msg_bad, fd_roles_checked)
 	pb_setup_init(&p);
 	p.fds[2] = ISOVM__CTL__FD_ROLE__FD_ROLE_CALL;
 	p.fds[3] = ISOVM__CTL__FD_ROLE__FD_ROLE_BACKEND;
-	p.fds[4] = ISOVM__CTL__FD_ROLE__FD_ROLE_BACKEND;
-	p.s.n_fds = 5; /* more than a Setup may carry */
+	p.fds[4] = ISOVM__CTL__FD_ROLE__FD_ROLE_BACKEND_OUT;
+	p.fds[5] = ISOVM__CTL__FD_ROLE__FD_ROLE_BACKEND;
+	p.s.n_fds = 6; /* more than a Setup may carry */
 	cr_assert_eq(decode_env(&p.env), -EINVAL);
 }
 
