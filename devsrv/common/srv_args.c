@@ -1,0 +1,56 @@
+/* srv_args.c: the command line of a device server (see srv.h). */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devsrv/common/srv_core.h"
+
+static int srv_args_fd(const char *s, int *fd)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 3 || v > INT_MAX)
+		return -EINVAL;
+	*fd = (int)v;
+	return 0;
+}
+
+static int srv_args_level(const char *s, enum srv_log_level *l)
+{
+	static const char *const names[] = { "error", "warn", "info",
+					     "debug" };
+
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!strcmp(s, names[i])) {
+			*l = (enum srv_log_level)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* Returns 0 or -EINVAL (unknown word, missing value, no --ctl-fd). */
+int srv_args_parse(int argc, char **argv, struct srv_args *a)
+{
+	a->ctl_fd = -1;
+	a->level = SRV_LOG_WARN;
+	for (int i = 1; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		int ret;
+
+		if (!strcmp(argv[i], "--ctl-fd") && v)
+			ret = srv_args_fd(v, &a->ctl_fd);
+		else if (!strcmp(argv[i], "--log-level") && v)
+			ret = srv_args_level(v, &a->level);
+		else
+			ret = -EINVAL;
+		if (ret)
+			return ret;
+		i++;
+	}
+	return a->ctl_fd < 0 ? -EINVAL : 0;
+}

@@ -1,0 +1,73 @@
+/* srv_fault.c: the fault-injection table the core applies to requests. */
+#include <string.h>
+
+#include "devsrv/common/srv_core.h"
+
+/* xorshift64*: cheap, no syscall, good enough to pick faults. */
+static uint64_t srv_fault_rand(struct srv *s)
+{
+	uint64_t x = s->rng ? s->rng : 0x9e3779b97f4a7c15ull;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	s->rng = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+/*
+ * Install @f (validated by ctl_msg_decode). CTL_FAULT_NONE clears the rule
+ * of its op, or every rule when the op is CTL_OP_ANY.
+ */
+void srv_fault_set(struct srv *s, const struct ctl_fault *f)
+{
+	struct srv_fault_rule *r;
+
+	if (f->op < CTL_OP_ANY || f->op > CTL_OP_MAX)
+		return;
+	r = &s->fault[f->op];
+	if (f->kind == CTL_FAULT_NONE) {
+		if (f->op == CTL_OP_ANY)
+			memset(s->fault, 0, sizeof(s->fault));
+		else
+			memset(r, 0, sizeof(*r));
+		return;
+	}
+	memset(r, 0, sizeof(*r));
+	r->f = *f;
+	r->active = true;
+}
+
+static bool srv_fault_fires(struct srv *s, struct srv_fault_rule *r)
+{
+	bool hit;
+
+	if (!r->active)
+		return false;
+	r->seen++;
+	if (r->f.trigger == CTL_TRIGGER_EVERY_NTH)
+		hit = r->f.every_nth && r->seen % r->f.every_nth == 0;
+	else
+		hit = srv_fault_rand(s) % 1000000u < r->f.probability_ppm;
+	if (!hit)
+		return false;
+	r->fired++;
+	if (r->f.count && r->fired >= r->f.count)
+		r->active = false;	/* fired its last time */
+	s->cst.faults_fired++;
+	return true;
+}
+
+/* The op's own rule is asked first, then the rule for every op. */
+const struct ctl_fault *srv_fault_pick(struct srv *s, enum ctl_op cls)
+{
+	struct srv_fault_rule *own = NULL, *any = &s->fault[CTL_OP_ANY];
+
+	if (cls > CTL_OP_ANY && cls <= CTL_OP_MAX)
+		own = &s->fault[cls];
+	if (own && srv_fault_fires(s, own))
+		return &own->f;
+	if (srv_fault_fires(s, any))
+		return &any->f;
+	return NULL;
+}
