@@ -19,6 +19,9 @@ void test_selftest(const char *name);
 void test_reboot_triple(const char *name);
 void test_console_echo(const char *name);
 void test_console_bulk(const char *name);
+void test_blk_pattern(const char *name);
+void test_blk_ro(const char *name);
+void test_blk_bench(const char *name);
 
 /* The test called name, or NULL. */
 const struct tg_test *tests_find(const char *name);

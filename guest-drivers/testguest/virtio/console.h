@@ -51,7 +51,4 @@ int vcon_write(struct vcon *c, const void *buf, size_t len, uint64_t deadline);
 /* Kicks what is queued and waits until the device consumed all of it. */
 int vcon_flush(struct vcon *c, uint64_t deadline);
 
-#define TG_ENODEV 19
-#define TG_EIO 5
-
 #endif

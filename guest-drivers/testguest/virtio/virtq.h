@@ -126,6 +126,9 @@ static inline uint16_t virtq_room(const struct virtq *q)
 	return q->nfree;
 }
 
+/* Error codes of the drivers, beside those of boot/kernel.h. */
+#define TG_EIO 5
+#define TG_ENODEV 19
 #define TG_ENOSPC 28
 
 #endif
