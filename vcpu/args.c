@@ -10,16 +10,21 @@
 
 const char args_usage[] =
 	"usage: isovm run [--kernel PATH] [--initrd PATH] [--cmdline STR]\n"
-	"                 [--cpus N] [--memory SIZE] [--on-reboot restart|exit]\n"
+	"                 [--cpus N] [--memory SIZE] [--on-reboot "
+	"restart|exit]\n"
 	"                 [--log-level error|warn|info|debug]\n"
 	"       isovm --help | isovm run --help\n"
 	"\n"
-	"  --kernel PATH      ELF kernel with a PVH note, or a bzImage. Without it\n"
-	"                     the default guest boots (Linux guest on hosts with\n"
+	"  --kernel PATH      ELF kernel with a PVH note, or a bzImage. "
+	"Without it\n"
+	"                     the default guest boots (Linux guest on hosts "
+	"with\n"
 	"                     vmx/svm, the test guest elsewhere).\n"
 	"  --initrd PATH      initial ramdisk\n"
-	"  --cmdline STR      guest command line (\" isovm.boot=N\" is appended)\n"
-	"  --cpus N           vCPUs, 1..254 (and at most what KVM allows); default 1\n"
+	"  --cmdline STR      guest command line (\" isovm.boot=N\" is "
+	"appended)\n"
+	"  --cpus N           vCPUs, 1..254 (and at most what KVM allows); "
+	"default 1\n"
 	"  --memory SIZE      guest RAM, K/M/G suffix, 16M..1T, 4K multiple;\n"
 	"                     default 256M\n"
 	"  --on-reboot ACT    restart (default) or exit with status 0\n"
@@ -30,7 +35,10 @@ const char args_usage[] =
 
 /* Flags of the design that this build does not implement yet. */
 static const char *const args_unsupported[] = {
-	"--disk", "--net", "--console", "--api-socket",
+	"--disk",
+	"--net",
+	"--console",
+	"--api-socket",
 };
 
 int args_parse_size(const char *s, uint64_t *bytes)
@@ -48,16 +56,20 @@ int args_parse_size(const char *s, uint64_t *bytes)
 	switch (*end) {
 	case '\0':
 		break;
-	case 'k': case 'K':
+	case 'k':
+	case 'K':
 		shift = 10;
 		break;
-	case 'm': case 'M':
+	case 'm':
+	case 'M':
 		shift = 20;
 		break;
-	case 'g': case 'G':
+	case 'g':
+	case 'G':
 		shift = 30;
 		break;
-	case 't': case 'T':
+	case 't':
+	case 'T':
 		shift = 40;
 		break;
 	default:
@@ -71,8 +83,8 @@ int args_parse_size(const char *s, uint64_t *bytes)
 	return 0;
 }
 
-__attribute__((format(printf, 3, 4)))
-static int args_err(char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int
+args_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -109,7 +121,8 @@ static int args_parse_memory(const char *v, struct vm_config *cfg, char *err,
 		return args_err(err, errlen, "--memory: '%s' is too large", v);
 	if (ret)
 		return args_err(err, errlen,
-				"--memory: '%s' is not a size (e.g. 512M, 2G)", v);
+				"--memory: '%s' is not a size (e.g. 512M, 2G)",
+				v);
 	if (bytes < ARGS_MEM_MIN)
 		return args_err(err, errlen,
 				"--memory: '%s' is too small (minimum 16M)", v);
@@ -143,15 +156,18 @@ static int args_apply(const char *flag, const char *v, struct vm_config *cfg,
 		else if (strcmp(v, "exit") == 0)
 			cfg->on_reboot = VM_ON_REBOOT_EXIT;
 		else
-			return args_err(err, errlen,
-					"--on-reboot: '%s' is not restart or exit", v);
+			return args_err(
+				err, errlen,
+				"--on-reboot: '%s' is not restart or exit", v);
 	} else if (strcmp(flag, "--log-level") == 0) {
 		if (log_level_parse(v, &cfg->log_level))
 			return args_err(err, errlen,
-					"--log-level: '%s' is not error, warn, info or debug", v);
+					"--log-level: '%s' is not error, warn, "
+					"info or debug",
+					v);
 	} else {
-		return args_err(err, errlen, "unknown option '%s' (see isovm --help)",
-				flag);
+		return args_err(err, errlen,
+				"unknown option '%s' (see isovm --help)", flag);
 	}
 	if (*v == '\0' && strcmp(flag, "--cmdline") != 0)
 		return args_err(err, errlen, "%s: empty value", flag);
@@ -160,7 +176,8 @@ static int args_apply(const char *flag, const char *v, struct vm_config *cfg,
 
 static bool args_is_unsupported(const char *flag)
 {
-	for (size_t i = 0; i < sizeof(args_unsupported) / sizeof(*args_unsupported); i++)
+	for (size_t i = 0;
+	     i < sizeof(args_unsupported) / sizeof(*args_unsupported); i++)
 		if (strcmp(flag, args_unsupported[i]) == 0)
 			return true;
 	return false;
@@ -177,15 +194,19 @@ static int args_parse_run(int argc, char **argv, struct vm_config *cfg,
 		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
 			return ARGS_HELP;
 		if (strncmp(arg, "--", 2) != 0)
-			return args_err(err, errlen,
-					"unexpected argument '%s' (see isovm --help)", arg);
+			return args_err(
+				err, errlen,
+				"unexpected argument '%s' (see isovm --help)",
+				arg);
 		eq = strchr(arg, '=');
 		if ((eq ? (size_t)(eq - arg) : strlen(arg)) >= sizeof(flag))
-			return args_err(err, errlen, "unknown option '%.40s...'", arg);
+			return args_err(err, errlen,
+					"unknown option '%.40s...'", arg);
 		snprintf(flag, sizeof(flag), "%.*s",
 			 (int)(eq ? eq - arg : (long)strlen(arg)), arg);
 		if (args_is_unsupported(flag))
-			return args_err(err, errlen, "%s is not supported yet", flag);
+			return args_err(err, errlen, "%s is not supported yet",
+					flag);
 		if (eq) {
 			v = eq + 1;
 		} else {
@@ -193,7 +214,8 @@ static int args_parse_run(int argc, char **argv, struct vm_config *cfg,
 				/* An unknown flag is the better message. */
 				ret = args_apply(flag, "", cfg, err, errlen);
 				if (ret == 0 || strncmp(err, "unknown", 7) != 0)
-					snprintf(err, errlen, "%s needs a value", flag);
+					snprintf(err, errlen,
+						 "%s needs a value", flag);
 				return -EINVAL;
 			}
 			v = argv[++i];
@@ -218,13 +240,15 @@ int args_parse(int argc, char **argv, struct vm_config *cfg, char *err,
 		err[0] = '\0';
 
 	if (argc < 2)
-		return args_err(err, errlen, "missing command (see isovm --help)");
+		return args_err(err, errlen,
+				"missing command (see isovm --help)");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0)
 		return ARGS_HELP;
 	if (strcmp(argv[1], "run") != 0)
 		return args_err(err, errlen,
-				"unknown command '%s' (see isovm --help)", argv[1]);
+				"unknown command '%s' (see isovm --help)",
+				argv[1]);
 	return args_parse_run(argc, argv, cfg, err, errlen);
 }
 
@@ -255,7 +279,8 @@ int args_default_guest(struct vm_config *cfg, const char *bindir,
 		n = snprintf(cfg->default_kernel, sizeof(cfg->default_kernel),
 			     "%s/isovm-testguest", bindir);
 		if (n < 0 || (size_t)n >= sizeof(cfg->default_kernel))
-			return args_err(err, errlen, "path too long: %s", bindir);
+			return args_err(err, errlen, "path too long: %s",
+					bindir);
 		cfg->kernel_path = cfg->default_kernel;
 		return 0;
 	}

@@ -10,9 +10,9 @@
 #include "vcpu/log.h"
 
 #define ARGS_MEM_DEFAULT (256ull << 20)
-#define ARGS_MEM_MIN (16ull << 20)  /* room for a kernel, initrd and tables */
-#define ARGS_MEM_MAX (1ull << 40)   /* 1 TiB; the host RAM check is separate */
-#define ARGS_CPUS_MAX 254           /* MP table APIC ids are 8 bits, 0xff = broadcast */
+#define ARGS_MEM_MIN	 (16ull << 20) /* room for a kernel, initrd and tables */
+#define ARGS_MEM_MAX	 (1ull << 40) /* 1 TiB; the host RAM check is separate */
+#define ARGS_CPUS_MAX	 254 /* MP table APIC ids are 8 bits, 0xff = broadcast */
 
 enum vm_on_reboot {
 	VM_ON_REBOOT_RESTART,
@@ -20,15 +20,16 @@ enum vm_on_reboot {
 };
 
 struct vm_config {
-	const char *kernel_path;  /* NULL: boot the default guest */
-	const char *initrd_path;  /* NULL: none */
-	const char *cmdline;      /* never NULL; "" by default */
+	const char *kernel_path; /* NULL: boot the default guest */
+	const char *initrd_path; /* NULL: none */
+	const char *cmdline;	 /* never NULL; "" by default */
 	unsigned cpus;
-	uint64_t mem_size;        /* bytes, a multiple of 4 KiB */
+	uint64_t mem_size; /* bytes, a multiple of 4 KiB */
 	enum vm_on_reboot on_reboot;
 	enum log_level log_level;
-	bool default_guest;       /* kernel chosen by args_default_guest() */
-	/* Storage for paths and the command line chosen for the default guest. */
+	bool default_guest; /* kernel chosen by args_default_guest() */
+	/* Storage for paths and the command line chosen for the default guest.
+	 */
 	char default_kernel[PATH_MAX];
 	char default_initrd[PATH_MAX];
 	char default_cmdline[4096];

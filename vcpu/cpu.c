@@ -9,39 +9,40 @@
 
 #define CPU_CPUID_MAX_ENTRIES 256
 
-#define MSR_IA32_TSC 0x10
-#define MSR_IA32_APICBASE 0x1b
-#define MSR_IA32_SYSENTER_CS 0x174
+#define MSR_IA32_TSC	      0x10
+#define MSR_IA32_APICBASE     0x1b
+#define MSR_IA32_SYSENTER_CS  0x174
 #define MSR_IA32_SYSENTER_ESP 0x175
 #define MSR_IA32_SYSENTER_EIP 0x176
-#define MSR_IA32_MISC_ENABLE 0x1a0
-#define MSR_MTRR_DEF_TYPE 0x2ff
-#define MSR_STAR 0xc0000081
-#define MSR_LSTAR 0xc0000082
-#define MSR_CSTAR 0xc0000083
-#define MSR_SYSCALL_MASK 0xc0000084
-#define MSR_KERNEL_GS_BASE 0xc0000102
+#define MSR_IA32_MISC_ENABLE  0x1a0
+#define MSR_MTRR_DEF_TYPE     0x2ff
+#define MSR_STAR	      0xc0000081
+#define MSR_LSTAR	      0xc0000082
+#define MSR_CSTAR	      0xc0000083
+#define MSR_SYSCALL_MASK      0xc0000084
+#define MSR_KERNEL_GS_BASE    0xc0000102
 
-#define CPU_APIC_BASE 0xfee00000ull
-#define CPU_APICBASE_BSP (1ull << 8)
-#define CPU_APICBASE_ENABLE (1ull << 11)
+#define CPU_APIC_BASE		    0xfee00000ull
+#define CPU_APICBASE_BSP	    (1ull << 8)
+#define CPU_APICBASE_ENABLE	    (1ull << 11)
 #define CPU_MISC_ENABLE_FAST_STRING 1ull
-#define CPU_MTRR_ENABLE_WB ((1ull << 11) | 6) /* enabled, default write-back */
+/* MTRRs enabled, default type write-back. */
+#define CPU_MTRR_ENABLE_WB ((1ull << 11) | 6)
 
-#define CPU_CR0_PE (1ull << 0)
-#define CPU_CR0_MP (1ull << 1)
-#define CPU_CR0_ET (1ull << 4)
-#define CPU_CR0_NE (1ull << 5)
-#define CPU_CR0_WP (1ull << 16)
-#define CPU_CR0_AM (1ull << 18)
-#define CPU_CR0_PG (1ull << 31)
-#define CPU_CR4_PAE (1ull << 5)
+#define CPU_CR0_PE   (1ull << 0)
+#define CPU_CR0_MP   (1ull << 1)
+#define CPU_CR0_ET   (1ull << 4)
+#define CPU_CR0_NE   (1ull << 5)
+#define CPU_CR0_WP   (1ull << 16)
+#define CPU_CR0_AM   (1ull << 18)
+#define CPU_CR0_PG   (1ull << 31)
+#define CPU_CR4_PAE  (1ull << 5)
 #define CPU_EFER_LME (1ull << 8)
 #define CPU_EFER_LMA (1ull << 10)
 
-#define CPU_APIC_LVT_LINT0 0x350
-#define CPU_APIC_LVT_LINT1 0x360
-#define CPU_APIC_MODE_NMI 0x4
+#define CPU_APIC_LVT_LINT0   0x350
+#define CPU_APIC_LVT_LINT1   0x360
+#define CPU_APIC_MODE_NMI    0x4
 #define CPU_APIC_MODE_EXTINT 0x7
 
 int cpu_cpuid_fetch(struct cpu_cpuid *c, int kvm_sys_fd)
@@ -116,7 +117,8 @@ void cpu_cpuid_fixup(struct kvm_cpuid2 *t, unsigned id, unsigned nr_cpus)
 			e->ecx |= 1u << 31; /* running under a hypervisor */
 			break;
 		case 0x4:
-			/* Cores per package; caches shared by one core (L3: all). */
+			/* Cores per package; caches shared by one core (L3:
+			 * all). */
 			e->eax &= 0x3fff;
 			e->eax |= (nr_cpus - 1) << 26;
 			if (((e->eax >> 5) & 7) >= 3)
@@ -153,9 +155,15 @@ static int cpu_set_cpuid(int vcpu_fd, const struct cpu_cpuid *c, unsigned id,
 static int cpu_set_msrs(int vcpu_fd, unsigned id)
 {
 	static const uint32_t zeroed[] = {
-		MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP,
-		MSR_IA32_SYSENTER_EIP, MSR_STAR, MSR_LSTAR, MSR_CSTAR,
-		MSR_SYSCALL_MASK, MSR_KERNEL_GS_BASE, MSR_IA32_TSC,
+		MSR_IA32_SYSENTER_CS,
+		MSR_IA32_SYSENTER_ESP,
+		MSR_IA32_SYSENTER_EIP,
+		MSR_STAR,
+		MSR_LSTAR,
+		MSR_CSTAR,
+		MSR_SYSCALL_MASK,
+		MSR_KERNEL_GS_BASE,
+		MSR_IA32_TSC,
 	};
 	struct {
 		struct kvm_msrs hdr;
@@ -185,7 +193,7 @@ static int cpu_set_fpu(int vcpu_fd)
 	struct kvm_fpu fpu;
 
 	memset(&fpu, 0, sizeof(fpu));
-	fpu.fcw = 0x37f;   /* x87 power-on control word */
+	fpu.fcw = 0x37f;    /* x87 power-on control word */
 	fpu.mxcsr = 0x1f80; /* SSE: all exceptions masked */
 	if (ioctl(vcpu_fd, KVM_SET_FPU, &fpu) < 0)
 		return -errno;
@@ -219,9 +227,16 @@ static int cpu_set_lapic(int vcpu_fd)
 static struct kvm_segment cpu_flat_seg(uint16_t sel, uint8_t type, bool code64)
 {
 	return (struct kvm_segment){
-		.base = 0, .limit = 0xffffffff, .selector = sel, .type = type,
-		.present = 1, .dpl = 0, .db = code64 ? 0 : 1, .s = 1,
-		.l = code64 ? 1 : 0, .g = 1,
+		.base = 0,
+		.limit = 0xffffffff,
+		.selector = sel,
+		.type = type,
+		.present = 1,
+		.dpl = 0,
+		.db = code64 ? 0 : 1,
+		.s = 1,
+		.l = code64 ? 1 : 0,
+		.g = 1,
 	};
 }
 
@@ -233,10 +248,9 @@ static void cpu_boot_sregs(struct kvm_sregs *s, const struct boot_entry *e)
 	s->cs = cpu_flat_seg(0x10, 0xb, lm);
 	s->ds = s->es = s->fs = s->gs = s->ss = data;
 	/* A busy 32-bit TSS: VMX refuses entry with an unusable TR. */
-	s->tr = (struct kvm_segment){ .limit = 0x67, .type = 0xb,
-				      .present = 1 };
-	s->ldt = (struct kvm_segment){ .limit = 0xffff, .type = 0x2,
-				       .present = 1 };
+	s->tr = (struct kvm_segment){.limit = 0x67, .type = 0xb, .present = 1};
+	s->ldt = (struct kvm_segment){
+		.limit = 0xffff, .type = 0x2, .present = 1};
 	s->gdt.base = e->gdt_gpa;
 	s->gdt.limit = e->gdt_limit;
 	s->idt.base = 0;

@@ -6,14 +6,14 @@
 #include "vcpu/fault.h"
 #include "vcpu/log.h"
 
-#define FAULT_CR0_PG (1ull << 31)
-#define FAULT_CR4_PSE (1ull << 4)
-#define FAULT_CR4_PAE (1ull << 5)
-#define FAULT_CR4_LA57 (1ull << 12)
-#define FAULT_EFER_LMA (1ull << 10)
-#define FAULT_PTE_P 1ull
-#define FAULT_PTE_PS (1ull << 7)
-#define FAULT_ADDR_MASK 0x000ffffffffff000ull
+#define FAULT_CR0_PG	 (1ull << 31)
+#define FAULT_CR4_PSE	 (1ull << 4)
+#define FAULT_CR4_PAE	 (1ull << 5)
+#define FAULT_CR4_LA57	 (1ull << 12)
+#define FAULT_EFER_LMA	 (1ull << 10)
+#define FAULT_PTE_P	 1ull
+#define FAULT_PTE_PS	 (1ull << 7)
+#define FAULT_ADDR_MASK	 0x000ffffffffff000ull
 #define FAULT_CODE_BYTES 16
 
 static bool fault_read_pte(const struct guest_mem *mem, gpa_t gpa,
@@ -29,8 +29,8 @@ static bool fault_read_pte(const struct guest_mem *mem, gpa_t gpa,
 }
 
 /* 64-bit entries, 9 index bits per level; PAE has a 2-bit top level. */
-static bool fault_walk64(const struct guest_mem *mem, gpa_t table,
-			 int levels, uint64_t va, gpa_t *pa)
+static bool fault_walk64(const struct guest_mem *mem, gpa_t table, int levels,
+			 uint64_t va, gpa_t *pa)
 {
 	for (int lvl = levels - 1; lvl >= 0; lvl--) {
 		unsigned shift = 12 + 9 * lvl;
@@ -52,8 +52,8 @@ static bool fault_walk64(const struct guest_mem *mem, gpa_t table,
 	return true;
 }
 
-static bool fault_walk32(const struct guest_mem *mem, uint64_t cr3,
-			 bool pse, uint64_t va, gpa_t *pa)
+static bool fault_walk32(const struct guest_mem *mem, uint64_t cr3, bool pse,
+			 uint64_t va, gpa_t *pa)
 {
 	uint64_t pde, pte;
 
@@ -90,14 +90,14 @@ bool fault_translate(const struct guest_mem *mem, const struct kvm_sregs *s,
 			return false;
 		return fault_walk64(mem, pdpte & FAULT_ADDR_MASK, 2, va, pa);
 	}
-	return fault_walk32(mem, s->cr3, s->cr4 & FAULT_CR4_PSE, va & 0xffffffff,
-			    pa);
+	return fault_walk32(mem, s->cr3, s->cr4 & FAULT_CR4_PSE,
+			    va & 0xffffffff, pa);
 }
 
 /* Hex of the code bytes at cs:rip, stopping at the first unreadable one. */
 static void fault_code_bytes(const struct guest_mem *mem,
-			     const struct kvm_sregs *s, uint64_t rip,
-			     char *out, size_t cap)
+			     const struct kvm_sregs *s, uint64_t rip, char *out,
+			     size_t cap)
 {
 	uint64_t va = s->cs.base + rip;
 	size_t n = 0;
@@ -131,10 +131,11 @@ void fault_report(enum log_level level, int vcpu_fd,
 		return;
 	}
 	fault_code_bytes(mem, &s, r.rip, code, sizeof(code));
-	log_msg(level, "vcpu%u: %s: rip=0x%llx rsp=0x%llx cr0=0x%llx cr3=0x%llx "
-		  "cr4=0x%llx efer=0x%llx cs=0x%x code: %s", id, why,
-		  (unsigned long long)r.rip, (unsigned long long)r.rsp,
-		  (unsigned long long)s.cr0, (unsigned long long)s.cr3,
-		  (unsigned long long)s.cr4, (unsigned long long)s.efer,
-		  s.cs.selector, code);
+	log_msg(level,
+		"vcpu%u: %s: rip=0x%llx rsp=0x%llx cr0=0x%llx cr3=0x%llx "
+		"cr4=0x%llx efer=0x%llx cs=0x%x code: %s",
+		id, why, (unsigned long long)r.rip, (unsigned long long)r.rsp,
+		(unsigned long long)s.cr0, (unsigned long long)s.cr3,
+		(unsigned long long)s.cr4, (unsigned long long)s.efer,
+		s.cs.selector, code);
 }

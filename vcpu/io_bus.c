@@ -32,7 +32,10 @@ int io_bus_register(struct io_bus *bus, uint64_t base, uint64_t len,
 	if (bus->nr_ranges == IO_BUS_MAX_RANGES)
 		return -ENOSPC;
 	bus->range[bus->nr_ranges++] = (struct io_bus_range){
-		.base = base, .len = len, .ops = ops, .opaque = opaque,
+		.base = base,
+		.len = len,
+		.ops = ops,
+		.opaque = opaque,
 		.name = name,
 	};
 	return 0;
@@ -75,7 +78,8 @@ static void io_bus_unknown(struct io_bus *bus, uint64_t addr, unsigned len,
 	}
 	pthread_mutex_unlock(&bus->lock);
 	if (full) {
-		log_warn("%s: %u distinct unhandled addresses; no longer logging them",
+		log_warn("%s: %u distinct unhandled addresses; no longer "
+			 "logging them",
 			 bus->kind, IO_BUS_MAX_LOGGED);
 		return;
 	}
@@ -83,7 +87,8 @@ static void io_bus_unknown(struct io_bus *bus, uint64_t addr, unsigned len,
 		return;
 	if (is_write) {
 		memcpy(&val, data, len);
-		log_warn("%s: unhandled write of %u bytes at 0x%llx value 0x%llx",
+		log_warn("%s: unhandled write of %u bytes at 0x%llx value "
+			 "0x%llx",
 			 bus->kind, len, (unsigned long long)addr,
 			 (unsigned long long)val);
 	} else {

@@ -18,7 +18,8 @@
  * fill all len bytes. Callbacks must not block.
  */
 struct io_bus_ops {
-	void (*read)(void *opaque, uint64_t offset, uint8_t *data, unsigned len);
+	void (*read)(void *opaque, uint64_t offset, uint8_t *data,
+		     unsigned len);
 	void (*write)(void *opaque, uint64_t offset, const uint8_t *data,
 		      unsigned len);
 };

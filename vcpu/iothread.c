@@ -70,7 +70,8 @@ struct event *iothread_watch(struct iothread *io, int fd, iothread_fd_fn fn,
 		return NULL;
 	w->fn = fn;
 	w->arg = arg;
-	ev = event_new(io->base, fd, EV_READ | EV_PERSIST, iothread_dispatch, w);
+	ev = event_new(io->base, fd, EV_READ | EV_PERSIST, iothread_dispatch,
+		       w);
 	if (!ev)
 		goto err_free_watch;
 	if (event_add(ev, NULL) < 0)

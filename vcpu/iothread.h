@@ -12,7 +12,8 @@ struct event;
 struct event_base;
 
 struct iothread {
-	struct event_base *base; /* owned; events may be added from any thread */
+	struct event_base
+		*base; /* owned; events may be added from any thread */
 	pthread_t thread;
 	bool started;
 };

@@ -14,21 +14,22 @@ static const struct {
 	int cap;
 	const char *name;
 } kvm_required_caps[] = {
-	{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
-	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
-	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
-	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
-	{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
-	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
-	{ KVM_CAP_SET_IDENTITY_MAP_ADDR, "KVM_CAP_SET_IDENTITY_MAP_ADDR" },
-	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
-	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
-	{ KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE" },
+	{KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"},
+	{KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
+	{KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD"},
+	{KVM_CAP_IRQFD, "KVM_CAP_IRQFD"},
+	{KVM_CAP_PIT2, "KVM_CAP_PIT2"},
+	{KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR"},
+	{KVM_CAP_SET_IDENTITY_MAP_ADDR, "KVM_CAP_SET_IDENTITY_MAP_ADDR"},
+	{KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},
+	{KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"},
+	{KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE"},
 };
 
 static int kvm_check_caps(struct kvm *kvm, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < sizeof(kvm_required_caps) / sizeof(*kvm_required_caps); i++) {
+	for (size_t i = 0;
+	     i < sizeof(kvm_required_caps) / sizeof(*kvm_required_caps); i++) {
 		if (ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION,
 			  kvm_required_caps[i].cap) <= 0) {
 			snprintf(err, errlen, "KVM lacks %s",
@@ -36,8 +37,8 @@ static int kvm_check_caps(struct kvm *kvm, char *err, size_t errlen)
 			return -ENOTSUP;
 		}
 	}
-	kvm->max_vcpus = ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION,
-			       KVM_CAP_MAX_VCPUS);
+	kvm->max_vcpus =
+		ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
 	if (kvm->max_vcpus <= 0)
 		kvm->max_vcpus = ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION,
 				       KVM_CAP_NR_VCPUS);
@@ -53,7 +54,8 @@ int kvm_open(struct kvm *kvm, char *err, size_t errlen)
 	kvm->sys_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm->sys_fd < 0) {
 		ret = -errno;
-		snprintf(err, errlen, "cannot open /dev/kvm: %s", strerror(errno));
+		snprintf(err, errlen, "cannot open /dev/kvm: %s",
+			 strerror(errno));
 		return ret;
 	}
 	version = ioctl(kvm->sys_fd, KVM_GET_API_VERSION, 0);
@@ -89,7 +91,7 @@ void kvm_close(struct kvm *kvm)
 
 int kvm_vm_create(const struct kvm *kvm, char *err, size_t errlen)
 {
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
 	uint64_t ident = KVM_IDENTITY_MAP_GPA;
 	const char *what;
 	int vm_fd, ret;
@@ -125,7 +127,7 @@ err_close_vm:
 
 int kvm_irq_line(int vm_fd, unsigned gsi, int level)
 {
-	struct kvm_irq_level irq = { .irq = gsi, .level = level };
+	struct kvm_irq_level irq = {.irq = gsi, .level = level};
 
 	if (ioctl(vm_fd, KVM_IRQ_LINE, &irq) < 0)
 		return -errno;
@@ -163,7 +165,7 @@ int kvm_ioeventfd_del(int vm_fd, uint64_t gpa, unsigned len, int efd,
 
 int kvm_irqfd_add(int vm_fd, unsigned gsi, int efd, int resample_efd)
 {
-	struct kvm_irqfd irq = { .fd = (uint32_t)efd, .gsi = gsi };
+	struct kvm_irqfd irq = {.fd = (uint32_t)efd, .gsi = gsi};
 
 	if (resample_efd >= 0) {
 		irq.flags = KVM_IRQFD_FLAG_RESAMPLE;
@@ -177,7 +179,9 @@ int kvm_irqfd_add(int vm_fd, unsigned gsi, int efd, int resample_efd)
 int kvm_irqfd_del(int vm_fd, unsigned gsi, int efd)
 {
 	struct kvm_irqfd irq = {
-		.fd = (uint32_t)efd, .gsi = gsi, .flags = KVM_IRQFD_FLAG_DEASSIGN,
+		.fd = (uint32_t)efd,
+		.gsi = gsi,
+		.flags = KVM_IRQFD_FLAG_DEASSIGN,
 	};
 
 	if (ioctl(vm_fd, KVM_IRQFD, &irq) < 0)

@@ -7,13 +7,13 @@
 #include <stdint.h>
 
 /* Unused guest-physical pages in the 32-bit hole that KVM needs on Intel. */
-#define KVM_TSS_GPA 0xfffbd000ull          /* three pages */
+#define KVM_TSS_GPA	     0xfffbd000ull /* three pages */
 #define KVM_IDENTITY_MAP_GPA 0xfffbc000ull /* one page */
 
 struct kvm {
-	int sys_fd;        /* /dev/kvm, owned */
+	int sys_fd;	   /* /dev/kvm, owned */
 	int run_mmap_size; /* size of each vCPU's struct kvm_run mapping */
-	int max_vcpus;     /* KVM_CAP_MAX_VCPUS */
+	int max_vcpus;	   /* KVM_CAP_MAX_VCPUS */
 };
 
 /*

@@ -32,7 +32,8 @@ enum log_level log_get_level(void)
 
 int log_level_parse(const char *name, enum log_level *level)
 {
-	for (unsigned i = 0; i < sizeof(log_level_names) / sizeof(*log_level_names); i++) {
+	for (unsigned i = 0;
+	     i < sizeof(log_level_names) / sizeof(*log_level_names); i++) {
 		if (strcmp(name, log_level_names[i]) == 0) {
 			*level = (enum log_level)i;
 			return 0;

@@ -27,13 +27,12 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 #define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
-#define log_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)
-#define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_LVL_WARN, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_LVL_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
 
 /* Broken invariant or set-up failure that cannot be unwound: log and exit. */
-#define fatal(fmt, ...)                                                   \
-	log_fatal(__func__, fmt, ##__VA_ARGS__)
+#define fatal(fmt, ...) log_fatal(__func__, fmt, ##__VA_ARGS__)
 _Noreturn void log_fatal(const char *func, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -50,7 +49,10 @@ struct log_ratelimit {
 	unsigned missed;
 };
 
-#define LOG_RATELIMIT_INIT(ms, n) { .interval_ms = (ms), .burst = (n) }
+#define LOG_RATELIMIT_INIT(ms, n)                 \
+	{                                         \
+		.interval_ms = (ms), .burst = (n) \
+	}
 
 /* True when the caller may log now; *suppressed gets the dropped count. */
 bool log_ratelimit_ok(struct log_ratelimit *rl, unsigned *suppressed);

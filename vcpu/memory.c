@@ -12,14 +12,15 @@
 
 int memory_layout(struct guest_mem *mem, uint64_t ram_size)
 {
-	uint64_t low = ram_size < ISOVM_HOLE_START ? ram_size : ISOVM_HOLE_START;
+	uint64_t low =
+		ram_size < ISOVM_HOLE_START ? ram_size : ISOVM_HOLE_START;
 
 	if (ram_size == 0 || (ram_size & 0xfff))
 		return -EINVAL;
 	memset(mem, 0, sizeof(*mem));
 	mem->memfd = -1;
 	mem->ram_size = ram_size;
-	mem->region[0] = (struct guest_mem_region){ .gpa = 0, .size = low };
+	mem->region[0] = (struct guest_mem_region){.gpa = 0, .size = low};
 	mem->nr_regions = 1;
 	if (ram_size > low) {
 		mem->region[1] = (struct guest_mem_region){

@@ -6,12 +6,12 @@
 #include "vcpu/log.h"
 #include "vcpu/pio_devices.h"
 
-#define PIO_I8042_DATA 0x60
-#define PIO_I8042_CMD 0x64
+#define PIO_I8042_DATA	0x60
+#define PIO_I8042_CMD	0x64
 #define PIO_I8042_RESET 0xfe
-#define PIO_POST 0x80
-#define PIO_PORT_A 0x92       /* bit 0: fast reset */
-#define PIO_CMOS_INDEX 0x70
+#define PIO_POST	0x80
+#define PIO_PORT_A	0x92 /* bit 0: fast reset */
+#define PIO_CMOS_INDEX	0x70
 
 static uint32_t pio_le32(const uint8_t *data, unsigned len)
 {
@@ -25,7 +25,7 @@ static void pio_isovm_read(void *opaque, uint64_t offset, uint8_t *data,
 			   unsigned len)
 {
 	uint32_t magic = ISOVM_PORT_MAGIC;
-	uint8_t bytes[8] = { 0 };
+	uint8_t bytes[8] = {0};
 
 	(void)opaque;
 	memcpy(bytes, &magic, sizeof(magic));
@@ -33,8 +33,8 @@ static void pio_isovm_read(void *opaque, uint64_t offset, uint8_t *data,
 	memcpy(data, bytes + (offset & 3), len);
 }
 
-static void pio_isovm_write(void *opaque, uint64_t offset,
-			    const uint8_t *data, unsigned len)
+static void pio_isovm_write(void *opaque, uint64_t offset, const uint8_t *data,
+			    unsigned len)
 {
 	struct pio_devices *d = opaque;
 	uint32_t v = pio_le32(data, len);
@@ -76,8 +76,8 @@ static void pio_i8042_read(void *opaque, uint64_t offset, uint8_t *data,
 	memset(data, 0, len); /* status: no data, input buffer empty */
 }
 
-static void pio_i8042_write(void *opaque, uint64_t offset,
-			    const uint8_t *data, unsigned len)
+static void pio_i8042_write(void *opaque, uint64_t offset, const uint8_t *data,
+			    unsigned len)
 {
 	struct pio_devices *d = opaque;
 
@@ -105,8 +105,8 @@ static void pio_port_a_read(void *opaque, uint64_t offset, uint8_t *data,
 	data[0] = 0x02; /* A20 enabled */
 }
 
-static void pio_port_a_write(void *opaque, uint64_t offset,
-			     const uint8_t *data, unsigned len)
+static void pio_port_a_write(void *opaque, uint64_t offset, const uint8_t *data,
+			     unsigned len)
 {
 	struct pio_devices *d = opaque;
 
@@ -134,19 +134,32 @@ static uint8_t pio_cmos_get(struct pio_devices *d, uint8_t idx)
 
 	gmtime_r(&now, &tm);
 	switch (idx) {
-	case 0x00: return pio_bcd(tm.tm_sec);
-	case 0x02: return pio_bcd(tm.tm_min);
-	case 0x04: return pio_bcd(tm.tm_hour);
-	case 0x06: return pio_bcd(tm.tm_wday + 1);
-	case 0x07: return pio_bcd(tm.tm_mday);
-	case 0x08: return pio_bcd(tm.tm_mon + 1);
-	case 0x09: return pio_bcd(tm.tm_year % 100);
-	case 0x32: return pio_bcd(19 + tm.tm_year / 100);
-	case 0x0a: return 0x26;  /* 32.768 kHz, no update in progress */
-	case 0x0b: return 0x02;  /* 24-hour, BCD, no interrupts */
-	case 0x0c: return 0x00;
-	case 0x0d: return 0x80;  /* battery good */
-	default: return d->cmos[idx & 0x7f];
+	case 0x00:
+		return pio_bcd(tm.tm_sec);
+	case 0x02:
+		return pio_bcd(tm.tm_min);
+	case 0x04:
+		return pio_bcd(tm.tm_hour);
+	case 0x06:
+		return pio_bcd(tm.tm_wday + 1);
+	case 0x07:
+		return pio_bcd(tm.tm_mday);
+	case 0x08:
+		return pio_bcd(tm.tm_mon + 1);
+	case 0x09:
+		return pio_bcd(tm.tm_year % 100);
+	case 0x32:
+		return pio_bcd(19 + tm.tm_year / 100);
+	case 0x0a:
+		return 0x26; /* 32.768 kHz, no update in progress */
+	case 0x0b:
+		return 0x02; /* 24-hour, BCD, no interrupts */
+	case 0x0c:
+		return 0x00;
+	case 0x0d:
+		return 0x80; /* battery good */
+	default:
+		return d->cmos[idx & 0x7f];
 	}
 }
 
@@ -161,8 +174,8 @@ static void pio_cmos_read(void *opaque, uint64_t offset, uint8_t *data,
 	pthread_mutex_unlock(&d->cmos_lock);
 }
 
-static void pio_cmos_write(void *opaque, uint64_t offset,
-			   const uint8_t *data, unsigned len)
+static void pio_cmos_write(void *opaque, uint64_t offset, const uint8_t *data,
+			   unsigned len)
 {
 	struct pio_devices *d = opaque;
 
@@ -182,20 +195,15 @@ static const struct io_bus_ops pio_cmos_ops = {
 };
 
 /* Absent hardware Linux probes for: all-ones reads, no log noise. */
-static const struct io_bus_ops pio_quiet_ops = { 0 };
+static const struct io_bus_ops pio_quiet_ops = {0};
 
 static const struct {
 	uint16_t base, len;
 	const char *name;
 } pio_quiet_ranges[] = {
-	{ PIO_POST, 1, "post" },
-	{ 0x87, 1, "dma-page" },
-	{ 0xed, 1, "io-delay" },
-	{ 0x2e8, 8, "com4" },
-	{ 0x2f8, 8, "com2" },
-	{ 0x3e8, 8, "com3" },
-	{ 0x3c0, 0x20, "vga" },
-	{ 0xcf8, 8, "pci-conf" },
+	{PIO_POST, 1, "post"}, {0x87, 1, "dma-page"},  {0xed, 1, "io-delay"},
+	{0x2e8, 8, "com4"},    {0x2f8, 8, "com2"},     {0x3e8, 8, "com3"},
+	{0x3c0, 0x20, "vga"},  {0xcf8, 8, "pci-conf"},
 };
 
 int pio_devices_register(struct pio_devices *d, struct io_bus *bus,
@@ -214,16 +222,17 @@ int pio_devices_register(struct pio_devices *d, struct io_bus *bus,
 		ret = io_bus_register(bus, PIO_I8042_DATA, 1,
 				      &pio_i8042_data_ops, d, "i8042-data");
 	if (!ret)
-		ret = io_bus_register(bus, PIO_I8042_CMD, 1,
-				      &pio_i8042_cmd_ops, d, "i8042");
+		ret = io_bus_register(bus, PIO_I8042_CMD, 1, &pio_i8042_cmd_ops,
+				      d, "i8042");
 	if (!ret)
 		ret = io_bus_register(bus, PIO_PORT_A, 1, &pio_port_a_ops, d,
 				      "port-a");
 	if (!ret)
 		ret = io_bus_register(bus, PIO_CMOS_INDEX, 2, &pio_cmos_ops, d,
 				      "cmos");
-	for (size_t i = 0; !ret && i < sizeof(pio_quiet_ranges) /
-			  sizeof(*pio_quiet_ranges); i++)
+	for (size_t i = 0;
+	     !ret && i < sizeof(pio_quiet_ranges) / sizeof(*pio_quiet_ranges);
+	     i++)
 		ret = io_bus_register(bus, pio_quiet_ranges[i].base,
 				      pio_quiet_ranges[i].len, &pio_quiet_ops,
 				      d, pio_quiet_ranges[i].name);

@@ -54,7 +54,8 @@ static bool term_wait_space(struct term *t)
 	       !atomic_load(&t->out_dead)) {
 		if (pthread_cond_timedwait(&t->out_space, &t->out_lock, &ts)) {
 			t->out_stalled = true;
-			log_warn("console: stdout stalled, dropping guest output");
+			log_warn("console: stdout stalled, dropping guest "
+				 "output");
 			return false;
 		}
 	}
@@ -90,8 +91,8 @@ const struct uart_backend_ops term_uart_ops = {
 
 int term_open(struct term *t)
 {
-	static const int fatal_sigs[] = { SIGSEGV, SIGBUS, SIGABRT, SIGILL,
-					  SIGFPE };
+	static const int fatal_sigs[] = {SIGSEGV, SIGBUS, SIGABRT, SIGILL,
+					 SIGFPE};
 	struct termios raw;
 
 	memset(t, 0, sizeof(*t));
@@ -192,7 +193,7 @@ static bool term_read_input(struct term *t)
  */
 static void term_flush(struct term *t, bool out_open)
 {
-	struct pollfd pfd = { .fd = STDOUT_FILENO, .events = POLLOUT };
+	struct pollfd pfd = {.fd = STDOUT_FILENO, .events = POLLOUT};
 
 	while (out_open && term_out_pending(t)) {
 		if (poll(&pfd, 1, TERM_STALL_MS) <= 0) {
@@ -212,18 +213,21 @@ static void *term_thread(void *arg)
 	for (;;) {
 		bool in_held = !term_feed(t);
 		struct pollfd pfd[3] = {
-			{ .fd = in_open && !in_held ? STDIN_FILENO : -1,
-			  .events = POLLIN },
-			{ .fd = out_open && term_out_pending(t) ? STDOUT_FILENO : -1,
-			  .events = POLLOUT },
-			{ .fd = t->wake_efd, .events = POLLIN },
+			{.fd = in_open && !in_held ? STDIN_FILENO : -1,
+			 .events = POLLIN},
+			{.fd = out_open && term_out_pending(t) ? STDOUT_FILENO
+							       : -1,
+			 .events = POLLOUT},
+			{.fd = t->wake_efd, .events = POLLIN},
 		};
 
-		/* Held input: retry soon, the guest drains its FIFO meanwhile. */
+		/* Held input: retry soon, the guest drains its FIFO meanwhile.
+		 */
 		if (poll(pfd, 3, in_held ? 10 : -1) < 0 && errno != EINTR)
 			break;
 		if (pfd[2].revents &&
-		    read(t->wake_efd, &drain, sizeof(drain)) < 0 && errno != EAGAIN)
+		    read(t->wake_efd, &drain, sizeof(drain)) < 0 &&
+		    errno != EAGAIN)
 			break;
 		if (pfd[1].revents)
 			out_open = term_drain_some(t);
@@ -259,7 +263,8 @@ void term_close(struct term *t)
 		pthread_join(t->thread, NULL);
 		t->thread_started = false;
 	} else if (t->wake_efd >= 0) {
-		/* Never started (a failed set-up): output may still be queued. */
+		/* Never started (a failed set-up): output may still be queued.
+		 */
 		term_flush(t, !atomic_load(&t->out_dead));
 	}
 	if (t->wake_efd >= 0)

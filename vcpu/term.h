@@ -17,17 +17,17 @@
 
 #define TERM_OUT_SIZE 65536 /* guest output not yet written to stdout */
 #define TERM_IN_CHUNK 256
-#define TERM_STALL_MS 1000  /* longest a vCPU waits for ring space */
+#define TERM_STALL_MS 1000 /* longest a vCPU waits for ring space */
 
 struct term {
-	bool raw;             /* stdin was switched to raw mode */
+	bool raw; /* stdin was switched to raw mode */
 	bool thread_started;
 	pthread_t thread;
-	int wake_efd;         /* wakes the thread: output queued or stop; owned */
+	int wake_efd; /* wakes the thread: output queued or stop; owned */
 	atomic_bool stop;
-	atomic_bool out_dead;  /* stdout failed: guest output is dropped */
-	bool out_stalled;      /* stdout stuck for TERM_STALL_MS: dropping */
-	uint64_t out_dropped;  /* bytes dropped while stalled or dead */
+	atomic_bool out_dead; /* stdout failed: guest output is dropped */
+	bool out_stalled;     /* stdout stuck for TERM_STALL_MS: dropping */
+	uint64_t out_dropped; /* bytes dropped while stalled or dead */
 	struct uart *uart;    /* where input goes; not owned */
 	/* Output ring: vCPUs append, the thread drains; under out_lock. */
 	pthread_mutex_t out_lock;

@@ -10,9 +10,9 @@
 #include "vcpu/io_bus.h"
 
 #define UART_COM1_BASE 0x3f8
-#define UART_COM1_IRQ 4
-#define UART_NR_REGS 8
-#define UART_RX_FIFO 64
+#define UART_COM1_IRQ  4
+#define UART_NR_REGS   8
+#define UART_RX_FIFO   64
 
 /*
  * Where transmitted bytes go. tx is called on a vCPU thread with the UART
@@ -35,8 +35,8 @@ struct uart {
 	void *irq_opaque;
 	/* Register state, under lock. */
 	uint8_t ier, lcr, mcr, fcr, scr, dll, dlm;
-	bool overrun;     /* LSR.OE until LSR is read */
-	bool thr_irq;     /* THR-empty interrupt pending until IIR/THR */
+	bool overrun; /* LSR.OE until LSR is read */
+	bool thr_irq; /* THR-empty interrupt pending until IIR/THR */
 	uint8_t rx[UART_RX_FIFO];
 	unsigned rx_head, rx_count;
 	int irq_level;

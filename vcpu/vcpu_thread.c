@@ -52,8 +52,8 @@ int vcpu_create(struct vcpu *v, struct vm *vm, int vm_fd, unsigned id,
 		v->fd = -1;
 		return ret;
 	}
-	v->run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		      v->fd, 0);
+	v->run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd,
+		      0);
 	if (v->run == MAP_FAILED) {
 		ret = -errno;
 		v->run = NULL;
@@ -76,7 +76,8 @@ static bool vcpu_exit_io(struct vcpu *v)
 	uint64_t off = run->io.data_offset;
 	uint8_t *data = (uint8_t *)run;
 
-	/* The layout comes from KVM, but a bad one must not walk off the map. */
+	/* The layout comes from KVM, but a bad one must not walk off the map.
+	 */
 	if (size == 0 || size > 4 || off > v->run_size ||
 	    count > (v->run_size - off) / size) {
 		log_error("vcpu%u: malformed I/O exit", v->id);
@@ -154,7 +155,8 @@ static bool vcpu_handle_exit(struct vcpu *v)
 		return vcpu_guest_fault(v, why);
 	case KVM_EXIT_FAIL_ENTRY:
 		snprintf(why, sizeof(why), "VM entry failed (reason 0x%llx)",
-			 (unsigned long long)v->run->fail_entry.hardware_entry_failure_reason);
+			 (unsigned long long)v->run->fail_entry
+				 .hardware_entry_failure_reason);
 		return vcpu_guest_fault(v, why);
 	default:
 		snprintf(why, sizeof(why), "unexpected exit reason %u",
@@ -175,10 +177,12 @@ static void *vcpu_thread_main(void *arg)
 
 	while (vcpu_should_run(v)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
-			/* EINTR: kicked; EAGAIN: an AP left the wait-for-SIPI state. */
+			/* EINTR: kicked; EAGAIN: an AP left the wait-for-SIPI
+			 * state. */
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			log_error("vcpu%u: KVM_RUN: %s", v->id, strerror(errno));
+			log_error("vcpu%u: KVM_RUN: %s", v->id,
+				  strerror(errno));
 			vm_request_outcome(v->vm, VM_OUTCOME_ERROR, 0);
 			break;
 		}

@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Interrupts KVM_RUN; its handler does nothing (installed by vcpu_signals_init). */
+/* Interrupts KVM_RUN; its handler does nothing (installed by
+ * vcpu_signals_init). */
 #define VCPU_KICK_SIGNAL SIGUSR1
 
 struct vm;
@@ -16,7 +17,7 @@ struct vm;
 struct vcpu {
 	struct vm *vm;
 	unsigned id;
-	int fd;              /* owned */
+	int fd;		     /* owned */
 	struct kvm_run *run; /* shared with KVM, run_size bytes */
 	size_t run_size;
 	pthread_t thread;

@@ -80,13 +80,15 @@ int vm_init(struct vm *vm, const struct kvm *kvm, const struct vm_config *cfg,
 	}
 	ret = cpu_cpuid_fetch(&vm->cpuid, kvm->sys_fd);
 	if (ret) {
-		snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-ret));
+		snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s",
+			 strerror(-ret));
 		goto err_close_efd;
 	}
 	ret = memory_create(&vm->mem, cfg->mem_size);
 	if (ret) {
 		snprintf(err, errlen, "guest memory (%lluM): %s",
-			 (unsigned long long)(cfg->mem_size >> 20), strerror(-ret));
+			 (unsigned long long)(cfg->mem_size >> 20),
+			 strerror(-ret));
 		goto err_free_cpuid;
 	}
 	io_bus_init(&vm->pio, "pio");
@@ -126,8 +128,7 @@ void vm_fini(struct vm *vm)
 	close(vm->outcome_efd);
 }
 
-int vm_add_device(struct vm *vm, const struct vm_device_ops *ops,
-		  void *opaque)
+int vm_add_device(struct vm *vm, const struct vm_device_ops *ops, void *opaque)
 {
 	if (vm->nr_devs == VM_MAX_DEVICES)
 		return -ENOSPC;
@@ -155,8 +156,8 @@ int vm_cmdline_add(struct vm *vm, const char *words)
 static int vm_build_cmdline(struct vm *vm)
 {
 	const char *user = vm->cfg->cmdline, *extra = vm->cmdline_extra;
-	int n = snprintf(vm->cmdline, sizeof(vm->cmdline), "%s%s%s%s%s%u",
-			 user, user[0] ? " " : "", extra, extra[0] ? " " : "",
+	int n = snprintf(vm->cmdline, sizeof(vm->cmdline), "%s%s%s%s%s%u", user,
+			 user[0] ? " " : "", extra, extra[0] ? " " : "",
 			 ISOVM_CMDLINE_BOOT_KEY, vm->boot_count);
 
 	if (n < 0 || (size_t)n >= sizeof(vm->cmdline)) {
@@ -192,7 +193,8 @@ static int vm_attach_devices(struct vm *vm, int vm_fd)
 			continue;
 		ret = vm->dev[i].ops->attach(vm->dev[i].opaque, vm, vm_fd);
 		if (ret) {
-			log_error("device %u: attach failed: %s", i, strerror(-ret));
+			log_error("device %u: attach failed: %s", i,
+				  strerror(-ret));
 			return ret;
 		}
 	}
@@ -207,14 +209,16 @@ static int vm_create_vcpus(struct vm *vm, int vm_fd)
 		ret = vcpu_create(&vm->vcpu[i], vm, vm_fd, i,
 				  (size_t)vm->kvm->run_mmap_size);
 		if (ret) {
-			log_error("vcpu%u: KVM_CREATE_VCPU: %s", i, strerror(-ret));
+			log_error("vcpu%u: KVM_CREATE_VCPU: %s", i,
+				  strerror(-ret));
 			return ret;
 		}
 		vm->nr_vcpus = i + 1;
 		ret = cpu_setup(vm->vcpu[i].fd, &vm->cpuid, i, vm->cfg->cpus,
 				i == 0 ? &vm->entry : NULL);
 		if (ret) {
-			log_error("vcpu%u: set-up failed: %s", i, strerror(-ret));
+			log_error("vcpu%u: set-up failed: %s", i,
+				  strerror(-ret));
 			return ret;
 		}
 	}
@@ -300,8 +304,8 @@ static int vm_start(struct vm *vm)
 static enum vm_outcome vm_wait(struct vm *vm, int sig_fd)
 {
 	struct pollfd pfd[2] = {
-		{ .fd = vm->outcome_efd, .events = POLLIN },
-		{ .fd = sig_fd, .events = POLLIN },
+		{.fd = vm->outcome_efd, .events = POLLIN},
+		{.fd = sig_fd, .events = POLLIN},
 	};
 	struct signalfd_siginfo si;
 
@@ -316,7 +320,8 @@ static enum vm_outcome vm_wait(struct vm *vm, int sig_fd)
 			return (enum vm_outcome)atomic_load(&vm->outcome);
 		if (pfd[1].revents &&
 		    read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-			log_info("stopping on signal %s", strsignal((int)si.ssi_signo));
+			log_info("stopping on signal %s",
+				 strsignal((int)si.ssi_signo));
 			vm_request_outcome(vm, VM_OUTCOME_SIGNAL, 0);
 			return (enum vm_outcome)atomic_load(&vm->outcome);
 		}
@@ -354,7 +359,8 @@ static int vm_outcome_status(struct vm *vm, enum vm_outcome o)
 	case VM_OUTCOME_FAULT:
 		return ISOVM_EXIT_GUEST_FAULT;
 	case VM_OUTCOME_SIGNAL:
-		/* A stop asked for by the host is an orderly end, like power-off. */
+		/* A stop asked for by the host is an orderly end, like
+		 * power-off. */
 		return ISOVM_EXIT_POWEROFF;
 	default:
 		return ISOVM_EXIT_VMM_ERROR;

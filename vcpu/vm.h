@@ -18,7 +18,7 @@
 #include "vcpu/uart.h"
 #include "vcpu/vcpu_thread.h"
 
-#define VM_MAX_DEVICES 24
+#define VM_MAX_DEVICES	     24
 #define VM_CMDLINE_EXTRA_MAX 1024
 
 struct vm;
@@ -85,7 +85,8 @@ struct vm {
 
 /*
  * Sets up what lives across reboots: guest RAM, buses, UART (with backend
- * be), the legacy port devices and the CPUID table. 0 or -errno with reason in err.
+ * be), the legacy port devices and the CPUID table. 0 or -errno with reason in
+ * err.
  */
 int vm_init(struct vm *vm, const struct kvm *kvm, const struct vm_config *cfg,
 	    const struct uart_backend_ops *be, void *be_opaque, char *err,
@@ -97,8 +98,7 @@ void vm_fini(struct vm *vm);
  * (0, or -ENOSPC), or words for the guest command line, placed after the
  * user's --cmdline and before "isovm.boot=N" (0, or -E2BIG).
  */
-int vm_add_device(struct vm *vm, const struct vm_device_ops *ops,
-		  void *opaque);
+int vm_add_device(struct vm *vm, const struct vm_device_ops *ops, void *opaque);
 int vm_cmdline_add(struct vm *vm, const char *words);
 
 /*

@@ -14,9 +14,9 @@
 #include "vcpu/uart.h"
 
 static const uint16_t fuzz_ports[] = {
-	0x3f8, 0x3f9, 0x3fa, 0x3fb, 0x3fc, 0x3fd, 0x3fe, 0x3ff,
-	0xe00, 0xe01, 0xe02, 0xe03, 0x60, 0x64, 0x70, 0x71, 0x92, 0x80,
-	0x2f8, 0xcf8, 0xcfc, 0x1234,
+	0x3f8, 0x3f9, 0x3fa, 0x3fb, 0x3fc, 0x3fd,  0x3fe, 0x3ff,
+	0xe00, 0xe01, 0xe02, 0xe03, 0x60,  0x64,   0x70,  0x71,
+	0x92,  0x80,  0x2f8, 0xcf8, 0xcfc, 0x1234,
 };
 
 static int fuzz_level;
@@ -46,11 +46,11 @@ static void fuzz_event(void *opaque, enum pio_event ev, uint32_t code)
 	fuzz_events++;
 }
 
-static const struct uart_backend_ops fuzz_be = { .tx = fuzz_tx };
+static const struct uart_backend_ops fuzz_be = {.tx = fuzz_tx};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const unsigned widths[] = { 1, 2, 4, 1 };
+	static const unsigned widths[] = {1, 2, 4, 1};
 	struct pio_devices pd;
 	struct io_bus bus;
 	struct uart u;
@@ -67,15 +67,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Each op: selector, flags, value (4 bytes). */
 	for (size_t i = 0; i + 6 <= size; i += 6) {
 		const uint8_t *op = data + i;
-		uint8_t buf[8] = { 0 };
+		uint8_t buf[8] = {0};
 		unsigned len = widths[op[1] & 3];
 
 		memcpy(buf, op + 2, 4);
 		if (op[1] & 0x80) {
 			uart_receive(&u, op + 2, op[1] & 3);
 		} else {
-			uint16_t port = fuzz_ports[op[0] % (sizeof(fuzz_ports) /
-							    sizeof(*fuzz_ports))];
+			uint16_t port =
+				fuzz_ports[op[0] % (sizeof(fuzz_ports) /
+						    sizeof(*fuzz_ports))];
 
 			io_bus_access(&bus, port, buf, len, op[1] & 4);
 		}

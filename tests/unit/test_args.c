@@ -18,7 +18,7 @@ static int parse(struct vm_config *cfg, char **argv)
 	return args_parse(argc, argv, cfg, err, sizeof(err));
 }
 
-#define ARGV(...) ((char *[]){ "isovm", __VA_ARGS__, NULL })
+#define ARGV(...) ((char *[]){"isovm", __VA_ARGS__, NULL})
 
 static void expect_bad(char **argv, const char *needle)
 {
@@ -51,7 +51,8 @@ Test(args, every_flag_is_parsed_in_both_spellings)
 	cr_assert_eq(parse(&cfg, ARGV("run", "--kernel", "k", "--initrd=i",
 				      "--cmdline", "a b=c", "--cpus=4",
 				      "--memory", "5G", "--on-reboot=exit",
-				      "--log-level", "debug")), ARGS_RUN, "%s", err);
+				      "--log-level", "debug")),
+		     ARGS_RUN, "%s", err);
 	cr_assert_str_eq(cfg.kernel_path, "k");
 	cr_assert_str_eq(cfg.initrd_path, "i");
 	cr_assert_str_eq(cfg.cmdline, "a b=c");
@@ -67,7 +68,8 @@ Test(args, help_is_recognised_at_top_level_and_after_run)
 
 	cr_assert_eq(parse(&cfg, ARGV("--help")), ARGS_HELP);
 	cr_assert_eq(parse(&cfg, ARGV("-h")), ARGS_HELP);
-	cr_assert_eq(parse(&cfg, ARGV("run", "--cpus", "2", "--help")), ARGS_HELP);
+	cr_assert_eq(parse(&cfg, ARGV("run", "--cpus", "2", "--help")),
+		     ARGS_HELP);
 	cr_assert_not_null(strstr(args_usage, "--memory"));
 }
 
@@ -104,16 +106,18 @@ Test(args, missing_and_unknown_commands_are_errors)
 {
 	struct vm_config cfg;
 
-	cr_assert_eq(parse(&cfg, (char *[]){ "isovm", NULL }), -EINVAL);
+	cr_assert_eq(parse(&cfg, (char *[]){"isovm", NULL}), -EINVAL);
 	cr_assert_not_null(strstr(err, "missing command"));
 	expect_bad(ARGV("fly"), "unknown command 'fly'");
 }
 
 Test(args, unknown_flags_and_stray_words_are_named)
 {
-	expect_bad(ARGV("run", "--frobnicate"), "unknown option '--frobnicate'");
+	expect_bad(ARGV("run", "--frobnicate"),
+		   "unknown option '--frobnicate'");
 	expect_bad(ARGV("run", "--frob=1"), "unknown option '--frob'");
-	expect_bad(ARGV("run", "kernel.elf"), "unexpected argument 'kernel.elf'");
+	expect_bad(ARGV("run", "kernel.elf"),
+		   "unexpected argument 'kernel.elf'");
 	expect_bad(ARGV("run", "-k"), "unexpected argument '-k'");
 }
 
@@ -127,8 +131,10 @@ Test(args, a_flag_without_its_value_is_an_error)
 Test(args, bad_cpus_are_rejected)
 {
 	expect_bad(ARGV("run", "--cpus", "0"), "--cpus: '0' is out of range");
-	expect_bad(ARGV("run", "--cpus", "255"), "--cpus: '255' is out of range");
-	expect_bad(ARGV("run", "--cpus", "two"), "--cpus: 'two' is not a number");
+	expect_bad(ARGV("run", "--cpus", "255"),
+		   "--cpus: '255' is out of range");
+	expect_bad(ARGV("run", "--cpus", "two"),
+		   "--cpus: 'two' is not a number");
 	expect_bad(ARGV("run", "--cpus", "-1"), "--cpus: '-1' is not a number");
 	expect_bad(ARGV("run", "--cpus", "99999999999999999999"),
 		   "is not a number");
@@ -136,7 +142,8 @@ Test(args, bad_cpus_are_rejected)
 
 Test(args, bad_memory_sizes_are_rejected_with_the_limit)
 {
-	expect_bad(ARGV("run", "--memory", "lots"), "--memory: 'lots' is not a size");
+	expect_bad(ARGV("run", "--memory", "lots"),
+		   "--memory: 'lots' is not a size");
 	expect_bad(ARGV("run", "--memory", "15M"), "too small (minimum 16M)");
 	expect_bad(ARGV("run", "--memory", "2T"), "too large (maximum 1T)");
 	expect_bad(ARGV("run", "--memory", "100000G"), "too large");
@@ -159,10 +166,13 @@ Test(args, bad_on_reboot_and_log_level_values_are_rejected)
 
 Test(args, designed_but_missing_flags_say_not_supported_yet)
 {
-	expect_bad(ARGV("run", "--disk", "path=x"), "--disk is not supported yet");
+	expect_bad(ARGV("run", "--disk", "path=x"),
+		   "--disk is not supported yet");
 	expect_bad(ARGV("run", "--net=tap=t0"), "--net is not supported yet");
-	expect_bad(ARGV("run", "--console", "stdio"), "--console is not supported");
-	expect_bad(ARGV("run", "--api-socket", "s"), "--api-socket is not supported");
+	expect_bad(ARGV("run", "--console", "stdio"),
+		   "--console is not supported");
+	expect_bad(ARGV("run", "--api-socket", "s"),
+		   "--api-socket is not supported");
 }
 
 static void write_cpuinfo(const char *path, const char *flags)
@@ -183,8 +193,10 @@ Test(args, default_guest_is_the_test_guest_without_hw_virt)
 	cr_assert_geq(fd, 0);
 	close(fd);
 	write_cpuinfo(path, "pae");
-	cr_assert_eq(parse(&cfg, ARGV("run", "--cmdline", "test=info")), ARGS_RUN);
-	cr_assert_eq(args_default_guest(&cfg, "/opt/b", path, err, sizeof(err)), 0);
+	cr_assert_eq(parse(&cfg, ARGV("run", "--cmdline", "test=info")),
+		     ARGS_RUN);
+	cr_assert_eq(args_default_guest(&cfg, "/opt/b", path, err, sizeof(err)),
+		     0);
 	unlink(path);
 	cr_assert_str_eq(cfg.kernel_path, "/opt/b/isovm-testguest");
 	cr_assert_null(cfg.initrd_path);
@@ -201,7 +213,8 @@ Test(args, default_guest_is_linux_with_a_serial_console_with_vmx)
 	close(fd);
 	write_cpuinfo(path, "vmx");
 	cr_assert_eq(parse(&cfg, ARGV("run", "--cmdline", "quiet")), ARGS_RUN);
-	cr_assert_eq(args_default_guest(&cfg, "/opt/b", path, err, sizeof(err)), 0);
+	cr_assert_eq(args_default_guest(&cfg, "/opt/b", path, err, sizeof(err)),
+		     0);
 	unlink(path);
 	cr_assert_str_eq(cfg.kernel_path, "/opt/b/../guest/vmlinux");
 	cr_assert_str_eq(cfg.initrd_path, "/opt/b/../guest/initramfs.cpio.gz");

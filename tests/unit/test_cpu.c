@@ -9,26 +9,37 @@
 
 static struct kvm_cpuid2 *table(void)
 {
-	struct kvm_cpuid2 *t = calloc(1, sizeof(*t) +
-					  NENT * sizeof(struct kvm_cpuid_entry2));
+	struct kvm_cpuid2 *t =
+		calloc(1, sizeof(*t) + NENT * sizeof(struct kvm_cpuid_entry2));
 
 	cr_assert_not_null(t);
 	t->nent = NENT;
 	/* Leaf 1 as a host might report it: CLFLUSH 8, 16 logical, APIC 7. */
-	t->entries[0] = (struct kvm_cpuid_entry2){ .function = 1,
-		.ebx = (7u << 24) | (16u << 16) | 0x0800, .ecx = 0, .edx = 1u << 28 };
+	t->entries[0] = (struct kvm_cpuid_entry2){.function = 1,
+						  .ebx = (7u << 24) |
+							 (16u << 16) | 0x0800,
+						  .ecx = 0,
+						  .edx = 1u << 28};
 	/* Leaf 4: an L1 data cache (level 1) and an L3 (level 3). */
-	t->entries[1] = (struct kvm_cpuid_entry2){ .function = 4, .index = 0,
-		.eax = (31u << 26) | (1u << 14) | (1u << 5) | 1 };
-	t->entries[2] = (struct kvm_cpuid_entry2){ .function = 4, .index = 3,
-		.eax = (31u << 26) | (15u << 14) | (3u << 5) | 3 };
+	t->entries[1] = (struct kvm_cpuid_entry2){
+		.function = 4,
+		.index = 0,
+		.eax = (31u << 26) | (1u << 14) | (1u << 5) | 1};
+	t->entries[2] = (struct kvm_cpuid_entry2){
+		.function = 4,
+		.index = 3,
+		.eax = (31u << 26) | (15u << 14) | (3u << 5) | 3};
 	for (unsigned i = 0; i < 3; i++)
-		t->entries[3 + i] = (struct kvm_cpuid_entry2){ .function = 0xb,
-			.index = i, .eax = 9, .ebx = 9, .ecx = 9, .edx = 99 };
-	t->entries[6] = (struct kvm_cpuid_entry2){ .function = 0x1f, .index = 0 };
-	t->entries[7] = (struct kvm_cpuid_entry2){ .function = 0x1f, .index = 1 };
-	t->entries[8] = (struct kvm_cpuid_entry2){ .function = 0x40000000,
-		.eax = 0x40000001, .ebx = 0x4b4d564b };
+		t->entries[3 + i] = (struct kvm_cpuid_entry2){.function = 0xb,
+							      .index = i,
+							      .eax = 9,
+							      .ebx = 9,
+							      .ecx = 9,
+							      .edx = 99};
+	t->entries[6] = (struct kvm_cpuid_entry2){.function = 0x1f, .index = 0};
+	t->entries[7] = (struct kvm_cpuid_entry2){.function = 0x1f, .index = 1};
+	t->entries[8] = (struct kvm_cpuid_entry2){
+		.function = 0x40000000, .eax = 0x40000001, .ebx = 0x4b4d564b};
 	return t;
 }
 

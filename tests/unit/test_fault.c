@@ -16,8 +16,8 @@ static void setup(void)
 	cr_assert_not_null(ram);
 	memset(ram, 0, RAM);
 	memset(&mem, 0, sizeof(mem));
-	mem.region[0] = (struct guest_mem_region){ .gpa = 0, .size = RAM,
-						   .host = ram };
+	mem.region[0] =
+		(struct guest_mem_region){.gpa = 0, .size = RAM, .host = ram};
 	mem.nr_regions = 1;
 	mem.ram_size = RAM;
 	mem.memfd = -1;
@@ -42,7 +42,7 @@ TestSuite(fault, .init = setup, .fini = teardown);
 
 Test(fault, without_paging_virtual_is_physical)
 {
-	struct kvm_sregs s = { .cr0 = 1 };
+	struct kvm_sregs s = {.cr0 = 1};
 	gpa_t pa;
 
 	cr_assert(fault_translate(&mem, &s, 0x123456, &pa));
@@ -51,8 +51,8 @@ Test(fault, without_paging_virtual_is_physical)
 
 Test(fault, four_level_walk_with_4k_and_2m_pages)
 {
-	struct kvm_sregs s = { .cr0 = 0x80000001, .cr3 = 0x1000,
-			       .cr4 = 0x20, .efer = 0x500 };
+	struct kvm_sregs s = {
+		.cr0 = 0x80000001, .cr3 = 0x1000, .cr4 = 0x20, .efer = 0x500};
 	uint64_t va = 0xffffffff80201234ull; /* pml4 511, pdpt 510, pd 1 */
 	gpa_t pa;
 
@@ -70,8 +70,8 @@ Test(fault, four_level_walk_with_4k_and_2m_pages)
 
 Test(fault, a_missing_entry_or_table_outside_ram_fails)
 {
-	struct kvm_sregs s = { .cr0 = 0x80000001, .cr3 = 0x1000,
-			       .cr4 = 0x20, .efer = 0x500 };
+	struct kvm_sregs s = {
+		.cr0 = 0x80000001, .cr3 = 0x1000, .cr4 = 0x20, .efer = 0x500};
 	gpa_t pa;
 
 	cr_assert(!fault_translate(&mem, &s, 0x1000, &pa), "not present");
@@ -83,25 +83,25 @@ Test(fault, a_missing_entry_or_table_outside_ram_fails)
 
 Test(fault, pae_walk_uses_the_four_entry_pdpt)
 {
-	struct kvm_sregs s = { .cr0 = 0x80000001, .cr3 = 0x1020, .cr4 = 0x20 };
+	struct kvm_sregs s = {.cr0 = 0x80000001, .cr3 = 0x1020, .cr4 = 0x20};
 	gpa_t pa;
 
-	put64(0x1020 + 3 * 8, 0x2000 | 1);       /* 3..4 GiB */
-	put64(0x2000 + 0 * 8, 0x400000 | 0x81);  /* 2 MiB page */
+	put64(0x1020 + 3 * 8, 0x2000 | 1);	/* 3..4 GiB */
+	put64(0x2000 + 0 * 8, 0x400000 | 0x81); /* 2 MiB page */
 	cr_assert(fault_translate(&mem, &s, 0xc0000abcull, &pa));
 	cr_assert_eq(pa, 0x400abc);
 }
 
 Test(fault, two_level_32bit_walk_with_4k_and_4m_pages)
 {
-	struct kvm_sregs s = { .cr0 = 0x80000001, .cr3 = 0x1000, .cr4 = 0x10 };
+	struct kvm_sregs s = {.cr0 = 0x80000001, .cr3 = 0x1000, .cr4 = 0x10};
 	gpa_t pa;
 
-	put32(0x1000 + 0x300 * 4, 0x2000 | 3);   /* va 0xc0000000 */
+	put32(0x1000 + 0x300 * 4, 0x2000 | 3); /* va 0xc0000000 */
 	put32(0x2000 + 5 * 4, 0x345000 | 3);
 	cr_assert(fault_translate(&mem, &s, 0xc0005010ull, &pa));
 	cr_assert_eq(pa, 0x345010);
-	put32(0x1000 + 1 * 4, 0x400000 | 0x83);  /* 4 MiB page at va 4M */
+	put32(0x1000 + 1 * 4, 0x400000 | 0x83); /* 4 MiB page at va 4M */
 	cr_assert(fault_translate(&mem, &s, 0x00412345ull, &pa));
 	cr_assert_eq(pa, 0x412345);
 }

@@ -1,4 +1,5 @@
-/* test_iothread.c: the I/O thread runs watch callbacks off the caller's thread. */
+/* test_iothread.c: the I/O thread runs watch callbacks off the caller's thread.
+ */
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -40,7 +41,7 @@ static void wait_calls(struct seen *s, int n)
 Test(iothread, an_eventfd_kick_runs_the_callback_on_the_io_thread)
 {
 	struct iothread io;
-	struct seen s = { 0 };
+	struct seen s = {0};
 	struct event *ev;
 	int efd = eventfd(0, EFD_NONBLOCK);
 
@@ -75,7 +76,8 @@ Test(iothread, stop_returns_promptly_with_nothing_to_do)
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	iothread_stop(&io);
 	clock_gettime(CLOCK_MONOTONIC, &b);
-	cr_assert_lt((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000,
+	cr_assert_lt((b.tv_sec - a.tv_sec) * 1000 +
+			     (b.tv_nsec - a.tv_nsec) / 1000000,
 		     500);
 	iothread_fini(&io);
 }

@@ -56,7 +56,7 @@ static void uart_wr(unsigned reg, uint8_t v)
 
 static size_t read_some(int fd, char *buf, size_t cap, int timeout_ms)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	size_t n = 0;
 
 	while (n < cap && poll(&p, 1, timeout_ms) > 0) {
@@ -72,7 +72,7 @@ static size_t read_some(int fd, char *buf, size_t cap, int timeout_ms)
 Test(term, guest_bytes_reach_stdout_in_order)
 {
 	const char *msg = "hello, host\n";
-	char buf[64] = { 0 };
+	char buf[64] = {0};
 
 	cr_assert_eq(term_start(&t, &u), 0);
 	for (const char *p = msg; *p; p++)
@@ -84,7 +84,7 @@ Test(term, guest_bytes_reach_stdout_in_order)
 
 Test(term, output_queued_before_start_is_flushed_at_close)
 {
-	char buf[8] = { 0 };
+	char buf[8] = {0};
 
 	uart_wr(0, 'o');
 	uart_wr(0, 'k');

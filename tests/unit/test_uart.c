@@ -31,7 +31,7 @@ static void fake_irq(void *opaque, int level)
 	f->level = level;
 }
 
-static const struct uart_backend_ops fake_ops = { .tx = fake_tx };
+static const struct uart_backend_ops fake_ops = {.tx = fake_tx};
 
 static void setup(void)
 {
