@@ -260,7 +260,12 @@ size_t uart_receive(struct uart *u, const uint8_t *buf, size_t len)
 {
 	size_t n = 0;
 
-	pthread_mutex_lock(&u->lock);
+	/*
+	 * A vCPU may hold the lock while the backend waits for the console
+	 * thread, which is the caller here: never wait for it, retry later.
+	 */
+	if (pthread_mutex_trylock(&u->lock))
+		return 0;
 	/* In loopback the line is disconnected: outside input is lost. */
 	if (u->mcr & UART_MCR_LOOP)
 		n = len;

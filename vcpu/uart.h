@@ -54,7 +54,8 @@ void uart_reset(struct uart *u);
 
 /*
  * Host input: queues up to len bytes for the guest and returns how many fit
- * (0 when the receive FIFO is full; all of them, dropped, in loopback).
+ * (0 when the receive FIFO is full or the UART is busy: try again later;
+ * all of them, dropped, in loopback). Never blocks.
  */
 size_t uart_receive(struct uart *u, const uint8_t *buf, size_t len);
 
