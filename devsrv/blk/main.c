@@ -1,0 +1,254 @@
+/* main.c: isovm-blk, the block device server: a disk image behind virtio-blk. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "devsrv/blk/blk_backend.h"
+#include "devsrv/blk/blk_config.h"
+#include "devsrv/blk/blk_dev.h"
+#include "devsrv/blk/blk_workers.h"
+#include "devsrv/common/srv.h"
+#include "ipc/devproto.h"
+
+/* Environment override of the worker count (1..BLK_WORKERS_MAX). */
+#define BLK_WORKERS_ENV "ISOVM_BLK_WORKERS"
+
+struct blk_srv {
+	struct srv *srv;
+	struct blk_backend be;
+	struct blk_dev dev;
+	struct blk_workers pool;
+};
+
+static unsigned blk_srv_nworkers(void)
+{
+	const char *s = getenv(BLK_WORKERS_ENV);
+	char *end;
+	unsigned long n;
+
+	if (!s || !*s)
+		return BLK_WORKERS_DEFAULT;
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (errno || *end || !n || n > BLK_WORKERS_MAX) {
+		srv_warn("%s=%s ignored (1..%u)", BLK_WORKERS_ENV, s,
+			 BLK_WORKERS_MAX);
+		return BLK_WORKERS_DEFAULT;
+	}
+	return (unsigned)n;
+}
+
+/*
+ * cache=none: the VMM may have opened the image with O_DIRECT already;
+ * if not, switch it on here (F_SETFL can), so the host page cache holds
+ * no copy of the guest's disk.
+ */
+static int blk_srv_cache_mode(int fd, const struct ctl_blk_config *cfg)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -errno;
+	if (!cfg->read_only && (fl & O_ACCMODE) == O_RDONLY) {
+		srv_err("a writable disk needs a writable image fd");
+		return -EBADF;
+	}
+	if (cfg->cache != CTL_CACHE_NONE || (fl & O_DIRECT))
+		return 0;
+	if (fcntl(fd, F_SETFL, fl | O_DIRECT)) {
+		srv_err("cache=none: O_DIRECT refused by the file system");
+		return -errno;
+	}
+	return 0;
+}
+
+/* The image must hold slice_offset + capacity sectors. */
+static int blk_srv_check_size(const struct blk_backend *be,
+			      const struct ctl_blk_config *cfg)
+{
+	uint64_t size, need;
+	int ret;
+
+	ret = blk_backend_size(be, &size);
+	if (ret) {
+		srv_err("image fd: neither a regular file nor a block device");
+		return ret;
+	}
+	/* Decode bounds capacity below 2^63 bytes; keep the sum honest. */
+	need = cfg->capacity_sectors * VIRTIO_BLK_SECTOR;
+	if (need / VIRTIO_BLK_SECTOR != cfg->capacity_sectors ||
+	    need + cfg->slice_offset < need ||
+	    size < need + cfg->slice_offset) {
+		srv_err("image of %llu bytes too small for %llu sectors at %llu",
+			(unsigned long long)size,
+			(unsigned long long)cfg->capacity_sectors,
+			(unsigned long long)cfg->slice_offset);
+		return -ERANGE;
+	}
+	return 0;
+}
+
+/* Worker thread: run the job and hand the completion to the loop. */
+static void blk_srv_run(void *ctx, const struct blk_job *job,
+			const struct blk_bounce *bb)
+{
+	struct blk_srv *b = ctx;
+	struct ipc_cpl cpl;
+	uint32_t len;
+
+	memset(&cpl, 0, sizeof(cpl));
+	cpl.status = blk_dev_exec(&b->dev, &job->req, job->buf, bb, &len);
+	cpl.id = job->req.id;
+	cpl.len = len;
+	if (cpl.status && cpl.status != -EROFS && cpl.status != -ERANGE)
+		srv_debug("op %u sector %llu: %s", job->req.op,
+			  (unsigned long long)job->req.args.blk.sector,
+			  strerror(-cpl.status));
+	if (srv_complete_async(b->srv, &cpl))
+		srv_err("completion of id %llu refused",
+			(unsigned long long)cpl.id);
+}
+
+/* A stable default serial when the VMM gave none: the image's identity. */
+static void blk_srv_default_id(int fd, char *id, size_t cap)
+{
+	struct stat st;
+
+	id[0] = '\0';
+	if (!fstat(fd, &st))
+		snprintf(id, cap, "isovm-%llx-%llx",
+			 (unsigned long long)st.st_dev,
+			 (unsigned long long)st.st_ino);
+}
+
+static int blk_srv_setup(struct srv *srv, const struct ctl_setup *setup,
+			 const struct srv_fds *fds, struct ctl_ready *ready)
+{
+	const struct ctl_blk_config *cfg = &setup->cfg.blk;
+	struct blk_srv *b = srv_dev(srv);
+	char id[VIRTIO_BLK_ID_BYTES + 1];
+	size_t bounce;
+	int ret;
+
+	b->srv = srv;
+	if (fds->backend < 0) {
+		srv_err("no image fd in SETUP");
+		return -EBADF;
+	}
+	ret = blk_srv_cache_mode(fds->backend, cfg);
+	if (ret)
+		return ret;
+	ret = blk_backend_init(&b->be, fds->backend, cfg->slice_offset);
+	if (ret)
+		return ret;
+	ret = blk_srv_check_size(&b->be, cfg);
+	if (ret)
+		return ret;
+	blk_srv_default_id(fds->backend, id, sizeof(id));
+	ret = blk_dev_init(&b->dev, &b->be, cfg, id);
+	if (ret)
+		return ret;
+	ready->features = blk_config_features(cfg);
+	ret = blk_config_encode(cfg, ready->config, sizeof(ready->config));
+	if (ret < 0)
+		return ret;
+	ready->config_len = (uint32_t)ret;
+	/* Last: a failed setup gets no shutdown op to join the threads. */
+	bounce = b->be.direct ? VIRTIO_BLK_MAX_RW_SECTORS * VIRTIO_BLK_SECTOR
+			      : 0;
+	ret = blk_workers_start(&b->pool, blk_srv_nworkers(),
+				setup->geo.sq_entries, bounce, blk_srv_run, b);
+	if (ret)
+		return ret;
+	srv_info("disk: %llu sectors%s, %u workers%s",
+		 (unsigned long long)cfg->capacity_sectors,
+		 cfg->read_only ? " read-only" : "", b->pool.nthreads,
+		 b->be.direct ? ", O_DIRECT" : "");
+	return 0;
+}
+
+static enum srv_verdict blk_srv_handle(struct srv *srv,
+				       const struct ipc_req *req, void *buf,
+				       struct ipc_cpl *cpl)
+{
+	struct blk_srv *b = srv_dev(srv);
+	int ret;
+
+	/* Refuse bad requests here, on the loop, before they cost a thread;
+	 * GET_ID needs no I/O either. */
+	ret = blk_dev_check(&b->dev, req, buf);
+	if (ret || req->op == BLK_OP_GET_ID) {
+		cpl->status = blk_dev_exec(&b->dev, req, buf, NULL, &cpl->len);
+		return SRV_DONE;
+	}
+	ret = blk_workers_submit(&b->pool, req, buf);
+	if (ret) {
+		/* Cannot happen: the queue holds sq_entries jobs. */
+		cpl->status = ret;
+		cpl->len = 0;
+		return SRV_DONE;
+	}
+	return SRV_PENDING;
+}
+
+static void blk_srv_reset(struct srv *srv)
+{
+	struct blk_srv *b = srv_dev(srv);
+	unsigned dropped = blk_workers_quiesce(&b->pool);
+
+	if (dropped)
+		srv_info("reset: %u queued requests dropped", dropped);
+}
+
+static void blk_srv_shutdown(struct srv *srv)
+{
+	struct blk_srv *b = srv_dev(srv);
+
+	blk_workers_stop(&b->pool);
+}
+
+static enum ctl_op blk_srv_op_class(uint32_t op)
+{
+	int cls = blk_dev_stat_op(op);
+
+	return cls == CTL_OP_ANY ? 0 : (enum ctl_op)cls;
+}
+
+static uint64_t blk_srv_counter(atomic_uint_fast64_t *c, bool reset)
+{
+	return reset ? atomic_exchange(c, 0) : atomic_load(c);
+}
+
+static void blk_srv_stats(struct srv *srv, struct ctl_stats *st, bool reset)
+{
+	struct blk_srv *b = srv_dev(srv);
+
+	srv_stats_add(st, "syncs", blk_srv_counter(&b->be.syncs, reset));
+	srv_stats_add(st, "backend_errors",
+		      blk_srv_counter(&b->dev.backend_errors, reset));
+	srv_stats_add(st, "rejected", blk_srv_counter(&b->dev.rejected, reset));
+	srv_stats_add(st, "bounced", blk_srv_counter(&b->be.bounced, reset));
+	srv_stats_add(st, "zero_fallback",
+		      blk_srv_counter(&b->be.zero_fallback, reset));
+}
+
+static const struct srv_dev_ops blk_srv_ops = {
+	.name = "blk",
+	.dev_type = CTL_DEV_BLK,
+	.setup = blk_srv_setup,
+	.handle = blk_srv_handle,
+	.reset = blk_srv_reset,
+	.shutdown = blk_srv_shutdown,
+	.op_class = blk_srv_op_class,
+	.stats = blk_srv_stats,
+};
+
+int main(int argc, char **argv)
+{
+	static struct blk_srv blk;
+
+	return srv_main(argc, argv, &blk_srv_ops, &blk);
+}
