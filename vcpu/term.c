@@ -172,6 +172,37 @@ static bool term_feed(struct term *t)
 	return t->in_off == t->in_len;
 }
 
+/*
+ * On a tty the guest gets every key, Ctrl-C included; Ctrl-A x stops isovm
+ * (as in QEMU) and Ctrl-A Ctrl-A sends one Ctrl-A. Filters t->in in place.
+ */
+static void term_escapes(struct term *t)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < t->in_len; i++) {
+		uint8_t c = t->in[i];
+
+		if (!t->escape && c == TERM_ESCAPE) {
+			t->escape = true;
+			continue;
+		}
+		if (t->escape) {
+			t->escape = false;
+			if (c == 'x' || c == 'X') {
+				/* The main thread's signalfd turns it into a
+				 * stop. */
+				kill(getpid(), SIGTERM);
+				continue;
+			}
+			if (c != TERM_ESCAPE)
+				continue; /* unknown escapes are swallowed */
+		}
+		t->in[out++] = c;
+	}
+	t->in_len = out;
+}
+
 /* stdin readable: false at end of input. */
 static bool term_read_input(struct term *t)
 {
@@ -183,6 +214,8 @@ static bool term_read_input(struct term *t)
 		return false;
 	t->in_off = 0;
 	t->in_len = (size_t)n;
+	if (t->raw)
+		term_escapes(t);
 	term_feed(t);
 	return true;
 }

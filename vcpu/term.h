@@ -17,6 +17,7 @@
 
 #define TERM_OUT_SIZE 65536 /* guest output not yet written to stdout */
 #define TERM_IN_CHUNK 256
+#define TERM_ESCAPE   0x01 /* Ctrl-A: Ctrl-A x quits, Ctrl-A Ctrl-A sends it */
 #define TERM_STALL_MS 1000 /* longest a vCPU waits for ring space */
 
 struct term {
@@ -37,14 +38,16 @@ struct term {
 	/* Input read from stdin that the UART FIFO had no room for yet. */
 	uint8_t in[TERM_IN_CHUNK];
 	size_t in_off, in_len;
+	bool escape; /* the last tty byte was TERM_ESCAPE */
 };
 
 /* Backend ops to hand to uart_init(); opaque is the struct term. */
 extern const struct uart_backend_ops term_uart_ops;
 
 /*
- * Puts a tty stdin in raw mode (restored by term_close(), at exit and on a
- * fatal signal). Returns 0 or -errno.
+ * Puts a tty stdin in raw mode, restored by term_close(), at exit and on a
+ * fatal signal. Keys then go to the guest; Ctrl-A x sends this process
+ * SIGTERM, which main turns into an orderly stop. Returns 0 or -errno.
  */
 int term_open(struct term *t);
 
