@@ -3,7 +3,8 @@
 # virtio-mmio devices and checks what reached the host side.
 # Usage: qemu-virtio.py GUEST CASE [poll|irq]
 #   CASE: console-echo, console-bulk, blk-pattern (with blk-ro on a second,
-#   read-only disk).
+#   read-only disk), virtq-evil:RULE (on a blk device; QEMU flags only the
+#   loop and index rules).
 import os, re, socket, struct, subprocess, sys, tempfile, time
 
 M64 = (1 << 64) - 1
@@ -156,6 +157,24 @@ def case_blk(guest, mode, tmp):
     return out
 
 
+def case_evil(guest, mode, tmp, rule):
+    img = os.path.join(tmp, 'evil.img')
+    with open(img, 'wb') as f:
+        f.truncate(1 << 20)
+    devs = ['-drive', 'file=%s,if=none,id=d0,format=raw' % img,
+            '-device', 'virtio-blk-device,drive=d0']
+    out = run(qemu_cmd(guest, 'test=virtq-evil virtq-evil=%s virtio-mode=%s'
+                       % (rule, mode), devs))
+    _, res = results(out)
+    r = res.get('virtq-evil', {})
+    if r.get('status') != 'pass' or r.get('rule') != rule or \
+            r.get('needs_reset') != '1':
+        fail('bad virtq-evil line', out)
+    if 'isovm-testguest: uart still works' not in out:
+        fail('no UART line after the evil request', out)
+    return out
+
+
 CASES = {'console-echo': case_echo, 'console-bulk': case_bulk,
          'blk-pattern': case_blk}
 
@@ -163,7 +182,10 @@ if __name__ == '__main__':
     guest, case = sys.argv[1], sys.argv[2]
     mode = sys.argv[3] if len(sys.argv) > 3 else 'irq'
     with tempfile.TemporaryDirectory() as tmp:
-        out = CASES[case](guest, mode, tmp)
+        if case.startswith('virtq-evil:'):
+            out = case_evil(guest, mode, tmp, case.split(':', 1)[1])
+        else:
+            out = CASES[case](guest, mode, tmp)
     sys.stdout.write(out)
     lines, _ = results(out)
     if not lines or any(' status=pass' not in l for l in lines):
