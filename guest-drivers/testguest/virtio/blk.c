@@ -34,7 +34,7 @@ int vblk_open(struct vblk *b, unsigned nth, unsigned qd)
 			(1ull << VBLK_F_RO) | (1ull << VBLK_F_BLK_SIZE) |
 			(1ull << VBLK_F_FLUSH) | (1ull << VBLK_F_DISCARD) |
 			(1ull << VBLK_F_WRITE_ZEROES);
-	unsigned i;
+	unsigned i, slots;
 	int ret;
 
 	memset(b, 0, sizeof(*b));
@@ -47,11 +47,13 @@ int vblk_open(struct vblk *b, unsigned nth, unsigned qd)
 	if (ret)
 		goto err_reset;
 	vblk_read_config(b);
-	/* Direct chains need 2 + segments descriptors per request. */
-	ret = virtq_init(&b->q, b->dev, 0, qd ? qd : 1, VIRTQ_INDIRECT_MAX);
+	/* The whole queue: qd need not be a power of two. */
+	ret = virtq_init(&b->q, b->dev, 0, VIRTQ_SIZE_MAX, VIRTQ_INDIRECT_MAX);
 	if (ret)
 		goto err_reset;
-	b->nslots = qd < b->q.size ? qd : b->q.size;
+	/* Indirect: one descriptor per request; direct: at least three. */
+	slots = b->q.indirect_max ? b->q.size : b->q.size / 3;
+	b->nslots = qd < slots ? qd : slots;
 	if (!b->nslots)
 		b->nslots = 1;
 	b->slots = dma_alloc(sizeof(*b->slots) * b->nslots, 64);

@@ -66,7 +66,8 @@ struct vblk {
 
 /*
  * Sets up the nth blk device (0-based, command-line order) for up to qd
- * requests in flight (bounded by the queue size). Allocates dma memory:
+ * requests in flight (bounded by the queue size, and by a third of it
+ * without indirect descriptors); nslots says how many were granted. Allocates dma memory:
  * take a dma_mark() first. 0, -TG_ENODEV, or -errno.
  */
 int vblk_open(struct vblk *b, unsigned nth, unsigned qd);
