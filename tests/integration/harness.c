@@ -53,15 +53,17 @@ static double harness_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static pid_t harness_spawn(char *const argv[], int out_fd, int err_fd)
+static pid_t harness_spawn(char *const argv[], int in_fd, int out_fd,
+			   int err_fd)
 {
 	pid_t pid = fork();
 
 	if (pid != 0)
 		return pid;
 	setpgid(0, 0);
-	int null = open("/dev/null", O_RDONLY);
-	if (null < 0 || dup2(null, 0) < 0 || dup2(out_fd, 1) < 0 ||
+	if (in_fd < 0)
+		in_fd = open("/dev/null", O_RDONLY);
+	if (in_fd < 0 || dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 ||
 	    dup2(err_fd, 2) < 0)
 		_exit(127);
 	execv(argv[0], argv);
@@ -82,74 +84,120 @@ static bool harness_all_seen(const struct harness_buf *out,
 
 int vmrun(struct vmrun *r, int timeout_ms, char *const argv[])
 {
-	return vmrun_until(r, timeout_ms, NULL, 0, argv);
+	return vmrun_opts(r, timeout_ms, NULL, argv);
 }
 
 int vmrun_until(struct vmrun *r, int timeout_ms, const char *const until[],
 		int stop_ms, char *const argv[])
 {
-	struct harness_buf out = { 0 }, err = { 0 };
-	int po[2], pe[2], wstatus = 0;
-	double start = harness_now(), deadline = start + timeout_ms / 1000.0;
+	struct vmrun_opts o = { .until = until, .stop_ms = stop_ms };
+
+	return vmrun_opts(r, timeout_ms, &o, argv);
+}
+
+/* Live views of the buffers, so hooks can look at output so far. */
+static void harness_publish(struct vmrun *r, struct harness_buf *b)
+{
+	r->out = b[0].data ? b[0].data : "";
+	r->out_len = b[0].len;
+	r->err = b[1].data ? b[1].data : "";
+	r->err_len = b[1].len;
+	r->extra = b[2].data ? b[2].data : "";
+	r->extra_len = b[2].len;
+}
+
+static char *harness_take(struct harness_buf *b)
+{
+	return b->data ? b->data : strdup("");
+}
+
+int vmrun_opts(struct vmrun *r, int timeout_ms, const struct vmrun_opts *o,
+	       char *const argv[])
+{
+	static const struct vmrun_opts none;
+	struct harness_buf buf[3] = { { 0 } };
+	int po[2], pe[2], pi[2] = { -1, -1 }, wstatus = 0;
+	double start, deadline;
 	pid_t pid;
 
+	if (!o)
+		o = &none;
 	memset(r, 0, sizeof(*r));
 	r->first_out = -1;
+	r->in_fd = r->extra_fd = -1;
 	if (pipe2(po, O_CLOEXEC) < 0)
 		return -errno;
-	if (pipe2(pe, O_CLOEXEC) < 0) {
+	if (pipe2(pe, O_CLOEXEC) < 0 ||
+	    (o->stdin_pipe && pipe2(pi, O_CLOEXEC) < 0)) {
 		close(po[0]);
 		close(po[1]);
 		return -errno;
 	}
 	start = harness_now();
+	deadline = start + timeout_ms / 1000.0;
 	r->start_mono = start;
-	pid = harness_spawn(argv, po[1], pe[1]);
+	pid = harness_spawn(argv, pi[0], po[1], pe[1]);
 	close(po[1]);
 	close(pe[1]);
+	if (pi[0] >= 0)
+		close(pi[0]);
+	r->in_fd = pi[1];
 	if (pid < 0) {
 		close(po[0]);
 		close(pe[0]);
 		return -errno;
 	}
 	setpgid(pid, pid);
+	r->pid = pid;
+	harness_publish(r, buf);
 
-	struct pollfd pfd[2] = { { po[0], POLLIN, 0 }, { pe[0], POLLIN, 0 } };
+	struct pollfd pfd[3] = { { po[0], POLLIN, 0 }, { pe[0], POLLIN, 0 },
+				 { -1, POLLIN, 0 } };
 	int open_fds = 2;
 
 	while (open_fds > 0) {
 		int left = (int)((deadline - harness_now()) * 1000);
 
-		if (left <= 0 && r->stopped) {
-			kill(-pid, SIGKILL);
-			break;
-		}
 		if (left <= 0) {
-			r->timed_out = true;
+			r->timed_out = !r->stopped;
 			kill(-pid, SIGKILL);
 			break;
 		}
-		if (poll(pfd, 2, left) < 0 && errno != EINTR)
+		if (pfd[2].fd < 0 && r->extra_fd >= 0)
+			pfd[2].fd = r->extra_fd;
+		if (poll(pfd, 3, o->hook && left > 50 ? 50 : left) < 0 &&
+		    errno != EINTR)
 			break;
-		for (int i = 0; i < 2; i++) {
+		for (int i = 0; i < 3; i++) {
 			if (pfd[i].fd < 0 || !pfd[i].revents)
 				continue;
 			if (!i && r->first_out < 0)
 				r->first_out = harness_now() - start;
-			if (harness_buf_read(i ? &err : &out, pfd[i].fd) <= 0) {
-				close(pfd[i].fd);
-				pfd[i].fd = -1;
-				open_fds--;
+			if (harness_buf_read(&buf[i], pfd[i].fd) <= 0) {
+				if (i < 2) {
+					close(pfd[i].fd);
+					open_fds--;
+				}
+				pfd[i].fd = -1; /* the hook owns extra_fd */
+				if (i == 2)
+					r->extra_fd = -1;
 			}
 		}
-		if (until && !r->stopped && harness_all_seen(&out, &err, until)) {
+		harness_publish(r, buf);
+		if (o->hook)
+			o->hook(r, o->arg);
+		if (o->until && !r->stopped &&
+		    harness_all_seen(&buf[0], &buf[1], o->until)) {
 			r->stopped = true;
 			kill(pid, SIGTERM);
-			deadline = harness_now() + stop_ms / 1000.0;
+			deadline = harness_now() + o->stop_ms / 1000.0;
 		}
 	}
 	/* The VMM must leave nothing behind; stray children are killed here. */
 	while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+		;
+	/* Output a hook's fd still holds (a pty, a socket) is collected too. */
+	while (r->extra_fd >= 0 && harness_buf_read(&buf[2], r->extra_fd) > 0)
 		;
 	if (kill(-pid, 0) == 0)
 		r->strays = true;
@@ -157,13 +205,18 @@ int vmrun_until(struct vmrun *r, int timeout_ms, const char *const until[],
 	for (int i = 0; i < 2; i++)
 		if (pfd[i].fd >= 0)
 			close(pfd[i].fd);
+	if (r->in_fd >= 0)
+		close(r->in_fd);
+	r->in_fd = -1;
 	r->seconds = harness_now() - start;
 	r->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) :
 					 128 + WTERMSIG(wstatus);
-	r->out = out.data ? out.data : strdup("");
-	r->out_len = out.len;
-	r->err = err.data ? err.data : strdup("");
-	r->err_len = err.len;
+	r->out = harness_take(&buf[0]);
+	r->out_len = buf[0].len;
+	r->err = harness_take(&buf[1]);
+	r->err_len = buf[1].len;
+	r->extra = harness_take(&buf[2]);
+	r->extra_len = buf[2].len;
 	return 0;
 }
 
@@ -191,7 +244,8 @@ void vmrun_free(struct vmrun *r)
 {
 	free(r->out);
 	free(r->err);
-	r->out = r->err = NULL;
+	free(r->extra);
+	r->out = r->err = r->extra = NULL;
 }
 
 static const char *harness_line_in(const char *text, const char *needle,

@@ -21,6 +21,27 @@ struct vmrun {
 	double seconds;    /* wall-clock time from spawn to exit */
 	double first_out;  /* seconds from spawn to the first stdout byte, or -1 */
 	double start_mono; /* CLOCK_MONOTONIC seconds just before the spawn */
+	char *extra;       /* output of extra_fd (see struct vmrun_opts) */
+	size_t extra_len;
+	/* While it runs (for hooks): */
+	int pid;
+	int in_fd;         /* write end of its stdin, with opts->stdin_pipe */
+	int extra_fd;      /* a hook may set it: its output goes to extra */
+};
+
+struct vmrun_opts {
+	/* SIGTERM once all of these appeared; stop_ms to exit after. */
+	const char *const *until;
+	int stop_ms;
+	/* stdin is a pipe (r->in_fd) instead of /dev/null. */
+	bool stdin_pipe;
+	/*
+	 * Called after output arrives and at least every 50 ms, with r->out,
+	 * r->err and r->extra showing the output so far. It may write to
+	 * r->in_fd and set r->extra_fd (it keeps owning that fd).
+	 */
+	void (*hook)(struct vmrun *r, void *arg);
+	void *arg;
 };
 
 /*
@@ -37,6 +58,10 @@ int vmrun(struct vmrun *r, int timeout_ms, char *const argv[]);
  */
 int vmrun_until(struct vmrun *r, int timeout_ms, const char *const until[],
 		int stop_ms, char *const argv[]);
+
+/* The general form of vmrun(); o may be NULL. */
+int vmrun_opts(struct vmrun *r, int timeout_ms, const struct vmrun_opts *o,
+	       char *const argv[]);
 
 /* Like vmrun() with isovm's path first: vmrun_isovm(&r, t, "run", ..., NULL). */
 int vmrun_isovm(struct vmrun *r, int timeout_ms, ...);
