@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages that building isovm, its tests and its
 # guests need. Idempotent; quick when everything is present; never prompts.
-# Tools used only by benchmarks (qemu-system-x86, fio) are installed by the
-# bench scripts.
+# QEMU is here because tests boot the test guest and the Linux guest under
+# it as an independent check of the guests; fio, used only by benchmarks, is
+# installed by the bench scripts.
 set -euo pipefail
 
 pkgs=(
@@ -13,6 +14,7 @@ pkgs=(
 	libelf-dev bc
 	gcc-12 make
 	util-linux iproute2
+	qemu-system-x86
 )
 
 missing=()
