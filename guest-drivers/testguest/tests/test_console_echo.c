@@ -4,6 +4,7 @@
  */
 #include "boot/kernel.h"
 #include "rt/clock.h"
+#include "rt/console.h"
 #include "rt/report.h"
 #include "tests/testutil.h"
 #include "tests/tests.h"
@@ -45,6 +46,11 @@ void test_console_echo(const char *name)
 		report_result(name, false, "reason=no-console err=%d", ret);
 		goto out_release;
 	}
+	/*
+	 * Receive buffers are posted now: tell the host, which holds its line
+	 * back until here (input that comes earlier may go to the UART).
+	 */
+	con_printf("isovm-testguest: console-echo ready\n");
 	deadline = clock_deadline_us(ms * 1000);
 	n = echo_read_line(&echo_con, line + 5, deadline);
 	if (n < 0) {
