@@ -1,0 +1,277 @@
+/* test_srv_core.c: the device-server core in one process with a fake device. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "devsrv/common/srv_core.h"
+
+#define OP_DONE 100	/* fake device: complete now, len = arena_len + 8 */
+#define OP_LATER 101	/* fake device: keep it, complete later */
+
+static const struct ipc_geom geo = {
+	.sq_entries = 64,
+	.cq_entries = 64,
+	.arena_slot_size = 256,
+	.arena_slots = 64,
+};
+
+static struct ipc_dp_vmm vmm;
+static struct srv *s;
+static uint64_t later[64];
+static unsigned nlater, handled;
+
+static enum srv_verdict fake_handle(struct srv *srv, const struct ipc_req *req,
+				    void *buf, struct ipc_cpl *cpl)
+{
+	(void)srv;
+	(void)buf;
+	handled++;
+	if (req->op == OP_LATER) {
+		later[nlater++ % 64] = req->id;
+		return SRV_PENDING;
+	}
+	cpl->status = req->op == OP_DONE ? 0 : -EOPNOTSUPP;
+	cpl->len = req->arena_len + 8;	/* too long on purpose */
+	return SRV_DONE;
+}
+
+static enum ctl_op fake_class(uint32_t op)
+{
+	return op == OP_DONE ? CTL_OP_READ : op == OP_LATER ? CTL_OP_FLUSH : 0;
+}
+
+static const struct srv_dev_ops fake_ops = {
+	.name = "fake",
+	.dev_type = CTL_DEV_BLK,
+	.handle = fake_handle,
+	.op_class = fake_class,
+};
+
+static void core_init(void)
+{
+	nlater = handled = 0;
+	cr_assert_eq(ipc_dp_vmm_open(&vmm, &geo, 1), 0);
+	s = srv_core_new(&fake_ops, NULL);
+	cr_assert_not_null(s);
+	cr_assert_eq(srv_core_attach(s, vmm.reg.fd, vmm.sq_efd, vmm.cq_efd,
+				     &geo),
+		     0);
+}
+
+static void core_fini(void)
+{
+	srv_core_free(s);
+	ipc_dp_vmm_close(&vmm);
+}
+
+TestSuite(srv_core, .init = core_init, .fini = core_fini, .timeout = 30);
+
+static uint64_t post(uint32_t op, uint32_t len)
+{
+	struct ipc_req r = { .op = op, .arena_len = len };
+
+	if (len)
+		cr_assert_eq(ipc_arena_alloc(&vmm.arena, len, &r.arena_off), 0);
+	cr_assert_eq(ipc_dp_vmm_submit(&vmm, &r, NULL), 0);
+	return r.id;
+}
+
+/* Run the server's loop without blocking until @want completions came. */
+static unsigned reap(struct ipc_dp_done *d, unsigned want)
+{
+	unsigned got = 0;
+
+	srv_ring_drain(s);
+	for (int i = 0; i < 2000 && got < want; i++) {
+		int n;
+
+		event_base_loop(srv_base(s), EVLOOP_NONBLOCK);
+		n = ipc_dp_vmm_reap(&vmm, d + got, want - got);
+		cr_assert_geq(n, 0);
+		got += (unsigned)n;
+		if (got < want)
+			usleep(1000);
+	}
+	return got;
+}
+
+Test(srv_core, done_request_completes_with_its_length_clamped)
+{
+	struct ipc_dp_done d[1];
+	uint64_t id = post(OP_DONE, 100);
+
+	cr_assert_eq(reap(d, 1), 1);
+	cr_assert_eq(d[0].req.id, id);
+	cr_assert_eq(d[0].status, 0);
+	cr_assert_eq(d[0].len, 100);
+}
+
+Test(srv_core, pending_request_completes_once_from_the_loop)
+{
+	struct ipc_dp_done d[1];
+	struct ipc_cpl c = { .len = 4 };
+
+	post(OP_LATER, 16);
+	cr_assert_eq(reap(d, 1), 0);
+	cr_assert_eq(nlater, 1);
+	c.id = later[0];
+	cr_assert_eq(srv_complete(s, &c), 0);
+	cr_assert_eq(srv_complete(s, &c), -EBADMSG, "completed twice");
+	c.id ^= 1ull << 40;
+	cr_assert_eq(srv_complete(s, &c), -EBADMSG, "stale id taken");
+	cr_assert_eq(reap(d, 1), 1);
+	cr_assert_eq(d[0].req.id, later[0]);
+	cr_assert_eq(d[0].len, 4);
+}
+
+static void *worker(void *arg)
+{
+	struct ipc_cpl c = { .status = -EIO };
+
+	(void)arg;
+	for (unsigned i = 0; i < 32; i++) {
+		c.id = later[i];
+		cr_assert_eq(srv_complete_async(s, &c), 0);
+		usleep(100);
+	}
+	return NULL;
+}
+
+Test(srv_core, completions_from_a_worker_thread_reach_the_ring)
+{
+	struct ipc_dp_done d[32];
+	pthread_t t;
+
+	for (int i = 0; i < 32; i++)
+		post(OP_LATER, 0);
+	cr_assert_eq(reap(d, 32), 0);
+	cr_assert_eq(nlater, 32);
+	cr_assert_eq(pthread_create(&t, NULL, worker, NULL), 0);
+	cr_assert_eq(reap(d, 32), 32);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	for (int i = 0; i < 32; i++)
+		cr_assert_eq(d[i].status, -EIO);
+}
+
+Test(srv_core, malformed_requests_never_reach_the_device)
+{
+	struct ipc_req r = { .op = OP_DONE, .arena_len = 64 };
+	struct ipc_dp_done d[2];
+
+	/* Arena range outside the arena. */
+	r.arena_off = (uint64_t)geo.arena_slots * geo.arena_slot_size;
+	cr_assert_eq(ipc_dp_vmm_submit(&vmm, &r, NULL), 0);
+	/* Reserved field set. */
+	r = (struct ipc_req){ .op = OP_DONE, .reserved = 1 };
+	cr_assert_eq(ipc_dp_vmm_submit(&vmm, &r, NULL), 0);
+	cr_assert_eq(reap(d, 2), 2);
+	cr_assert_eq(d[0].status, -ERANGE);
+	cr_assert_eq(d[1].status, -EINVAL);
+	cr_assert_eq(handled, 0);
+}
+
+Test(srv_core, a_slot_still_pending_is_refused_busy)
+{
+	struct ipc_req r = { .op = OP_LATER };
+	struct ipc_cpl c[2];
+	int n;
+
+	post(OP_LATER, 0);
+	srv_ring_drain(s);
+	/* Forge a second request on the same slot, past the VMM's table. */
+	r.id = later[0] + (1ull << 32);
+	cr_assert_eq(ipc_ring_push(&vmm.sq, &r, 1), 1);
+	srv_ring_drain(s);
+	event_base_loop(srv_base(s), EVLOOP_NONBLOCK);
+	n = ipc_ring_pop(&vmm.cq, c, 2);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(c[0].id, r.id);
+	cr_assert_eq(c[0].status, -EBUSY);
+	cr_assert_eq(handled, 1);
+}
+
+Test(srv_core, probability_fault_fires_count_times_then_stops)
+{
+	struct ctl_fault f = { .op = CTL_OP_READ, .kind = CTL_FAULT_ERROR,
+			       .trigger = CTL_TRIGGER_PROBABILITY,
+			       .probability_ppm = 1000000, .count = 3,
+			       .error_code = ENOSPC };
+	struct ipc_dp_done d[6];
+
+	srv_fault_set(s, &f);
+	for (int i = 0; i < 6; i++)
+		post(OP_DONE, 0);
+	cr_assert_eq(reap(d, 6), 6);
+	for (int i = 0; i < 6; i++)
+		cr_assert_eq(d[i].status, i < 3 ? -ENOSPC : 0, "request %d", i);
+	cr_assert_eq(handled, 3);
+}
+
+Test(srv_core, fault_on_another_op_leaves_this_one_alone)
+{
+	struct ctl_fault f = { .op = CTL_OP_WRITE, .kind = CTL_FAULT_ERROR,
+			       .trigger = CTL_TRIGGER_EVERY_NTH,
+			       .every_nth = 1, .error_code = EIO };
+	struct ipc_dp_done d[1];
+
+	srv_fault_set(s, &f);
+	post(OP_DONE, 0);
+	cr_assert_eq(reap(d, 1), 1);
+	cr_assert_eq(d[0].status, 0);
+}
+
+Test(srv_core, stats_count_per_op_and_reset)
+{
+	struct ctl_stats st = { 0 };
+	struct ipc_dp_done d[3];
+
+	post(OP_DONE, 32);
+	post(OP_DONE, 16);
+	post(7, 0);
+	cr_assert_eq(reap(d, 3), 3);
+	srv_ring_stats(s, &st, true);
+	cr_assert_eq(ctl_stats_validate(&st), 0);
+	cr_assert_eq(st.nops, 2);
+	cr_assert_eq(st.ops[0].op, CTL_OP_ANY);
+	cr_assert_eq(st.ops[0].errors, 1);
+	cr_assert_eq(st.ops[1].op, CTL_OP_READ);
+	cr_assert_eq(st.ops[1].requests, 2);
+	cr_assert_eq(st.ops[1].bytes, 48);
+	memset(&st, 0, sizeof(st));
+	srv_ring_stats(s, &st, false);
+	cr_assert_eq(st.nops, 0, "reset did not zero");
+}
+
+Test(srv_core, a_busy_ring_costs_the_server_no_wake_ups)
+{
+	struct ipc_dp_done d[48];
+
+	/* The VMM never sleeps on the completion ring: no eventfd writes. */
+	for (int i = 0; i < 48; i++)
+		post(OP_DONE, 0);
+	cr_assert_eq(reap(d, 48), 48);
+	cr_assert_eq(s->dp.cq_kick.st.kicks, 0);
+	cr_assert_gt(s->dp.cq_kick.st.suppressed, 0);
+}
+
+Test(srv_core, arguments_are_checked)
+{
+	struct srv_args a;
+	char *ok[] = { "x", "--ctl-fd", "5", "--log-level", "debug" };
+	char *nofd[] = { "x", "--log-level", "info" };
+	char *badlvl[] = { "x", "--ctl-fd", "5", "--log-level", "loud" };
+	char *lowfd[] = { "x", "--ctl-fd", "1" };
+	char *junk[] = { "x", "--ctl-fd", "5x" };
+	char *extra[] = { "x", "--ctl-fd", "5", "--disk" };
+
+	cr_assert_eq(srv_args_parse(5, ok, &a), 0);
+	cr_assert_eq(a.ctl_fd, 5);
+	cr_assert_eq(a.level, SRV_LOG_DEBUG);
+	cr_assert_eq(srv_args_parse(3, nofd, &a), -EINVAL);
+	cr_assert_eq(srv_args_parse(5, badlvl, &a), -EINVAL);
+	cr_assert_eq(srv_args_parse(3, lowfd, &a), -EINVAL);
+	cr_assert_eq(srv_args_parse(3, junk, &a), -EINVAL);
+	cr_assert_eq(srv_args_parse(4, extra, &a), -EINVAL);
+}
