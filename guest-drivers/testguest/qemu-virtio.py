@@ -3,7 +3,7 @@
 # virtio-mmio devices and checks what reached the host side.
 # Usage: qemu-virtio.py GUEST CASE [poll|irq]
 #   CASE: console-echo, console-bulk, blk-pattern (with blk-ro on a second,
-#   read-only disk), virtq-evil:RULE (on a blk device; QEMU flags only the
+#   read-only disk), blk-info, virtq-evil:RULE (on a blk device; QEMU flags only the
 #   loop and index rules).
 import os, re, socket, struct, subprocess, sys, tempfile, time
 
@@ -157,6 +157,25 @@ def case_blk(guest, mode, tmp):
     return out
 
 
+def case_info(guest, mode, tmp):
+    img = os.path.join(tmp, 'info.img')
+    first = b'sector zero stays' + b'\x11' * 495
+    with open(img, 'wb') as f:
+        f.write(first)
+        f.truncate(1 << 20)
+    devs = ['-drive', 'file=%s,if=none,id=d0,format=raw' % img,
+            '-device', 'virtio-blk-device,drive=d0,serial=tg-serial-7']
+    out = run(qemu_cmd(guest, 'test=blk-info virtio-mode=' + mode, devs))
+    _, res = results(out)
+    r = res.get('blk-info', {})
+    if r.get('status') != 'pass' or r.get('id') != 'tg-serial-7' or \
+            r.get('sectors') != str(2048) or r.get('write_zeroes') != 'ok':
+        fail('bad blk-info line', out)
+    if open(img, 'rb').read(512) != first:
+        fail('sector 0 was not restored', out)
+    return out
+
+
 def case_evil(guest, mode, tmp, rule):
     img = os.path.join(tmp, 'evil.img')
     with open(img, 'wb') as f:
@@ -176,7 +195,7 @@ def case_evil(guest, mode, tmp, rule):
 
 
 CASES = {'console-echo': case_echo, 'console-bulk': case_bulk,
-         'blk-pattern': case_blk}
+         'blk-pattern': case_blk, 'blk-info': case_info}
 
 if __name__ == '__main__':
     guest, case = sys.argv[1], sys.argv[2]

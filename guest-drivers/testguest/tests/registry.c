@@ -20,6 +20,7 @@ static const struct tg_test tests_table[] = {
 	{ "blk-pattern", test_blk_pattern },
 	{ "blk-ro", test_blk_ro },
 	{ "blk-bench", test_blk_bench },
+	{ "blk-info", test_blk_info },
 	{ "virtq-evil", test_virtq_evil },
 };
 

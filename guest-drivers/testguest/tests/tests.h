@@ -22,6 +22,7 @@ void test_console_bulk(const char *name);
 void test_blk_pattern(const char *name);
 void test_blk_ro(const char *name);
 void test_blk_bench(const char *name);
+void test_blk_info(const char *name);
 void test_virtq_evil(const char *name);
 
 /* The test called name, or NULL. */
