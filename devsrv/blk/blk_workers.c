@@ -142,13 +142,18 @@ int blk_workers_submit(struct blk_workers *p, const struct ipc_req *req,
 	return ret;
 }
 
-unsigned blk_workers_quiesce(struct blk_workers *p)
+unsigned blk_workers_quiesce(struct blk_workers *p,
+			     blk_workers_cancel_fn cancel)
 {
 	unsigned dropped;
 
 	pthread_mutex_lock(&p->lock);
 	dropped = p->queued;
-	p->queued = 0;
+	for (; p->queued; p->queued--) {
+		if (cancel)
+			cancel(p->ctx, &p->q[p->head]);
+		p->head = (p->head + 1) % p->cap;
+	}
 	while (p->running)
 		pthread_cond_wait(&p->idle, &p->lock);
 	pthread_mutex_unlock(&p->lock);

@@ -63,11 +63,17 @@ int blk_workers_start(struct blk_workers *p, unsigned nthreads, unsigned cap,
 int blk_workers_submit(struct blk_workers *p, const struct ipc_req *req,
 		       void *buf);
 
+/* Told about a job taken off the queue without running (under the lock:
+ * it must not call into the pool). */
+typedef void (*blk_workers_cancel_fn)(void *ctx, const struct blk_job *job);
+
 /*
- * Drop the jobs not yet started and wait until the running ones finished
- * (device reset). Returns how many were dropped.
+ * Device reset: take the jobs not yet started off the queue, handing each
+ * to @cancel (may be NULL) so it can still be completed, and wait until
+ * the running ones finished. Returns how many were cancelled.
  */
-unsigned blk_workers_quiesce(struct blk_workers *p);
+unsigned blk_workers_quiesce(struct blk_workers *p,
+			     blk_workers_cancel_fn cancel);
 
 /* Drop the queue, let running jobs finish, join and free everything. */
 void blk_workers_stop(struct blk_workers *p);

@@ -194,13 +194,31 @@ static enum srv_verdict blk_srv_handle(struct srv *srv,
 	return SRV_PENDING;
 }
 
+/*
+ * Loop thread, under the pool lock: a request the reset took off the queue
+ * is completed unexecuted, so the core's in-flight slot is freed.
+ */
+static void blk_srv_cancel(void *ctx, const struct blk_job *job)
+{
+	struct blk_srv *b = ctx;
+	struct ipc_cpl cpl;
+
+	memset(&cpl, 0, sizeof(cpl));
+	cpl.id = job->req.id;
+	cpl.status = -ECANCELED;
+	if (srv_complete(b->srv, &cpl))
+		srv_err("cancel of id %llu refused",
+			(unsigned long long)cpl.id);
+}
+
+/* Guest reset: nothing queued runs any more; running I/O is waited for. */
 static void blk_srv_reset(struct srv *srv)
 {
 	struct blk_srv *b = srv_dev(srv);
-	unsigned dropped = blk_workers_quiesce(&b->pool);
+	unsigned n = blk_workers_quiesce(&b->pool, blk_srv_cancel);
 
-	if (dropped)
-		srv_info("reset: %u queued requests dropped", dropped);
+	if (n)
+		srv_info("reset: %u queued requests cancelled", n);
 }
 
 static void blk_srv_shutdown(struct srv *srv)

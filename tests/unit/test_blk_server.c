@@ -33,6 +33,8 @@ struct fake_vmm {
 	int img;
 	pid_t pid;
 	struct ctl_ready ready;
+	struct ipc_geom geom;	/* zero: the default geometry */
+	enum ctl_cache cache;	/* zero: writeback */
 };
 
 static void vmm_spawn(struct fake_vmm *v)
@@ -86,7 +88,11 @@ static void vmm_setup(struct fake_vmm *v, bool ro, size_t size)
 	memset(fill, 0xa5, sizeof(fill));
 	cr_assert_leq(size, sizeof(fill));
 	cr_assert_eq(pwrite(v->img, fill, size, 0), (ssize_t)size);
-	cr_assert_eq(ipc_dp_vmm_open(&v->dp, &geom, 1), 0);
+	if (!v->geom.sq_entries)
+		v->geom = geom;
+	if (!v->cache)
+		v->cache = CTL_CACHE_WRITEBACK;
+	cr_assert_eq(ipc_dp_vmm_open(&v->dp, &v->geom, 1), 0);
 	vmm_spawn(v);
 
 	vmm_recv(v, &m, CTL_HELLO);
@@ -106,9 +112,9 @@ static void vmm_setup(struct fake_vmm *v, bool ro, size_t size)
 	st->cfg.blk.read_only = ro;
 	st->cfg.blk.block_size = 512;
 	strcpy(st->cfg.blk.id, "e2e-disk");
-	st->cfg.blk.cache = CTL_CACHE_WRITEBACK;
+	st->cfg.blk.cache = v->cache;
 	st->cfg.blk.slice_offset = SLICE_OFF;
-	ctl_geometry_from_ipc(&geom, v->dp.reg.size, &st->geo);
+	ctl_geometry_from_ipc(&v->geom, v->dp.reg.size, &st->geo);
 	st->nfds = 4;
 	st->fds[0] = CTL_FD_MEMFD;
 	st->fds[1] = CTL_FD_KICK;
@@ -223,7 +229,7 @@ static uint64_t extra_of(const struct ctl_stats *st, const char *key)
 
 Test(blk_server, ready_announces_blk_features_and_config)
 {
-	struct fake_vmm v;
+	struct fake_vmm v = { 0 };
 	const uint8_t *c;
 	uint64_t cap = 0;
 
@@ -246,7 +252,7 @@ Test(blk_server, writes_reads_and_flush_through_the_real_server)
 	struct ipc_dp_done done[64];
 	struct ctl_msg m = { .type = CTL_STATS_REQUEST };
 	const struct ctl_op_stats *fl, *wr;
-	struct fake_vmm v;
+	struct fake_vmm v = { 0 };
 	unsigned char chk[2048];
 
 	vmm_start(&v, false);
@@ -323,7 +329,7 @@ Test(blk_server, read_only_disk_refuses_writes_with_erofs)
 {
 	static unsigned char w[512];
 	struct ipc_dp_done done[2];
-	struct fake_vmm v;
+	struct fake_vmm v = { 0 };
 	unsigned char chk[512];
 
 	vmm_start(&v, true);
@@ -344,7 +350,7 @@ Test(blk_server, read_only_disk_refuses_writes_with_erofs)
 
 Test(blk_server, image_too_small_is_a_setup_error)
 {
-	struct fake_vmm v;
+	struct fake_vmm v = { 0 };
 	struct ctl_msg m;
 	int fds[CTL_SETUP_MAX_FDS], status;
 	unsigned nfds;
@@ -358,5 +364,82 @@ Test(blk_server, image_too_small_is_a_setup_error)
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
 	close(v.sock);
 	ipc_dp_vmm_close(&v.dp);
+	close(v.img);
+}
+
+Test(blk_server, cache_none_sets_o_direct_and_bounces_unaligned_slots)
+{
+	static unsigned char w[8][1024];
+	struct ipc_dp_done done[16];
+	struct ctl_msg m = { .type = CTL_STATS_REQUEST };
+	struct fake_vmm v = { 0 };
+
+	/* 512-byte slots: arena buffers are not 4K aligned. */
+	v.geom = (struct ipc_geom){ 16, 16, 512, 64 };
+	v.cache = CTL_CACHE_NONE;
+	vmm_start(&v, false);
+	/* The server switched the shared open file description. */
+	cr_assert(fcntl(v.img, F_GETFL) & O_DIRECT);
+	for (unsigned i = 0; i < 8; i++) {
+		memset(w[i], (int)(0x40 + i), sizeof(w[i]));
+		vmm_post(&v, IPC_OP_WRITE, i * 2u + 1, 2, w[i], 1024);
+	}
+	vmm_reap(&v, done, 8);
+	for (unsigned i = 0; i < 8; i++) {
+		cr_assert_eq(done[i].status, 0);
+		vmm_free(&v, &done[i]);
+	}
+	for (unsigned i = 0; i < 8; i++)
+		vmm_post(&v, IPC_OP_READ, i * 2u + 1, 2, NULL, 1024);
+	vmm_reap(&v, done, 8);
+	for (unsigned i = 0; i < 8; i++) {
+		unsigned k = (unsigned)(done[i].req.args.blk.sector / 2);
+
+		cr_assert_eq(done[i].status, 0);
+		cr_assert_arr_eq(vmm_buf(&v, &done[i]), w[k], 1024);
+		vmm_free(&v, &done[i]);
+	}
+	cr_assert_eq(ctl_send(v.sock, &m, NULL, 0), 0);
+	vmm_recv(&v, &m, CTL_STATS_REPLY);
+	cr_assert_geq(extra_of(&m.u.stats, "bounced"), 1);
+	cr_assert_leq(extra_of(&m.u.stats, "bounced"), 16);
+	cr_assert_eq(vmm_stop(&v), 0);
+	close(v.img);
+}
+
+Test(blk_server, reset_completes_every_request_and_frees_its_slot)
+{
+	static unsigned char w[4096];
+	struct ipc_dp_done done[64];
+	struct ctl_msg m = { .type = CTL_RESET };
+	struct fake_vmm v = { 0 };
+	unsigned ok = 0, cancelled = 0;
+
+	/* One worker: most of the 64 requests still wait when RESET comes. */
+	cr_assert_eq(setenv("ISOVM_BLK_WORKERS", "1", 1), 0);
+	vmm_start(&v, false);
+	memset(w, 0x6b, sizeof(w));
+	for (unsigned i = 0; i < 64; i++)
+		vmm_post(&v, IPC_OP_WRITE, (i % 32) * 8u, 8, w, 4096);
+	cr_assert_geq(ipc_dp_vmm_kick(&v.dp), 0);
+	cr_assert_eq(ctl_send(v.sock, &m, NULL, 0), 0);
+	vmm_reap(&v, done, 64);
+	for (unsigned i = 0; i < 64; i++) {
+		cr_assert(done[i].status == 0 || done[i].status == -ECANCELED,
+			  "status %d", done[i].status);
+		ok += done[i].status == 0;
+		cancelled += done[i].status == -ECANCELED;
+		vmm_free(&v, &done[i]);
+	}
+	cr_assert_eq(ok + cancelled, 64);
+	/* Every slot is free again: a full second round is served. */
+	for (unsigned i = 0; i < 64; i++)
+		vmm_post(&v, IPC_OP_READ, (i % 32) * 8u, 8, NULL, 4096);
+	vmm_reap(&v, done, 64);
+	for (unsigned i = 0; i < 64; i++) {
+		cr_assert_eq(done[i].status, 0);
+		vmm_free(&v, &done[i]);
+	}
+	cr_assert_eq(vmm_stop(&v), 0);
 	close(v.img);
 }

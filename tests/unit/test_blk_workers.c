@@ -16,6 +16,7 @@ struct wk_ctx {
 	atomic_uint running, peak, done;
 	atomic_bool hold;		/* jobs wait while set */
 	atomic_uint bad_bounce;
+	atomic_uint cancelled[NJOBS];
 	size_t bounce_len;
 };
 
@@ -37,6 +38,14 @@ static void wk_fn(void *arg, const struct blk_job *job,
 		atomic_fetch_add(&c->runs[job->req.id], 1);
 	atomic_fetch_sub(&c->running, 1);
 	atomic_fetch_add(&c->done, 1);
+}
+
+static void wk_cancel(void *arg, const struct blk_job *job)
+{
+	struct wk_ctx *c = arg;
+
+	if (job->req.id < NJOBS)
+		atomic_fetch_add(&c->cancelled[job->req.id], 1);
 }
 
 static void wk_wait_done(struct wk_ctx *c, unsigned n)
@@ -90,7 +99,7 @@ Test(blk_workers, full_queue_is_enospc_not_a_block)
 	blk_workers_stop(&p);
 }
 
-Test(blk_workers, quiesce_drops_queued_jobs_and_waits_for_running_ones)
+Test(blk_workers, quiesce_cancels_queued_jobs_and_waits_for_running_ones)
 {
 	static struct wk_ctx c;
 	struct blk_workers p;
@@ -107,8 +116,11 @@ Test(blk_workers, quiesce_drops_queued_jobs_and_waits_for_running_ones)
 	while (!atomic_load(&c.running))
 		usleep(100);
 	atomic_store(&c.hold, false);
-	dropped = blk_workers_quiesce(&p);
+	dropped = blk_workers_quiesce(&p, wk_cancel);
 	cr_assert_eq(dropped, 4);
+	for (unsigned i = 1; i < 5; i++)
+		cr_assert_eq(atomic_load(&c.cancelled[i]), 1, "job %u", i);
+	cr_assert_eq(atomic_load(&c.cancelled[0]), 0, "job 0 ran instead");
 	cr_assert_eq(atomic_load(&c.done), 1, "the running job finished");
 	cr_assert_eq(atomic_load(&c.running), 0);
 	/* Still usable afterwards. */
