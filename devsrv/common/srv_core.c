@@ -70,7 +70,7 @@ struct srv *srv_core_new(const struct srv_dev_ops *ops, void *dev)
 	if (!s->base || event_base_priority_init(s->base, SRV_NPRIO))
 		goto err_base;
 	s->ev_flush = event_new(s->base, -1, 0, srv_flush_cb, s);
-	if (!s->ev_flush || event_priority_set(s->ev_flush, SRV_PRIO_LOW))
+	if (!s->ev_flush || event_priority_set(s->ev_flush, SRV_PRIO_NORMAL))
 		goto err_base;
 	return s;
 

@@ -16,7 +16,13 @@
 /* Batches per kick callback before other events get a turn. */
 #define SRV_BATCHES_PER_PASS 16
 
-/* Event priorities: control first, devices in the middle, flushes last. */
+/*
+ * Event priorities. libevent runs only the highest non-empty priority in a
+ * pass, so everything of the data path shares NORMAL (the default of a
+ * device's own events, FIFO among themselves: a flush activated by a
+ * callback runs after it, and a busy ring cannot starve a backend);
+ * control messages go first.
+ */
 enum srv_prio { SRV_PRIO_HIGH, SRV_PRIO_NORMAL, SRV_PRIO_LOW, SRV_NPRIO };
 
 /* Control-socket states of the route table. */

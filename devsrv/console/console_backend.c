@@ -239,8 +239,6 @@ int console_backend_open(struct console_backend *b, struct event_base *base,
 	if (ret)
 		return ret;
 	event_assign(&b->ev_flush, base, -1, 0, console_backend_flush_cb, b);
-	/* Lowest of the core's priorities: after the pass's requests. */
-	event_priority_set(&b->ev_flush, 2);
 	evtimer_assign(&b->ev_retry, base, console_backend_retry_cb, b);
 	ret = console_backend_fds(b, fds);
 	if (ret) {

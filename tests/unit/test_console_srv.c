@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -581,4 +582,34 @@ Test(console_srv, socket_clients_come_and_go, .init = srv_start)
 	cr_assert_eq(extra(&st, "clients_accepted"), 2);
 	cr_assert_eq(extra(&st, "clients_refused"), 1);
 	close(c3);
+}
+
+Test(console_srv, pty_master_carries_both_directions, .init = srv_start)
+{
+	static const enum ctl_fd_role role = CTL_FD_BACKEND;
+	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), sl;
+	char buf[16] = { 0 };
+	struct termios t;
+	struct ipc_dp_done d;
+
+	cr_assert_geq(m, 0);
+	cr_assert_eq(grantpt(m), 0);
+	cr_assert_eq(unlockpt(m), 0);
+	sl = open(ptsname(m), O_RDWR | O_NOCTTY | O_CLOEXEC);
+	cr_assert_geq(sl, 0);
+	cr_assert_eq(tcgetattr(sl, &t), 0);
+	cfmakeraw(&t);
+	cr_assert_eq(tcsetattr(sl, TCSANOW, &t), 0);
+	setup_with(CTL_CONSOLE_PTY, &m, &role, 1);
+	close(m);
+	post(OUT, UART, "boot\n", 5);
+	cr_assert_eq(reap(NULL, 0).status, 0);
+	cr_assert_eq(read_exact(sl, buf, 5, 3000), 5);
+	cr_assert_arr_eq(buf, "boot\n", 5);
+	post(IN, UART, NULL, 16);
+	cr_assert_eq(write(sl, "ls\r", 3), 3);
+	d = reap(buf, sizeof(buf));
+	cr_assert_eq(d.len, 3);
+	cr_assert_arr_eq(buf, "ls\r", 3);
+	close(sl);
 }
