@@ -1,0 +1,383 @@
+/*
+ * test_console.c: the console device server end to end with the test
+ * guest: console-echo and console-bulk over the stdio, pty, socket and file
+ * backends in polling and interrupt modes; every virtq-evil rule puts only
+ * that device in NEEDS_RESET while the VMM and the UART go on; a killed
+ * console server leaves the VMM and the guest running; bad --console values
+ * are refused before any VM exists.
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "guest-drivers/abi/isovm_abi.h"
+#include "tests/integration/harness.h"
+
+#define CON_TIMEOUT_MS 90000
+#define CON_ECHO_LINE "hello-isovm-console-42"
+
+enum con_backend { CON_STDIO, CON_PTY, CON_SOCKET, CON_FILE };
+
+struct con_run {
+	enum con_backend backend;
+	char path[108];       /* socket or file path */
+	bool wait_ready;      /* echo: send the line after the guest is ready */
+	bool sent;
+	int fd;               /* our end of a pty or socket */
+	bool kill_server;     /* kill isovm-console once the guest is ready */
+	bool killed;
+};
+
+static const char *con_output(const struct vmrun *r, const struct con_run *c)
+{
+	return c->backend == CON_STDIO ? r->out : r->extra;
+}
+
+static void con_open_pty(struct vmrun *r, struct con_run *c)
+{
+	const char *p = strstr(r->err, "console pty: ");
+	char path[64];
+	struct termios t;
+	size_t n;
+
+	if (!p || !strchr(p, '\n'))
+		return;
+	p += strlen("console pty: ");
+	n = strcspn(p, " \r\n");
+	if (n >= sizeof(path))
+		return;
+	memcpy(path, p, n);
+	path[n] = '\0';
+	c->fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (c->fd < 0)
+		return;
+	if (tcgetattr(c->fd, &t) == 0) {
+		cfmakeraw(&t);
+		tcsetattr(c->fd, TCSANOW, &t);
+	}
+	r->extra_fd = c->fd;
+}
+
+static void con_open_socket(struct vmrun *r, struct con_run *c)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	r->extra_fd = fd;
+}
+
+/* The pid of isovm's child running isovm-console, or -1. */
+static pid_t con_server_pid(pid_t parent)
+{
+	char cmd[160];
+	FILE *p;
+	int pid = -1;
+
+	snprintf(cmd, sizeof(cmd), "pgrep -P %d -f isovm-console", parent);
+	p = popen(cmd, "r");
+	if (p) {
+		if (fscanf(p, "%d", &pid) != 1)
+			pid = -1;
+		pclose(p);
+	}
+	return pid;
+}
+
+static void con_hook(struct vmrun *r, void *arg)
+{
+	struct con_run *c = arg;
+	const char *out;
+
+	if (c->fd < 0 && c->backend == CON_PTY)
+		con_open_pty(r, c);
+	if (c->fd < 0 && c->backend == CON_SOCKET)
+		con_open_socket(r, c);
+	out = con_output(r, c);
+	if (c->kill_server && !c->killed && strstr(out, "console-echo ready")) {
+		pid_t pid = con_server_pid(r->pid);
+
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			c->killed = true;
+		}
+	}
+	if (!c->wait_ready || c->sent || !strstr(out, "console-echo ready"))
+		return;
+	if (c->backend == CON_STDIO && r->in_fd >= 0)
+		c->sent = write(r->in_fd, CON_ECHO_LINE "\n",
+				sizeof(CON_ECHO_LINE)) > 0;
+	else if (c->fd >= 0)
+		c->sent = write(c->fd, CON_ECHO_LINE "\n",
+				sizeof(CON_ECHO_LINE)) > 0;
+}
+
+static const char *con_spec(struct con_run *c, char *buf, size_t cap)
+{
+	switch (c->backend) {
+	case CON_STDIO:
+		return "stdio";
+	case CON_PTY:
+		return "pty";
+	case CON_SOCKET:
+		snprintf(buf, cap, "socket:%s", c->path);
+		return buf;
+	case CON_FILE:
+		snprintf(buf, cap, "file:%s", c->path);
+		return buf;
+	}
+	return "?";
+}
+
+static void con_boot(struct vmrun *r, struct con_run *c, const char *cmdline)
+{
+	char spec[160];
+	char *argv[] = { (char *)HARNESS_ISOVM, "run", "--kernel",
+			 HARNESS_TESTGUEST, "--console",
+			 (char *)con_spec(c, spec, sizeof(spec)), "--cmdline",
+			 (char *)cmdline, NULL };
+	struct vmrun_opts o = { .stdin_pipe = true, .hook = con_hook,
+				.arg = c };
+
+	c->fd = -1;
+	cr_assert_eq(vmrun_opts(r, CON_TIMEOUT_MS, &o, argv), 0);
+	if (c->fd >= 0)
+		close(c->fd);
+	if (r->status != 0 || r->timed_out)
+		vmrun_dump(r, cmdline);
+}
+
+static void con_tmp_path(struct con_run *c, const char *what)
+{
+	snprintf(c->path, sizeof(c->path), "/tmp/isovm-con-%d-%s", getpid(),
+		 what);
+	unlink(c->path);
+}
+
+static void con_echo(enum con_backend b, const char *mode)
+{
+	struct con_run c = { .backend = b, .wait_ready = true };
+	char cmdline[128], want[64];
+	struct vmrun r;
+
+	if (!harness_have_kvm())
+		return;
+	if (b == CON_SOCKET)
+		con_tmp_path(&c, "echo.sock");
+	snprintf(cmdline, sizeof(cmdline), "test=console-echo virtio-mode=%s",
+		 mode);
+	con_boot(&r, &c, cmdline);
+	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
+	cr_assert(c.sent, "the guest never said it was ready");
+	snprintf(want, sizeof(want), "echo:%s\n", CON_ECHO_LINE);
+	cr_assert_not_null(strstr(con_output(&r, &c), want),
+			   "the echo did not come back");
+	cr_assert_not_null(strstr(con_output(&r, &c),
+				  "name=console-echo status=pass"));
+	if (b == CON_SOCKET)
+		cr_assert_neq(access(c.path, F_OK), 0,
+			      "the socket path was left behind");
+	vmrun_free(&r);
+}
+
+static uint64_t con_xorshift(uint64_t s)
+{
+	s ^= s << 13;
+	s ^= s >> 7;
+	s ^= s << 17;
+	return s;
+}
+
+/* Checks the framed bulk data in out and the guest's reported hash. */
+static void con_check_bulk(const char *out, size_t len, uint64_t want_bytes)
+{
+	const char *begin = strstr(out, "ISOVM-BULK-BEGIN seed="), *data, *res;
+	unsigned long long seed, bytes;
+	uint64_t state, hash = 0xcbf29ce484222325ull;
+	char hashkey[40];
+
+	cr_assert_not_null(begin, "no bulk data in the backend output");
+	cr_assert_eq(sscanf(begin, "ISOVM-BULK-BEGIN seed=%llu bytes=%llu",
+			    &seed, &bytes), 2);
+	cr_assert_eq(bytes, want_bytes);
+	data = strchr(begin, '\n');
+	cr_assert_not_null(data);
+	data++;
+	cr_assert_geq((size_t)(out + len - data), bytes + 15,
+		      "bulk data cut short: %zu of %llu bytes",
+		      (size_t)(out + len - data), bytes);
+	state = seed;
+	for (uint64_t i = 0; i < bytes; i++) {
+		char want;
+
+		state = con_xorshift(state);
+		want = (i % 64 == 63) ? '\n' : (char)('a' + state % 26);
+		cr_assert_eq(data[i], want, "bulk byte %" PRIu64 " differs", i);
+		hash ^= (uint8_t)want;
+		hash *= 0x100000001b3ull;
+	}
+	cr_assert_eq(strncmp(data + bytes, "ISOVM-BULK-END\n", 15), 0);
+	res = strstr(data + bytes, "ISOVM-TEST name=console-bulk status=pass");
+	cr_assert_not_null(res, "no pass line after the bulk data");
+	snprintf(hashkey, sizeof(hashkey), "hash=0x%016" PRIx64, hash);
+	cr_assert_not_null(strstr(res, hashkey), "guest hash is not %s",
+			   hashkey);
+}
+
+static void con_bulk(enum con_backend b, const char *mode)
+{
+	struct con_run c = { .backend = b };
+	char cmdline[160];
+	struct vmrun r;
+
+	if (!harness_have_kvm())
+		return;
+	if (b == CON_SOCKET)
+		con_tmp_path(&c, "bulk.sock");
+	if (b == CON_FILE)
+		con_tmp_path(&c, "bulk.log");
+	snprintf(cmdline, sizeof(cmdline),
+		 "test=console-bulk console-bulk.mib=1 console-bulk.seed=77 virtio-mode=%s",
+		 mode);
+	con_boot(&r, &c, cmdline);
+	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
+	if (b == CON_FILE) {
+		FILE *f = fopen(c.path, "r");
+		static char buf[4 << 20];
+		size_t n;
+
+		cr_assert_not_null(f, "no console file");
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		buf[n] = '\0';
+		fclose(f);
+		unlink(c.path);
+		con_check_bulk(buf, n, 1 << 20);
+	} else {
+		con_check_bulk(con_output(&r, &c),
+			       b == CON_STDIO ? r.out_len : r.extra_len,
+			       1 << 20);
+	}
+	vmrun_free(&r);
+}
+
+Test(console, echo_stdio_poll) { con_echo(CON_STDIO, "poll"); }
+Test(console, echo_stdio_irq) { con_echo(CON_STDIO, "irq"); }
+Test(console, echo_pty_poll) { con_echo(CON_PTY, "poll"); }
+Test(console, echo_pty_irq) { con_echo(CON_PTY, "irq"); }
+Test(console, echo_socket_poll) { con_echo(CON_SOCKET, "poll"); }
+Test(console, echo_socket_irq) { con_echo(CON_SOCKET, "irq"); }
+Test(console, bulk_stdio_poll) { con_bulk(CON_STDIO, "poll"); }
+Test(console, bulk_stdio_irq) { con_bulk(CON_STDIO, "irq"); }
+Test(console, bulk_pty_poll) { con_bulk(CON_PTY, "poll"); }
+Test(console, bulk_pty_irq) { con_bulk(CON_PTY, "irq"); }
+Test(console, bulk_socket_poll) { con_bulk(CON_SOCKET, "poll"); }
+Test(console, bulk_socket_irq) { con_bulk(CON_SOCKET, "irq"); }
+Test(console, bulk_file_poll) { con_bulk(CON_FILE, "poll"); }
+Test(console, bulk_file_irq) { con_bulk(CON_FILE, "irq"); }
+
+static void con_evil(const char *rule)
+{
+	struct con_run c = { .backend = CON_STDIO };
+	char cmdline[128], line[256];
+	struct vmrun r;
+
+	if (!harness_have_kvm())
+		return;
+	snprintf(cmdline, sizeof(cmdline), "test=virtq-evil,info virtq-evil=%s",
+		 rule);
+	con_boot(&r, &c, cmdline);
+	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF, "the VMM did not go on");
+	cr_assert_not_null(vmrun_line(&r, "ISOVM-TEST name=virtq-evil", line,
+				      sizeof(line)));
+	cr_assert_not_null(strstr(line, "status=pass"), "%s", line);
+	cr_assert_eq(vmrun_key(line, "needs_reset"), 1, "%s", line);
+	cr_assert_not_null(strstr(r.out, "uart still works"));
+	/* A later test of the same boot still runs: the guest goes on. */
+	cr_assert_not_null(strstr(r.out, "ISOVM-TEST name=info status=pass"));
+	/* One line names the broken rule. */
+	cr_assert(strstr(r.err, "NEEDS_RESET") || strstr(r.err, "needs reset"),
+		  "no log line about the broken rule");
+	vmrun_free(&r);
+}
+
+Test(virtq_evil, descriptor_loop) { con_evil("loop"); }
+Test(virtq_evil, index_out_of_range) { con_evil("index"); }
+Test(virtq_evil, address_outside_ram) { con_evil("addr"); }
+Test(virtq_evil, length_overflow) { con_evil("overflow"); }
+Test(virtq_evil, nested_indirect) { con_evil("nested-indirect"); }
+Test(virtq_evil, queue_size_not_power_of_two) { con_evil("qsize"); }
+Test(virtq_evil, notify_before_driver_ok) { con_evil("early-notify"); }
+
+Test(console, killed_server_leaves_vmm_and_guest_running)
+{
+	struct con_run c = { .backend = CON_STDIO, .kill_server = true };
+	struct vmrun r;
+
+	if (!harness_have_kvm())
+		return;
+	/* The guest waits 3 s for a line that never comes, then powers off. */
+	con_boot(&r, &c,
+		 "test=console-echo,info console-echo.timeout_ms=3000");
+	cr_assert(c.killed, "found no console server to kill");
+	cr_assert(!r.timed_out);
+	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF,
+		     "the guest did not run on to its power-off");
+	cr_assert_not_null(strstr(r.err, "died"), "the death was not logged");
+	cr_assert(!r.strays);
+	vmrun_free(&r);
+}
+
+static void con_bad(const char *value, const char *needle)
+{
+	char *argv[] = { (char *)HARNESS_ISOVM, "run", "--kernel",
+			 HARNESS_TESTGUEST, "--console", (char *)value, NULL };
+	struct vmrun r;
+
+	cr_assert_eq(vmrun(&r, 20000, argv), 0);
+	if (r.status != ISOVM_EXIT_USAGE)
+		vmrun_dump(&r, value);
+	cr_assert_eq(r.status, ISOVM_EXIT_USAGE);
+	cr_assert_not_null(strstr(r.err, needle), "stderr lacks '%s': %s",
+			   needle, r.err);
+	cr_assert_eq(r.out_len, 0, "a VM ran");
+	cr_assert(!r.strays);
+	vmrun_free(&r);
+}
+
+Test(console_bad, unknown_kind) { con_bad("telnet", "--console"); }
+Test(console_bad, empty_file_path) { con_bad("file:", "--console"); }
+Test(console_bad, empty_socket_path) { con_bad("socket:", "--console"); }
+Test(console_bad, file_in_missing_directory)
+{
+	con_bad("file:/nonexistent-isovm-dir/log", "/nonexistent-isovm-dir/log");
+}
+Test(console_bad, socket_path_exists)
+{
+	char spec[64];
+
+	snprintf(spec, sizeof(spec), "socket:/tmp/isovm-con-exists-%d", getpid());
+	FILE *f = fopen(spec + 7, "w");
+
+	cr_assert_not_null(f);
+	fclose(f);
+	con_bad(spec, spec + 7);
+	cr_assert_eq(access(spec + 7, F_OK), 0, "isovm removed a file it did not make");
+	unlink(spec + 7);
+}
