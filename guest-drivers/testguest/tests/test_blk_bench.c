@@ -85,7 +85,8 @@ static int bench_submit(struct vblk *v, struct bench *b, unsigned i)
 /* Keeps qd requests in flight until the end; 0 or -errno. */
 static int bench_loop(struct vblk *v, struct bench *b, uint64_t end_tsc)
 {
-	uint64_t deadline = end_tsc + clock_deadline_us(10000000) - rdtsc();
+	/* The last requests get 10 s past the end to complete. */
+	uint64_t deadline = end_tsc + (clock_deadline_us(10000000) - rdtsc());
 	unsigned i, inflight = 0;
 	uint8_t status;
 	uint64_t t0;

@@ -48,8 +48,12 @@ int virtq_init(struct virtq *q, struct vmmio_dev *d, unsigned index,
 	for (i = 0; i < n; i++)
 		q->link[i] = (uint16_t)(i + 1);
 	q->nfree = (uint16_t)n;
-	if (d->poll)
+	if (d->poll) {
+		/* No interrupts: the flag, or an event index just behind
+		 * (crossed only after 65535 more entries). */
 		q->avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
+		*q->used_event = 0xffff;
+	}
 	ret = vmmio_queue_setup(d, index, n, dma_pa(q->desc),
 				dma_pa(q->avail), dma_pa(q->used));
 	return ret;
