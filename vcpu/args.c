@@ -12,6 +12,8 @@ const char args_usage[] =
 	"usage: isovm run [--kernel PATH] [--initrd PATH] [--cmdline STR]\n"
 	"                 [--cpus N] [--memory SIZE] [--on-reboot "
 	"restart|exit]\n"
+	"                 [--disk path=FILE[,ro][,offset=B][,size=B][,id=NAME]"
+	"\n                         [,cache=writeback|none]]...\n"
 	"                 [--log-level error|warn|info|debug]\n"
 	"       isovm --help | isovm run --help\n"
 	"\n"
@@ -27,6 +29,11 @@ const char args_usage[] =
 	"default 1\n"
 	"  --memory SIZE      guest RAM, K/M/G suffix, 16M..1T, 4K multiple;\n"
 	"                     default 256M\n"
+	"  --disk SPEC        a virtio-blk disk (repeatable, at most 8):\n"
+	"                     path=FILE image file or block device; ro\n"
+	"                     read-only; offset=B,size=B a 512-aligned slice\n"
+	"                     (K/M/G suffixes); id=NAME serial (<= 20 chars);\n"
+	"                     cache=none for O_DIRECT (default writeback)\n"
 	"  --on-reboot ACT    restart (default) or exit with status 0\n"
 	"  --log-level L      error, warn (default), info or debug\n"
 	"\n"
@@ -35,7 +42,6 @@ const char args_usage[] =
 
 /* Flags of the design that this build does not implement yet. */
 static const char *const args_unsupported[] = {
-	"--disk",
 	"--net",
 	"--console",
 	"--api-socket",
@@ -150,6 +156,9 @@ static int args_apply(const char *flag, const char *v, struct vm_config *cfg,
 		return args_parse_cpus(v, cfg, err, errlen);
 	} else if (strcmp(flag, "--memory") == 0) {
 		return args_parse_memory(v, cfg, err, errlen);
+	} else if (strcmp(flag, "--disk") == 0) {
+		if (*v && disk_set_add(&cfg->disks, v, err, errlen))
+			return -EINVAL;
 	} else if (strcmp(flag, "--on-reboot") == 0) {
 		if (strcmp(v, "restart") == 0)
 			cfg->on_reboot = VM_ON_REBOOT_RESTART;

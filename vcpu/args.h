@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vcpu/disk_cfg.h"
 #include "vcpu/log.h"
 
 #define ARGS_MEM_DEFAULT (256ull << 20)
@@ -28,6 +29,7 @@ struct vm_config {
 	enum vm_on_reboot on_reboot;
 	enum log_level log_level;
 	bool default_guest; /* kernel chosen by args_default_guest() */
+	struct disk_set disks; /* --disk, in order; opened by disk_set_open() */
 	/* Storage for paths and the command line chosen for the default guest.
 	 */
 	char default_kernel[PATH_MAX];

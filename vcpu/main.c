@@ -113,7 +113,7 @@ int main(int argc, char **argv)
 	struct kvm kvm;
 	struct term term;
 	static struct vm vm;
-	char err[256];
+	char err[PATH_MAX + 256];
 	int status, sig_fd;
 
 	if (main_std_fds())
@@ -121,6 +121,11 @@ int main(int argc, char **argv)
 	status = main_parse(argc, argv, &cfg);
 	if (status >= 0)
 		return status;
+	/* Images are opened, checked and locked before anything is created. */
+	if (disk_set_open(&cfg.disks, err, sizeof(err))) {
+		log_error("%s", err);
+		return ISOVM_EXIT_USAGE;
+	}
 	sig_fd = main_signals();
 	if (sig_fd < 0) {
 		log_error("signal set-up failed: %s", strerror(errno));
@@ -161,5 +166,6 @@ out_close_kvm:
 	kvm_close(&kvm);
 out_close_sig:
 	close(sig_fd);
+	disk_set_close(&cfg.disks);
 	return status;
 }

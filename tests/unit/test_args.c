@@ -166,13 +166,27 @@ Test(args, bad_on_reboot_and_log_level_values_are_rejected)
 
 Test(args, designed_but_missing_flags_say_not_supported_yet)
 {
-	expect_bad(ARGV("run", "--disk", "path=x"),
-		   "--disk is not supported yet");
 	expect_bad(ARGV("run", "--net=tap=t0"), "--net is not supported yet");
 	expect_bad(ARGV("run", "--console", "stdio"),
 		   "--console is not supported");
 	expect_bad(ARGV("run", "--api-socket", "s"),
 		   "--api-socket is not supported");
+}
+
+Test(args, disk_is_parsed_repeatably_and_its_errors_are_reported)
+{
+	struct vm_config cfg;
+
+	cr_assert_eq(parse(&cfg, ARGV("run", "--disk", "path=a,ro",
+				      "--disk=path=b,id=x")),
+		     ARGS_RUN, "%s", err);
+	cr_assert_eq(cfg.disks.n, 2);
+	cr_assert_str_eq(cfg.disks.disk[0].path, "a");
+	cr_assert(cfg.disks.disk[0].read_only);
+	cr_assert_str_eq(cfg.disks.disk[1].id, "x");
+	expect_bad(ARGV("run", "--disk", "path=a,bogus=1"),
+		   "unknown key 'bogus'");
+	expect_bad(ARGV("run", "--disk"), "--disk needs a value");
 }
 
 static void write_cpuinfo(const char *path, const char *flags)
