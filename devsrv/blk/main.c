@@ -42,16 +42,22 @@ static unsigned blk_srv_nworkers(void)
 }
 
 /*
+ * The fd must fit the disk: writable unless read-only, positioned writes.
  * cache=none: the VMM may have opened the image with O_DIRECT already;
  * if not, switch it on here (F_SETFL can), so the host page cache holds
  * no copy of the guest's disk.
  */
-static int blk_srv_cache_mode(int fd, const struct ctl_blk_config *cfg)
+static int blk_srv_check_fd(int fd, const struct ctl_blk_config *cfg)
 {
 	int fl = fcntl(fd, F_GETFL);
 
 	if (fl < 0)
 		return -errno;
+	/* pwrite() on an O_APPEND fd ignores its offset: refuse it. */
+	if (fl & O_APPEND) {
+		srv_err("image fd is O_APPEND");
+		return -EINVAL;
+	}
 	if (!cfg->read_only && (fl & O_ACCMODE) == O_RDONLY) {
 		srv_err("a writable disk needs a writable image fd");
 		return -EBADF;
@@ -59,8 +65,10 @@ static int blk_srv_cache_mode(int fd, const struct ctl_blk_config *cfg)
 	if (cfg->cache != CTL_CACHE_NONE || (fl & O_DIRECT))
 		return 0;
 	if (fcntl(fd, F_SETFL, fl | O_DIRECT)) {
+		int err = errno;
+
 		srv_err("cache=none: O_DIRECT refused by the file system");
-		return -errno;
+		return -err;
 	}
 	return 0;
 }
@@ -138,7 +146,7 @@ static int blk_srv_setup(struct srv *srv, const struct ctl_setup *setup,
 		srv_err("no image fd in SETUP");
 		return -EBADF;
 	}
-	ret = blk_srv_cache_mode(fds->backend, cfg);
+	ret = blk_srv_check_fd(fds->backend, cfg);
 	if (ret)
 		return ret;
 	ret = blk_backend_init(&b->be, fds->backend, cfg->slice_offset);
