@@ -16,10 +16,10 @@
 #include "virtio/dma.h"
 
 /* 1 us buckets below BENCH_FINE_US, then 64 us buckets, then overflow. */
-#define BENCH_FINE_US 4096u
+#define BENCH_FINE_US	4096u
 #define BENCH_COARSE_US 64u
-#define BENCH_BUCKETS (BENCH_FINE_US + 2048u + 1u)
-#define BENCH_BS_MAX (1u << 20)
+#define BENCH_BUCKETS	(BENCH_FINE_US + 2048u + 1u)
+#define BENCH_BS_MAX	(1u << 20)
 
 static struct vblk bench_blk;
 static uint64_t bench_hist[BENCH_BUCKETS];
@@ -37,9 +37,9 @@ static void bench_record(struct bench *b, uint64_t ns)
 {
 	uint64_t us = ns / 1000, i;
 
-	i = us < BENCH_FINE_US ? us
-			       : BENCH_FINE_US + (us - BENCH_FINE_US) /
-							 BENCH_COARSE_US;
+	i = us < BENCH_FINE_US
+		    ? us
+		    : BENCH_FINE_US + (us - BENCH_FINE_US) / BENCH_COARSE_US;
 	if (i >= BENCH_BUCKETS)
 		i = BENCH_BUCKETS - 1;
 	bench_hist[i]++;

@@ -78,9 +78,11 @@ void test_blk_info(const char *name)
 			 deadline);
 	info_id_text(id, text);
 	wz = info_write_zeroes(&info_blk, save, buf, deadline);
-	report_result(name, info_blk.capacity && idst >= 0 &&
-				    (!strcmp(wz, "ok") || !strcmp(wz, "not-offered") ||
-				     !strcmp(wz, "read-only")),
+	report_result(name,
+		      info_blk.capacity && idst >= 0 &&
+			      (!strcmp(wz, "ok") ||
+			       !strcmp(wz, "not-offered") ||
+			       !strcmp(wz, "read-only")),
 		      "disk=%lu sectors=%lu blk_size=%u seg_max=%u size_max=%u "
 		      "ro=%d features=0x%lx id_status=%d id=%s write_zeroes=%s",
 		      disk, info_blk.capacity, info_blk.blk_size,

@@ -12,8 +12,8 @@
 #include "virtio/blk.h"
 #include "virtio/dma.h"
 
-#define PAT_CHUNK (64u * 1024)
-#define PAT_QD 8u
+#define PAT_CHUNK      (64u * 1024)
+#define PAT_QD	       8u
 #define PAT_TIMEOUT_US 300000000ull
 
 static struct vblk pat_blk;
@@ -62,9 +62,11 @@ static int pat_window(struct vblk *b, struct pat_run *r, uint32_t type,
 	void *c;
 	int ret;
 
-	for (i = 0; i < PAT_QD && off + (uint64_t)i * PAT_CHUNK < r->bytes; i++) {
+	for (i = 0; i < PAT_QD && off + (uint64_t)i * PAT_CHUNK < r->bytes;
+	     i++) {
 		uint64_t o = off + (uint64_t)i * PAT_CHUNK;
-		uint32_t len = r->bytes - o < PAT_CHUNK ? r->bytes - o : PAT_CHUNK;
+		uint32_t len =
+			r->bytes - o < PAT_CHUNK ? r->bytes - o : PAT_CHUNK;
 
 		if (type == VBLK_T_OUT)
 			pat_fill(r, o, r->buf[i], len);
@@ -134,7 +136,7 @@ void test_blk_pattern(const char *name)
 {
 	int bad = 0, ret;
 	uint64_t disk = tu_key_u64("blk-pattern.disk", 0, &bad);
-	struct pat_run r = { .hash = FNV1A64_INIT };
+	struct pat_run r = {.hash = FNV1A64_INIT};
 	uint64_t mark = dma_mark();
 	const char *what = "open";
 
@@ -156,8 +158,9 @@ void test_blk_pattern(const char *name)
 		report_result(name, false, "reason=%s-failed disk=%lu err=%d",
 			      what, disk, ret);
 	else if (r.mismatch)
-		report_result(name, false, "reason=mismatch disk=%lu offset=%lu",
-			      disk, r.bad_off);
+		report_result(name, false,
+			      "reason=mismatch disk=%lu offset=%lu", disk,
+			      r.bad_off);
 	else
 		report_result(name, true, "disk=%lu bytes=%lu hash=0x%016lx",
 			      disk, r.bytes, r.hash);

@@ -14,7 +14,7 @@
 #include "virtio/console.h"
 #include "virtio/dma.h"
 
-#define BULK_CHUNK VCON_TX_SIZE
+#define BULK_CHUNK	VCON_TX_SIZE
 #define BULK_TIMEOUT_US 120000000ull
 
 static struct vcon bulk_con;
@@ -40,16 +40,17 @@ static void bulk_fill(struct bulk_gen *g, uint8_t *out, size_t n)
 static int bulk_send(struct vcon *c, uint64_t seed, uint64_t bytes,
 		     uint64_t *hash, uint64_t deadline)
 {
-	struct bulk_gen g = { .state = seed, .hash = FNV1A64_INIT };
+	struct bulk_gen g = {.state = seed, .hash = FNV1A64_INIT};
 	char hdr[96];
 	int n, ret;
 
-	n = fmt_snprintf(hdr, sizeof(hdr), "ISOVM-BULK-BEGIN seed=%lu bytes=%lu\n",
-			 seed, bytes);
+	n = fmt_snprintf(hdr, sizeof(hdr),
+			 "ISOVM-BULK-BEGIN seed=%lu bytes=%lu\n", seed, bytes);
 	if ((ret = vcon_write(c, hdr, (size_t)n, deadline)))
 		return ret;
 	while (g.i < bytes) {
-		size_t len = bytes - g.i < BULK_CHUNK ? bytes - g.i : BULK_CHUNK;
+		size_t len =
+			bytes - g.i < BULK_CHUNK ? bytes - g.i : BULK_CHUNK;
 
 		bulk_fill(&g, bulk_chunk, len);
 		if ((ret = vcon_write(c, bulk_chunk, len, deadline)))
@@ -86,8 +87,9 @@ void test_console_bulk(const char *name)
 		goto out_close;
 	}
 	r = tu_rate_tenths(bytes, ns);
-	report_result(name, true, "bytes=%lu hash=0x%016lx mbps=%lu.%lu kicks=%lu",
-		      bytes, hash, r / 10, r % 10, bulk_con.tx.kicks);
+	report_result(name, true,
+		      "bytes=%lu hash=0x%016lx mbps=%lu.%lu kicks=%lu", bytes,
+		      hash, r / 10, r % 10, bulk_con.tx.kicks);
 out_close:
 	vcon_close(&bulk_con);
 out_release:

@@ -7,9 +7,9 @@
 
 #define VBLK_CFG_CAPACITY 0
 #define VBLK_CFG_SIZE_MAX 8
-#define VBLK_CFG_SEG_MAX 12
+#define VBLK_CFG_SEG_MAX  12
 #define VBLK_CFG_BLK_SIZE 20
-#define VBLK_BUFS_MAX (VIRTQ_INDIRECT_MAX + 2)
+#define VBLK_BUFS_MAX	  (VIRTQ_INDIRECT_MAX + 2)
 
 static void vblk_read_config(struct vblk *b)
 {
@@ -152,12 +152,12 @@ int vblk_submit(struct vblk *b, uint32_t type, uint64_t sector, void *buf,
 	s->reserved = 0;
 	s->sector = sector;
 	s->status = 0xff; /* a device that never writes it is caught */
-	bufs[0] = (struct virtq_buf){ .addr = dma_pa(s), .len = 16 };
+	bufs[0] = (struct virtq_buf){.addr = dma_pa(s), .len = 16};
 	n = vblk_data(b, s, bufs + 1, cap - 2, type, buf, len);
 	if (n < 0)
 		return n;
-	bufs[n + 1] = (struct virtq_buf){ .addr = dma_pa(&s->status),
-					  .len = 1, .write = true };
+	bufs[n + 1] = (struct virtq_buf){
+		.addr = dma_pa(&s->status), .len = 1, .write = true};
 	ret = virtq_add(&b->q, bufs, (unsigned)n + 2,
 			(void *)(uintptr_t)(slot + 1));
 	if (ret < 0)

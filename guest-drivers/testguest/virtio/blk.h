@@ -14,26 +14,26 @@
 #define VBLK_SECTOR 512
 
 /* Feature bits. */
-#define VBLK_F_SIZE_MAX 1
-#define VBLK_F_SEG_MAX 2
-#define VBLK_F_RO 5
-#define VBLK_F_BLK_SIZE 6
-#define VBLK_F_FLUSH 9
-#define VBLK_F_DISCARD 13
+#define VBLK_F_SIZE_MAX	    1
+#define VBLK_F_SEG_MAX	    2
+#define VBLK_F_RO	    5
+#define VBLK_F_BLK_SIZE	    6
+#define VBLK_F_FLUSH	    9
+#define VBLK_F_DISCARD	    13
 #define VBLK_F_WRITE_ZEROES 14
 
 /* Request types and status values. */
-#define VBLK_T_IN 0
-#define VBLK_T_OUT 1
-#define VBLK_T_FLUSH 4
-#define VBLK_T_GET_ID 8
-#define VBLK_T_DISCARD 11
+#define VBLK_T_IN	    0
+#define VBLK_T_OUT	    1
+#define VBLK_T_FLUSH	    4
+#define VBLK_T_GET_ID	    8
+#define VBLK_T_DISCARD	    11
 #define VBLK_T_WRITE_ZEROES 13
-#define VBLK_S_OK 0
-#define VBLK_S_IOERR 1
-#define VBLK_S_UNSUPP 2
+#define VBLK_S_OK	    0
+#define VBLK_S_IOERR	    1
+#define VBLK_S_UNSUPP	    2
 
-#define VBLK_ID_BYTES 20
+#define VBLK_ID_BYTES  20
 #define VBLK_SLOTS_MAX VIRTQ_SIZE_MAX
 
 /* One request's header, status and discard range (dma; device reads hdr). */
@@ -41,19 +41,19 @@ struct vblk_slot {
 	uint32_t type;
 	uint32_t reserved;
 	uint64_t sector;
-	uint64_t range_sector;   /* DISCARD / WRITE_ZEROES segment */
+	uint64_t range_sector; /* DISCARD / WRITE_ZEROES segment */
 	uint32_t range_sectors;
 	uint32_t range_flags;
-	uint8_t status;          /* device writes */
+	uint8_t status; /* device writes */
 	uint8_t pad[31];
 };
 
 struct vblk {
 	struct vmmio_dev *dev;
 	struct virtq q;
-	uint64_t capacity;       /* in 512-byte sectors */
-	uint32_t size_max;       /* bytes per segment; 0: no limit */
-	uint32_t seg_max;        /* data segments per request; 0: no limit */
+	uint64_t capacity; /* in 512-byte sectors */
+	uint32_t size_max; /* bytes per segment; 0: no limit */
+	uint32_t seg_max;  /* data segments per request; 0: no limit */
 	uint32_t blk_size;
 	bool ro;
 	struct vblk_slot *slots; /* nslots, dma */
@@ -67,8 +67,8 @@ struct vblk {
 /*
  * Sets up the nth blk device (0-based, command-line order) for up to qd
  * requests in flight (bounded by the queue size, and by a third of it
- * without indirect descriptors); nslots says how many were granted. Allocates dma memory:
- * take a dma_mark() first. 0, -TG_ENODEV, or -errno.
+ * without indirect descriptors); nslots says how many were granted. Allocates
+ * dma memory: take a dma_mark() first. 0, -TG_ENODEV, or -errno.
  */
 int vblk_open(struct vblk *b, unsigned nth, unsigned qd);
 

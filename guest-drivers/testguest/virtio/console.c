@@ -20,8 +20,8 @@ static int vcon_post_rx(struct vcon *c, unsigned i)
 
 int vcon_open(struct vcon *c, unsigned nth)
 {
-	uint64_t want = (1ull << VIRTIO_F_EVENT_IDX) |
-			(1ull << VIRTIO_F_INDIRECT_DESC);
+	uint64_t want =
+		(1ull << VIRTIO_F_EVENT_IDX) | (1ull << VIRTIO_F_INDIRECT_DESC);
 	unsigned i;
 	int ret;
 
@@ -134,7 +134,7 @@ static int vcon_send_slot(struct vcon *c, const uint8_t *p, size_t n)
 {
 	unsigned slot = c->tx_free[--c->tx_nfree];
 	uint8_t *dst = c->txbuf + (size_t)slot * VCON_TX_SIZE;
-	struct virtq_buf b = { .addr = dma_pa(dst), .len = (uint32_t)n };
+	struct virtq_buf b = {.addr = dma_pa(dst), .len = (uint32_t)n};
 	int ret;
 
 	memcpy(dst, p, n);

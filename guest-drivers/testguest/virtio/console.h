@@ -11,21 +11,21 @@
 
 #include "virtio/virtq.h"
 
-#define VCON_RX_BUFS 8
-#define VCON_RX_SIZE 4096
+#define VCON_RX_BUFS  8
+#define VCON_RX_SIZE  4096
 #define VCON_TX_SLOTS 32
-#define VCON_TX_SIZE 32768
+#define VCON_TX_SIZE  32768
 #define VCON_TX_BATCH 8 /* requests added per kick */
 
 struct vcon {
 	struct vmmio_dev *dev;
 	struct virtq rx, tx;
-	uint8_t *rxbuf;                  /* VCON_RX_BUFS * VCON_RX_SIZE, dma */
-	uint8_t *txbuf;                  /* VCON_TX_SLOTS * VCON_TX_SIZE, dma */
-	uint8_t tx_free[VCON_TX_SLOTS];  /* stack of free slot numbers */
+	uint8_t *rxbuf;			/* VCON_RX_BUFS * VCON_RX_SIZE, dma */
+	uint8_t *txbuf;			/* VCON_TX_SLOTS * VCON_TX_SIZE, dma */
+	uint8_t tx_free[VCON_TX_SLOTS]; /* stack of free slot numbers */
 	unsigned tx_nfree;
 	unsigned tx_unkicked;
-	int cur;                         /* rx buffer being read, -1: none */
+	int cur; /* rx buffer being read, -1: none */
 	uint32_t cur_len, cur_off;
 };
 

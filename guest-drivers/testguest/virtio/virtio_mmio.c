@@ -201,16 +201,16 @@ uint32_t vmmio_status(const struct vmmio_dev *d)
 }
 
 /* Retries while ConfigGeneration moves under the read (spec 4.2.2.2). */
-#define VMMIO_CONFIG_READ(type, d, off)                                       \
-	({                                                                    \
-		uint32_t gen_;                                                \
-		type v_;                                                      \
-		do {                                                          \
-			gen_ = vmmio_read(d, VMMIO_CONFIG_GENERATION);        \
-			v_ = *(const volatile type *)((d)->base +             \
-						      VMMIO_CONFIG + (off));  \
-		} while (gen_ != vmmio_read(d, VMMIO_CONFIG_GENERATION));     \
-		v_;                                                           \
+#define VMMIO_CONFIG_READ(type, d, off)                                      \
+	({                                                                   \
+		uint32_t gen_;                                               \
+		type v_;                                                     \
+		do {                                                         \
+			gen_ = vmmio_read(d, VMMIO_CONFIG_GENERATION);       \
+			v_ = *(const volatile type *)((d)->base +            \
+						      VMMIO_CONFIG + (off)); \
+		} while (gen_ != vmmio_read(d, VMMIO_CONFIG_GENERATION));    \
+		v_;                                                          \
 	})
 
 uint8_t vmmio_config8(const struct vmmio_dev *d, uint32_t off)

@@ -11,51 +11,51 @@
 #include <stdint.h>
 
 /* Registers (offsets in the window). */
-#define VMMIO_MAGIC 0x000
-#define VMMIO_VERSION 0x004
-#define VMMIO_DEVICE_ID 0x008
-#define VMMIO_VENDOR_ID 0x00c
-#define VMMIO_DEV_FEATURES 0x010
-#define VMMIO_DEV_FEATURES_SEL 0x014
-#define VMMIO_DRV_FEATURES 0x020
-#define VMMIO_DRV_FEATURES_SEL 0x024
-#define VMMIO_QUEUE_SEL 0x030
-#define VMMIO_QUEUE_NUM_MAX 0x034
-#define VMMIO_QUEUE_NUM 0x038
-#define VMMIO_QUEUE_READY 0x044
-#define VMMIO_QUEUE_NOTIFY 0x050
-#define VMMIO_INTERRUPT_STATUS 0x060
-#define VMMIO_INTERRUPT_ACK 0x064
-#define VMMIO_STATUS 0x070
-#define VMMIO_QUEUE_DESC_LOW 0x080
-#define VMMIO_QUEUE_DESC_HIGH 0x084
-#define VMMIO_QUEUE_DRIVER_LOW 0x090
+#define VMMIO_MAGIC		0x000
+#define VMMIO_VERSION		0x004
+#define VMMIO_DEVICE_ID		0x008
+#define VMMIO_VENDOR_ID		0x00c
+#define VMMIO_DEV_FEATURES	0x010
+#define VMMIO_DEV_FEATURES_SEL	0x014
+#define VMMIO_DRV_FEATURES	0x020
+#define VMMIO_DRV_FEATURES_SEL	0x024
+#define VMMIO_QUEUE_SEL		0x030
+#define VMMIO_QUEUE_NUM_MAX	0x034
+#define VMMIO_QUEUE_NUM		0x038
+#define VMMIO_QUEUE_READY	0x044
+#define VMMIO_QUEUE_NOTIFY	0x050
+#define VMMIO_INTERRUPT_STATUS	0x060
+#define VMMIO_INTERRUPT_ACK	0x064
+#define VMMIO_STATUS		0x070
+#define VMMIO_QUEUE_DESC_LOW	0x080
+#define VMMIO_QUEUE_DESC_HIGH	0x084
+#define VMMIO_QUEUE_DRIVER_LOW	0x090
 #define VMMIO_QUEUE_DRIVER_HIGH 0x094
-#define VMMIO_QUEUE_DEVICE_LOW 0x0a0
+#define VMMIO_QUEUE_DEVICE_LOW	0x0a0
 #define VMMIO_QUEUE_DEVICE_HIGH 0x0a4
 #define VMMIO_CONFIG_GENERATION 0x0fc
-#define VMMIO_CONFIG 0x100
+#define VMMIO_CONFIG		0x100
 
 #define VMMIO_MAGIC_VALUE 0x74726976u /* "virt" */
 
 /* Device status bits. */
 #define VIRTIO_STATUS_ACKNOWLEDGE 0x01
-#define VIRTIO_STATUS_DRIVER 0x02
-#define VIRTIO_STATUS_DRIVER_OK 0x04
+#define VIRTIO_STATUS_DRIVER	  0x02
+#define VIRTIO_STATUS_DRIVER_OK	  0x04
 #define VIRTIO_STATUS_FEATURES_OK 0x08
 #define VIRTIO_STATUS_NEEDS_RESET 0x40
-#define VIRTIO_STATUS_FAILED 0x80
+#define VIRTIO_STATUS_FAILED	  0x80
 
 /* Device-independent feature bits. */
 #define VIRTIO_F_INDIRECT_DESC 28
-#define VIRTIO_F_EVENT_IDX 29
-#define VIRTIO_F_VERSION_1 32
+#define VIRTIO_F_EVENT_IDX     29
+#define VIRTIO_F_VERSION_1     32
 
-#define VIRTIO_ID_BLOCK 2
+#define VIRTIO_ID_BLOCK	  2
 #define VIRTIO_ID_CONSOLE 3
 
 /* InterruptStatus bits. */
-#define VMMIO_INT_USED 0x1
+#define VMMIO_INT_USED	 0x1
 #define VMMIO_INT_CONFIG 0x2
 
 #define VMMIO_DEVS_MAX 16
@@ -63,12 +63,12 @@
 struct vmmio_dev {
 	volatile uint8_t *base; /* the window (uncached, identity-mapped) */
 	uint64_t size;
-	uint32_t irq;           /* as announced on the command line */
+	uint32_t irq; /* as announced on the command line */
 	uint32_t device_id;
 	uint32_t vendor_id;
-	uint64_t features;      /* negotiated (after vmmio_negotiate) */
-	int pin;                /* I/O APIC pin, -1 when not routed */
-	bool poll;              /* completion by polling, not interrupts */
+	uint64_t features; /* negotiated (after vmmio_negotiate) */
+	int pin;	   /* I/O APIC pin, -1 when not routed */
+	bool poll;	   /* completion by polling, not interrupts */
 };
 
 /*

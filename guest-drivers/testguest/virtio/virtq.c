@@ -7,7 +7,8 @@
 #include "virtio/dma.h"
 #include "virtio/virtq.h"
 
-/* A sleep is re-armed this often, so one lost edge costs a slice, not a hang. */
+/* A sleep is re-armed this often, so one lost edge costs a slice, not a hang.
+ */
 #define VIRTQ_SLEEP_SLICE_US 20000
 
 int virtq_init(struct virtq *q, struct vmmio_dev *d, unsigned index,
@@ -54,8 +55,8 @@ int virtq_init(struct virtq *q, struct vmmio_dev *d, unsigned index,
 		q->avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
 		*q->used_event = 0xffff;
 	}
-	ret = vmmio_queue_setup(d, index, n, dma_pa(q->desc),
-				dma_pa(q->avail), dma_pa(q->used));
+	ret = vmmio_queue_setup(d, index, n, dma_pa(q->desc), dma_pa(q->avail),
+				dma_pa(q->used));
 	return ret;
 }
 
@@ -104,7 +105,8 @@ static uint16_t virtq_add_direct(struct virtq *q, const struct virtq_buf *b,
 			d = q->link[d];
 		}
 	}
-	/* The chain keeps its links in link[]; the free list starts after it. */
+	/* The chain keeps its links in link[]; the free list starts after it.
+	 */
 	q->free_head = q->link[d];
 	q->nfree = (uint16_t)(q->nfree - n);
 	q->ndesc[head] = (uint16_t)n;
@@ -186,10 +188,12 @@ int virtq_get(struct virtq *q, void **cookie, uint32_t *len)
 	if ((uint16_t)(uidx - q->last_used) > q->inflight)
 		return -TG_EINVAL; /* more completions than requests */
 	/* Copy the entry once; everything below uses the copy. */
-	e.id = ((volatile struct virtq_used_elem *)q->used->ring)
-		       [q->last_used & (q->size - 1)].id;
-	e.len = ((volatile struct virtq_used_elem *)q->used->ring)
-			[q->last_used & (q->size - 1)].len;
+	e.id = ((volatile struct virtq_used_elem *)
+			q->used->ring)[q->last_used & (q->size - 1)]
+		       .id;
+	e.len = ((volatile struct virtq_used_elem *)
+			 q->used->ring)[q->last_used & (q->size - 1)]
+			.len;
 	if (e.id >= q->size || !q->busy[e.id])
 		return -TG_EINVAL;
 	q->last_used++;
@@ -243,7 +247,8 @@ int virtq_wait_any(struct virtq **qs, unsigned n, uint64_t deadline)
 			continue;
 		}
 		vec = VEC_IRQ_BASE + (unsigned)d->pin;
-		/* Ack first: a level line (QEMU) must drop to give a new edge. */
+		/* Ack first: a level line (QEMU) must drop to give a new edge.
+		 */
 		vmmio_isr_ack(d);
 		seen = irq_counts[vec];
 		virtq_arm(qs, n);

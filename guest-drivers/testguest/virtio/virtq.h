@@ -13,13 +13,13 @@
 
 #include "virtio/virtio_mmio.h"
 
-#define VIRTQ_DESC_F_NEXT 1
-#define VIRTQ_DESC_F_WRITE 2
-#define VIRTQ_DESC_F_INDIRECT 4
+#define VIRTQ_DESC_F_NEXT	   1
+#define VIRTQ_DESC_F_WRITE	   2
+#define VIRTQ_DESC_F_INDIRECT	   4
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 1
-#define VIRTQ_USED_F_NO_NOTIFY 1
+#define VIRTQ_USED_F_NO_NOTIFY	   1
 
-#define VIRTQ_SIZE_MAX 256     /* entries per queue this driver uses */
+#define VIRTQ_SIZE_MAX	   256 /* entries per queue this driver uses */
 #define VIRTQ_INDIRECT_MAX 64  /* descriptors per indirect table */
 
 struct virtq_desc {
@@ -29,10 +29,10 @@ struct virtq_desc {
 	uint16_t next;
 };
 
-struct virtq_avail {           /* driver writes */
+struct virtq_avail { /* driver writes */
 	uint16_t flags;
 	uint16_t idx;
-	uint16_t ring[];       /* then used_event */
+	uint16_t ring[]; /* then used_event */
 };
 
 struct virtq_used_elem {
@@ -40,7 +40,7 @@ struct virtq_used_elem {
 	uint32_t len;
 };
 
-struct virtq_used {            /* device writes */
+struct virtq_used { /* device writes */
 	uint16_t flags;
 	uint16_t idx;
 	struct virtq_used_elem ring[]; /* then avail_event */
@@ -55,28 +55,28 @@ struct virtq_buf {
 
 struct virtq {
 	struct vmmio_dev *dev;
-	unsigned index;              /* queue number on the device */
-	uint16_t size;               /* power of two */
+	unsigned index; /* queue number on the device */
+	uint16_t size;	/* power of two */
 	struct virtq_desc *desc;
 	struct virtq_avail *avail;
 	struct virtq_used *used;
-	volatile uint16_t *used_event;  /* in avail: driver writes */
+	volatile uint16_t *used_event;	/* in avail: driver writes */
 	volatile uint16_t *avail_event; /* in used: device writes */
 	struct virtq_desc *indirect; /* size tables of indirect_max entries */
-	unsigned indirect_max;       /* 0: no indirect descriptors */
+	unsigned indirect_max;	     /* 0: no indirect descriptors */
 	bool event_idx;
-	uint16_t free_head;          /* free descriptors, linked by next */
+	uint16_t free_head; /* free descriptors, linked by next */
 	uint16_t nfree;
-	uint16_t avail_idx;          /* next avail slot (published at kick) */
-	uint16_t kicked_idx;         /* avail idx the device was last told */
-	uint16_t last_used;          /* next used entry to reap */
+	uint16_t avail_idx;  /* next avail slot (published at kick) */
+	uint16_t kicked_idx; /* avail idx the device was last told */
+	uint16_t last_used;  /* next used entry to reap */
 	uint16_t inflight;
 	/* Driver-private (the device never sees these): */
 	void *cookie[VIRTQ_SIZE_MAX];
 	uint16_t ndesc[VIRTQ_SIZE_MAX]; /* descriptors of the chain at head */
-	uint16_t link[VIRTQ_SIZE_MAX];  /* free list and chain links */
-	bool busy[VIRTQ_SIZE_MAX];      /* a head in flight */
-	uint64_t kicks, irq_waits;   /* statistics */
+	uint16_t link[VIRTQ_SIZE_MAX];	/* free list and chain links */
+	bool busy[VIRTQ_SIZE_MAX];	/* a head in flight */
+	uint64_t kicks, irq_waits;	/* statistics */
 };
 
 /*
@@ -127,7 +127,7 @@ static inline uint16_t virtq_room(const struct virtq *q)
 }
 
 /* Error codes of the drivers, beside those of boot/kernel.h. */
-#define TG_EIO 5
+#define TG_EIO	  5
 #define TG_ENODEV 19
 #define TG_ENOSPC 28
 

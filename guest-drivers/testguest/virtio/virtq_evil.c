@@ -5,12 +5,12 @@
 #include "virtio/virtq.h"
 #include "virtio/virtq_evil.h"
 
-#define EVIL_QSIZE 8
+#define EVIL_QSIZE    8
 #define EVIL_BAD_ADDR 0x7f0000000000ull /* far above any guest RAM */
 
 static const char *const evil_rules[] = {
-	"loop", "index", "addr", "overflow", "nested-indirect", "qsize",
-	"early-notify",
+	"loop",	 "index",	 "addr", "overflow", "nested-indirect",
+	"qsize", "early-notify",
 };
 
 static struct virtq evil_q;
@@ -62,14 +62,14 @@ static int evil_chain(struct virtq *q, const char *rule, uint8_t *buf)
 	struct virtq_desc *t;
 	uint16_t head = 0;
 
-	q->desc[0] = (struct virtq_desc){ .addr = dma_pa(buf), .len = 64 };
+	q->desc[0] = (struct virtq_desc){.addr = dma_pa(buf), .len = 64};
 	if (!strcmp(rule, "loop")) {
 		q->desc[0].flags = VIRTQ_DESC_F_NEXT;
 		q->desc[0].next = 1;
-		q->desc[1] = (struct virtq_desc){ .addr = dma_pa(buf + 64),
-						  .len = 64,
-						  .flags = VIRTQ_DESC_F_NEXT,
-						  .next = 0 };
+		q->desc[1] = (struct virtq_desc){.addr = dma_pa(buf + 64),
+						 .len = 64,
+						 .flags = VIRTQ_DESC_F_NEXT,
+						 .next = 0};
 	} else if (!strcmp(rule, "index")) {
 		head = (uint16_t)(q->size + 3);
 	} else if (!strcmp(rule, "addr")) {
@@ -82,13 +82,15 @@ static int evil_chain(struct virtq *q, const char *rule, uint8_t *buf)
 			return -TG_ENOSYS;
 		/* Slot 0's table holds one INDIRECT entry naming slot 1's. */
 		t = q->indirect;
-		t[0] = (struct virtq_desc){ .addr = dma_pa(t + q->indirect_max),
+		t[0] = (struct virtq_desc){.addr = dma_pa(t + q->indirect_max),
+					   .len = 16,
+					   .flags = VIRTQ_DESC_F_INDIRECT};
+		t[q->indirect_max] =
+			(struct virtq_desc){.addr = dma_pa(buf), .len = 64};
+		q->desc[0] =
+			(struct virtq_desc){.addr = dma_pa(t),
 					    .len = 16,
-					    .flags = VIRTQ_DESC_F_INDIRECT };
-		t[q->indirect_max] = (struct virtq_desc){ .addr = dma_pa(buf),
-							  .len = 64 };
-		q->desc[0] = (struct virtq_desc){ .addr = dma_pa(t), .len = 16,
-						  .flags = VIRTQ_DESC_F_INDIRECT };
+					    .flags = VIRTQ_DESC_F_INDIRECT};
 	}
 	q->avail->ring[0] = head;
 	q->avail_idx = 1;
@@ -123,7 +125,8 @@ int virtq_evil_break(struct vmmio_dev *d, const char *rule)
 	if ((ret = evil_chain(&evil_q, rule, buf)))
 		return ret;
 	/* Publish and notify unconditionally: the device must look at it. */
-	__atomic_store_n(&evil_q.avail->idx, evil_q.avail_idx, __ATOMIC_RELEASE);
+	__atomic_store_n(&evil_q.avail->idx, evil_q.avail_idx,
+			 __ATOMIC_RELEASE);
 	vmmio_notify(d, qi);
 	return 0;
 }
