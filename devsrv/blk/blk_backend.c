@@ -1,4 +1,4 @@
-/* blk_backend.c: positioned reads, writes, syncs and deallocation on an image. */
+/* blk_backend.c: positioned reads, writes, syncs and holes on an image. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -55,7 +55,8 @@ int blk_backend_size(const struct blk_backend *b, uint64_t *bytes)
 
 int blk_bounce_init(struct blk_bounce *bb, size_t len)
 {
-	size_t n = (len + BLK_BACKEND_ALIGN - 1) & ~(size_t)(BLK_BACKEND_ALIGN - 1);
+	size_t n = (len + BLK_BACKEND_ALIGN - 1) &
+		   ~(size_t)(BLK_BACKEND_ALIGN - 1);
 
 	bb->buf = NULL;
 	bb->len = 0;
@@ -159,8 +160,8 @@ static int blk_backend_rw(struct blk_backend *b, bool wr, uint64_t off,
 	return blk_backend_pio(b->fd, wr, pos, buf, len);
 }
 
-int blk_backend_read(struct blk_backend *b, uint64_t off, void *buf,
-		     size_t len, const struct blk_bounce *bb)
+int blk_backend_read(struct blk_backend *b, uint64_t off, void *buf, size_t len,
+		     const struct blk_bounce *bb)
 {
 	return blk_backend_rw(b, false, off, buf, len, bb);
 }
@@ -200,16 +201,15 @@ int blk_backend_discard(struct blk_backend *b, uint64_t off, uint64_t len)
 	ret = blk_backend_pos(b, off, len, &pos);
 	if (ret || !len)
 		return ret;
-	ret = blk_backend_fallocate(b->fd, FALLOC_FL_PUNCH_HOLE |
-				    FALLOC_FL_KEEP_SIZE, pos, len);
+	ret = blk_backend_fallocate(
+		b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, pos, len);
 	/* Discard is a hint: a file system without holes ignores it. */
 	if (ret == -EOPNOTSUPP)
 		return 0;
 	return ret;
 }
 
-int blk_backend_write_zeroes(struct blk_backend *b, uint64_t off,
-			     uint64_t len)
+int blk_backend_write_zeroes(struct blk_backend *b, uint64_t off, uint64_t len)
 {
 	off_t pos;
 	int ret;
@@ -217,16 +217,17 @@ int blk_backend_write_zeroes(struct blk_backend *b, uint64_t off,
 	ret = blk_backend_pos(b, off, len, &pos);
 	if (ret || !len)
 		return ret;
-	ret = blk_backend_fallocate(b->fd, FALLOC_FL_ZERO_RANGE |
-				    FALLOC_FL_KEEP_SIZE, pos, len);
+	ret = blk_backend_fallocate(
+		b->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, pos, len);
 	if (ret != -EOPNOTSUPP && ret != -EINVAL && ret != -ENODEV)
 		return ret;
 	/* No ZERO_RANGE here (tmpfs, some block devices): write zeros. The
 	 * zero chunk is aligned, so O_DIRECT takes it as is. */
 	atomic_fetch_add_explicit(&b->zero_fallback, 1, memory_order_relaxed);
 	while (len) {
-		size_t n = len < BLK_BACKEND_ZERO_CHUNK ? (size_t)len
-							: BLK_BACKEND_ZERO_CHUNK;
+		size_t n = len < BLK_BACKEND_ZERO_CHUNK
+				   ? (size_t)len
+				   : BLK_BACKEND_ZERO_CHUNK;
 
 		ret = blk_backend_pio(b->fd, true, pos,
 				      (unsigned char *)blk_backend_zeros, n);

@@ -1,4 +1,5 @@
-/* blk_backend.h: byte I/O on one disk image fd at a base offset (POSIX only). */
+/* blk_backend.h: byte I/O on one disk image fd at a base offset (POSIX only).
+ */
 #ifndef ISOVM_DEVSRV_BLK_BACKEND_H
 #define ISOVM_DEVSRV_BLK_BACKEND_H
 
@@ -17,9 +18,9 @@
  */
 struct blk_backend {
 	int fd;
-	uint64_t base;		/* slice offset in bytes */
-	bool direct;		/* fd is O_DIRECT: aligned memory only */
-	atomic_uint_fast64_t syncs;	    /* fdatasync() calls that succeeded */
+	uint64_t base;		    /* slice offset in bytes */
+	bool direct;		    /* fd is O_DIRECT: aligned memory only */
+	atomic_uint_fast64_t syncs; /* fdatasync() calls that succeeded */
 	atomic_uint_fast64_t zero_fallback; /* write-zeroes done by pwrite */
 	atomic_uint_fast64_t bounced;	    /* transfers copied via a bounce */
 };
@@ -29,8 +30,8 @@ struct blk_backend {
  * (one per worker thread, so the I/O path never allocates).
  */
 struct blk_bounce {
-	void *buf;		/* BLK_BACKEND_ALIGN aligned */
-	size_t len;		/* a multiple of BLK_BACKEND_ALIGN */
+	void *buf;  /* BLK_BACKEND_ALIGN aligned */
+	size_t len; /* a multiple of BLK_BACKEND_ALIGN */
 };
 
 /*
@@ -53,8 +54,8 @@ void blk_bounce_fini(struct blk_bounce *bb);
  * 512-aligned. Returns 0, -EIO (the file ended early), -EINVAL or -errno of
  * the syscall (-EIO, -ENOSPC, -EFBIG...).
  */
-int blk_backend_read(struct blk_backend *b, uint64_t off, void *buf,
-		     size_t len, const struct blk_bounce *bb);
+int blk_backend_read(struct blk_backend *b, uint64_t off, void *buf, size_t len,
+		     const struct blk_bounce *bb);
 int blk_backend_write(struct blk_backend *b, uint64_t off, const void *buf,
 		      size_t len, const struct blk_bounce *bb);
 
@@ -72,7 +73,6 @@ int blk_backend_discard(struct blk_backend *b, uint64_t off, uint64_t len);
  * Make [off, off + len) read back as zeros: ZERO_RANGE, or writes of zeros
  * when the file system cannot. 0 or -errno.
  */
-int blk_backend_write_zeroes(struct blk_backend *b, uint64_t off,
-			     uint64_t len);
+int blk_backend_write_zeroes(struct blk_backend *b, uint64_t off, uint64_t len);
 
 #endif

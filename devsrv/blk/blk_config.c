@@ -25,12 +25,10 @@ static void blk_config_le64(uint8_t *p, uint64_t v)
 
 uint64_t blk_config_features(const struct ctl_blk_config *cfg)
 {
-	uint64_t f = 1ull << VIRTIO_BLK_F_SIZE_MAX |
-		     1ull << VIRTIO_BLK_F_SEG_MAX |
-		     1ull << VIRTIO_BLK_F_GEOMETRY |
-		     1ull << VIRTIO_BLK_F_BLK_SIZE |
-		     1ull << VIRTIO_BLK_F_FLUSH |
-		     1ull << VIRTIO_BLK_F_TOPOLOGY;
+	uint64_t f =
+		1ull << VIRTIO_BLK_F_SIZE_MAX | 1ull << VIRTIO_BLK_F_SEG_MAX |
+		1ull << VIRTIO_BLK_F_GEOMETRY | 1ull << VIRTIO_BLK_F_BLK_SIZE |
+		1ull << VIRTIO_BLK_F_FLUSH | 1ull << VIRTIO_BLK_F_TOPOLOGY;
 
 	/* A read-only disk offers no way to change it, not even a hint. */
 	if (cfg->read_only)

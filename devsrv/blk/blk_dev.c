@@ -88,8 +88,8 @@ int blk_dev_check(const struct blk_dev *d, const struct ipc_req *req,
 	}
 }
 
-static int blk_dev_run(struct blk_dev *d, const struct ipc_req *req,
-		       void *buf, const struct blk_bounce *bb, uint32_t *len)
+static int blk_dev_run(struct blk_dev *d, const struct ipc_req *req, void *buf,
+		       const struct blk_bounce *bb, uint32_t *len)
 {
 	uint64_t off = req->args.blk.sector * VIRTIO_BLK_SECTOR;
 	uint64_t bytes = (uint64_t)req->args.blk.count * VIRTIO_BLK_SECTOR;

@@ -18,12 +18,12 @@
  */
 struct blk_dev {
 	struct blk_backend *be;
-	uint64_t capacity;			/* 512-byte sectors */
+	uint64_t capacity; /* 512-byte sectors */
 	bool read_only;
 	uint32_t block_size;
-	uint8_t id[VIRTIO_BLK_ID_BYTES];	/* NUL-padded serial */
-	atomic_uint_fast64_t rejected;		/* requests failing checks */
-	atomic_uint_fast64_t backend_errors;	/* I/O that failed */
+	uint8_t id[VIRTIO_BLK_ID_BYTES];     /* NUL-padded serial */
+	atomic_uint_fast64_t rejected;	     /* requests failing checks */
+	atomic_uint_fast64_t backend_errors; /* I/O that failed */
 };
 
 /*

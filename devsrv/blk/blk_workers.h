@@ -10,7 +10,7 @@
 #include "ipc/ipc_entry.h"
 
 #define BLK_WORKERS_DEFAULT 4u
-#define BLK_WORKERS_MAX 64u
+#define BLK_WORKERS_MAX	    64u
 
 /* One queued request: a private copy and its arena buffer (not owned). */
 struct blk_job {
@@ -27,7 +27,7 @@ typedef void (*blk_workers_fn)(void *ctx, const struct blk_job *job,
 
 struct blk_worker {
 	pthread_t tid;
-	struct blk_bounce bb;	/* private to this thread */
+	struct blk_bounce bb; /* private to this thread */
 	struct blk_workers *pool;
 };
 
@@ -38,14 +38,14 @@ struct blk_worker {
  */
 struct blk_workers {
 	pthread_mutex_t lock;
-	pthread_cond_t work;	/* a job was queued, or stop */
-	pthread_cond_t idle;	/* running dropped to 0 with nothing queued */
-	struct blk_job *q;	/* ring of cap jobs */
+	pthread_cond_t work; /* a job was queued, or stop */
+	pthread_cond_t idle; /* running dropped to 0 with nothing queued */
+	struct blk_job *q;   /* ring of cap jobs */
 	unsigned cap, head, queued;
-	unsigned running;	/* jobs taken by a thread, not finished */
+	unsigned running; /* jobs taken by a thread, not finished */
 	unsigned nthreads;
 	bool stop;
-	struct blk_worker *w;	/* [nthreads] */
+	struct blk_worker *w; /* [nthreads] */
 	blk_workers_fn fn;
 	void *ctx;
 };

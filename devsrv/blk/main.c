@@ -1,4 +1,4 @@
-/* main.c: isovm-blk, the block device server: a disk image behind virtio-blk. */
+/* main.c: isovm-blk, the block device server: an image behind virtio-blk. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -90,7 +90,8 @@ static int blk_srv_check_size(const struct blk_backend *be,
 	if (need / VIRTIO_BLK_SECTOR != cfg->capacity_sectors ||
 	    need + cfg->slice_offset < need ||
 	    size < need + cfg->slice_offset) {
-		srv_err("image of %llu bytes too small for %llu sectors at %llu",
+		srv_err("image of %llu bytes too small for %llu sectors at "
+			"%llu",
 			(unsigned long long)size,
 			(unsigned long long)cfg->capacity_sectors,
 			(unsigned long long)cfg->slice_offset);
