@@ -176,6 +176,10 @@ static void *vcpu_thread_main(void *arg)
 	struct vcpu *v = arg;
 
 	while (vcpu_should_run(v)) {
+		if (atomic_load(&v->vm->pause_req)) {
+			vm_vcpu_park(v->vm, v);
+			continue;
+		}
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			/* EINTR: kicked; EAGAIN: an AP left the wait-for-SIPI
 			 * state. */

@@ -57,6 +57,10 @@ void vm_request_outcome(struct vm *vm, enum vm_outcome o, uint32_t code)
 		return;
 	/* Only the winner writes it; main reads it after the eventfd. */
 	vm->panic_code = code;
+	/* A vm_pause() waiting for this vCPU to park gives up. */
+	pthread_mutex_lock(&vm->lock);
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
 	if (write(vm->outcome_efd, &one, sizeof(one)) < 0)
 		log_error("vm: cannot signal the outcome");
 }
@@ -68,6 +72,9 @@ int vm_init(struct vm *vm, const struct kvm *kvm, const struct vm_config *cfg,
 	int ret;
 
 	memset(vm, 0, sizeof(*vm));
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->cond, NULL);
+	vm->state = VM_STATE_STARTING;
 	vm->cfg = cfg;
 	vm->kvm = kvm;
 	atomic_store(&vm->vm_fd, -1);
@@ -114,6 +121,8 @@ err_free_cpuid:
 	cpu_cpuid_free(&vm->cpuid);
 err_close_efd:
 	close(vm->outcome_efd);
+	pthread_cond_destroy(&vm->cond);
+	pthread_mutex_destroy(&vm->lock);
 	return ret;
 }
 
@@ -126,6 +135,8 @@ void vm_fini(struct vm *vm)
 	memory_destroy(&vm->mem);
 	cpu_cpuid_free(&vm->cpuid);
 	close(vm->outcome_efd);
+	pthread_cond_destroy(&vm->cond);
+	pthread_mutex_destroy(&vm->lock);
 }
 
 int vm_add_device(struct vm *vm, const struct vm_device_ops *ops, void *opaque)
@@ -271,34 +282,48 @@ err_teardown:
 
 static void vm_stop(struct vm *vm)
 {
+	/* Under the lock: a parking vCPU must not undo this kick. */
+	pthread_mutex_lock(&vm->lock);
 	atomic_store(&vm->stopping, true);
+	vm->state = VM_STATE_SHUTTING_DOWN;
+	pthread_cond_broadcast(&vm->cond);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpu[i]);
+	pthread_mutex_unlock(&vm->lock);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		vcpu_join(&vm->vcpu[i]);
 		vcpu_log_stats(&vm->vcpu[i]);
 	}
 }
 
+/*
+ * Starts every vCPU thread and marks the VM running in one step under
+ * vm->lock, so vm_pause() sees either no vCPU or all of them.
+ */
 static int vm_start(struct vm *vm)
 {
 	uint64_t drain;
-	int ret;
+	int ret = 0;
 
+	pthread_mutex_lock(&vm->lock);
 	atomic_store(&vm->outcome, VM_OUTCOME_NONE);
 	atomic_store(&vm->stopping, false);
+	atomic_store(&vm->pause_req, false);
+	vm->parked = 0;
 	while (read(vm->outcome_efd, &drain, sizeof(drain)) > 0)
 		;
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+	for (unsigned i = 0; !ret && i < vm->nr_vcpus; i++) {
 		ret = vcpu_start(&vm->vcpu[i]);
-		if (ret) {
+		if (ret)
 			log_error("vcpu%u: cannot start its thread: %s", i,
 				  strerror(-ret));
-			vm_stop(vm);
-			return ret;
-		}
 	}
-	return 0;
+	if (!ret)
+		vm_mark_running(vm);
+	pthread_mutex_unlock(&vm->lock);
+	if (ret)
+		vm_stop(vm);
+	return ret;
 }
 
 static enum vm_outcome vm_wait(struct vm *vm, int sig_fd)
@@ -358,6 +383,9 @@ static int vm_outcome_status(struct vm *vm, enum vm_outcome o)
 		return ISOVM_EXIT_GUEST_PANIC;
 	case VM_OUTCOME_FAULT:
 		return ISOVM_EXIT_GUEST_FAULT;
+	case VM_OUTCOME_SHUTDOWN:
+		log_info("shut down on request");
+		return ISOVM_EXIT_POWEROFF;
 	case VM_OUTCOME_SIGNAL:
 		/* A stop asked for by the host is an orderly end, like
 		 * power-off. */
@@ -367,11 +395,19 @@ static int vm_outcome_status(struct vm *vm, enum vm_outcome o)
 	}
 }
 
+static void vm_set_state(struct vm *vm, enum vm_state st)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->state = st;
+	pthread_mutex_unlock(&vm->lock);
+}
+
 int vm_run(struct vm *vm, int sig_fd)
 {
 	int status;
 
 	for (;;) {
+		vm_set_state(vm, VM_STATE_STARTING);
 		status = vm_boot(vm);
 		if (status)
 			return status;

@@ -5,6 +5,7 @@
 #ifndef ISOVM_VM_H
 #define ISOVM_VM_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -46,10 +47,25 @@ enum vm_outcome {
 	VM_OUTCOME_NONE,
 	VM_OUTCOME_POWEROFF,
 	VM_OUTCOME_REBOOT,
-	VM_OUTCOME_PANIC,  /* guest reported a panic via the isovm port */
-	VM_OUTCOME_FAULT,  /* KVM internal error, failed entry, bad exit */
-	VM_OUTCOME_ERROR,  /* the VMM failed (ioctl error) */
-	VM_OUTCOME_SIGNAL, /* the isovm process was told to stop */
+	VM_OUTCOME_PANIC,    /* guest reported a panic via the isovm port */
+	VM_OUTCOME_FAULT,    /* KVM internal error, failed entry, bad exit */
+	VM_OUTCOME_ERROR,    /* the VMM failed (ioctl error) */
+	VM_OUTCOME_SIGNAL,   /* the isovm process was told to stop */
+	VM_OUTCOME_SHUTDOWN, /* vm_shutdown(): an orderly stop, status 0 */
+};
+
+enum vm_state {
+	VM_STATE_STARTING, /* building the VM or loading the kernel */
+	VM_STATE_RUNNING,
+	VM_STATE_PAUSED,	/* every vCPU parked outside KVM_RUN */
+	VM_STATE_SHUTTING_DOWN, /* an outcome is known; vCPUs are stopping */
+};
+
+struct vm_status {
+	enum vm_state state;
+	uint64_t uptime_ms; /* since the current boot started running */
+	unsigned vcpus;
+	uint64_t memory_bytes;
 };
 
 struct vm {
@@ -81,6 +97,13 @@ struct vm {
 	uint32_t panic_code;
 	int outcome_efd;
 	atomic_bool stopping;
+	/* Pause/resume and status; lock also keeps the vCPU set still. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* parked, pause_req, stopping or outcome moved */
+	enum vm_state state;
+	atomic_bool pause_req;
+	unsigned parked;
+	uint64_t run_start_ms;
 };
 
 /*
@@ -114,6 +137,24 @@ int vm_run(struct vm *vm, int sig_fd);
  * -ENODEV returned. 0 or -errno.
  */
 int vm_irq_line(struct vm *vm, unsigned gsi, int level);
+
+/*
+ * Any thread but a vCPU's (the API's, say). pause returns once every vCPU is
+ * parked outside KVM_RUN: 0, -EBUSY when not running (starting, already
+ * paused, shutting down) or -ECANCELED when the boot ended meanwhile.
+ * resume: 0 or -EBUSY when not paused. shutdown: an orderly stop, also
+ * from a paused VM; isovm then exits with status 0.
+ */
+int vm_pause(struct vm *vm);
+int vm_resume(struct vm *vm);
+void vm_shutdown(struct vm *vm);
+void vm_get_status(struct vm *vm, struct vm_status *st);
+
+/* vCPU threads only: wait here while a pause is requested. */
+void vm_vcpu_park(struct vm *vm, struct vcpu *v);
+
+/* vm_run() only, with vm->lock held: the vCPUs run from now on. */
+void vm_mark_running(struct vm *vm);
 
 /* Any thread: ends the current boot with o (the first request wins). */
 void vm_request_outcome(struct vm *vm, enum vm_outcome o, uint32_t code);
