@@ -15,18 +15,18 @@
 #include "devsrv/blk/blk_dev.h"
 #include "ipc/devproto.h"
 
-#define FZ_GUARD 8192u
-#define FZ_CAP 64u
-#define FZ_IMG (FZ_GUARD + FZ_CAP * 512u + FZ_GUARD)
-#define FZ_ARENA 65536u
+#define FZ_GUARD      8192u
+#define FZ_CAP	      64u
+#define FZ_IMG	      (FZ_GUARD + FZ_CAP * 512u + FZ_GUARD)
+#define FZ_ARENA      65536u
 #define FZ_GUARD_BYTE 0x5a
 
 static int fz_fd = -1;
-static unsigned char *fz_img;	/* the memfd mapped, to check it cheaply */
+static unsigned char *fz_img; /* the memfd mapped, to check it cheaply */
 static unsigned char fz_before[FZ_IMG];
 static unsigned char fz_arena[FZ_ARENA] __attribute__((aligned(4096)));
 static struct blk_backend fz_be;
-static struct blk_dev fz_dev[2];	/* read-write, read-only */
+static struct blk_dev fz_dev[2]; /* read-write, read-only */
 
 static void fz_init(void)
 {
@@ -64,8 +64,8 @@ static void *fz_buf(const struct ipc_req *r)
 
 static bool fz_status_ok(int st)
 {
-	return st == 0 || st == -EOPNOTSUPP || st == -EROFS ||
-	       st == -EINVAL || st == -ERANGE;
+	return st == 0 || st == -EOPNOTSUPP || st == -EROFS || st == -EINVAL ||
+	       st == -ERANGE;
 }
 
 static void fz_check_guards(void)
@@ -129,12 +129,12 @@ size_t LLVMFuzzerSeed(uint8_t *buf, size_t cap)
 		uint64_t off;
 		uint32_t len;
 	} s[] = {
-		{ IPC_OP_WRITE, 3, 4, 0, 2048 },
-		{ IPC_OP_READ, 0, 8, 4096, 4096 },
-		{ BLK_OP_DISCARD, 8, 16, 0, 0 },
-		{ BLK_OP_WRITE_ZEROES, 60, 4, 0, 0 },
-		{ IPC_OP_FLUSH, 0, 0, 0, 0 },
-		{ BLK_OP_GET_ID, 0, 0, 512, 20 },
+		{IPC_OP_WRITE, 3, 4, 0, 2048},
+		{IPC_OP_READ, 0, 8, 4096, 4096},
+		{BLK_OP_DISCARD, 8, 16, 0, 0},
+		{BLK_OP_WRITE_ZEROES, 60, 4, 0, 0},
+		{IPC_OP_FLUSH, 0, 0, 0, 0},
+		{BLK_OP_GET_ID, 0, 0, 512, 20},
 	};
 	size_t n = 1;
 
@@ -142,10 +142,11 @@ size_t LLVMFuzzerSeed(uint8_t *buf, size_t cap)
 		return 0;
 	buf[0] = 0;
 	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
-		struct ipc_req r = { .id = i, .op = s[i].op,
-				     .arena_off = s[i].off,
-				     .arena_len = s[i].len,
-				     .flags = 0x80000000u };
+		struct ipc_req r = {.id = i,
+				    .op = s[i].op,
+				    .arena_off = s[i].off,
+				    .arena_len = s[i].len,
+				    .flags = 0x80000000u};
 
 		r.args.blk.sector = s[i].sector;
 		r.args.blk.count = s[i].count;

@@ -64,8 +64,8 @@ Test(blk_backend, write_then_read_lands_at_slice_offset_only)
 	cr_assert_eq(pread(fd, r, sizeof(r), 8192 + 1024), (ssize_t)sizeof(r));
 	cr_assert_arr_eq(r, w, sizeof(w));
 	expect_bytes(fd, 0, 8192 + 1024, 0xee);
-	expect_bytes(fd, 8192 + 1024 + sizeof(w), 64 * 1024 - 8192 - 1024 -
-		     sizeof(w), 0xee);
+	expect_bytes(fd, 8192 + 1024 + sizeof(w),
+		     64 * 1024 - 8192 - 1024 - sizeof(w), 0xee);
 	close(fd);
 }
 

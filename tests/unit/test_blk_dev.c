@@ -16,9 +16,9 @@
 
 /* Image: 4 KiB guard, 64 sectors of slice, 4 KiB guard. */
 #define SLICE_OFF 4096u
-#define CAP 64u
-#define IMG_SIZE (SLICE_OFF + CAP * 512u + 4096u)
-#define GUARD 0xa5
+#define CAP	  64u
+#define IMG_SIZE  (SLICE_OFF + CAP * 512u + 4096u)
+#define GUARD	  0xa5
 
 static int img_fd = -1;
 static struct blk_backend be;
@@ -85,7 +85,7 @@ static void dev_teardown(void)
 static struct ipc_req req_of(uint32_t op, uint64_t sector, uint32_t count,
 			     uint32_t arena_len)
 {
-	struct ipc_req r = { .id = 7, .op = op, .arena_len = arena_len };
+	struct ipc_req r = {.id = 7, .op = op, .arena_len = arena_len};
 
 	r.args.blk.sector = sector;
 	r.args.blk.count = count;
@@ -133,8 +133,9 @@ Test(blk_dev, write_then_read_is_exact_at_any_sector)
 	cr_assert_eq(run(IPC_OP_WRITE, 0, 1, w, 512, &len), 0);
 	cr_assert_eq(len, 0, "a write reports no bytes written to the arena");
 	cr_assert_eq(run(IPC_OP_WRITE, 5, 9, w + 5 * 512, 9 * 512, NULL), 0);
-	cr_assert_eq(run(IPC_OP_WRITE, CAP - 1, 1, w + (CAP - 1) * 512, 512,
-			 NULL), 0);
+	cr_assert_eq(
+		run(IPC_OP_WRITE, CAP - 1, 1, w + (CAP - 1) * 512, 512, NULL),
+		0);
 	memset(r, 0, sizeof(r));
 	cr_assert_eq(run(IPC_OP_READ, 5, 9, r, 9 * 512, &len), 0);
 	cr_assert_eq(len, 9 * 512);
@@ -185,7 +186,8 @@ Test(blk_dev, overflowing_sector_plus_count_is_erange)
 	/* sector * 512 wraps to 0. */
 	cr_assert_eq(run(IPC_OP_WRITE, 1ull << 55, 1, w, 512, NULL), -ERANGE);
 	cr_assert_eq(run(BLK_OP_WRITE_ZEROES, UINT64_MAX,
-			 VIRTIO_BLK_MAX_ZERO_SECTORS, NULL, 0, NULL), -ERANGE);
+			 VIRTIO_BLK_MAX_ZERO_SECTORS, NULL, 0, NULL),
+		     -ERANGE);
 	cr_assert_eq(run(BLK_OP_DISCARD, UINT64_MAX - 2, 4, NULL, 0, NULL),
 		     -ERANGE);
 	expect_image_unchanged();
@@ -220,8 +222,8 @@ Test(blk_dev, count_over_the_announced_limit_is_refused)
 
 Test(blk_dev, unknown_ops_are_eopnotsupp)
 {
-	static const uint32_t ops[] = { IPC_OP_NOP, 4, 15, BLK_OP_WRITE_ZEROES + 1,
-					UINT32_MAX };
+	static const uint32_t ops[] = {IPC_OP_NOP, 4, 15,
+				       BLK_OP_WRITE_ZEROES + 1, UINT32_MAX};
 	unsigned char b[512];
 
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
@@ -296,8 +298,8 @@ Test(blk_dev, write_zeroes_zeroes_the_sectors)
 	expect_guards_intact();
 }
 
-Test(blk_dev_ro, writes_are_erofs_and_the_file_is_untouched,
-     .init = ro_setup, .fini = dev_teardown)
+Test(blk_dev_ro, writes_are_erofs_and_the_file_is_untouched, .init = ro_setup,
+     .fini = dev_teardown)
 {
 	unsigned char b[512];
 	uint32_t len;

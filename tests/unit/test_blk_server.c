@@ -21,11 +21,11 @@
 #include "ipc/virtio_blk_config.h"
 #include "proto/proto_version.h"
 
-#define CAP 256u		/* sectors */
+#define CAP	  256u /* sectors */
 #define SLICE_OFF 8192u
-#define IMG_SIZE (SLICE_OFF + CAP * 512u + 4096u)
+#define IMG_SIZE  (SLICE_OFF + CAP * 512u + 4096u)
 
-static const struct ipc_geom geom = { 64, 64, 4096, 128 };
+static const struct ipc_geom geom = {64, 64, 4096, 128};
 
 struct fake_vmm {
 	struct ipc_dp_vmm dp;
@@ -33,8 +33,8 @@ struct fake_vmm {
 	int img;
 	pid_t pid;
 	struct ctl_ready ready;
-	struct ipc_geom geom;	/* zero: the default geometry */
-	enum ctl_cache cache;	/* zero: writeback */
+	struct ipc_geom geom; /* zero: the default geometry */
+	enum ctl_cache cache; /* zero: writeback */
 };
 
 static void vmm_spawn(struct fake_vmm *v)
@@ -69,14 +69,14 @@ static void vmm_recv(struct fake_vmm *v, struct ctl_msg *m, enum ctl_type t)
 	cr_assert_eq(nfds, 0);
 	if (m->type == CTL_ERROR)
 		cr_assert_fail("server error %u: %s", m->u.error.code,
-			 m->u.error.text);
+			       m->u.error.text);
 	cr_assert_eq(m->type, t, "got %s", ctl_type_name(m->type));
 }
 
 /* Image of @size bytes of 0xa5, server started, SETUP sent. */
 static void vmm_setup(struct fake_vmm *v, bool ro, size_t size)
 {
-	struct ctl_msg m = { .type = CTL_HELLO };
+	struct ctl_msg m = {.type = CTL_HELLO};
 	struct ctl_setup *st;
 	char path[] = "/tmp/isovm-blk-srv-XXXXXX";
 	static unsigned char fill[IMG_SIZE];
@@ -138,7 +138,7 @@ static void vmm_start(struct fake_vmm *v, bool ro)
 
 static int vmm_stop(struct fake_vmm *v)
 {
-	struct ctl_msg m = { .type = CTL_SHUTDOWN };
+	struct ctl_msg m = {.type = CTL_SHUTDOWN};
 	int status;
 
 	cr_assert_eq(ctl_send(v->sock, &m, NULL, 0), 0);
@@ -149,11 +149,10 @@ static int vmm_stop(struct fake_vmm *v)
 }
 
 /* Post one request; its arena buffer gets @len bytes of @data (or 0s). */
-static struct ipc_req vmm_post(struct fake_vmm *v, uint32_t op,
-			       uint64_t sector, uint32_t count,
-			       const void *data, uint32_t len)
+static struct ipc_req vmm_post(struct fake_vmm *v, uint32_t op, uint64_t sector,
+			       uint32_t count, const void *data, uint32_t len)
 {
-	struct ipc_req r = { .op = op, .arena_len = len };
+	struct ipc_req r = {.op = op, .arena_len = len};
 
 	r.args.blk.sector = sector;
 	r.args.blk.count = count;
@@ -173,14 +172,13 @@ static struct ipc_req vmm_post(struct fake_vmm *v, uint32_t op,
 }
 
 /* Collect @n completions (5 s at most), freeing their arena buffers. */
-static void vmm_reap(struct fake_vmm *v, struct ipc_dp_done *done,
-		     unsigned n)
+static void vmm_reap(struct fake_vmm *v, struct ipc_dp_done *done, unsigned n)
 {
 	unsigned got = 0;
 
 	cr_assert_geq(ipc_dp_vmm_kick(&v->dp), 0);
 	for (int spins = 0; got < n && spins < 500; spins++) {
-		struct pollfd pfd = { .fd = v->dp.cq_efd, .events = POLLIN };
+		struct pollfd pfd = {.fd = v->dp.cq_efd, .events = POLLIN};
 		uint64_t cnt;
 		int k = ipc_dp_vmm_reap(&v->dp, done + got, n - got);
 
@@ -199,15 +197,15 @@ static void vmm_reap(struct fake_vmm *v, struct ipc_dp_done *done,
 
 static const void *vmm_buf(struct fake_vmm *v, const struct ipc_dp_done *d)
 {
-	return ipc_arena_span(&v->dp.arena, d->req.arena_off,
-			      d->req.arena_len);
+	return ipc_arena_span(&v->dp.arena, d->req.arena_off, d->req.arena_len);
 }
 
 static void vmm_free(struct fake_vmm *v, const struct ipc_dp_done *d)
 {
 	if (d->req.arena_len)
 		cr_assert_eq(ipc_arena_free(&v->dp.arena, d->req.arena_off,
-					    d->req.arena_len), 0);
+					    d->req.arena_len),
+			     0);
 }
 
 static const struct ctl_op_stats *stat_of(const struct ctl_stats *st,
@@ -229,7 +227,7 @@ static uint64_t extra_of(const struct ctl_stats *st, const char *key)
 
 Test(blk_server, ready_announces_blk_features_and_config)
 {
-	struct fake_vmm v = { 0 };
+	struct fake_vmm v = {0};
 	const uint8_t *c;
 	uint64_t cap = 0;
 
@@ -250,9 +248,9 @@ Test(blk_server, writes_reads_and_flush_through_the_real_server)
 {
 	static unsigned char w[48][2048];
 	struct ipc_dp_done done[64];
-	struct ctl_msg m = { .type = CTL_STATS_REQUEST };
+	struct ctl_msg m = {.type = CTL_STATS_REQUEST};
 	const struct ctl_op_stats *fl, *wr;
-	struct fake_vmm v = { 0 };
+	struct fake_vmm v = {0};
 	unsigned char chk[2048];
 
 	vmm_start(&v, false);
@@ -329,7 +327,7 @@ Test(blk_server, read_only_disk_refuses_writes_with_erofs)
 {
 	static unsigned char w[512];
 	struct ipc_dp_done done[2];
-	struct fake_vmm v = { 0 };
+	struct fake_vmm v = {0};
 	unsigned char chk[512];
 
 	vmm_start(&v, true);
@@ -350,7 +348,7 @@ Test(blk_server, read_only_disk_refuses_writes_with_erofs)
 
 Test(blk_server, image_too_small_is_a_setup_error)
 {
-	struct fake_vmm v = { 0 };
+	struct fake_vmm v = {0};
 	struct ctl_msg m;
 	int fds[CTL_SETUP_MAX_FDS], status;
 	unsigned nfds;
@@ -371,17 +369,17 @@ Test(blk_server, cache_none_sets_o_direct_and_bounces_unaligned_slots)
 {
 	static unsigned char w[8][1024];
 	struct ipc_dp_done done[16];
-	struct ctl_msg m = { .type = CTL_STATS_REQUEST };
-	struct fake_vmm v = { 0 };
+	struct ctl_msg m = {.type = CTL_STATS_REQUEST};
+	struct fake_vmm v = {0};
 
-	int probe = open("/tmp", O_TMPFILE | O_RDWR | O_DIRECT | O_CLOEXEC,
-			 0600);
+	int probe =
+		open("/tmp", O_TMPFILE | O_RDWR | O_DIRECT | O_CLOEXEC, 0600);
 
 	if (probe < 0)
 		cr_skip_test("no O_DIRECT on /tmp");
 	close(probe);
 	/* 512-byte slots: arena buffers are not 4K aligned. */
-	v.geom = (struct ipc_geom){ 16, 16, 512, 64 };
+	v.geom = (struct ipc_geom){16, 16, 512, 64};
 	v.cache = CTL_CACHE_NONE;
 	vmm_start(&v, false);
 	/* The server switched the shared open file description. */
@@ -417,8 +415,8 @@ Test(blk_server, reset_completes_every_request_and_frees_its_slot)
 {
 	static unsigned char w[4096];
 	struct ipc_dp_done done[64];
-	struct ctl_msg m = { .type = CTL_RESET };
-	struct fake_vmm v = { 0 };
+	struct ctl_msg m = {.type = CTL_RESET};
+	struct fake_vmm v = {0};
 	unsigned ok = 0, cancelled = 0;
 
 	/* One worker: most of the 64 requests still wait when RESET comes. */

@@ -14,7 +14,7 @@
 struct wk_ctx {
 	atomic_uint runs[NJOBS];
 	atomic_uint running, peak, done;
-	atomic_bool hold;		/* jobs wait while set */
+	atomic_bool hold; /* jobs wait while set */
 	atomic_uint bad_bounce;
 	atomic_uint cancelled[NJOBS];
 	size_t bounce_len;
@@ -27,7 +27,8 @@ static void wk_fn(void *arg, const struct blk_job *job,
 	unsigned now = atomic_fetch_add(&c->running, 1) + 1;
 	unsigned peak = atomic_load(&c->peak);
 
-	while (now > peak && !atomic_compare_exchange_weak(&c->peak, &peak, now))
+	while (now > peak &&
+	       !atomic_compare_exchange_weak(&c->peak, &peak, now))
 		;
 	if (bb->len != c->bounce_len || (c->bounce_len && !bb->buf))
 		atomic_fetch_add(&c->bad_bounce, 1);
@@ -64,7 +65,7 @@ Test(blk_workers, sixty_four_in_flight_each_complete_exactly_once)
 	c.bounce_len = 4096;
 	cr_assert_eq(blk_workers_start(&p, 4, NJOBS, 4096, wk_fn, &c), 0);
 	for (unsigned i = 0; i < NJOBS; i++) {
-		struct ipc_req r = { .id = i, .op = 1 };
+		struct ipc_req r = {.id = i, .op = 1};
 
 		cr_assert_eq(blk_workers_submit(&p, &r, &c.runs[i]), 0);
 	}
@@ -83,7 +84,7 @@ Test(blk_workers, full_queue_is_enospc_not_a_block)
 {
 	static struct wk_ctx c;
 	struct blk_workers p;
-	struct ipc_req r = { .op = 1 };
+	struct ipc_req r = {.op = 1};
 
 	memset(&c, 0, sizeof(c));
 	atomic_store(&c.hold, true);
@@ -105,7 +106,7 @@ Test(blk_workers, quiesce_cancels_queued_jobs_and_waits_for_running_ones)
 {
 	static struct wk_ctx c;
 	struct blk_workers p;
-	struct ipc_req r = { .op = 1 };
+	struct ipc_req r = {.op = 1};
 	unsigned dropped;
 
 	memset(&c, 0, sizeof(c));
@@ -139,8 +140,9 @@ Test(blk_workers, bad_sizes_are_einval)
 	static struct wk_ctx c;
 
 	cr_assert_eq(blk_workers_start(&p, 0, 8, 0, wk_fn, &c), -EINVAL);
-	cr_assert_eq(blk_workers_start(&p, BLK_WORKERS_MAX + 1, 8, 0, wk_fn,
-				       &c), -EINVAL);
+	cr_assert_eq(
+		blk_workers_start(&p, BLK_WORKERS_MAX + 1, 8, 0, wk_fn, &c),
+		-EINVAL);
 	cr_assert_eq(blk_workers_start(&p, 2, 0, 0, wk_fn, &c), -EINVAL);
 	cr_assert_eq(blk_workers_start(&p, 2, 8, 0, NULL, &c), -EINVAL);
 }
