@@ -447,3 +447,41 @@ Test(blk_server, reset_completes_every_request_and_frees_its_slot)
 	cr_assert_eq(vmm_stop(&v), 0);
 	close(v.img);
 }
+
+Test(blk_server, injected_flush_error_reaches_the_completion_not_the_disk)
+{
+	struct ipc_dp_done done[2];
+	struct ctl_msg m = {.type = CTL_FAULT};
+	struct fake_vmm v = {0};
+
+	vmm_start(&v, false);
+	m.u.fault.op = CTL_OP_FLUSH;
+	m.u.fault.kind = CTL_FAULT_ERROR;
+	m.u.fault.trigger = CTL_TRIGGER_EVERY_NTH;
+	m.u.fault.every_nth = 1;
+	m.u.fault.count = 1;
+	m.u.fault.error_code = EIO;
+	cr_assert_eq(ctl_send(v.sock, &m, NULL, 0), 0);
+	/* The fault is for FLUSH only: a READ passes, the flush fails. */
+	vmm_post(&v, IPC_OP_READ, 0, 1, NULL, 512);
+	vmm_post(&v, IPC_OP_FLUSH, 0, 0, NULL, 0);
+	vmm_reap(&v, done, 2);
+	for (unsigned i = 0; i < 2; i++) {
+		cr_assert_eq(done[i].status,
+			     done[i].req.op == IPC_OP_FLUSH ? -EIO : 0);
+		vmm_free(&v, &done[i]);
+	}
+	/* Fired once: the next flush reaches fdatasync. */
+	vmm_post(&v, IPC_OP_FLUSH, 0, 0, NULL, 0);
+	vmm_reap(&v, done, 1);
+	cr_assert_eq(done[0].status, 0);
+	memset(&m, 0, sizeof(m));
+	m.type = CTL_STATS_REQUEST;
+	cr_assert_eq(ctl_send(v.sock, &m, NULL, 0), 0);
+	vmm_recv(&v, &m, CTL_STATS_REPLY);
+	cr_assert_eq(extra_of(&m.u.stats, "syncs"), 1);
+	cr_assert_not_null(stat_of(&m.u.stats, CTL_OP_FLUSH));
+	cr_assert_eq(stat_of(&m.u.stats, CTL_OP_FLUSH)->errors, 1);
+	cr_assert_eq(vmm_stop(&v), 0);
+	close(v.img);
+}
