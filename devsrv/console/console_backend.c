@@ -192,6 +192,8 @@ static void console_backend_accept_cb(evutil_socket_t fd, short what,
 static int console_backend_fds(struct console_backend *b,
 			       const struct srv_fds *fds)
 {
+	int fl;
+
 	switch (b->kind) {
 	case CTL_CONSOLE_STDIO:
 		if (fds->backend < 0)
@@ -212,6 +214,10 @@ static int console_backend_fds(struct console_backend *b,
 		if (fds->backend < 0)
 			return -EBADF;
 		b->listen_fd = fds->backend;
+		/* A client that left before accept() must not block us. */
+		fl = fcntl(b->listen_fd, F_GETFL);
+		if (fl < 0 || fcntl(b->listen_fd, F_SETFL, fl | O_NONBLOCK))
+			return -errno;
 		event_assign(&b->ev_listen, b->base, b->listen_fd,
 			     EV_READ | EV_PERSIST, console_backend_accept_cb,
 			     b);
