@@ -112,10 +112,13 @@ static void blk_srv_run(void *ctx, const struct blk_job *job,
 	cpl.status = blk_dev_exec(&b->dev, &job->req, job->buf, bb, &len);
 	cpl.id = job->req.id;
 	cpl.len = len;
-	if (cpl.status && cpl.status != -EROFS && cpl.status != -ERANGE)
-		srv_debug("op %u sector %llu: %s", job->req.op,
+	/* Only backend errors get here (checks ran on the loop); debug
+	 * level, as a failing disk would repeat it per request. No strerror:
+	 * this is a worker thread. */
+	if (cpl.status)
+		srv_debug("op %u sector %llu: errno %d", job->req.op,
 			  (unsigned long long)job->req.args.blk.sector,
-			  strerror(-cpl.status));
+			  -cpl.status);
 	if (srv_complete_async(b->srv, &cpl))
 		srv_err("completion of id %llu refused",
 			(unsigned long long)cpl.id);
