@@ -227,6 +227,7 @@ int srv_main(int argc, char **argv, const struct srv_dev_ops *ops, void *dev)
 		return 2;
 	}
 	srv_log_init(ops->name, a.level);
+	srv_log_init_libevent();
 	/* A peer gone shows as EPIPE on its fd, never as a signal. */
 	signal(SIGPIPE, SIG_IGN);
 	s = srv_core_new(ops, dev);

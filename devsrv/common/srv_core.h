@@ -132,6 +132,8 @@ int srv_args_parse(int argc, char **argv, struct srv_args *a);
 
 /* Logging (srv_log.c): set once at start. */
 void srv_log_init(const char *dev_name, enum srv_log_level level);
+/* Route libevent's messages through srv_log(). */
+void srv_log_init_libevent(void);
 
 uint64_t srv_now_ns(void);
 

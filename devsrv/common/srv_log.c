@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "devsrv/common/srv_core.h"
 
 static char srv_log_prefix[48] = "isovm-srv";
@@ -38,4 +40,19 @@ void srv_log(enum srv_log_level level, const char *fmt, ...)
 	/* One write per line so lines of several processes do not mix. */
 	if (write(STDERR_FILENO, line, n) < 0)
 		return;
+}
+
+/*
+ * libevent's own messages: its warnings (e.g. an fd epoll cannot watch,
+ * which a device handles by itself) are details, not operator news.
+ */
+static void srv_log_libevent(int severity, const char *msg)
+{
+	srv_log(severity >= EVENT_LOG_ERR ? SRV_LOG_WARN : SRV_LOG_DEBUG,
+		"libevent: %s", msg);
+}
+
+void srv_log_init_libevent(void)
+{
+	event_set_log_callback(srv_log_libevent);
 }

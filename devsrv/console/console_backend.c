@@ -20,11 +20,20 @@ static void console_backend_arm_in(struct console_backend *b, bool on)
 {
 	if (b->in_fd < 0 || on == b->in_armed)
 		return;
-	if (on)
-		event_add(&b->ev_in, NULL);
-	else
-		event_del(&b->ev_in);
 	b->in_armed = on;
+	if (!on) {
+		event_del(&b->ev_in);	/* also takes it off the active list */
+		return;
+	}
+	/*
+	 * Regular files and /dev/null cannot be polled (epoll says EPERM):
+	 * they are always readable, so read them on until EOF or a full
+	 * buffer, one read per loop pass.
+	 */
+	if (b->in_nopoll || event_add(&b->ev_in, NULL)) {
+		b->in_nopoll = true;
+		event_active(&b->ev_in, EV_READ, 0);
+	}
 }
 
 static void console_backend_drop_client(struct console_backend *b)
@@ -133,6 +142,8 @@ static void console_backend_in_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	console_bytes_put(b->inbuf, tmp, (size_t)n);
+	if (b->in_nopoll)
+		event_active(&b->ev_in, EV_READ, 0);
 	if (b->cb->on_input)
 		b->cb->on_input(b->ctx);
 }

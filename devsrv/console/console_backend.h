@@ -55,6 +55,7 @@ struct console_backend {
 	struct event ev_in, ev_out, ev_listen, ev_flush, ev_retry;
 	bool in_armed, in_paused, out_armed;
 	bool out_dead;			/* output failed for good */
+	bool in_nopoll;			/* input fd not pollable: file */
 	const struct console_backend_cb *cb;
 	void *ctx;
 	struct console_backend_stats st;

@@ -613,3 +613,38 @@ Test(console_srv, pty_master_carries_both_directions, .init = srv_start)
 	cr_assert_arr_eq(buf, "ls\r", 3);
 	close(sl);
 }
+
+/* Regular files cannot be polled: they are read until EOF all the same. */
+Test(console_srv, stdio_input_from_a_regular_file_reaches_the_guest,
+     .init = srv_start)
+{
+	enum ctl_fd_role roles[2] = { CTL_FD_BACKEND, CTL_FD_BACKEND_OUT };
+	char path[] = "/tmp/isovm-console-in-XXXXXX", buf[8192];
+	static char text[6000];
+	int in = mkstemp(path), out[2], be[2];
+	size_t got = 0;
+
+	cr_assert_geq(in, 0);
+	unlink(path);
+	for (size_t i = 0; i < sizeof(text); i++)
+		text[i] = (char)('0' + i % 10);
+	cr_assert_eq(write(in, text, sizeof(text)), (ssize_t)sizeof(text));
+	cr_assert_eq(lseek(in, 0, SEEK_SET), 0);
+	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+	be[0] = in;
+	be[1] = out[1];
+	setup_with(CTL_CONSOLE_STDIO, be, roles, 2);
+	close(in);
+	close(out[1]);
+	while (got < sizeof(text)) {
+		struct ipc_dp_done d;
+
+		post(IN, VIRTIO, NULL, 1000);
+		d = reap(buf + got, sizeof(buf) - got);
+		cr_assert_gt(d.len, 0);
+		got += d.len;
+	}
+	cr_assert_eq(got, sizeof(text));
+	cr_assert_arr_eq(buf, text, sizeof(text));
+	close(out[0]);
+}
