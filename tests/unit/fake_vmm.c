@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -43,6 +44,8 @@ int fake_vmm_spawn(struct fake_vmm *v, const char *bin,
 		/* Only the control socket crosses exec (SETUP brings the rest). */
 		fcntl(sp[1], F_SETFD, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* A crash fault must not leave core files behind. */
+		setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
 		snprintf(fdarg, sizeof(fdarg), "%d", sp[1]);
 		if (level)
 			execl(bin, bin, "--ctl-fd", fdarg, "--log-level", level,

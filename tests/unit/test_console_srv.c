@@ -648,3 +648,43 @@ Test(console_srv, stdio_input_from_a_regular_file_reaches_the_guest,
 	cr_assert_arr_eq(buf, text, sizeof(text));
 	close(out[0]);
 }
+
+Test(console_srv, fault_crash_ends_the_server_by_abort, .init = srv_stdio)
+{
+	int st;
+
+	fault(CTL_FAULT_CRASH, 2, 0, 0);
+	stats();
+	post(OUT, VIRTIO, "ok", 2);
+	cr_assert_eq(reap(NULL, 0).status, 0);
+	post(OUT, VIRTIO, "boom", 4);
+	st = fake_vmm_wait(&vmm, 5000);
+	cr_assert(st >= 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT,
+		  "status %#x", st);
+}
+
+Test(console_srv, reset_empties_pending_ins_and_buffered_input,
+     .init = srv_stdio)
+{
+	struct ctl_msg m = { .type = CTL_RESET };
+	char buf[8] = { 0 };
+	struct ipc_dp_done d;
+	uint64_t id = post(IN, UART, NULL, 8);
+
+	assert_nothing_completes(100);
+	send_msg(&m);
+	d = reap(NULL, 0);
+	cr_assert_eq(d.req.id, id);
+	cr_assert_eq(d.len, 0);
+	/* Input that waited for a buffer before the reset is gone. */
+	cr_assert_eq(write(peer, "old", 3), 3);
+	usleep(100000);
+	send_msg(&m);
+	stats();
+	post(IN, UART, NULL, 8);
+	assert_nothing_completes(100);
+	cr_assert_eq(write(peer, "new", 3), 3);
+	d = reap(buf, sizeof(buf));
+	cr_assert_eq(d.len, 3);
+	cr_assert_arr_eq(buf, "new", 3);
+}
