@@ -10,8 +10,8 @@
 #include "ipc/ctl_channel.h"
 #include "proto/proto_version.h"
 
-typedef int (*srv_route_fn)(struct srv *s, const struct ctl_msg *m,
-			    int *fds, unsigned nfds);
+typedef int (*srv_route_fn)(struct srv *s, const struct ctl_msg *m, int *fds,
+			    unsigned nfds);
 
 /* One row per message a VMM may send: the states it is legal in. */
 struct srv_route {
@@ -63,7 +63,7 @@ static int srv_on_setup(struct srv *s, const struct ctl_msg *m, int *fds,
 			unsigned nfds)
 {
 	const struct ctl_setup *st = &m->u.setup;
-	struct ctl_msg ready = { .type = CTL_READY };
+	struct ctl_msg ready = {.type = CTL_READY};
 	struct ipc_geom geo;
 	int ret;
 
@@ -101,7 +101,7 @@ static int srv_on_setup(struct srv *s, const struct ctl_msg *m, int *fds,
 static int srv_on_stats(struct srv *s, const struct ctl_msg *m, int *fds,
 			unsigned nfds)
 {
-	struct ctl_msg r = { .type = CTL_STATS_REPLY };
+	struct ctl_msg r = {.type = CTL_STATS_REPLY};
 	bool reset = m->u.stats_request.reset;
 
 	(void)fds;
@@ -144,13 +144,13 @@ static int srv_on_shutdown(struct srv *s, const struct ctl_msg *m, int *fds,
 }
 
 static const struct srv_route srv_routes[] = {
-	{ CTL_HELLO, SRV_WAIT_HELLO, srv_on_hello },
-	{ CTL_SETUP, SRV_WAIT_SETUP, srv_on_setup },
-	{ CTL_STATS_REQUEST, SRV_RUNNING, srv_on_stats },
-	{ CTL_RESET, SRV_RUNNING, srv_on_reset },
-	{ CTL_FAULT, SRV_RUNNING, srv_on_fault },
-	{ CTL_SHUTDOWN, SRV_WAIT_HELLO | SRV_WAIT_SETUP | SRV_RUNNING,
-	  srv_on_shutdown },
+	{CTL_HELLO, SRV_WAIT_HELLO, srv_on_hello},
+	{CTL_SETUP, SRV_WAIT_SETUP, srv_on_setup},
+	{CTL_STATS_REQUEST, SRV_RUNNING, srv_on_stats},
+	{CTL_RESET, SRV_RUNNING, srv_on_reset},
+	{CTL_FAULT, SRV_RUNNING, srv_on_fault},
+	{CTL_SHUTDOWN, SRV_WAIT_HELLO | SRV_WAIT_SETUP | SRV_RUNNING,
+	 srv_on_shutdown},
 };
 
 /* The one place that decides whether a message is legal now. */
@@ -205,7 +205,7 @@ static void srv_ctl_cb(evutil_socket_t fd, short what, void *arg)
 
 static int srv_hello(struct srv *s)
 {
-	struct ctl_msg h = { .type = CTL_HELLO };
+	struct ctl_msg h = {.type = CTL_HELLO};
 
 	h.u.hello.version = ISOVM_PROTO_VERSION;
 	h.u.hello.role = CTL_ROLE_SERVER;

@@ -45,15 +45,15 @@ struct srv;
  * closes them after the device's shutdown op; the device must not close
  * them (it may change their flags, e.g. O_NONBLOCK). */
 struct srv_fds {
-	int backend;		/* CTL_FD_BACKEND */
-	int backend_out;	/* CTL_FD_BACKEND_OUT (e.g. stdio output) */
+	int backend;	 /* CTL_FD_BACKEND */
+	int backend_out; /* CTL_FD_BACKEND_OUT (e.g. stdio output) */
 };
 
 /* What handle() did with a request. */
 enum srv_verdict {
-	SRV_DONE = 0,		/* *cpl filled (status, len) now */
-	SRV_PENDING = 1,	/* the device completes it later by id with
-				 * srv_complete() or srv_complete_async() */
+	SRV_DONE = 0,	 /* *cpl filled (status, len) now */
+	SRV_PENDING = 1, /* the device completes it later by id with
+			  * srv_complete() or srv_complete_async() */
 };
 
 /*
@@ -62,8 +62,8 @@ enum srv_verdict {
  * srv_dev().
  */
 struct srv_dev_ops {
-	const char *name;		/* "console", "blk": log prefix isovm-NAME */
-	enum ctl_dev_type dev_type;	/* must match HELLO/SETUP */
+	const char *name; /* "console", "blk": log prefix isovm-NAME */
+	enum ctl_dev_type dev_type; /* must match HELLO/SETUP */
 
 	/*
 	 * Once, after the data plane is mapped. @setup is the validated SETUP
@@ -164,9 +164,9 @@ enum srv_log_level {
 void srv_log(enum srv_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-#define srv_err(...) srv_log(SRV_LOG_ERROR, __VA_ARGS__)
-#define srv_warn(...) srv_log(SRV_LOG_WARN, __VA_ARGS__)
-#define srv_info(...) srv_log(SRV_LOG_INFO, __VA_ARGS__)
+#define srv_err(...)   srv_log(SRV_LOG_ERROR, __VA_ARGS__)
+#define srv_warn(...)  srv_log(SRV_LOG_WARN, __VA_ARGS__)
+#define srv_info(...)  srv_log(SRV_LOG_INFO, __VA_ARGS__)
 #define srv_debug(...) srv_log(SRV_LOG_DEBUG, __VA_ARGS__)
 
 #endif

@@ -21,8 +21,7 @@ static int srv_args_fd(const char *s, int *fd)
 
 static int srv_args_level(const char *s, enum srv_log_level *l)
 {
-	static const char *const names[] = { "error", "warn", "info",
-					     "debug" };
+	static const char *const names[] = {"error", "warn", "info", "debug"};
 
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (!strcmp(s, names[i])) {

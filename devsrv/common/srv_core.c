@@ -32,7 +32,7 @@ static void srv_flush_cb(evutil_socket_t fd, short what, void *arg)
 static void srv_async_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct srv *s = arg;
-	struct ipc_cpl *tmp = s->aq + s->cap;	/* second half: loop's copy */
+	struct ipc_cpl *tmp = s->aq + s->cap; /* second half: loop's copy */
 	uint32_t n;
 	uint64_t v;
 

@@ -36,11 +36,11 @@ enum srv_pend_state { SRV_PEND_FREE, SRV_PEND_DELAYED, SRV_PEND_DEVICE };
 
 /* A request the core has taken and not yet completed, by id slot. */
 struct srv_pend {
-	struct ipc_req req;	/* private copy, for a delayed dispatch */
-	uint64_t t0_ns;		/* when it was taken off the ring */
+	struct ipc_req req; /* private copy, for a delayed dispatch */
+	uint64_t t0_ns;	    /* when it was taken off the ring */
 	enum srv_pend_state state;
 	enum ctl_op cls;
-	struct event timer;	/* delay fault */
+	struct event timer; /* delay fault */
 	struct srv *srv;
 };
 
@@ -51,16 +51,16 @@ struct srv_opstat {
 struct srv_fault_rule {
 	bool active;
 	struct ctl_fault f;
-	uint64_t seen;		/* requests matched, for EVERY_NTH */
+	uint64_t seen; /* requests matched, for EVERY_NTH */
 	uint32_t fired;
 };
 
 /* Counters of the core itself, reported as stats extras. */
 struct srv_core_stats {
-	uint64_t bad_requests;	/* refused before the device saw them */
+	uint64_t bad_requests; /* refused before the device saw them */
 	uint64_t faults_fired;
 	uint64_t faults_dropped;
-	uint64_t cpl_overflow;	/* completions lost: VMM broke its limit */
+	uint64_t cpl_overflow; /* completions lost: VMM broke its limit */
 };
 
 struct srv {
@@ -78,9 +78,9 @@ struct srv {
 	int memfd, kick_fd, call_fd;
 	struct srv_fds fds;
 
-	uint32_t cap;			/* sq_entries: most in flight */
-	struct srv_pend *pend;		/* [cap] */
-	struct ipc_cpl *cpl;		/* [cap] batch not yet pushed */
+	uint32_t cap;	       /* sq_entries: most in flight */
+	struct srv_pend *pend; /* [cap] */
+	struct ipc_cpl *cpl;   /* [cap] batch not yet pushed */
 	uint32_t ncpl;
 	struct ipc_req batch[SRV_BATCH];
 
@@ -89,8 +89,8 @@ struct srv {
 	struct srv_core_stats cst;
 	uint64_t rng;
 
-	pthread_mutex_t aq_lock;	/* guards aq, naq */
-	struct ipc_cpl *aq;		/* [cap] async completions */
+	pthread_mutex_t aq_lock; /* guards aq, naq */
+	struct ipc_cpl *aq;	 /* [cap] async completions */
 	uint32_t naq;
 	int aq_efd;
 };

@@ -53,7 +53,7 @@ static bool srv_fault_fires(struct srv *s, struct srv_fault_rule *r)
 		return false;
 	r->fired++;
 	if (r->f.count && r->fired >= r->f.count)
-		r->active = false;	/* fired its last time */
+		r->active = false; /* fired its last time */
 	s->cst.faults_fired++;
 	return true;
 }

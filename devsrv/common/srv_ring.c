@@ -62,7 +62,7 @@ static void srv_ring_queue(struct srv *s, const struct ipc_cpl *cpl)
 static void srv_ring_refuse(struct srv *s, const struct ipc_req *req,
 			    enum ctl_op cls, int status, uint64_t t0)
 {
-	struct ipc_cpl cpl = { .id = req->id, .status = status };
+	struct ipc_cpl cpl = {.id = req->id, .status = status};
 
 	srv_ring_account(s, cls, t0, req, &cpl);
 	srv_ring_queue(s, &cpl);
@@ -70,7 +70,7 @@ static void srv_ring_refuse(struct srv *s, const struct ipc_req *req,
 
 static void srv_ring_to_device(struct srv *s, struct srv_pend *p)
 {
-	struct ipc_cpl cpl = { .id = p->req.id };
+	struct ipc_cpl cpl = {.id = p->req.id};
 	void *buf = NULL;
 
 	if (p->req.arena_len)
@@ -86,7 +86,7 @@ static void srv_ring_to_device(struct srv *s, struct srv_pend *p)
 		return;
 	cpl.id = p->req.id;
 	if (cpl.len > p->req.arena_len)
-		cpl.len = p->req.arena_len;	/* device bug: never overrun */
+		cpl.len = p->req.arena_len; /* device bug: never overrun */
 	p->state = SRV_PEND_FREE;
 	srv_ring_account(s, p->cls, p->t0_ns, &p->req, &cpl);
 	srv_ring_queue(s, &cpl);
@@ -112,7 +112,7 @@ static struct srv_pend *srv_ring_check(struct srv *s, const struct ipc_req *req,
 	if (req->reserved || (req->flags & ~IPC_REQ_F_REPLAY))
 		err = -EINVAL;
 	else if (slot >= s->cap || s->pend[slot].state != SRV_PEND_FREE)
-		err = -EBUSY;	/* an id the VMM cannot have in flight */
+		err = -EBUSY; /* an id the VMM cannot have in flight */
 	if (!err)
 		return &s->pend[slot];
 	s->cst.bad_requests++;
@@ -149,7 +149,7 @@ void srv_ring_dispatch(struct srv *s, const struct ipc_req *req)
 		evtimer_add(&p->timer, &tv);
 		break;
 	case CTL_FAULT_DROP:
-		s->cst.faults_dropped++;	/* never completed, on purpose */
+		s->cst.faults_dropped++; /* never completed, on purpose */
 		break;
 	case CTL_FAULT_CRASH:
 		srv_err("fault injection: crash on request op %u", req->op);
@@ -184,7 +184,7 @@ void srv_ring_drain(struct srv *s)
 		if (n == 0) {
 			n = ipc_notify_arm(&s->dp.sq_wait);
 			if (n == 0)
-				return;	/* armed: the next post kicks us */
+				return; /* armed: the next post kicks us */
 			if (n > 0)
 				continue;
 		}
@@ -234,7 +234,7 @@ int srv_complete_async(struct srv *s, const struct ipc_cpl *cpl)
 		return -ENOSPC;
 	}
 	s->aq[s->naq] = *cpl;
-	wake = s->naq++ == 0;	/* later ones ride on the same wake-up */
+	wake = s->naq++ == 0; /* later ones ride on the same wake-up */
 	pthread_mutex_unlock(&s->aq_lock);
 	if (wake && write(s->aq_efd, &one, sizeof(one)) < 0)
 		return -errno;

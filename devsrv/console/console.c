@@ -41,7 +41,7 @@ static struct console_waiter *console_fifo_push(struct console_fifo *f)
 
 static void console_done(struct console *c, uint64_t id, uint32_t len)
 {
-	struct ipc_cpl cpl = { .id = id, .len = len };
+	struct ipc_cpl cpl = {.id = id, .len = len};
 
 	if (srv_complete(c->srv, &cpl))
 		srv_warn("console: completion of %#llx refused",
@@ -52,9 +52,9 @@ static void console_done(struct console *c, uint64_t id, uint32_t len)
 static void console_deliver(struct console *c)
 {
 	while (c->inbuf.len) {
-		struct console_fifo *f = c->in[CONSOLE_STREAM_VIRTIO].n ?
-						 &c->in[CONSOLE_STREAM_VIRTIO] :
-						 &c->in[CONSOLE_STREAM_UART];
+		struct console_fifo *f = c->in[CONSOLE_STREAM_VIRTIO].n
+						 ? &c->in[CONSOLE_STREAM_VIRTIO]
+						 : &c->in[CONSOLE_STREAM_UART];
 		struct console_waiter *w = console_fifo_front(f);
 		size_t n;
 
@@ -124,18 +124,20 @@ static enum srv_verdict console_out(struct console *c,
 	}
 	w = console_fifo_push(&c->outw);
 	if (!w) {
-		cpl->status = -EBUSY;	/* more than the VMM may post */
+		cpl->status = -EBUSY; /* more than the VMM may post */
 		return SRV_DONE;
 	}
-	*w = (struct console_waiter){ .id = req->id, .buf = buf,
-				      .len = req->arena_len, .done = taken,
-				      .stream = stream };
+	*w = (struct console_waiter){.id = req->id,
+				     .buf = buf,
+				     .len = req->arena_len,
+				     .done = taken,
+				     .stream = stream};
 	return SRV_PENDING;
 }
 
-static enum srv_verdict console_in(struct console *c,
-				   const struct ipc_req *req, uint8_t *buf,
-				   uint8_t stream, struct ipc_cpl *cpl)
+static enum srv_verdict console_in(struct console *c, const struct ipc_req *req,
+				   uint8_t *buf, uint8_t stream,
+				   struct ipc_cpl *cpl)
 {
 	struct console_waiter *w;
 
@@ -156,9 +158,10 @@ static enum srv_verdict console_in(struct console *c,
 		cpl->status = -EBUSY;
 		return SRV_DONE;
 	}
-	*w = (struct console_waiter){ .id = req->id, .buf = buf,
-				      .len = req->arena_len,
-				      .stream = stream };
+	*w = (struct console_waiter){.id = req->id,
+				     .buf = buf,
+				     .len = req->arena_len,
+				     .stream = stream};
 	return SRV_PENDING;
 }
 
@@ -173,12 +176,12 @@ static enum srv_verdict console_handle(struct srv *srv,
 		console_cancel_in(c);
 		return SRV_DONE;
 	}
-	if (stream > CONSOLE_STREAM_VIRTIO ||
-	    (req->op != CONSOLE_OP_OUT && req->op != CONSOLE_OP_IN)) {
-		cpl->status = req->op == CONSOLE_OP_OUT ||
-					      req->op == CONSOLE_OP_IN ?
-				      -EINVAL :
-				      -EOPNOTSUPP;
+	if (req->op != CONSOLE_OP_OUT && req->op != CONSOLE_OP_IN) {
+		cpl->status = -EOPNOTSUPP;
+		return SRV_DONE;
+	}
+	if (stream > CONSOLE_STREAM_VIRTIO) {
+		cpl->status = -EINVAL;
 		return SRV_DONE;
 	}
 	if (req->op == CONSOLE_OP_OUT)
@@ -206,7 +209,7 @@ static int console_setup(struct srv *srv, const struct ctl_setup *setup,
 					   setup->cfg.console.backend, fds,
 					   &c->inbuf, &console_cb, c);
 	if (ret)
-		return ret;	/* the shutdown op frees what was made */
+		return ret; /* the shutdown op frees what was made */
 	c->be_open = true;
 	/* No VIRTIO_CONSOLE_F_SIZE: cols, rows, max_nr_ports read as 0. */
 	ready->features = 0;

@@ -14,7 +14,7 @@
 /* An IN buffer the guest posted, or an OUT waiting for queue room. */
 struct console_waiter {
 	uint64_t id;
-	uint8_t *buf;		/* arena: valid while the request is in flight */
+	uint8_t *buf; /* arena: valid while the request is in flight */
 	uint32_t len, done;
 	uint8_t stream;
 };
@@ -30,8 +30,8 @@ struct console {
 	struct console_backend be;
 	bool be_open;
 	struct console_bytes inbuf;
-	struct console_fifo in[2];	/* by enum console_stream */
-	struct console_fifo outw;	/* OUTs held back by a full queue */
+	struct console_fifo in[2]; /* by enum console_stream */
+	struct console_fifo outw;  /* OUTs held back by a full queue */
 	uint64_t out_bytes[2], in_bytes[2];
 };
 

@@ -22,7 +22,7 @@ static void console_backend_arm_in(struct console_backend *b, bool on)
 		return;
 	b->in_armed = on;
 	if (!on) {
-		event_del(&b->ev_in);	/* also takes it off the active list */
+		event_del(&b->ev_in); /* also takes it off the active list */
 		return;
 	}
 	/*
@@ -99,15 +99,14 @@ static void console_backend_flush(struct console_backend *b)
 		b->cb->on_space(b->ctx);
 }
 
-static void console_backend_flush_cb(evutil_socket_t fd, short what,
-				     void *arg)
+static void console_backend_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct console_backend *b = arg;
 
 	(void)fd;
 	(void)what;
 	if (what & EV_WRITE)
-		b->out_armed = false;	/* not persistent: it fired */
+		b->out_armed = false; /* not persistent: it fired */
 	console_backend_flush(b);
 }
 
@@ -132,12 +131,12 @@ static void console_backend_in_cb(evutil_socket_t fd, short what, void *arg)
 		if (b->kind == CTL_CONSOLE_SOCKET) {
 			console_backend_drop_client(b);
 		} else if (b->kind == CTL_CONSOLE_PTY) {
-			struct timeval tv = { 0, CONSOLE_PTY_RETRY_MS * 1000 };
+			struct timeval tv = {0, CONSOLE_PTY_RETRY_MS * 1000};
 
 			console_backend_arm_in(b, false);
 			evtimer_add(&b->ev_retry, &tv);
 		} else {
-			console_backend_arm_in(b, false);	/* EOF */
+			console_backend_arm_in(b, false); /* EOF */
 		}
 		return;
 	}
@@ -148,8 +147,7 @@ static void console_backend_in_cb(evutil_socket_t fd, short what, void *arg)
 		b->cb->on_input(b->ctx);
 }
 
-static void console_backend_retry_cb(evutil_socket_t fd, short what,
-				     void *arg)
+static void console_backend_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
@@ -176,8 +174,7 @@ static int console_backend_watch(struct console_backend *b, int in, int out)
 	return 0;
 }
 
-static void console_backend_accept_cb(evutil_socket_t fd, short what,
-				      void *arg)
+static void console_backend_accept_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct console_backend *b = arg;
 	int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -186,7 +183,7 @@ static void console_backend_accept_cb(evutil_socket_t fd, short what,
 	if (c < 0)
 		return;
 	if (b->client_fd >= 0) {
-		b->st.clients_refused++;	/* one client at a time */
+		b->st.clients_refused++; /* one client at a time */
 		close(c);
 		return;
 	}
@@ -210,9 +207,9 @@ static int console_backend_fds(struct console_backend *b,
 		if (fds->backend < 0)
 			return -EBADF;
 		return console_backend_watch(b, fds->backend,
-					     fds->backend_out >= 0 ?
-						     fds->backend_out :
-						     fds->backend);
+					     fds->backend_out >= 0
+						     ? fds->backend_out
+						     : fds->backend);
 	case CTL_CONSOLE_PTY:
 		if (fds->backend < 0)
 			return -EBADF;
@@ -287,8 +284,7 @@ void console_backend_close(struct console_backend *b)
 	console_bytes_fini(&b->outq);
 }
 
-size_t console_backend_write(struct console_backend *b, const void *p,
-			     size_t n)
+size_t console_backend_write(struct console_backend *b, const void *p, size_t n)
 {
 	bool was_empty = !b->outq.len;
 	size_t taken;
@@ -298,7 +294,7 @@ size_t console_backend_write(struct console_backend *b, const void *p,
 		return n;
 	}
 	if (b->out_fd < 0 || b->out_dead) {
-		b->st.dropped += n;	/* output is gone for good */
+		b->st.dropped += n; /* output is gone for good */
 		return n;
 	}
 	taken = console_bytes_put(&b->outq, p, n);

@@ -33,12 +33,12 @@
 #define CONSOLE_OUTQ_BYTES (64u * 1024u)
 
 struct console_backend_cb {
-	void (*on_input)(void *ctx);	/* new bytes in the input buffer */
-	void (*on_space)(void *ctx);	/* the output queue has room again */
+	void (*on_input)(void *ctx); /* new bytes in the input buffer */
+	void (*on_space)(void *ctx); /* the output queue has room again */
 };
 
 struct console_backend_stats {
-	uint64_t dropped;		/* output bytes dropped */
+	uint64_t dropped; /* output bytes dropped */
 	uint64_t clients_accepted;
 	uint64_t clients_refused;
 	uint64_t write_errors;
@@ -47,15 +47,15 @@ struct console_backend_stats {
 struct console_backend {
 	enum ctl_console_backend kind;
 	struct event_base *base;
-	int in_fd, out_fd;		/* -1 when absent */
-	int listen_fd;			/* socket: borrowed */
-	int client_fd;			/* socket: owned, -1 without a client */
+	int in_fd, out_fd; /* -1 when absent */
+	int listen_fd;	   /* socket: borrowed */
+	int client_fd;	   /* socket: owned, -1 without a client */
 	struct console_bytes outq;
-	struct console_bytes *inbuf;	/* the device's, bounded */
+	struct console_bytes *inbuf; /* the device's, bounded */
 	struct event ev_in, ev_out, ev_listen, ev_flush, ev_retry;
 	bool in_armed, in_paused, out_armed;
-	bool out_dead;			/* output failed for good */
-	bool in_nopoll;			/* input fd not pollable: file */
+	bool out_dead;	/* output failed for good */
+	bool in_nopoll; /* input fd not pollable: file */
 	const struct console_backend_cb *cb;
 	void *ctx;
 	struct console_backend_stats st;

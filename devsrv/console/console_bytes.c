@@ -36,8 +36,7 @@ size_t console_bytes_put(struct console_bytes *q, const void *p, size_t n)
 	return n;
 }
 
-size_t console_bytes_put_drop(struct console_bytes *q, const void *p,
-			      size_t n)
+size_t console_bytes_put_drop(struct console_bytes *q, const void *p, size_t n)
 {
 	size_t dropped = 0;
 
@@ -82,8 +81,8 @@ size_t console_bytes_get(struct console_bytes *q, void *p, size_t n)
 	size_t done = 0;
 
 	for (int i = 0; i < k && done < n; i++) {
-		size_t c = iov[i].iov_len < n - done ? iov[i].iov_len
-						     : n - done;
+		size_t c =
+			iov[i].iov_len < n - done ? iov[i].iov_len : n - done;
 
 		memcpy((uint8_t *)p + done, iov[i].iov_base, c);
 		done += c;

@@ -9,7 +9,7 @@
 /* Fixed capacity, allocated once at set-up; never grows. */
 struct console_bytes {
 	uint8_t *buf;
-	size_t cap, head, len;	/* head: oldest byte's index */
+	size_t cap, head, len; /* head: oldest byte's index */
 };
 
 int console_bytes_init(struct console_bytes *q, size_t cap);
@@ -25,8 +25,7 @@ size_t console_bytes_put(struct console_bytes *q, const void *p, size_t n);
 
 /* Append all of the last cap bytes of @p, dropping the oldest queued bytes
  * to make room; returns how many bytes were dropped (old or new). */
-size_t console_bytes_put_drop(struct console_bytes *q, const void *p,
-			      size_t n);
+size_t console_bytes_put_drop(struct console_bytes *q, const void *p, size_t n);
 
 /* Up to two segments of queued bytes, oldest first; returns the count. */
 int console_bytes_peek(const struct console_bytes *q, struct iovec iov[2]);

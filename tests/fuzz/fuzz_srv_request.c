@@ -32,9 +32,9 @@ static uint64_t fuzz_posted, fuzz_completed;
 
 static void fuzz_init(void)
 {
-	struct ctl_setup st = { .dev_type = CTL_DEV_CONSOLE };
+	struct ctl_setup st = {.dev_type = CTL_DEV_CONSOLE};
 	struct ctl_ready ready;
-	struct srv_fds fds = { .backend = -1, .backend_out = -1 };
+	struct srv_fds fds = {.backend = -1, .backend_out = -1};
 	int sp[2];
 
 	if (ipc_dp_vmm_open(&fuzz_vmm, &fuzz_geom, 1) ||
@@ -62,8 +62,8 @@ static void fuzz_pop(void)
 	while ((n = ipc_ring_pop(&fuzz_vmm.cq, cpl, 16)) > 0) {
 		fuzz_completed += (unsigned)n;
 		for (int i = 0; i < n; i++)
-			if (cpl[i].len > fuzz_geom.arena_slot_size *
-						 fuzz_geom.arena_slots)
+			if (cpl[i].len >
+			    fuzz_geom.arena_slot_size * fuzz_geom.arena_slots)
 				abort();
 	}
 	if (n < 0 || fuzz_completed > fuzz_posted)
@@ -121,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 /* A well-formed OUT followed by an IN: the driver mutates them. */
 size_t LLVMFuzzerSeed(uint8_t *buf, size_t cap)
 {
-	struct ipc_req r[2] = { 0 };
+	struct ipc_req r[2] = {0};
 
 	if (cap < sizeof(r) + 3)
 		return 0;

@@ -41,11 +41,12 @@ int fake_vmm_spawn(struct fake_vmm *v, const char *bin,
 	if (v->pid < 0)
 		return -errno;
 	if (v->pid == 0) {
-		/* Only the control socket crosses exec (SETUP brings the rest). */
+		/* Only the control socket crosses exec (SETUP brings the rest).
+		 */
 		fcntl(sp[1], F_SETFD, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		/* A crash fault must not leave core files behind. */
-		setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
+		setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0});
 		snprintf(fdarg, sizeof(fdarg), "%d", sp[1]);
 		if (level)
 			execl(bin, bin, "--ctl-fd", fdarg, "--log-level", level,
@@ -61,7 +62,7 @@ int fake_vmm_spawn(struct fake_vmm *v, const char *bin,
 
 int fake_vmm_recv(struct fake_vmm *v, struct ctl_msg *m, int ms)
 {
-	struct pollfd p = { .fd = v->ctl, .events = POLLIN };
+	struct pollfd p = {.fd = v->ctl, .events = POLLIN};
 	int fds[CTL_SETUP_MAX_FDS];
 	unsigned nfds = 0;
 	int ret;
@@ -76,7 +77,7 @@ int fake_vmm_recv(struct fake_vmm *v, struct ctl_msg *m, int ms)
 
 int fake_vmm_hello(struct fake_vmm *v, enum ctl_dev_type dev)
 {
-	struct ctl_msg m, h = { .type = CTL_HELLO };
+	struct ctl_msg m, h = {.type = CTL_HELLO};
 	int ret = fake_vmm_recv(v, &m, 5000);
 
 	if (ret)
@@ -93,7 +94,7 @@ int fake_vmm_setup(struct fake_vmm *v, const struct ctl_setup *setup,
 		   const int *be, const enum ctl_fd_role *roles, unsigned nbe,
 		   struct ctl_ready *ready)
 {
-	struct ctl_msg m = { .type = CTL_SETUP };
+	struct ctl_msg m = {.type = CTL_SETUP};
 	int fds[CTL_SETUP_MAX_FDS];
 	unsigned n = 0;
 	int ret;
@@ -118,7 +119,7 @@ int fake_vmm_setup(struct fake_vmm *v, const struct ctl_setup *setup,
 	if (ret)
 		return ret;
 	if (m.type == CTL_ERROR)
-		return -EREMOTEIO;	/* the server refused and reported it */
+		return -EREMOTEIO; /* the server refused and reported it */
 	if (m.type != CTL_READY)
 		return -EPROTO;
 	if (ready)
@@ -129,7 +130,7 @@ int fake_vmm_setup(struct fake_vmm *v, const struct ctl_setup *setup,
 int fake_vmm_post(struct fake_vmm *v, uint32_t op, uint8_t arg0,
 		  const void *data, uint32_t len, uint64_t *id)
 {
-	struct ipc_req req = { .op = op, .arena_len = len };
+	struct ipc_req req = {.op = op, .arena_len = len};
 	int ret;
 
 	req.args.raw[0] = arg0;
@@ -188,7 +189,7 @@ int fake_vmm_reap(struct fake_vmm *v, struct ipc_dp_done *done, void *data,
 		end.tv_nsec -= 1000000000L;
 	}
 	for (;;) {
-		struct pollfd p = { .fd = v->dp.cq_efd, .events = POLLIN };
+		struct pollfd p = {.fd = v->dp.cq_efd, .events = POLLIN};
 		int n = ipc_dp_vmm_reap(&v->dp, done, 1);
 		long left;
 

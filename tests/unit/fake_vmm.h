@@ -10,8 +10,8 @@
 
 struct fake_vmm {
 	struct ipc_dp_vmm dp;
-	int ctl;	/* our end of the control socket */
-	pid_t pid;	/* the server, 0 once reaped */
+	int ctl;   /* our end of the control socket */
+	pid_t pid; /* the server, 0 once reaped */
 };
 
 /* Region of @g (NULL: 64 entries, 64 slots of 4 KiB), socketpair, fork and

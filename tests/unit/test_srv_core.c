@@ -7,8 +7,8 @@
 
 #include "devsrv/common/srv_core.h"
 
-#define OP_DONE 100	/* fake device: complete now, len = arena_len + 8 */
-#define OP_LATER 101	/* fake device: keep it, complete later */
+#define OP_DONE	 100 /* fake device: complete now, len = arena_len + 8 */
+#define OP_LATER 101 /* fake device: keep it, complete later */
 
 static const struct ipc_geom geo = {
 	.sq_entries = 64,
@@ -33,7 +33,7 @@ static enum srv_verdict fake_handle(struct srv *srv, const struct ipc_req *req,
 		return SRV_PENDING;
 	}
 	cpl->status = req->op == OP_DONE ? 0 : -EOPNOTSUPP;
-	cpl->len = req->arena_len + 8;	/* too long on purpose */
+	cpl->len = req->arena_len + 8; /* too long on purpose */
 	return SRV_DONE;
 }
 
@@ -55,9 +55,9 @@ static void core_init(void)
 	cr_assert_eq(ipc_dp_vmm_open(&vmm, &geo, 1), 0);
 	s = srv_core_new(&fake_ops, NULL);
 	cr_assert_not_null(s);
-	cr_assert_eq(srv_core_attach(s, vmm.reg.fd, vmm.sq_efd, vmm.cq_efd,
-				     &geo),
-		     0);
+	cr_assert_eq(
+		srv_core_attach(s, vmm.reg.fd, vmm.sq_efd, vmm.cq_efd, &geo),
+		0);
 }
 
 static void core_fini(void)
@@ -70,7 +70,7 @@ TestSuite(srv_core, .init = core_init, .fini = core_fini, .timeout = 30);
 
 static uint64_t post(uint32_t op, uint32_t len)
 {
-	struct ipc_req r = { .op = op, .arena_len = len };
+	struct ipc_req r = {.op = op, .arena_len = len};
 
 	if (len)
 		cr_assert_eq(ipc_arena_alloc(&vmm.arena, len, &r.arena_off), 0);
@@ -111,7 +111,7 @@ Test(srv_core, done_request_completes_with_its_length_clamped)
 Test(srv_core, pending_request_completes_once_from_the_loop)
 {
 	struct ipc_dp_done d[1];
-	struct ipc_cpl c = { .len = 4 };
+	struct ipc_cpl c = {.len = 4};
 
 	post(OP_LATER, 16);
 	cr_assert_eq(reap(d, 1), 0);
@@ -128,7 +128,7 @@ Test(srv_core, pending_request_completes_once_from_the_loop)
 
 static void *worker(void *arg)
 {
-	struct ipc_cpl c = { .status = -EIO };
+	struct ipc_cpl c = {.status = -EIO};
 
 	(void)arg;
 	for (unsigned i = 0; i < 32; i++) {
@@ -157,14 +157,14 @@ Test(srv_core, completions_from_a_worker_thread_reach_the_ring)
 
 Test(srv_core, malformed_requests_never_reach_the_device)
 {
-	struct ipc_req r = { .op = OP_DONE, .arena_len = 64 };
+	struct ipc_req r = {.op = OP_DONE, .arena_len = 64};
 	struct ipc_dp_done d[2];
 
 	/* Arena range outside the arena. */
 	r.arena_off = (uint64_t)geo.arena_slots * geo.arena_slot_size;
 	cr_assert_eq(ipc_dp_vmm_submit(&vmm, &r, NULL), 0);
 	/* Reserved field set. */
-	r = (struct ipc_req){ .op = OP_DONE, .reserved = 1 };
+	r = (struct ipc_req){.op = OP_DONE, .reserved = 1};
 	cr_assert_eq(ipc_dp_vmm_submit(&vmm, &r, NULL), 0);
 	cr_assert_eq(reap(d, 2), 2);
 	cr_assert_eq(d[0].status, -ERANGE);
@@ -174,7 +174,7 @@ Test(srv_core, malformed_requests_never_reach_the_device)
 
 Test(srv_core, a_slot_still_pending_is_refused_busy)
 {
-	struct ipc_req r = { .op = OP_LATER };
+	struct ipc_req r = {.op = OP_LATER};
 	struct ipc_cpl c[2];
 	int n;
 
@@ -194,10 +194,12 @@ Test(srv_core, a_slot_still_pending_is_refused_busy)
 
 Test(srv_core, probability_fault_fires_count_times_then_stops)
 {
-	struct ctl_fault f = { .op = CTL_OP_READ, .kind = CTL_FAULT_ERROR,
-			       .trigger = CTL_TRIGGER_PROBABILITY,
-			       .probability_ppm = 1000000, .count = 3,
-			       .error_code = ENOSPC };
+	struct ctl_fault f = {.op = CTL_OP_READ,
+			      .kind = CTL_FAULT_ERROR,
+			      .trigger = CTL_TRIGGER_PROBABILITY,
+			      .probability_ppm = 1000000,
+			      .count = 3,
+			      .error_code = ENOSPC};
 	struct ipc_dp_done d[6];
 
 	srv_fault_set(s, &f);
@@ -211,9 +213,11 @@ Test(srv_core, probability_fault_fires_count_times_then_stops)
 
 Test(srv_core, fault_on_another_op_leaves_this_one_alone)
 {
-	struct ctl_fault f = { .op = CTL_OP_WRITE, .kind = CTL_FAULT_ERROR,
-			       .trigger = CTL_TRIGGER_EVERY_NTH,
-			       .every_nth = 1, .error_code = EIO };
+	struct ctl_fault f = {.op = CTL_OP_WRITE,
+			      .kind = CTL_FAULT_ERROR,
+			      .trigger = CTL_TRIGGER_EVERY_NTH,
+			      .every_nth = 1,
+			      .error_code = EIO};
 	struct ipc_dp_done d[1];
 
 	srv_fault_set(s, &f);
@@ -224,7 +228,7 @@ Test(srv_core, fault_on_another_op_leaves_this_one_alone)
 
 Test(srv_core, stats_count_per_op_and_reset)
 {
-	struct ctl_stats st = { 0 };
+	struct ctl_stats st = {0};
 	struct ipc_dp_done d[3];
 
 	post(OP_DONE, 32);
@@ -259,12 +263,12 @@ Test(srv_core, a_busy_ring_costs_the_server_no_wake_ups)
 Test(srv_core, arguments_are_checked)
 {
 	struct srv_args a;
-	char *ok[] = { "x", "--ctl-fd", "5", "--log-level", "debug" };
-	char *nofd[] = { "x", "--log-level", "info" };
-	char *badlvl[] = { "x", "--ctl-fd", "5", "--log-level", "loud" };
-	char *lowfd[] = { "x", "--ctl-fd", "1" };
-	char *junk[] = { "x", "--ctl-fd", "5x" };
-	char *extra[] = { "x", "--ctl-fd", "5", "--disk" };
+	char *ok[] = {"x", "--ctl-fd", "5", "--log-level", "debug"};
+	char *nofd[] = {"x", "--log-level", "info"};
+	char *badlvl[] = {"x", "--ctl-fd", "5", "--log-level", "loud"};
+	char *lowfd[] = {"x", "--ctl-fd", "1"};
+	char *junk[] = {"x", "--ctl-fd", "5x"};
+	char *extra[] = {"x", "--ctl-fd", "5", "--disk"};
 
 	cr_assert_eq(srv_args_parse(5, ok, &a), 0);
 	cr_assert_eq(a.ctl_fd, 5);
