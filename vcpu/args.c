@@ -34,6 +34,8 @@ const char args_usage[] =
 	"                     read-only; offset=B,size=B a 512-aligned slice\n"
 	"                     (K/M/G suffixes); id=NAME serial (<= 20 chars);\n"
 	"                     cache=none for O_DIRECT (default writeback)\n"
+	"  --console KIND     stdio (default), pty, file:PATH (append) or\n"
+	"                     socket:PATH (a new unix socket, removed at exit)\n"
 	"  --on-reboot ACT    restart (default) or exit with status 0\n"
 	"  --log-level L      error, warn (default), info or debug\n"
 	"\n"
@@ -43,7 +45,6 @@ const char args_usage[] =
 /* Flags of the design that this build does not implement yet. */
 static const char *const args_unsupported[] = {
 	"--net",
-	"--console",
 	"--api-socket",
 };
 
@@ -159,6 +160,9 @@ static int args_apply(const char *flag, const char *v, struct vm_config *cfg,
 	} else if (strcmp(flag, "--disk") == 0) {
 		if (*v && disk_set_add(&cfg->disks, v, err, errlen))
 			return -EINVAL;
+	} else if (strcmp(flag, "--console") == 0) {
+		if (*v && console_cfg_parse(v, &cfg->console, err, errlen))
+			return -EINVAL;
 	} else if (strcmp(flag, "--on-reboot") == 0) {
 		if (strcmp(v, "restart") == 0)
 			cfg->on_reboot = VM_ON_REBOOT_RESTART;
@@ -243,6 +247,7 @@ int args_parse(int argc, char **argv, struct vm_config *cfg, char *err,
 	cfg->cmdline = "";
 	cfg->cpus = 1;
 	cfg->mem_size = ARGS_MEM_DEFAULT;
+	console_cfg_default(&cfg->console);
 	cfg->on_reboot = VM_ON_REBOOT_RESTART;
 	cfg->log_level = LOG_LVL_WARN;
 	if (errlen)

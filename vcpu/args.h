@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vcpu/console_cfg.h"
 #include "vcpu/disk_cfg.h"
 #include "vcpu/log.h"
 
@@ -30,6 +31,7 @@ struct vm_config {
 	enum log_level log_level;
 	bool default_guest; /* kernel chosen by args_default_guest() */
 	struct disk_set disks; /* --disk, in order; opened by disk_set_open() */
+	struct console_cfg console; /* --console; opened by console_cfg_open() */
 	/* Storage for paths and the command line chosen for the default guest.
 	 */
 	char default_kernel[PATH_MAX];

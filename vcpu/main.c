@@ -13,7 +13,8 @@
 #include "vcpu/args.h"
 #include "vcpu/kvm.h"
 #include "vcpu/log.h"
-#include "vcpu/term.h"
+#include "vcpu/front_console.h"
+#include "vcpu/iothread.h"
 #include "vcpu/vcpu_thread.h"
 #include "vcpu/vm.h"
 
@@ -107,11 +108,35 @@ static int main_signals(void)
 	return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
+/*
+ * Devices and their servers, started once and kept across reboots; the
+ * I/O thread serves them while the VM runs.
+ */
+static int main_devices(struct vm *vm, struct iothread *io,
+			struct front_console *fc, const struct console_res *con,
+			const struct vm_config *cfg)
+{
+	char err[PATH_MAX + 256];
+
+	if (front_console_start(fc, vm, io, con, (int)cfg->log_level, err,
+				sizeof(err))) {
+		log_error("%s", err);
+		return -1;
+	}
+	if (iothread_start(io)) {
+		log_error("cannot start the I/O thread");
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct vm_config cfg;
 	struct kvm kvm;
-	struct term term;
+	struct console_res con;
+	static struct iothread io;
+	static struct front_console fc;
 	static struct vm vm;
 	char err[PATH_MAX + 256];
 	int status, sig_fd;
@@ -126,10 +151,17 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		return ISOVM_EXIT_USAGE;
 	}
+	/* So is the console's backend: the server never opens a path. */
+	if (console_cfg_open(&cfg.console, &con, err, sizeof(err))) {
+		log_error("%s", err);
+		disk_set_close(&cfg.disks);
+		return ISOVM_EXIT_USAGE;
+	}
 	sig_fd = main_signals();
 	if (sig_fd < 0) {
 		log_error("signal set-up failed: %s", strerror(errno));
-		return ISOVM_EXIT_VMM_ERROR;
+		status = ISOVM_EXIT_VMM_ERROR;
+		goto out_close_con;
 	}
 	if (kvm_open(&kvm, err, sizeof(err))) {
 		log_error("%s", err);
@@ -139,33 +171,35 @@ int main(int argc, char **argv)
 	status = main_check_host(&cfg, &kvm);
 	if (status >= 0)
 		goto out_close_kvm;
-	if (term_open(&term) < 0) {
+	status = ISOVM_EXIT_VMM_ERROR;
+	if (front_console_init(&fc) || iothread_init(&io)) {
 		log_error("console set-up failed");
-		status = ISOVM_EXIT_VMM_ERROR;
 		goto out_close_kvm;
 	}
-	if (vm_init(&vm, &kvm, &cfg, &term_uart_ops, &term, err, sizeof(err))) {
+	if (vm_init(&vm, &kvm, &cfg, &front_console_uart_ops, &fc, err,
+		    sizeof(err))) {
 		log_error("%s", err);
-		status = ISOVM_EXIT_VMM_ERROR;
-		goto out_close_term;
+		goto out_stop_devices;
 	}
-	if (term_start(&term, &vm.uart)) {
-		log_error("cannot start the console thread");
-		status = ISOVM_EXIT_VMM_ERROR;
-		goto out_fini_vm;
-	}
-	status = vm_run(&vm, sig_fd);
-
-out_fini_vm:
-	/* The console thread feeds vm.uart, so it stops first. */
-	term_close(&term);
+	if (main_devices(&vm, &io, &fc, &con, &cfg) == 0)
+		status = vm_run(&vm, sig_fd);
+	/* Guest output still queued reaches the server before it stops. */
+	front_console_drain(&fc);
+	iothread_stop(&io);
+	front_console_stop(&fc);
 	vm_fini(&vm);
-out_close_term:
-	term_close(&term); /* idempotent */
+	goto out_fini_io;
+
+out_stop_devices:
+	front_console_stop(&fc);
+out_fini_io:
+	iothread_fini(&io);
 out_close_kvm:
 	kvm_close(&kvm);
 out_close_sig:
 	close(sig_fd);
+out_close_con:
+	console_cfg_close(&con);
 	disk_set_close(&cfg.disks);
 	return status;
 }
