@@ -31,10 +31,13 @@ int virtq_init(struct virtq *q, struct vmmio_dev *d, unsigned index,
 	q->index = index;
 	q->size = (uint16_t)n;
 	q->event_idx = vmmio_has(d, VIRTIO_F_EVENT_IDX);
-	if (vmmio_has(d, VIRTIO_F_INDIRECT_DESC) && indirect_max)
-		q->indirect_max = indirect_max < VIRTQ_INDIRECT_MAX
-					  ? indirect_max
-					  : VIRTQ_INDIRECT_MAX;
+	/* No chain may be longer than the queue, indirect ones included. */
+	if (indirect_max > VIRTQ_INDIRECT_MAX)
+		indirect_max = VIRTQ_INDIRECT_MAX;
+	if (indirect_max > n)
+		indirect_max = n;
+	if (vmmio_has(d, VIRTIO_F_INDIRECT_DESC))
+		q->indirect_max = indirect_max;
 	/* Each ring on its own page: alignment beyond what 2.7 asks. */
 	q->desc = dma_alloc(16 * n, 4096);
 	q->avail = dma_alloc(6 + 2 * n, 4096);
@@ -119,7 +122,7 @@ int virtq_add(struct virtq *q, const struct virtq_buf *bufs, unsigned n,
 	bool indirect = q->indirect_max && n > 1 && n <= q->indirect_max;
 	uint16_t head;
 
-	if (!n || (!indirect && n > q->size))
+	if (!n || n > q->size)
 		return -TG_EINVAL;
 	if (q->nfree < (indirect ? 1 : n))
 		return -TG_ENOSPC;

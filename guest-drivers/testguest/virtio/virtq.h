@@ -83,7 +83,8 @@ struct virtq {
  * Allocates the rings (dma memory) for queue index of d with at most
  * size_wanted entries (rounded down to a power of two, bounded by
  * QueueNumMax and VIRTQ_SIZE_MAX) and programs the device. indirect_max
- * > 0 asks for indirect tables (used only when INDIRECT_DESC was
+ * > 0 asks for indirect tables of that many entries, at most
+ * VIRTQ_INDIRECT_MAX and the queue size (used only when INDIRECT_DESC was
  * negotiated). Call between vmmio_negotiate() and vmmio_driver_ok().
  */
 int virtq_init(struct virtq *q, struct vmmio_dev *d, unsigned index,
@@ -92,7 +93,8 @@ int virtq_init(struct virtq *q, struct vmmio_dev *d, unsigned index,
 /*
  * Adds a request of n buffers (device-read ones first) with cookie
  * (returned by virtq_get). Not visible to the device until virtq_kick().
- * Returns the head descriptor, or -TG_EINVAL (n == 0 or too long) or
+ * Returns the head descriptor, or -TG_EINVAL (n == 0 or longer than the
+ * queue, which the spec forbids even through an indirect table) or
  * -TG_ENOSPC (no room now: reap first).
  */
 int virtq_add(struct virtq *q, const struct virtq_buf *bufs, unsigned n,
