@@ -685,3 +685,32 @@ Test(console_srv, reset_empties_pending_ins_and_buffered_input,
 	cr_assert_eq(d.len, 3);
 	cr_assert_arr_eq(buf, "new", 3);
 }
+
+Test(console_srv, a_region_that_is_no_sealed_memfd_is_refused,
+     .init = srv_start)
+{
+	struct ctl_msg m = {.type = CTL_SETUP};
+	int p[2], fds[3], st;
+
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	m.u.setup.dev_type = CTL_DEV_CONSOLE;
+	m.u.setup.cfg.console.backend = CTL_CONSOLE_FILE;
+	ctl_geometry_from_ipc(&vmm.dp.reg.geom, vmm.dp.reg.size,
+			      &m.u.setup.geo);
+	fds[0] = p[0]; /* claims to be the region */
+	fds[1] = vmm.dp.sq_efd;
+	fds[2] = vmm.dp.cq_efd;
+	m.u.setup.nfds = 3;
+	m.u.setup.fds[0] = CTL_FD_MEMFD;
+	m.u.setup.fds[1] = CTL_FD_KICK;
+	m.u.setup.fds[2] = CTL_FD_CALL;
+	cr_assert_eq(ctl_send(vmm.ctl, &m, fds, 3), 0);
+	cr_assert_eq(fake_vmm_recv(&vmm, &m, 5000), 0);
+	cr_assert_eq(m.type, CTL_ERROR);
+	cr_assert_eq(m.u.error.code, EPERM, "code %u", m.u.error.code);
+	st = fake_vmm_wait(&vmm, 5000);
+	cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 1,
+		  "status %#x", st);
+	close(p[0]);
+	close(p[1]);
+}
