@@ -20,6 +20,7 @@
 #include "vcpu/vcpu_thread.h"
 
 #define VM_MAX_DEVICES	     24
+#define VM_PAUSE_TIMEOUT_MS  5000
 #define VM_CMDLINE_EXTRA_MAX 1024
 
 struct vm;
@@ -141,7 +142,8 @@ int vm_irq_line(struct vm *vm, unsigned gsi, int level);
 /*
  * Any thread but a vCPU's (the API's, say). pause returns once every vCPU is
  * parked outside KVM_RUN: 0, -EBUSY when not running (starting, already
- * paused, shutting down) or -ECANCELED when the boot ended meanwhile.
+ * paused, shutting down), -ECANCELED when the boot ended meanwhile or
+ * -ETIMEDOUT after VM_PAUSE_TIMEOUT_MS (the VM then keeps running).
  * resume: 0 or -EBUSY when not paused. shutdown: an orderly stop, also
  * from a paused VM; isovm then exits with status 0.
  */

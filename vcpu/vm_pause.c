@@ -32,6 +32,7 @@ void vm_vcpu_park(struct vm *vm, struct vcpu *v)
 
 int vm_pause(struct vm *vm)
 {
+	struct timespec deadline;
 	int ret = 0;
 
 	pthread_mutex_lock(&vm->lock);
@@ -43,16 +44,23 @@ int vm_pause(struct vm *vm)
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpu[i]);
 	/* A vCPU that ended the boot never parks: the outcome wakes us. */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += VM_PAUSE_TIMEOUT_MS / 1000;
 	while (vm->parked < vm->nr_vcpus && !atomic_load(&vm->stopping) &&
-	       atomic_load(&vm->outcome) == VM_OUTCOME_NONE)
-		pthread_cond_wait(&vm->cond, &vm->lock);
+	       atomic_load(&vm->outcome) == VM_OUTCOME_NONE && !ret)
+		ret = -pthread_cond_timedwait(&vm->cond, &vm->lock, &deadline);
 	if (vm->parked == vm->nr_vcpus) {
 		vm->state = VM_STATE_PAUSED;
 		log_info("vm: paused");
+		ret = 0;
 	} else {
+		/* Let the parked ones go again: the VM stays running. */
 		atomic_store(&vm->pause_req, false);
 		pthread_cond_broadcast(&vm->cond);
-		ret = -ECANCELED;
+		if (ret != -ETIMEDOUT)
+			ret = -ECANCELED;
+		else
+			log_warn("vm: pause timed out: a vCPU did not stop");
 	}
 	pthread_mutex_unlock(&vm->lock);
 	return ret;
