@@ -167,10 +167,22 @@ Test(args, bad_on_reboot_and_log_level_values_are_rejected)
 Test(args, designed_but_missing_flags_say_not_supported_yet)
 {
 	expect_bad(ARGV("run", "--net=tap=t0"), "--net is not supported yet");
-	expect_bad(ARGV("run", "--console", "stdio"),
-		   "--console is not supported");
 	expect_bad(ARGV("run", "--api-socket", "s"),
 		   "--api-socket is not supported");
+}
+
+Test(args, console_kinds_are_parsed_and_bad_ones_named)
+{
+	struct vm_config cfg;
+
+	cr_assert_eq(parse(&cfg, ARGV("run")), ARGS_RUN);
+	cr_assert_eq(cfg.console.kind, CTL_CONSOLE_STDIO, "stdio by default");
+	cr_assert_eq(parse(&cfg, ARGV("run", "--console=file:/tmp/c.log")),
+		     ARGS_RUN, "%s", err);
+	cr_assert_eq(cfg.console.kind, CTL_CONSOLE_FILE);
+	cr_assert_str_eq(cfg.console.path, "/tmp/c.log");
+	expect_bad(ARGV("run", "--console", "tty"), "--console: 'tty'");
+	expect_bad(ARGV("run", "--console", "socket:"), "needs a path");
 }
 
 Test(args, disk_is_parsed_repeatably_and_its_errors_are_reported)
