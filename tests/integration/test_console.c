@@ -253,9 +253,14 @@ static void con_bulk(enum con_backend b, const char *mode)
 		con_tmp_path(&c, "bulk.sock");
 	if (b == CON_FILE)
 		con_tmp_path(&c, "bulk.log");
+	/*
+	 * A socket drops what it cannot keep while no client is connected:
+	 * an echo first holds the guest until the test's client is there.
+	 */
+	c.wait_ready = b == CON_SOCKET;
 	snprintf(cmdline, sizeof(cmdline),
-		 "test=console-bulk console-bulk.mib=1 console-bulk.seed=77 virtio-mode=%s",
-		 mode);
+		 "test=%sconsole-bulk console-bulk.mib=1 console-bulk.seed=77 virtio-mode=%s",
+		 c.wait_ready ? "console-echo," : "", mode);
 	con_boot(&r, &c, cmdline);
 	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
 	if (b == CON_FILE) {
