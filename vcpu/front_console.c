@@ -14,6 +14,7 @@
 #define FC_RX_QUEUE 0
 #define FC_TX_QUEUE 1
 #define FC_IN_RETRY_US 2000 /* UART FIFO full: look again this soon */
+#define FC_IN_POLL_US 20000 /* UART not read by the guest: look again */
 #define FC_F_MULTIPORT 1    /* virtio-console feature bit */
 
 static struct ipc_req fc_req(uint32_t op, enum console_stream stream)
@@ -58,6 +59,15 @@ const struct uart_backend_ops front_console_uart_ops = {
 	.tx = fc_uart_tx,
 };
 
+/* Run fc_in_timer() in 'us' unless it is due already. */
+static void fc_in_retry(struct front_console *fc, long us)
+{
+	struct timeval tv = { .tv_sec = 0, .tv_usec = us };
+
+	if (fc->in_timer && !evtimer_pending(fc->in_timer, NULL))
+		evtimer_add(fc->in_timer, &tv);
+}
+
 /* Front lock held: post queued UART bytes, as much as the limit allows. */
 static void fc_post_uart_out(struct front_console *fc)
 {
@@ -98,13 +108,20 @@ static void fc_pump(struct front *f)
 			fc->cancel_pending = false;
 	}
 	fc_post_uart_out(fc);
-	if (!fc->in_posted && !fc->in_len &&
-	    !atomic_load(&fc->server_dead)) {
-		r = fc_req(CONSOLE_OP_IN, CONSOLE_STREAM_UART);
-		if (!front_req(f, NULL, &r, UART_RX_FIFO, NULL, 0, 0,
-			       &fc->tag_in))
-			fc->in_posted = true;
+	if (fc->in_posted || fc->in_len || atomic_load(&fc->server_dead))
+		return;
+	/*
+	 * The server gives input to any pending IN: a UART IN posted while
+	 * the guest does not read the UART would take what a virtio console
+	 * reader is waiting for. Ask again later.
+	 */
+	if (!uart_rx_wanted(fc->uart)) {
+		fc_in_retry(fc, FC_IN_POLL_US);
+		return;
 	}
+	r = fc_req(CONSOLE_OP_IN, CONSOLE_STREAM_UART);
+	if (!front_req(f, NULL, &r, UART_RX_FIFO, NULL, 0, 0, &fc->tag_in))
+		fc->in_posted = true;
 }
 
 /* Front lock held: hand pending input to the UART; true when all went. */
@@ -125,11 +142,7 @@ static bool fc_feed_uart(struct front_console *fc)
 		fc->in_off = 0;
 		return true;
 	}
-	{
-		struct timeval tv = { .tv_sec = 0, .tv_usec = FC_IN_RETRY_US };
-
-		evtimer_add(fc->in_timer, &tv);
-	}
+	fc_in_retry(fc, FC_IN_RETRY_US);
 	return false;
 }
 

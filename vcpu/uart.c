@@ -296,3 +296,15 @@ bool uart_wait_rx_space(struct uart *u, unsigned timeout_ms)
 	pthread_mutex_unlock(&u->lock);
 	return space;
 }
+
+bool uart_rx_wanted(struct uart *u)
+{
+	bool wanted;
+
+	/* Like uart_receive(): never wait for a lock a vCPU holds. */
+	if (pthread_mutex_trylock(&u->lock))
+		return false;
+	wanted = (u->ier & UART_IER_RDI) && !(u->mcr & UART_MCR_LOOP);
+	pthread_mutex_unlock(&u->lock);
+	return wanted;
+}

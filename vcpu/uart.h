@@ -59,6 +59,13 @@ void uart_reset(struct uart *u);
  */
 size_t uart_receive(struct uart *u, const uint8_t *buf, size_t len);
 
+/*
+ * Whether the guest reads input now: its received-data interrupt is on
+ * (a polled-output guest leaves it off, so host input can go elsewhere).
+ * False while a vCPU holds the lock: ask again later. Never blocks.
+ */
+bool uart_rx_wanted(struct uart *u);
+
 /* Waits up to timeout_ms for receive FIFO space; true when there is some. */
 bool uart_wait_rx_space(struct uart *u, unsigned timeout_ms);
 
