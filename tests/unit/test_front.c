@@ -1,0 +1,394 @@
+/*
+ * test_front.c: the generic device front between a guest virtqueue (the
+ * real transport on fake guest RAM) and a real data plane whose server
+ * side this test plays.
+ */
+#include <criterion/criterion.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ipc/dataplane.h"
+#include "vcpu/front.h"
+
+#define RAM_GPA 0x100000ull
+#define RAM_SIZE (1ull << 20)
+#define DESC_GPA (RAM_GPA + 0x0000)
+#define AVAIL_GPA (RAM_GPA + 0x4000)
+#define USED_GPA (RAM_GPA + 0x8000)
+#define BUF_GPA (RAM_GPA + 0x10000)
+#define QSIZE 16
+#define OP_UPPER 100 /* the fake device: upper-case the payload back */
+
+struct desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+};
+
+static struct guest_mem mem;
+static struct virtio_mmio_dev dev;
+static struct ipc_dp_vmm dp;
+static struct ipc_dp_srv srv;
+static struct front fr;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static uint16_t avail_idx, next_desc;
+static int resets_seen, pumps_seen;
+
+static void *gp(uint64_t gpa)
+{
+	return guest_mem_ptr(&mem, gpa, 1);
+}
+
+/* Fake device front: one request per chain, readable bytes in. */
+static int fake_chain(struct front *f, struct front_chain *c)
+{
+	struct ipc_req r;
+	uint8_t first = 0;
+	uint32_t len = c->vc.readable_len > c->vc.writable_len ?
+			       c->vc.readable_len :
+			       c->vc.writable_len;
+
+	virtq_chain_read(f->vdev->mem, &c->vc, 0, &first, 1);
+	if (first == 'X') {
+		virtio_mmio_fail(f->vdev, "fake: request starts with X");
+		return -EINVAL;
+	}
+	if (first == 'Z')
+		return 0; /* done at once, nothing written */
+	memset(&r, 0, sizeof(r));
+	r.op = OP_UPPER;
+	r.args.blk.count = c->vc.readable_len;
+	return front_req(f, c, &r, len ? len : 1, NULL, 0, c->vc.readable_len,
+			 NULL);
+}
+
+static void fake_done(struct front *f, struct front_chain *c,
+		      const struct ipc_dp_done *d, const void *buf)
+{
+	if (!c || c->orphan || d->status)
+		return;
+	c->written = (uint32_t)front_copy_out(f, c, 0, buf, d->len);
+}
+
+static void fake_reset(struct front *f)
+{
+	(void)f;
+	resets_seen++;
+}
+
+static void fake_pump(struct front *f)
+{
+	(void)f;
+	pumps_seen++;
+}
+
+static const struct front_ops fake_front_ops = {
+	.chain = fake_chain,
+	.done = fake_done,
+	.reset = fake_reset,
+	.pump = fake_pump,
+};
+
+static void t_notify(void *opaque, unsigned qi)
+{
+	front_notify(opaque, qi);
+}
+
+static void t_reset(void *opaque)
+{
+	front_reset(opaque);
+}
+
+static const struct virtio_dev_ops t_ops = {
+	.device_id = 99,
+	.nr_queues = 1,
+	.queue_max = { QSIZE },
+	.notify = t_notify,
+	.reset = t_reset,
+};
+
+static int wr(uint64_t off, uint32_t v)
+{
+	return virtio_mmio_write(&dev, off, &v, 4);
+}
+
+static void bring_up(void)
+{
+	uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
+
+	wr(VIRTIO_MMIO_STATUS, st);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, 1); /* VERSION_1 */
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, 0);
+	wr(VIRTIO_MMIO_STATUS, st |= VIRTIO_STATUS_FEATURES_OK);
+	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+	wr(VIRTIO_MMIO_QUEUE_NUM, QSIZE);
+	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)DESC_GPA);
+	wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)AVAIL_GPA);
+	wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)USED_GPA);
+	wr(VIRTIO_MMIO_QUEUE_READY, 1);
+	wr(VIRTIO_MMIO_STATUS, st | VIRTIO_STATUS_DRIVER_OK);
+	cr_assert(virtio_mmio_running(&dev));
+}
+
+static void open_all(uint32_t sq, uint32_t slot, uint32_t slots)
+{
+	struct ipc_geom g = { sq, sq, slot, slots };
+	uint8_t *ram = calloc(1, RAM_SIZE);
+
+	cr_assert_not_null(ram);
+	memset(&mem, 0, sizeof(mem));
+	mem.region[0] = (struct guest_mem_region){ RAM_GPA, RAM_SIZE, ram, 0 };
+	mem.nr_regions = 1;
+	mem.ram_size = RAM_SIZE;
+	mem.memfd = -1;
+	avail_idx = next_desc = 0;
+	resets_seen = pumps_seen = 0;
+	cr_assert_eq(ipc_dp_vmm_open(&dp, &g, 1), 0);
+	cr_assert_eq(ipc_dp_srv_open(&srv, dp.reg.fd, dp.sq_efd, dp.cq_efd,
+				     NULL),
+		     0);
+	cr_assert_eq(virtio_mmio_init(&dev, "fake0", &t_ops, &fr, &mem, NULL,
+				      NULL, NULL),
+		     0);
+	cr_assert_eq(front_init(&fr, &fake_front_ops, NULL, &dev, &lock, &dp,
+				1, QSIZE),
+		     0);
+	bring_up();
+}
+
+static void close_all(void)
+{
+	front_fini(&fr);
+	ipc_dp_srv_close(&srv);
+	ipc_dp_vmm_close(&dp);
+	free(mem.region[0].host);
+}
+
+/* Guest: a chain of one readable buffer 'in' and one writable of wlen. */
+static uint16_t post(const char *in, uint32_t wlen)
+{
+	struct desc *d = gp(DESC_GPA);
+	uint16_t head = next_desc, i = next_desc;
+	uint64_t buf = BUF_GPA + (uint64_t)head * 0x1000;
+	uint16_t *avail = gp(AVAIL_GPA);
+
+	memcpy(gp(buf), in, strlen(in));
+	d[i] = (struct desc){ buf, (uint32_t)strlen(in), 0, 0 };
+	if (wlen) {
+		d[i].flags = 1; /* NEXT */
+		d[i].next = (uint16_t)((i + 1) % QSIZE);
+		i = d[i].next;
+		d[i] = (struct desc){ buf + 0x800, wlen, 2 /* WRITE */, 0 };
+	}
+	next_desc = (uint16_t)((i + 1) % QSIZE);
+	avail[2 + avail_idx % QSIZE] = head;
+	__atomic_store_n(&avail[1], ++avail_idx, __ATOMIC_RELEASE);
+	return head;
+}
+
+static void notify(void)
+{
+	pthread_mutex_lock(&lock);
+	front_notify(&fr, 0);
+	pthread_mutex_unlock(&lock);
+}
+
+static uint16_t used_idx(void)
+{
+	return __atomic_load_n((uint16_t *)gp(USED_GPA) + 1, __ATOMIC_ACQUIRE);
+}
+
+static void used_elem(unsigned n, uint32_t *id, uint32_t *len)
+{
+	uint32_t *e = (uint32_t *)((uint8_t *)gp(USED_GPA) + 4 + 8 * n);
+
+	*id = e[0];
+	*len = e[1];
+}
+
+/* Server: answer up to max requests (upper-case); returns how many. */
+static int serve(unsigned max)
+{
+	struct ipc_req req[64];
+	struct ipc_cpl cpl[64];
+	int n = ipc_dp_srv_next(&srv, req, max < 64 ? max : 64);
+
+	cr_assert_geq(n, 0);
+	for (int i = 0; i < n; i++) {
+		uint8_t *b = ipc_dp_srv_buf(&srv, &req[i]);
+		uint32_t k = req[i].args.blk.count;
+
+		cr_assert_eq(req[i].op, OP_UPPER);
+		cr_assert_not_null(b);
+		for (uint32_t j = 0; j < k; j++)
+			b[j] = (uint8_t)toupper(b[j]);
+		memset(&cpl[i], 0, sizeof(cpl[i]));
+		cpl[i].id = req[i].id;
+		cpl[i].len = k;
+	}
+	if (n)
+		cr_assert_eq(ipc_dp_srv_complete(&srv, cpl, (unsigned)n), n);
+	return n;
+}
+
+TestSuite(front, .fini = close_all);
+
+Test(front, a_chain_goes_to_the_server_and_comes_back_as_used)
+{
+	uint32_t id, len;
+	uint16_t head;
+
+	open_all(8, 64, 64);
+	head = post("hello", 16);
+	notify();
+	cr_assert_eq(fr.inflight, 1);
+	cr_assert_eq(used_idx(), 0, "not used before the server answered");
+	cr_assert_eq(serve(8), 1);
+	cr_assert_eq(front_reap(&fr), 1);
+	cr_assert_eq(used_idx(), 1);
+	used_elem(0, &id, &len);
+	cr_assert_eq(id, head);
+	cr_assert_eq(len, 5);
+	cr_assert_eq(memcmp(gp(BUF_GPA + head * 0x1000 + 0x800), "HELLO", 5),
+		     0);
+	cr_assert_eq(fr.inflight, 0);
+	cr_assert_eq(dp.arena.nfree, 64, "arena given back");
+}
+
+Test(front, a_batch_kicks_a_sleeping_server_once)
+{
+	uint64_t v = 0;
+
+	open_all(8, 64, 64);
+	cr_assert_eq(ipc_notify_arm(&srv.sq_wait), 0, "server goes to sleep");
+	for (int i = 0; i < 4; i++)
+		post("abc", 8);
+	notify();
+	cr_assert_eq(fr.st.requests, 4);
+	cr_assert_eq(read(dp.sq_efd, &v, sizeof(v)), (ssize_t)sizeof(v));
+	cr_assert_eq(v, 1, "one kick for the batch, not %llu",
+		     (unsigned long long)v);
+	ipc_notify_disarm(&srv.sq_wait);
+	cr_assert_eq(serve(8), 4);
+	cr_assert_eq(front_reap(&fr), 4);
+	cr_assert_eq(used_idx(), 4);
+}
+
+Test(front, a_full_ring_stops_popping_and_completions_resume_it)
+{
+	uint32_t id, len;
+	uint16_t heads[8];
+
+	open_all(2, 64, 64); /* two requests in flight at most */
+	for (int i = 0; i < 8; i++)
+		heads[i] = post("xy", 4);
+	notify();
+	cr_assert_eq(fr.inflight, 2);
+	for (int round = 0; round < 4; round++) {
+		cr_assert_eq(serve(8), 2, "round %d", round);
+		cr_assert_eq(front_reap(&fr), 2);
+	}
+	cr_assert_eq(used_idx(), 8, "no chain lost");
+	for (unsigned i = 0; i < 8; i++) {
+		used_elem(i, &id, &len);
+		cr_assert_eq(id, heads[i], "in order");
+		cr_assert_eq(len, 2);
+	}
+	cr_assert_geq(fr.st.stalls, 1);
+}
+
+Test(front, a_full_arena_stalls_the_chain_that_does_not_fit)
+{
+	char big[200];
+
+	open_all(16, 64, 4); /* 256 bytes of arena */
+	memset(big, 'b', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	post(big, 8);	  /* 199 bytes: 4 slots */
+	post("small", 8); /* must wait for the first */
+	notify();
+	cr_assert_eq(fr.inflight, 1);
+	cr_assert_not_null(fr.stalled[0]);
+	cr_assert_eq(serve(8), 1);
+	cr_assert_eq(front_reap(&fr), 1);
+	cr_assert_eq(fr.inflight, 1, "the stalled chain went out");
+	cr_assert_eq(serve(8), 1);
+	cr_assert_eq(front_reap(&fr), 1);
+	cr_assert_eq(used_idx(), 2);
+}
+
+Test(front, a_device_reset_orphans_chains_and_frees_them_on_completion)
+{
+	open_all(8, 64, 64);
+	post("one", 8);
+	post("two", 8);
+	notify();
+	cr_assert_eq(fr.inflight, 2);
+	cr_assert_eq(wr(VIRTIO_MMIO_STATUS, 0), 0); /* guest resets */
+	cr_assert_eq(resets_seen, 1);
+	cr_assert_eq(fr.st.orphans, 2);
+	cr_assert_eq(serve(8), 2);
+	cr_assert_eq(front_reap(&fr), 2);
+	cr_assert_eq(used_idx(), 0, "nothing pushed after the reset");
+	cr_assert_eq(fr.inflight, 0);
+	cr_assert_eq(dp.arena.nfree, 64);
+	cr_assert_not_null(fr.free);
+}
+
+Test(front, a_refused_chain_puts_the_device_in_needs_reset)
+{
+	open_all(8, 64, 64);
+	post("Xbad", 8);
+	notify();
+	cr_assert(dev.needs_reset);
+	cr_assert_eq(fr.inflight, 0);
+	cr_assert_eq(dp.arena.nfree, 64, "the stage was undone");
+}
+
+Test(front, a_chain_without_requests_is_used_at_once)
+{
+	uint32_t id, len;
+
+	open_all(8, 64, 64);
+	post("Z", 8);
+	notify();
+	cr_assert_eq(used_idx(), 1);
+	used_elem(0, &id, &len);
+	cr_assert_eq(len, 0);
+}
+
+Test(front, a_bad_completion_is_an_error_and_chains_stay)
+{
+	struct ipc_cpl bogus = { .id = 0x7777000000003ull, .len = 0 };
+
+	open_all(8, 64, 64);
+	post("abc", 8);
+	notify();
+	cr_assert_eq(ipc_dp_srv_complete(&srv, &bogus, 1), 1);
+	cr_assert_lt(front_reap(&fr), 0);
+	cr_assert(fr.dead);
+	cr_assert_eq(used_idx(), 0);
+	cr_assert_eq(ipc_inflight_count(&dp.inf), 1, "kept for a restart");
+}
+
+Test(front, own_requests_complete_with_their_tag)
+{
+	static char tag;
+	struct ipc_req r = { .op = OP_UPPER };
+
+	open_all(8, 64, 64);
+	pthread_mutex_lock(&lock);
+	cr_assert_eq(front_req(&fr, NULL, &r, 4, "abcd", 0, 4, &tag), 0);
+	pthread_mutex_unlock(&lock);
+	cr_assert_eq(fr.inflight, 1);
+	r.args.blk.count = 0;
+	cr_assert_eq(serve(8), 1);
+	cr_assert_eq(front_reap(&fr), 1);
+	cr_assert_eq(fr.inflight, 0);
+	cr_assert_geq(pumps_seen, 1, "pump runs after completions");
+}
