@@ -102,6 +102,9 @@ int front_blk_start(struct front_blk *b, unsigned index,
 		snprintf(err, errlen, "%s: watch: %s", b->name, strerror(-ret));
 		goto err_stop;
 	}
+	/* Arms the completion wake-up: a server only kicks a VMM that said
+	 * it sleeps, and nothing has said so yet. */
+	front_reap(&b->front);
 	log_info("%s: %s, %llu sectors%s, id %s", b->name, disk->path,
 		 (unsigned long long)disk->capacity,
 		 disk->read_only ? ", read-only" : "", disk->id);

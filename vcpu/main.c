@@ -13,6 +13,7 @@
 #include "vcpu/args.h"
 #include "vcpu/kvm.h"
 #include "vcpu/log.h"
+#include "vcpu/front_blk.h"
 #include "vcpu/front_console.h"
 #include "vcpu/iothread.h"
 #include "vcpu/vcpu_thread.h"
@@ -114,7 +115,7 @@ static int main_signals(void)
  */
 static int main_devices(struct vm *vm, struct iothread *io,
 			struct front_console *fc, const struct console_res *con,
-			const struct vm_config *cfg)
+			struct front_blk *blk, const struct vm_config *cfg)
 {
 	char err[PATH_MAX + 256];
 
@@ -122,6 +123,15 @@ static int main_devices(struct vm *vm, struct iothread *io,
 				sizeof(err))) {
 		log_error("%s", err);
 		return -1;
+	}
+	/* Disks take the slots after the console, in --disk order. */
+	for (unsigned i = 0; i < cfg->disks.n; i++) {
+		if (front_blk_start(&blk[i], i, &cfg->disks.disk[i], vm, io,
+				    FRONT_CONSOLE_SLOT + 1 + i,
+				    (int)cfg->log_level, err, sizeof(err))) {
+			log_error("%s", err);
+			return -1;
+		}
 	}
 	if (iothread_start(io)) {
 		log_error("cannot start the I/O thread");
@@ -137,6 +147,7 @@ int main(int argc, char **argv)
 	struct console_res con;
 	static struct iothread io;
 	static struct front_console fc;
+	static struct front_blk blk[DISK_MAX];
 	static struct vm vm;
 	char err[PATH_MAX + 256];
 	int status, sig_fd;
@@ -181,11 +192,13 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		goto out_stop_devices;
 	}
-	if (main_devices(&vm, &io, &fc, &con, &cfg) == 0)
+	if (main_devices(&vm, &io, &fc, &con, blk, &cfg) == 0)
 		status = vm_run(&vm, sig_fd);
 	/* Guest output still queued reaches the server before it stops. */
 	front_console_drain(&fc);
 	iothread_stop(&io);
+	for (unsigned i = 0; i < cfg.disks.n; i++)
+		front_blk_stop(&blk[i]);
 	front_console_stop(&fc);
 	vm_fini(&vm);
 	goto out_fini_io;
