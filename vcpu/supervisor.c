@@ -359,6 +359,17 @@ static void supervisor_log_death(struct supervisor *s, pid_t pid)
 			  (int)pid, st >> 8);
 }
 
+static void supervisor_unwatch(struct supervisor *s)
+{
+	struct event **ev[] = { &s->ev_pid, &s->ev_cq, &s->ev_ctl };
+
+	for (unsigned i = 0; i < 3; i++) {
+		if (*ev[i])
+			iothread_unwatch(*ev[i]);
+		*ev[i] = NULL;
+	}
+}
+
 /* I/O thread: the pidfd is readable, the server ended. */
 static void supervisor_pid_event(int fd, void *arg)
 {
@@ -387,6 +398,37 @@ static void supervisor_cq_event(int fd, void *arg)
 		s->ops->completions(s->opaque);
 }
 
+/*
+ * I/O thread: the server spoke on its control socket. While running it
+ * sends nothing unasked but CTL_ERROR before it exits; anything else is a
+ * protocol error. EOF or an error ends the watch (the pidfd reports the
+ * death).
+ */
+static void supervisor_ctl_event(int fd, void *arg)
+{
+	struct supervisor *s = arg;
+	int fds[CTL_SETUP_MAX_FDS];
+	unsigned nfds = 0;
+	struct ctl_msg m;
+	int ret = ctl_recv(fd, &m, fds, CTL_SETUP_MAX_FDS, &nfds);
+
+	for (unsigned i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (ret == -EAGAIN || ret == -EINTR)
+		return;
+	if (ret == 0 && m.type == CTL_ERROR) {
+		log_error("%s server (pid %d) reports: %s (%s)", s->dev,
+			  (int)s->pid, m.u.error.text,
+			  strerror((int)m.u.error.code));
+		return;
+	}
+	if (ret == 0 || (ret != -EPIPE && ret != -ECONNRESET))
+		supervisor_kill(s, ret ? "unreadable control message" :
+					 "unexpected control message");
+	iothread_unwatch(s->ev_ctl);
+	s->ev_ctl = NULL;
+}
+
 int supervisor_watch(struct supervisor *s, struct iothread *io,
 		     const struct supervisor_ops *ops, void *opaque)
 {
@@ -397,9 +439,9 @@ int supervisor_watch(struct supervisor *s, struct iothread *io,
 	if (!s->ev_cq)
 		return -ENOMEM;
 	s->ev_pid = iothread_watch(io, s->pidfd, supervisor_pid_event, s);
-	if (!s->ev_pid) {
-		iothread_unwatch(s->ev_cq);
-		s->ev_cq = NULL;
+	s->ev_ctl = iothread_watch(io, s->ctl_fd, supervisor_ctl_event, s);
+	if (!s->ev_pid || !s->ev_ctl) {
+		supervisor_unwatch(s);
 		return -ENOMEM;
 	}
 	return 0;
@@ -428,11 +470,7 @@ void supervisor_stop(struct supervisor *s, unsigned timeout_ms)
 {
 	struct ctl_msg m = { .type = CTL_SHUTDOWN };
 
-	if (s->ev_pid)
-		iothread_unwatch(s->ev_pid);
-	if (s->ev_cq)
-		iothread_unwatch(s->ev_cq);
-	s->ev_pid = s->ev_cq = NULL;
+	supervisor_unwatch(s);
 	if (s->pid) {
 		if (!timeout_ms)
 			timeout_ms = SUPERVISOR_STOP_TIMEOUT_MS;

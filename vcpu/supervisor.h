@@ -58,7 +58,7 @@ struct supervisor {
 	uint64_t generation;
 	struct ctl_ready ready; /* what the server told the guest to see */
 	struct iothread *io;
-	struct event *ev_cq, *ev_pid;
+	struct event *ev_cq, *ev_pid, *ev_ctl;
 	const struct supervisor_ops *ops;
 	void *opaque;
 	atomic_bool alive;
