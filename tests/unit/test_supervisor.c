@@ -1,0 +1,164 @@
+/*
+ * test_supervisor.c: launching the real isovm-console through the
+ * supervisor: handshake to READY, fd hygiene of the child, death reported
+ * from the I/O thread, shutdown that leaves no zombie.
+ */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vcpu/supervisor.h"
+
+static char logpath[] = "/tmp/isovm-sup-XXXXXX";
+static int backend = -1;
+static atomic_int died, completions;
+
+static void spec_init(struct supervisor_spec *sp, const char *bindir)
+{
+	memset(sp, 0, sizeof(*sp));
+	sp->dev = "console";
+	sp->bindir = bindir;
+	sp->type = CTL_DEV_CONSOLE;
+	sp->setup.cfg.console.backend = CTL_CONSOLE_FILE;
+	/* The Setup wants a page-multiple region: a page-sized arena. */
+	sp->geom = (struct ipc_geom){ 8, 8, 4096, 4 };
+	sp->backend_fd = backend;
+	sp->backend_out_fd = -1;
+	sp->log_level = 0;
+	sp->ready_timeout_ms = 5000;
+}
+
+static void setup(void)
+{
+	backend = mkstemp(logpath);
+	cr_assert_geq(backend, 0);
+	atomic_store(&died, 0);
+	atomic_store(&completions, 0);
+}
+
+static void teardown(void)
+{
+	close(backend);
+	unlink(logpath);
+}
+
+TestSuite(supervisor, .init = setup, .fini = teardown);
+
+/* Whether process pid holds an fd open on the file with inode ino. */
+static bool holds_inode(pid_t pid, ino_t ino)
+{
+	char dir[64], path[400];
+	struct dirent *e;
+	struct stat st;
+	bool found = false;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	d = opendir(dir);
+	cr_assert_not_null(d);
+	while ((e = readdir(d))) {
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (e->d_name[0] != '.' && stat(path, &st) == 0 &&
+		    st.st_ino == ino)
+			found = true;
+	}
+	closedir(d);
+	return found;
+}
+
+Test(supervisor, server_reaches_ready_and_inherits_no_stray_fd)
+{
+	struct supervisor_spec sp;
+	struct supervisor s;
+	char err[256];
+	struct stat st;
+	int stray = open("/dev/zero", O_RDONLY); /* no O_CLOEXEC on purpose */
+
+	cr_assert_geq(stray, 0);
+	cr_assert_eq(fstat(stray, &st), 0);
+	spec_init(&sp, SUPERVISOR_BINDIR);
+	cr_assert_eq(supervisor_start(&s, &sp, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_gt(s.pid, 0);
+	cr_assert_eq(s.ready.config_len, 8, "console config bytes");
+	cr_assert(!holds_inode(s.pid, st.st_ino), "a VMM fd leaked");
+	supervisor_stop(&s, 0);
+	cr_assert_eq(s.pid, 0);
+	cr_assert_eq(s.exit_status, 0, "SHUTDOWN is a clean exit");
+	close(stray);
+}
+
+Test(supervisor, a_missing_server_binary_is_a_clear_error)
+{
+	struct supervisor_spec sp;
+	struct supervisor s;
+	char err[256] = "";
+
+	spec_init(&sp, "/nonexistent-isovm-dir");
+	cr_assert_lt(supervisor_start(&s, &sp, err, sizeof(err)), 0);
+	cr_assert_not_null(strstr(err, "isovm-console"), "%s", err);
+	cr_assert_eq(waitpid(-1, NULL, WNOHANG), -1, "no child was left");
+}
+
+static void on_died(void *opaque)
+{
+	(void)opaque;
+	atomic_fetch_add(&died, 1);
+}
+
+static void on_cpl(void *opaque)
+{
+	(void)opaque;
+	atomic_fetch_add(&completions, 1);
+}
+
+static const struct supervisor_ops t_ops = {
+	.completions = on_cpl,
+	.died = on_died,
+};
+
+Test(supervisor, a_killed_server_is_reported_once_and_reaped)
+{
+	struct supervisor_spec sp;
+	struct supervisor s;
+	struct iothread io;
+	char err[256];
+	pid_t pid;
+
+	spec_init(&sp, SUPERVISOR_BINDIR);
+	cr_assert_eq(supervisor_start(&s, &sp, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_eq(iothread_init(&io), 0);
+	cr_assert_eq(supervisor_watch(&s, &io, &t_ops, NULL), 0);
+	cr_assert_eq(iothread_start(&io), 0);
+	pid = s.pid;
+	cr_assert_eq(kill(pid, SIGKILL), 0);
+	for (int i = 0; i < 2000 && !atomic_load(&died); i++)
+		usleep(1000);
+	cr_assert_eq(atomic_load(&died), 1, "death reported");
+	cr_assert_eq(s.exit_status & 0x7f, SIGKILL);
+	cr_assert(!atomic_load(&s.alive));
+	iothread_stop(&io);
+	supervisor_stop(&s, 0);
+	iothread_fini(&io);
+	cr_assert_eq(waitpid(pid, NULL, WNOHANG), -1, "already reaped");
+	cr_assert_eq(errno, ECHILD);
+}
+
+Test(supervisor, restart_is_a_seam_for_now)
+{
+	struct supervisor s;
+
+	memset(&s, 0, sizeof(s));
+	cr_assert_eq(supervisor_restart(&s), -ENOSYS);
+}
