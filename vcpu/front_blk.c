@@ -61,25 +61,44 @@ static uint32_t front_blk_min32(uint64_t a, uint64_t b)
 	return (uint32_t)(a < b ? a : b);
 }
 
+/*
+ * A chain carries at most FRONT_BLK_SEG_MAX data segments. When the server
+ * announces more, halve seg_max and double size_max (the server sees one
+ * flat arena buffer, never segments), so that seg_max * size_max, the
+ * largest request a driver builds, stays what the server accepts.
+ */
+static void front_blk_segments(struct front_blk *b, uint32_t *seg_max,
+			       uint32_t *size_max)
+{
+	uint8_t *c = b->config;
+	bool has_size = b->features & VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX);
+
+	*size_max = has_size ? front_blk_get32(c + VIRTIO_BLK_CFG_SIZE_MAX) : 0;
+	*seg_max = front_blk_get32(c + VIRTIO_BLK_CFG_SEG_MAX);
+	while (has_size && *seg_max > FRONT_BLK_SEG_MAX &&
+	       *size_max && *size_max <= UINT32_MAX / 2) {
+		*seg_max = (*seg_max + 1) / 2;
+		*size_max *= 2;
+	}
+	*seg_max = front_blk_min32(*seg_max, FRONT_BLK_SEG_MAX);
+	if (!*seg_max)
+		*seg_max = 1;
+	front_blk_put32(c + VIRTIO_BLK_CFG_SEG_MAX, *seg_max);
+	if (has_size)
+		front_blk_put32(c + VIRTIO_BLK_CFG_SIZE_MAX, *size_max);
+}
+
 /* Request size limits from the announced config, clamped to ours. */
 static void front_blk_limits(struct front_blk *b)
 {
 	uint8_t *c = b->config;
 	uint64_t rw = VIRTIO_BLK_MAX_RW_SECTORS * VIRTIO_BLK_SECTOR;
-	uint32_t seg_max = FRONT_BLK_SEG_MAX, size_max;
+	uint32_t seg_max = FRONT_BLK_SEG_MAX, size_max = 0;
 
-	if (b->features & VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX)) {
-		seg_max = front_blk_get32(c + VIRTIO_BLK_CFG_SEG_MAX);
-		seg_max = front_blk_min32(seg_max, FRONT_BLK_SEG_MAX);
-		if (!seg_max)
-			seg_max = 1;
-		front_blk_put32(c + VIRTIO_BLK_CFG_SEG_MAX, seg_max);
-	}
-	if (b->features & VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX)) {
-		size_max = front_blk_get32(c + VIRTIO_BLK_CFG_SIZE_MAX);
-		if (size_max && (uint64_t)seg_max * size_max < rw)
-			rw = (uint64_t)seg_max * size_max;
-	}
+	if (b->features & VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX))
+		front_blk_segments(b, &seg_max, &size_max);
+	if (size_max && (uint64_t)seg_max * size_max < rw)
+		rw = (uint64_t)seg_max * size_max;
 	b->lim.max_rw_bytes = (uint32_t)(rw & ~(uint64_t)(VIRTIO_BLK_SECTOR - 1));
 	/* The front takes one range per request: say so. */
 	b->lim.max_discard_sectors =

@@ -428,12 +428,31 @@ Test(front_blk_ready, the_real_servers_ready_is_accepted_and_clamped)
 	cr_assert_eq(b.ops.config_size, VIRTIO_BLK_CFG_LEN);
 	cr_assert(b.lim.flush && b.lim.discard && b.lim.write_zeroes);
 	cr_assert_eq(b.lim.capacity, CAPACITY);
-	/* A chain holds header + status + 126 data segments at most. */
-	cr_assert_eq(cfg32(&b, VIRTIO_BLK_CFG_SEG_MAX), VIRTQ_CHAIN_MAX_SEGS - 2);
-	cr_assert_eq(b.lim.max_rw_bytes, (VIRTQ_CHAIN_MAX_SEGS - 2) *
-						 VIRTIO_BLK_SIZE_MAX);
+	/* A chain holds header + status + 126 data segments at most: the
+	 * server's 128 x 8 KiB become 64 x 16 KiB, still 1 MiB a request. */
+	cr_assert_eq(cfg32(&b, VIRTIO_BLK_CFG_SEG_MAX), 64);
+	cr_assert_eq(cfg32(&b, VIRTIO_BLK_CFG_SIZE_MAX), 16384);
+	cr_assert_eq(b.lim.max_rw_bytes, 1u << 20);
 	cr_assert_eq(cfg32(&b, VIRTIO_BLK_CFG_MAX_DISCARD_SEG), 1);
 	cr_assert_eq(cfg32(&b, VIRTIO_BLK_CFG_MAX_ZEROES_SEG), 1);
+}
+
+Test(front_blk_ready, seg_max_within_a_chain_is_kept_as_it_is)
+{
+	static struct front_blk b;
+	struct ctl_blk_config c = server_cfg(false, CAPACITY);
+	struct ctl_ready r;
+	char err[256];
+
+	disk_setup(false);
+	ready_for(&c, &r);
+	r.config[VIRTIO_BLK_CFG_SEG_MAX] = 100;
+	r.config[VIRTIO_BLK_CFG_SEG_MAX + 1] = 0;
+	cr_assert_eq(front_blk_init(&b, "blk0", &disk, &r, err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(cfg32(&b, VIRTIO_BLK_CFG_SEG_MAX), 100);
+	cr_assert_eq(cfg32(&b, VIRTIO_BLK_CFG_SIZE_MAX), 8192);
+	cr_assert_eq(b.lim.max_rw_bytes, 100 * 8192);
 }
 
 Test(front_blk_ready, a_read_only_disk_needs_the_ro_feature)
