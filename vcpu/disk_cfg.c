@@ -106,8 +106,7 @@ static int disk_parse_item(char *item, struct disk_cfg *d, char *err,
 }
 
 /* Checks that need no file: alignment and a non-empty slice. */
-static int disk_check_static(const struct disk_cfg *d, char *err,
-			     size_t errlen)
+static int disk_check_static(const struct disk_cfg *d, char *err, size_t errlen)
 {
 	if (!d->path[0])
 		return disk_err(-EINVAL, err, errlen,
@@ -148,12 +147,11 @@ int disk_cfg_parse(const char *spec, struct disk_cfg *d, char *err,
 	return disk_check_static(d, err, errlen);
 }
 
-int disk_set_add(struct disk_set *s, const char *spec, char *err,
-		 size_t errlen)
+int disk_set_add(struct disk_set *s, const char *spec, char *err, size_t errlen)
 {
 	if (s->n >= DISK_MAX)
-		return disk_err(-E2BIG, err, errlen,
-				"--disk: at most %u disks", DISK_MAX);
+		return disk_err(-E2BIG, err, errlen, "--disk: at most %u disks",
+				DISK_MAX);
 	int ret = disk_cfg_parse(spec, &s->disk[s->n], err, errlen);
 
 	if (ret)
@@ -189,8 +187,7 @@ const char *disk_errno_str(int err, bool read_only)
 void disk_default_id(const struct disk_cfg *d, char *out)
 {
 	/* FNV-1a over the identity: stable, and differs per slice. */
-	uint64_t v[3] = { (uint64_t)d->st_dev, (uint64_t)d->st_ino,
-			  d->offset };
+	uint64_t v[3] = {(uint64_t)d->st_dev, (uint64_t)d->st_ino, d->offset};
 	const unsigned char *p = (const unsigned char *)v;
 	uint64_t h = 0xcbf29ce484222325ull;
 

@@ -1,4 +1,5 @@
-/* disk_cfg.h: `--disk` options, and opening, checking and locking the images. */
+/* disk_cfg.h: `--disk` options, and opening, checking and locking the images.
+ */
 #ifndef ISOVM_DISK_CFG_H
 #define ISOVM_DISK_CFG_H
 
@@ -8,13 +9,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define DISK_MAX 8
+#define DISK_MAX    8
 #define DISK_ID_MAX 20 /* virtio-blk serial bytes */
 #define DISK_SECTOR 512u
 
 enum disk_cache {
 	DISK_CACHE_WRITEBACK = 0, /* host page cache; FLUSH = fdatasync */
-	DISK_CACHE_NONE,          /* O_DIRECT */
+	DISK_CACHE_NONE,	  /* O_DIRECT */
 };
 
 /*
@@ -26,19 +27,19 @@ struct disk_cfg {
 	char path[PATH_MAX];
 	bool read_only;
 	bool has_offset, has_size; /* given on the command line */
-	uint64_t offset;           /* bytes into the image, 512-aligned */
-	uint64_t size;             /* bytes of the slice; filled when open */
+	uint64_t offset;	   /* bytes into the image, 512-aligned */
+	uint64_t size;		   /* bytes of the slice; filled when open */
 	char id[DISK_ID_MAX + 1];  /* the user's, or the default once open */
 	bool has_id;
 	enum disk_cache cache;
 
 	/* Set by disk_set_open(). */
-	int fd;                    /* -1 when not open; O_CLOEXEC */
-	uint64_t file_size;        /* whole image, bytes */
-	uint64_t capacity;         /* sectors of the slice */
+	int fd;		    /* -1 when not open; O_CLOEXEC */
+	uint64_t file_size; /* whole image, bytes */
+	uint64_t capacity;  /* sectors of the slice */
 	bool block_dev;
-	dev_t st_dev;              /* identity of the image: st_rdev for */
-	ino_t st_ino;              /* a block device, else dev + inode */
+	dev_t st_dev; /* identity of the image: st_rdev for */
+	ino_t st_ino; /* a block device, else dev + inode */
 };
 
 struct disk_set {

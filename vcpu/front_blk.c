@@ -8,12 +8,13 @@
 #include "vcpu/front_blk.h"
 
 /* Device features the front knows how to serve. */
-#define FRONT_BLK_FEATURES                                                   \
-	(VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | \
-	 VIRTIO_BIT(VIRTIO_BLK_F_GEOMETRY) | VIRTIO_BIT(VIRTIO_BLK_F_RO) |     \
-	 VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) | VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) |  \
-	 VIRTIO_BIT(VIRTIO_BLK_F_TOPOLOGY) |                                   \
-	 VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) |                                    \
+#define FRONT_BLK_FEATURES                                                    \
+	(VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) |                                  \
+	 VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) |                                   \
+	 VIRTIO_BIT(VIRTIO_BLK_F_GEOMETRY) | VIRTIO_BIT(VIRTIO_BLK_F_RO) |    \
+	 VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) | VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) | \
+	 VIRTIO_BIT(VIRTIO_BLK_F_TOPOLOGY) |                                  \
+	 VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) |                                   \
 	 VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES))
 
 /* Data segments one chain can carry: header and status take two. */
@@ -41,8 +42,8 @@ static void front_blk_put32(uint8_t *p, uint32_t v)
 
 static uint64_t front_blk_get64(const uint8_t *p)
 {
-	return (uint64_t)front_blk_get32(p) |
-	       (uint64_t)front_blk_get32(p + 4) << 32;
+	return (uint64_t)front_blk_get32(p) | (uint64_t)front_blk_get32(p + 4)
+						      << 32;
 }
 
 __attribute__((format(printf, 3, 4))) static int
@@ -75,8 +76,8 @@ static void front_blk_segments(struct front_blk *b, uint32_t *seg_max,
 
 	*size_max = has_size ? front_blk_get32(c + VIRTIO_BLK_CFG_SIZE_MAX) : 0;
 	*seg_max = front_blk_get32(c + VIRTIO_BLK_CFG_SEG_MAX);
-	while (has_size && *seg_max > FRONT_BLK_SEG_MAX &&
-	       *size_max && *size_max <= UINT32_MAX / 2) {
+	while (has_size && *seg_max > FRONT_BLK_SEG_MAX && *size_max &&
+	       *size_max <= UINT32_MAX / 2) {
 		*seg_max = (*seg_max + 1) / 2;
 		*size_max *= 2;
 	}
@@ -99,14 +100,15 @@ static void front_blk_limits(struct front_blk *b)
 		front_blk_segments(b, &seg_max, &size_max);
 	if (size_max && (uint64_t)seg_max * size_max < rw)
 		rw = (uint64_t)seg_max * size_max;
-	b->lim.max_rw_bytes = (uint32_t)(rw & ~(uint64_t)(VIRTIO_BLK_SECTOR - 1));
+	b->lim.max_rw_bytes =
+		(uint32_t)(rw & ~(uint64_t)(VIRTIO_BLK_SECTOR - 1));
 	/* The front takes one range per request: say so. */
-	b->lim.max_discard_sectors =
-		front_blk_min32(front_blk_get32(c + VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS),
-				VIRTIO_BLK_MAX_DISCARD_SECTORS);
-	b->lim.max_zeroes_sectors =
-		front_blk_min32(front_blk_get32(c + VIRTIO_BLK_CFG_MAX_ZEROES_SECTORS),
-				VIRTIO_BLK_MAX_ZERO_SECTORS);
+	b->lim.max_discard_sectors = front_blk_min32(
+		front_blk_get32(c + VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS),
+		VIRTIO_BLK_MAX_DISCARD_SECTORS);
+	b->lim.max_zeroes_sectors = front_blk_min32(
+		front_blk_get32(c + VIRTIO_BLK_CFG_MAX_ZEROES_SECTORS),
+		VIRTIO_BLK_MAX_ZERO_SECTORS);
 	if (b->lim.discard)
 		front_blk_put32(c + VIRTIO_BLK_CFG_MAX_DISCARD_SEG, 1);
 	if (b->lim.write_zeroes)
@@ -123,8 +125,8 @@ static void front_blk_config_read(void *opaque, uint32_t off, void *data,
 }
 
 /* No CONFIG_WCE and nothing else writable: writes are ignored. */
-static void front_blk_config_write(void *opaque, uint32_t off,
-				   const void *data, unsigned len)
+static void front_blk_config_write(void *opaque, uint32_t off, const void *data,
+				   unsigned len)
 {
 	(void)opaque;
 	(void)off;
@@ -157,17 +159,17 @@ static int front_blk_check_ready(struct front_blk *b,
 
 	if (ready->config_len < VIRTIO_BLK_CFG_LEN ||
 	    ready->config_len > CTL_CONFIG_MAX)
-		return front_blk_err(err, errlen,
-				     "%s: server config of %u bytes, want %u",
-				     b->name, ready->config_len,
-				     VIRTIO_BLK_CFG_LEN);
+		return front_blk_err(
+			err, errlen, "%s: server config of %u bytes, want %u",
+			b->name, ready->config_len, VIRTIO_BLK_CFG_LEN);
 	if (ready->features & ~(uint64_t)FRONT_BLK_FEATURES)
-		return front_blk_err(err, errlen,
-				     "%s: server offers features %#llx the "
-				     "front cannot serve",
-				     b->name,
-				     (unsigned long long)(ready->features &
-							  ~(uint64_t)FRONT_BLK_FEATURES));
+		return front_blk_err(
+			err, errlen,
+			"%s: server offers features %#llx the "
+			"front cannot serve",
+			b->name,
+			(unsigned long long)(ready->features &
+					     ~(uint64_t)FRONT_BLK_FEATURES));
 	ro = ready->features & VIRTIO_BIT(VIRTIO_BLK_F_RO);
 	if (ro != d->read_only)
 		return front_blk_err(err, errlen,
@@ -213,7 +215,7 @@ int front_blk_init(struct front_blk *b, const char *name,
 		.device_id = VIRTIO_ID_BLOCK,
 		.features = b->features,
 		.nr_queues = 1,
-		.queue_max = { FRONT_BLK_QUEUE_SIZE },
+		.queue_max = {FRONT_BLK_QUEUE_SIZE},
 		.config_size = VIRTIO_BLK_CFG_LEN,
 		.config_read = front_blk_config_read,
 		.config_write = front_blk_config_write,
@@ -243,13 +245,14 @@ static enum front_blk_stat front_blk_stat_of(uint32_t type)
 	}
 }
 
-static void front_blk_refused(struct front_blk *b, const struct front_blk_req *r)
+static void front_blk_refused(struct front_blk *b,
+			      const struct front_blk_req *r)
 {
 	unsigned dropped = 0;
 
 	if (log_ratelimit_ok(&b->rl, &dropped))
-		log_warn("%s: request type %u refused: %s%s", b->name,
-			 r->type, r->why,
+		log_warn("%s: request type %u refused: %s%s", b->name, r->type,
+			 r->why,
 			 dropped ? " (and earlier ones not logged)" : "");
 }
 
@@ -277,11 +280,10 @@ static int front_blk_chain(struct front *f, struct front_chain *c)
 		r.data_len ? r.data_len
 			   : (uint64_t)r.req.args.blk.count * VIRTIO_BLK_SECTOR;
 	if (r.req.op == IPC_OP_FLUSH || r.req.op == BLK_OP_GET_ID)
-		c->priv[FRONT_BLK_PRIV_BYTES] = r.req.op == BLK_OP_GET_ID
-							? r.arena_len
-							: 0;
-	ret = front_req(f, c, &r.req, r.arena_len, NULL, r.copy_off,
-			r.copy_len, NULL);
+		c->priv[FRONT_BLK_PRIV_BYTES] =
+			r.req.op == BLK_OP_GET_ID ? r.arena_len : 0;
+	ret = front_req(f, c, &r.req, r.arena_len, NULL, r.copy_off, r.copy_len,
+			NULL);
 	if (ret == -ENOSPC)
 		return ret;
 	if (ret) /* cannot happen: the lengths came from this chain */

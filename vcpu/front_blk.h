@@ -31,8 +31,8 @@
 #define FRONT_BLK_QUEUE_SIZE 256
 /* Data plane: 128 requests in flight, 32 MiB of arena in 4 KiB slots, so
  * 32 requests of the largest size (1 MiB) or 128 of 256 KiB fit at once. */
-#define FRONT_BLK_RING 128u
-#define FRONT_BLK_SLOT 4096u
+#define FRONT_BLK_RING	128u
+#define FRONT_BLK_SLOT	4096u
 #define FRONT_BLK_SLOTS 8192u
 
 /* Counters by guest request type. */
@@ -49,7 +49,7 @@ enum front_blk_stat {
 
 struct front_blk_op_stats {
 	uint64_t requests; /* chains completed (any status) */
-	uint64_t bytes;    /* payload bytes of successful requests; sectors
+	uint64_t bytes;	   /* payload bytes of successful requests; sectors
 			    * * 512 for DISCARD and WRITE_ZEROES */
 	uint64_t errors;   /* completed with IOERR or UNSUPP */
 };
@@ -58,7 +58,7 @@ struct front_blk {
 	char name[16]; /* "blk0": log lines, transport name */
 	const struct disk_cfg *disk;
 	struct front_blk_limits lim;
-	uint64_t features;  /* device feature bits shown to the guest */
+	uint64_t features; /* device feature bits shown to the guest */
 	uint8_t config[VIRTIO_BLK_CFG_LEN];
 	struct virtio_dev_ops ops; /* the transport's view; outlives vdev */
 	struct front front;
@@ -72,8 +72,8 @@ struct front_blk {
 
 /*
  * Sets the front's own fields of b (nothing else: b->sup may already hold
- * the running server). Checks the server's READY against the disk (features the front can
- * serve, RO exactly when the disk is read-only, capacity equal to the
+ * the running server). Checks the server's READY against the disk (features the
+ * front can serve, RO exactly when the disk is read-only, capacity equal to the
  * VMM's, config length) and fills b->lim, b->features, b->config and
  * b->ops. seg_max is lowered to what one virtqueue chain can carry, and
  * the discard/write-zeroes segment counts to the single one the front

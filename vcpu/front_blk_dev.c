@@ -1,4 +1,5 @@
-/* front_blk_dev.c: one --disk wired up: isovm-blk, a virtio-mmio slot, a front. */
+/* front_blk_dev.c: one --disk wired up: isovm-blk, a virtio-mmio slot, a front.
+ */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -150,8 +151,8 @@ void front_blk_stop(struct front_blk *b)
 int front_blk_server_stats(struct front_blk *b, struct ctl_stats *st,
 			   bool reset, unsigned timeout_ms)
 {
-	struct ctl_msg m = { .type = CTL_STATS_REQUEST };
-	struct pollfd p = { .events = POLLIN };
+	struct ctl_msg m = {.type = CTL_STATS_REQUEST};
+	struct pollfd p = {.events = POLLIN};
 	int fds[CTL_SETUP_MAX_FDS];
 	unsigned nfds = 0;
 	int ret;

@@ -14,8 +14,8 @@ static uint32_t front_blk_le32(const uint8_t *p)
 
 static uint64_t front_blk_le64(const uint8_t *p)
 {
-	return (uint64_t)front_blk_le32(p) |
-	       (uint64_t)front_blk_le32(p + 4) << 32;
+	return (uint64_t)front_blk_le32(p) | (uint64_t)front_blk_le32(p + 4)
+						     << 32;
 }
 
 static enum front_blk_verdict front_blk_refuse(struct front_blk_req *r,
@@ -42,10 +42,10 @@ front_blk_parse_rw(const struct virtq_chain *c,
 	bool in = r->type == VIRTIO_BLK_T_IN;
 	/* IN: readable is the header alone, writable data + status; OUT:
 	 * readable header + data, writable the status alone. */
-	uint32_t data = in ? c->writable_len - 1
-			   : c->readable_len - FRONT_BLK_HDR_LEN;
-	uint32_t wrong = in ? c->readable_len - FRONT_BLK_HDR_LEN
-			    : c->writable_len - 1;
+	uint32_t data =
+		in ? c->writable_len - 1 : c->readable_len - FRONT_BLK_HDR_LEN;
+	uint32_t wrong =
+		in ? c->readable_len - FRONT_BLK_HDR_LEN : c->writable_len - 1;
 
 	if (wrong)
 		return front_blk_refuse(r, VIRTIO_BLK_S_IOERR,
@@ -77,8 +77,7 @@ front_blk_parse_rw(const struct virtq_chain *c,
 /* DISCARD and WRITE_ZEROES: exactly one 16-byte range (max_*_seg is 1). */
 static enum front_blk_verdict
 front_blk_parse_dwz(const struct guest_mem *mem, const struct virtq_chain *c,
-		    const struct front_blk_limits *lim,
-		    struct front_blk_req *r)
+		    const struct front_blk_limits *lim, struct front_blk_req *r)
 {
 	bool zero = r->type == VIRTIO_BLK_T_WRITE_ZEROES;
 	uint8_t seg[FRONT_BLK_DWZ_LEN];
@@ -108,8 +107,8 @@ front_blk_parse_dwz(const struct guest_mem *mem, const struct virtq_chain *c,
 	if (flags & ~(zero ? FRONT_BLK_DWZ_F_UNMAP : 0u))
 		return front_blk_refuse(r, VIRTIO_BLK_S_UNSUPP,
 					"unsupported range flags");
-	if (!count || count > (zero ? lim->max_zeroes_sectors
-				    : lim->max_discard_sectors))
+	if (!count ||
+	    count > (zero ? lim->max_zeroes_sectors : lim->max_discard_sectors))
 		return front_blk_refuse(r, VIRTIO_BLK_S_IOERR,
 					"range size zero or above the maximum");
 	if (!front_blk_in_range(lim, sector, count))
@@ -146,7 +145,7 @@ front_blk_parse_misc(const struct virtq_chain *c,
 					"no buffer for the id");
 	/* A longer buffer gets the 20 id bytes; the rest stays untouched. */
 	r->arena_len = r->data_len < VIRTIO_BLK_ID_BYTES ? r->data_len
-							: VIRTIO_BLK_ID_BYTES;
+							 : VIRTIO_BLK_ID_BYTES;
 	r->req.op = BLK_OP_GET_ID;
 	return FRONT_BLK_POST;
 }

@@ -13,24 +13,24 @@
 #include "vcpu/guest_mem.h"
 #include "vcpu/virtq.h"
 
-#define FRONT_BLK_HDR_LEN 16  /* le32 type, le32 ioprio, le64 sector */
-#define FRONT_BLK_DWZ_LEN 16  /* le64 sector, le32 num_sectors, le32 flags */
+#define FRONT_BLK_HDR_LEN     16 /* le32 type, le32 ioprio, le64 sector */
+#define FRONT_BLK_DWZ_LEN     16 /* le64 sector, le32 num_sectors, le32 flags */
 #define FRONT_BLK_DWZ_F_UNMAP 1u
 
 /* What the disk is and offers (from the VMM's disk and the server's READY). */
 struct front_blk_limits {
-	uint64_t capacity;        /* 512-byte sectors */
+	uint64_t capacity; /* 512-byte sectors */
 	bool read_only;
-	bool flush;               /* VIRTIO_BLK_F_FLUSH offered */
-	bool discard;             /* VIRTIO_BLK_F_DISCARD offered */
-	bool write_zeroes;        /* VIRTIO_BLK_F_WRITE_ZEROES offered */
-	uint32_t max_rw_bytes;    /* seg_max * size_max, a multiple of 512 */
+	bool flush;	       /* VIRTIO_BLK_F_FLUSH offered */
+	bool discard;	       /* VIRTIO_BLK_F_DISCARD offered */
+	bool write_zeroes;     /* VIRTIO_BLK_F_WRITE_ZEROES offered */
+	uint32_t max_rw_bytes; /* seg_max * size_max, a multiple of 512 */
 	uint32_t max_discard_sectors;
 	uint32_t max_zeroes_sectors;
 };
 
 enum front_blk_verdict {
-	FRONT_BLK_POST,   /* send out.req to the server */
+	FRONT_BLK_POST,	  /* send out.req to the server */
 	FRONT_BLK_STATUS, /* answer out.status at once, no server trip */
 	FRONT_BLK_BROKEN, /* no room for a status byte: NEEDS_RESET */
 };
@@ -43,15 +43,15 @@ enum front_blk_verdict {
  * byte.
  */
 struct front_blk_req {
-	uint32_t type;         /* the guest's VIRTIO_BLK_T_* (0 if unread) */
-	uint8_t status;        /* VIRTIO_BLK_S_* for FRONT_BLK_STATUS */
-	struct ipc_req req;    /* op and args for FRONT_BLK_POST */
-	uint32_t arena_len;    /* arena bytes the request needs */
-	uint32_t copy_off;     /* OUT: payload offset in the readable part */
-	uint32_t copy_len;     /* OUT: payload bytes to copy into the arena */
-	uint32_t data_len;     /* payload bytes of IN/OUT/GET_ID */
-	uint32_t status_off;   /* status byte offset in the writable part */
-	const char *why;       /* the rule a refused request broke, or NULL */
+	uint32_t type;	     /* the guest's VIRTIO_BLK_T_* (0 if unread) */
+	uint8_t status;	     /* VIRTIO_BLK_S_* for FRONT_BLK_STATUS */
+	struct ipc_req req;  /* op and args for FRONT_BLK_POST */
+	uint32_t arena_len;  /* arena bytes the request needs */
+	uint32_t copy_off;   /* OUT: payload offset in the readable part */
+	uint32_t copy_len;   /* OUT: payload bytes to copy into the arena */
+	uint32_t data_len;   /* payload bytes of IN/OUT/GET_ID */
+	uint32_t status_off; /* status byte offset in the writable part */
+	const char *why;     /* the rule a refused request broke, or NULL */
 };
 
 /*

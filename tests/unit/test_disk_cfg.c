@@ -235,9 +235,9 @@ Test(disk_cfg, sizes_not_a_multiple_of_512_or_zero_are_refused)
 		   -EINVAL, "size 1000 is not a multiple of 512");
 	expect_err(open_set(&s, 1, spec("path=%s", image("empty.img", 0))),
 		   -EINVAL, "size is zero");
-	expect_err(open_set(&s, 1,
-			    spec("path=%s,offset=4096", image("e2", 4096))),
-		   -EINVAL, "size is zero");
+	expect_err(
+		open_set(&s, 1, spec("path=%s,offset=4096", image("e2", 4096))),
+		-EINVAL, "size is zero");
 }
 
 Test(disk_cfg, slices_must_lie_inside_the_image)
@@ -306,8 +306,8 @@ Test(disk_cfg, an_image_in_use_by_another_open_is_refused)
 	const char *p = image("lock.img", 1 << 20);
 	struct disk_set first, second;
 
-	cr_assert_eq(open_set(&first, 1, spec("path=%s,size=512K", p)), 0,
-		     "%s", err);
+	cr_assert_eq(open_set(&first, 1, spec("path=%s,size=512K", p)), 0, "%s",
+		     err);
 	expect_err(open_set(&second, 1, spec("path=%s", p)), -EBUSY,
 		   "in use by another process");
 	cr_assert_eq(second.disk[0].fd, -1, "nothing stays open");
@@ -343,9 +343,9 @@ Test(disk_cfg, a_failure_closes_the_disks_opened_before_it)
 	char missing[PATH_MAX];
 
 	snprintf(missing, sizeof(missing), "%s/gone", dir);
-	cr_assert_neq(open_set(&s, 2, spec("path=%s", p),
-			       spec("path=%s", missing)),
-		      0);
+	cr_assert_neq(
+		open_set(&s, 2, spec("path=%s", p), spec("path=%s", missing)),
+		0);
 	cr_assert_eq(s.disk[0].fd, -1);
 	/* And its lock is gone: the image opens again. */
 	cr_assert_eq(open_set(&s, 1, spec("path=%s", p)), 0, "%s", err);

@@ -13,14 +13,14 @@
 #include "ipc/devproto.h"
 #include "vcpu/front_blk.h"
 
-#define RAM_GPA 0x100000ull
-#define RAM_SIZE (16ull << 20)
-#define QSIZE FRONT_BLK_QUEUE_SIZE
-#define DESC_GPA (RAM_GPA + 0x0000)
+#define RAM_GPA	  0x100000ull
+#define RAM_SIZE  (16ull << 20)
+#define QSIZE	  FRONT_BLK_QUEUE_SIZE
+#define DESC_GPA  (RAM_GPA + 0x0000)
 #define AVAIL_GPA (RAM_GPA + 0x1000)
-#define USED_GPA (RAM_GPA + 0x2000)
-#define BUF_GPA (RAM_GPA + 0x10000) /* request buffers from here */
-#define CAPACITY 128ull             /* sectors of the fake disk */
+#define USED_GPA  (RAM_GPA + 0x2000)
+#define BUF_GPA	  (RAM_GPA + 0x10000) /* request buffers from here */
+#define CAPACITY  128ull	      /* sectors of the fake disk */
 
 static struct guest_mem mem;
 
@@ -38,7 +38,7 @@ static void mem_setup(void)
 
 	cr_assert(ram);
 	memset(&mem, 0, sizeof(mem));
-	mem.region[0] = (struct guest_mem_region){ RAM_GPA, RAM_SIZE, ram, 0 };
+	mem.region[0] = (struct guest_mem_region){RAM_GPA, RAM_SIZE, ram, 0};
 	mem.nr_regions = 1;
 	mem.ram_size = RAM_SIZE;
 	mem.memfd = -1;
@@ -90,7 +90,7 @@ static struct virtq_chain chain_of(unsigned n, const uint32_t *len,
 
 	memset(&c, 0, sizeof(c));
 	for (unsigned i = 0; i < n; i++) {
-		c.seg[i] = (struct virtq_seg){ at, len[i], write[i] };
+		c.seg[i] = (struct virtq_seg){at, len[i], write[i]};
 		if (write[i])
 			c.writable_len += len[i];
 		else
@@ -101,9 +101,9 @@ static struct virtq_chain chain_of(unsigned n, const uint32_t *len,
 	return c;
 }
 
-#define CHAIN(...)                                                         \
-	chain_of(sizeof((uint32_t[]){ __VA_ARGS__ }) / sizeof(uint32_t),     \
-		 (uint32_t[]){ __VA_ARGS__ }, dirs)
+#define CHAIN(...)                                                     \
+	chain_of(sizeof((uint32_t[]){__VA_ARGS__}) / sizeof(uint32_t), \
+		 (uint32_t[]){__VA_ARGS__}, dirs)
 
 static enum front_blk_verdict parse3(uint32_t type, uint64_t sector,
 				     uint32_t rlen, uint32_t wlen,
@@ -111,14 +111,14 @@ static enum front_blk_verdict parse3(uint32_t type, uint64_t sector,
 				     struct front_blk_req *r)
 {
 	/* header | data (readable or writable) | status */
-	uint32_t len[3] = { FRONT_BLK_HDR_LEN, rlen ? rlen : wlen, 1 };
-	bool wr[3] = { false, rlen == 0, true };
+	uint32_t len[3] = {FRONT_BLK_HDR_LEN, rlen ? rlen : wlen, 1};
+	bool wr[3] = {false, rlen == 0, true};
 	struct virtq_chain c;
 
 	if (!rlen && !wlen) {
 		len[1] = 1;
 		wr[1] = true;
-		c = chain_of(2, (uint32_t[]){ len[0], 1 }, (bool[]){ 0, 1 });
+		c = chain_of(2, (uint32_t[]){len[0], 1}, (bool[]){0, 1});
 	} else {
 		c = chain_of(3, len, wr);
 	}
@@ -170,10 +170,10 @@ Test(front_blk_req, a_write_copies_its_payload_after_the_header)
 Test(front_blk_req, any_descriptor_layout_is_accepted)
 {
 	/* Header split 4 + 12, data and status in one writable buffer. */
-	bool dirs[] = { false, false, true };
+	bool dirs[] = {false, false, true};
 	struct virtq_chain c = CHAIN(4, 12, 513);
 	struct front_blk_req r;
-	uint8_t hdr[16] = { 0 };
+	uint8_t hdr[16] = {0};
 
 	hdr[8] = 5; /* sector 5, type IN */
 	memcpy(gptr(c.seg[0].gpa, 4), hdr, 4);
@@ -197,8 +197,8 @@ Test(front_blk_req, sectors_beyond_the_capacity_get_ioerr)
 	/* sector + count would wrap around 2^64. */
 	expect_status(parse3(VIRTIO_BLK_T_IN, ~0ull, 0, 512, &lim, &r), &r,
 		      VIRTIO_BLK_S_IOERR, "beyond the capacity");
-	expect_status(parse3(VIRTIO_BLK_T_IN, ~0ull - 3, 0, 4096, &lim, &r),
-		      &r, VIRTIO_BLK_S_IOERR, "beyond the capacity");
+	expect_status(parse3(VIRTIO_BLK_T_IN, ~0ull - 3, 0, 4096, &lim, &r), &r,
+		      VIRTIO_BLK_S_IOERR, "beyond the capacity");
 }
 
 Test(front_blk_req, data_lengths_must_be_whole_sectors_within_the_limit)
@@ -211,14 +211,13 @@ Test(front_blk_req, data_lengths_must_be_whole_sectors_within_the_limit)
 		      VIRTIO_BLK_S_IOERR, "multiple of 512");
 	expect_status(parse3(VIRTIO_BLK_T_IN, 0, 0, 0, &lim, &r), &r,
 		      VIRTIO_BLK_S_IOERR, "non-zero");
-	expect_status(parse3(VIRTIO_BLK_T_IN, 0, 0, 64 * 1024 + 512, &lim,
-			     &r),
+	expect_status(parse3(VIRTIO_BLK_T_IN, 0, 0, 64 * 1024 + 512, &lim, &r),
 		      &r, VIRTIO_BLK_S_IOERR, "seg_max * size_max");
 }
 
 Test(front_blk_req, data_in_the_wrong_direction_gets_ioerr)
 {
-	bool dirs[] = { false, true, true };
+	bool dirs[] = {false, true, true};
 	struct virtq_chain c;
 	struct front_blk_req r;
 
@@ -237,18 +236,17 @@ Test(front_blk_req, data_in_the_wrong_direction_gets_ioerr)
 
 Test(front_blk_req, a_short_header_gets_ioerr_and_no_status_byte_breaks)
 {
-	bool dirs[] = { false, true };
+	bool dirs[] = {false, true};
 	struct virtq_chain c = CHAIN(10, 1);
 	struct front_blk_req r;
 
 	expect_status(front_blk_req_parse(&mem, &c, &lim, &r), &r,
 		      VIRTIO_BLK_S_IOERR, "header shorter");
 	cr_assert_eq(r.status_off, 0);
-	bool dirs2[] = { false, false };
+	bool dirs2[] = {false, false};
 
-	c = chain_of(2, (uint32_t[]){ 16, 512 }, dirs2);
-	cr_assert_eq(front_blk_req_parse(&mem, &c, &lim, &r),
-		     FRONT_BLK_BROKEN);
+	c = chain_of(2, (uint32_t[]){16, 512}, dirs2);
+	cr_assert_eq(front_blk_req_parse(&mem, &c, &lim, &r), FRONT_BLK_BROKEN);
 	cr_assert_not_null(strstr(r.why, "status byte"));
 }
 
@@ -306,7 +304,7 @@ static enum front_blk_verdict parse_dwz(uint32_t type, uint64_t sector,
 					const struct front_blk_limits *l,
 					struct front_blk_req *r)
 {
-	bool dirs[] = { false, false, true };
+	bool dirs[] = {false, false, true};
 	struct virtq_chain c = CHAIN(16, 16, 1);
 
 	put_hdr(c.seg[0].gpa, type, 0);
@@ -332,8 +330,8 @@ Test(front_blk_req, discard_and_write_zeroes_take_one_checked_range)
 	expect_status(parse_dwz(VIRTIO_BLK_T_DISCARD, 0, 8,
 				FRONT_BLK_DWZ_F_UNMAP, &l, &r),
 		      &r, VIRTIO_BLK_S_UNSUPP, "flags");
-	expect_status(parse_dwz(VIRTIO_BLK_T_WRITE_ZEROES, 0, 8, 2, &l, &r),
-		      &r, VIRTIO_BLK_S_UNSUPP, "flags");
+	expect_status(parse_dwz(VIRTIO_BLK_T_WRITE_ZEROES, 0, 8, 2, &l, &r), &r,
+		      VIRTIO_BLK_S_UNSUPP, "flags");
 	expect_status(parse_dwz(VIRTIO_BLK_T_DISCARD, 0, 0, 0, &l, &r), &r,
 		      VIRTIO_BLK_S_IOERR, "zero or above");
 	expect_status(parse_dwz(VIRTIO_BLK_T_DISCARD, 0, 65, 0, &l, &r), &r,
@@ -346,13 +344,13 @@ Test(front_blk_req, discard_and_write_zeroes_take_one_checked_range)
 		      VIRTIO_BLK_S_UNSUPP, "not offered");
 	l = lim;
 	l.read_only = true;
-	expect_status(parse_dwz(VIRTIO_BLK_T_WRITE_ZEROES, 0, 8, 0, &l, &r),
-		      &r, VIRTIO_BLK_S_IOERR, "read-only");
+	expect_status(parse_dwz(VIRTIO_BLK_T_WRITE_ZEROES, 0, 8, 0, &l, &r), &r,
+		      VIRTIO_BLK_S_IOERR, "read-only");
 }
 
 Test(front_blk_req, two_ranges_get_ioerr)
 {
-	bool dirs[] = { false, false, false, true };
+	bool dirs[] = {false, false, false, true};
 	struct virtq_chain c = CHAIN(16, 16, 16, 1);
 	struct front_blk_req r;
 
@@ -381,8 +379,8 @@ static void ready_for(const struct ctl_blk_config *c, struct ctl_ready *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->features = blk_config_features(c);
-	r->config_len = (uint32_t)blk_config_encode(c, r->config,
-						    sizeof(r->config));
+	r->config_len =
+		(uint32_t)blk_config_encode(c, r->config, sizeof(r->config));
 }
 
 static void disk_setup(bool ro)
@@ -397,10 +395,10 @@ static void disk_setup(bool ro)
 
 static struct ctl_blk_config server_cfg(bool ro, uint64_t cap)
 {
-	return (struct ctl_blk_config){ .capacity_sectors = cap,
-					.read_only = ro,
-					.block_size = 512,
-					.cache = CTL_CACHE_WRITEBACK };
+	return (struct ctl_blk_config){.capacity_sectors = cap,
+				       .read_only = ro,
+				       .block_size = 512,
+				       .cache = CTL_CACHE_WRITEBACK};
 }
 
 static uint32_t cfg32(const struct front_blk *b, unsigned off)
@@ -420,8 +418,8 @@ Test(front_blk_ready, the_real_servers_ready_is_accepted_and_clamped)
 
 	disk_setup(false);
 	ready_for(&c, &r);
-	cr_assert_eq(front_blk_init(&b, "blk0", &disk, &r, err, sizeof(err)),
-		     0, "%s", err);
+	cr_assert_eq(front_blk_init(&b, "blk0", &disk, &r, err, sizeof(err)), 0,
+		     "%s", err);
 	cr_assert_eq(b.ops.device_id, VIRTIO_ID_BLOCK);
 	cr_assert_eq(b.ops.queue_max[0], 256);
 	cr_assert_eq(b.ops.nr_queues, 1);
@@ -448,8 +446,8 @@ Test(front_blk_ready, seg_max_within_a_chain_is_kept_as_it_is)
 	ready_for(&c, &r);
 	r.config[VIRTIO_BLK_CFG_SEG_MAX] = 100;
 	r.config[VIRTIO_BLK_CFG_SEG_MAX + 1] = 0;
-	cr_assert_eq(front_blk_init(&b, "blk0", &disk, &r, err, sizeof(err)),
-		     0, "%s", err);
+	cr_assert_eq(front_blk_init(&b, "blk0", &disk, &r, err, sizeof(err)), 0,
+		     "%s", err);
 	cr_assert_eq(cfg32(&b, VIRTIO_BLK_CFG_SEG_MAX), 100);
 	cr_assert_eq(cfg32(&b, VIRTIO_BLK_CFG_SIZE_MAX), 8192);
 	cr_assert_eq(b.lim.max_rw_bytes, 100 * 8192);
@@ -469,8 +467,8 @@ Test(front_blk_ready, a_read_only_disk_needs_the_ro_feature)
 	cr_assert_not_null(strstr(err, "read-only"), "%s", err);
 	c = server_cfg(true, CAPACITY);
 	ready_for(&c, &r);
-	cr_assert_eq(front_blk_init(&b, "blk0", &disk, &r, err, sizeof(err)),
-		     0, "%s", err);
+	cr_assert_eq(front_blk_init(&b, "blk0", &disk, &r, err, sizeof(err)), 0,
+		     "%s", err);
 	cr_assert(b.lim.read_only);
 	cr_assert_not(b.lim.discard, "no discard on a read-only disk");
 	disk_setup(false);
@@ -512,9 +510,9 @@ static struct {
 	struct ipc_dp_vmm dp;
 	struct ipc_dp_srv srv;
 	uint16_t avail_idx, used_seen, next_desc;
-	uint8_t disk[CAPACITY * 512];	/* the fake server's image */
-	int32_t force_status;		/* next completions: this status */
-	bool short_read;		/* READ completes with fewer bytes */
+	uint8_t disk[CAPACITY * 512]; /* the fake server's image */
+	int32_t force_status;	      /* next completions: this status */
+	bool short_read;	      /* READ completes with fewer bytes */
 	unsigned flushes;
 	int log_lines;
 	char last_log[256];
@@ -553,8 +551,8 @@ static void e2e_bring_up(void)
 	uint64_t f = t.b.features | VIRTIO_BIT(VIRTIO_F_VERSION_1);
 
 	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
-	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE |
-				       VIRTIO_STATUS_DRIVER);
+	wr(VIRTIO_MMIO_STATUS,
+	   VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
 	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
 	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(f >> 32));
 	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
@@ -581,7 +579,7 @@ static void e2e_bring_up(void)
 static void e2e_setup(void)
 {
 	struct ctl_blk_config c = server_cfg(false, CAPACITY);
-	struct ipc_geom g = { 128, 128, 4096, 256 };
+	struct ipc_geom g = {128, 128, 4096, 256};
 	struct ctl_ready r;
 	char err[256];
 
@@ -599,8 +597,8 @@ static void e2e_setup(void)
 	cr_assert_eq(virtio_mmio_init(&t.mmio, "blk0", &t.b.ops, &t.b, &mem,
 				      e2e_irq, e2e_log, NULL),
 		     0);
-	cr_assert_eq(front_init(&t.b.front, &front_blk_front_ops, &t.b,
-				&t.mmio, &t.lock, &t.dp, 1, QSIZE),
+	cr_assert_eq(front_init(&t.b.front, &front_blk_front_ops, &t.b, &t.mmio,
+				&t.lock, &t.dp, 1, QSIZE),
 		     0);
 	for (unsigned i = 0; i < sizeof(t.disk); i++)
 		t.disk[i] = (uint8_t)(i * 7 + 3);
@@ -630,8 +628,9 @@ static uint16_t post(unsigned n, const gpa_t *gpa, const uint32_t *len,
 		d[at] = (struct virtq_desc){
 			.addr = gpa[i],
 			.len = len[i],
-			.flags = (uint16_t)((write[i] ? VIRTQ_DESC_F_WRITE : 0) |
-					    (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0)),
+			.flags =
+				(uint16_t)((write[i] ? VIRTQ_DESC_F_WRITE : 0) |
+					   (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0)),
 			.next = (uint16_t)((at + 1) % QSIZE),
 		};
 	}
@@ -649,8 +648,8 @@ static uint16_t post_rw(gpa_t base, uint32_t type, uint64_t sector,
 
 	put_hdr(base, type, sector);
 	*(uint8_t *)gptr(base + 0xfff, 1) = 0xee;
-	return post(3, (gpa_t[]){ base, base + 0x1000, base + 0xfff },
-		    (uint32_t[]){ 16, len, 1 }, (bool[]){ false, in, true });
+	return post(3, (gpa_t[]){base, base + 0x1000, base + 0xfff},
+		    (uint32_t[]){16, len, 1}, (bool[]){false, in, true});
 }
 
 static void kick(void)
@@ -681,7 +680,8 @@ static int serve(void)
 		switch (req[i].op) {
 		case IPC_OP_READ:
 			memcpy(buf, t.disk + off, req[i].arena_len);
-			cpl[i].len = req[i].arena_len - (t.short_read ? 512 : 0);
+			cpl[i].len =
+				req[i].arena_len - (t.short_read ? 512 : 0);
 			break;
 		case IPC_OP_WRITE:
 			memcpy(t.disk + off, buf, req[i].arena_len);
@@ -711,8 +711,7 @@ static uint16_t used_count(void)
 
 static struct virtq_used_elem used_elem(uint16_t i)
 {
-	struct virtq_used_elem *e =
-		gptr(USED_GPA + 4, 8 * QSIZE);
+	struct virtq_used_elem *e = gptr(USED_GPA + 4, 8 * QSIZE);
 
 	return e[i % QSIZE];
 }
@@ -722,7 +721,7 @@ static uint8_t status_at(gpa_t base)
 	return *(uint8_t *)gptr(base + 0xfff, 1);
 }
 
-#define REQ(i) (BUF_GPA + (gpa_t)(i) * 0x20000)
+#define REQ(i) (BUF_GPA + (gpa_t)(i)*0x20000)
 
 TestSuite(front_blk, .init = e2e_setup, .fini = e2e_teardown);
 
@@ -738,9 +737,8 @@ Test(front_blk, a_read_copies_the_servers_data_into_the_guest)
 	cr_assert_eq(used_elem(0).id, head);
 	cr_assert_eq(used_elem(0).len, 4097, "data and status written");
 	cr_assert_eq(status_at(REQ(0)), VIRTIO_BLK_S_OK);
-	cr_assert_eq(memcmp(gptr(REQ(0) + 0x1000, 4096), t.disk + 4 * 512,
-			    4096),
-		     0);
+	cr_assert_eq(
+		memcmp(gptr(REQ(0) + 0x1000, 4096), t.disk + 4 * 512, 4096), 0);
 }
 
 Test(front_blk, a_write_carries_the_guest_payload_to_the_server)
@@ -775,12 +773,11 @@ Test(front_blk, out_of_range_and_unknown_requests_never_reach_the_server)
 Test(front_blk, a_chain_without_a_status_byte_puts_the_device_in_needs_reset)
 {
 	put_hdr(REQ(0), VIRTIO_BLK_T_IN, 0);
-	post(2, (gpa_t[]){ REQ(0), REQ(0) + 0x1000 }, (uint32_t[]){ 16, 512 },
-	     (bool[]){ false, false });
+	post(2, (gpa_t[]){REQ(0), REQ(0) + 0x1000}, (uint32_t[]){16, 512},
+	     (bool[]){false, false});
 	kick();
 	cr_assert(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
-	cr_assert_not_null(strstr(t.last_log, "status byte"), "%s",
-			   t.last_log);
+	cr_assert_not_null(strstr(t.last_log, "status byte"), "%s", t.last_log);
 	cr_assert_eq(serve(), 0);
 	cr_assert_eq(used_count(), 0);
 }
@@ -818,8 +815,8 @@ Test(front_blk, flush_and_get_id_round_trip)
 	uint8_t *id = gptr(REQ(1) + 0x1000, 20);
 
 	put_hdr(REQ(0), VIRTIO_BLK_T_FLUSH, 0);
-	post(2, (gpa_t[]){ REQ(0), REQ(0) + 0xfff }, (uint32_t[]){ 16, 1 },
-	     (bool[]){ false, true });
+	post(2, (gpa_t[]){REQ(0), REQ(0) + 0xfff}, (uint32_t[]){16, 1},
+	     (bool[]){false, true});
 	post_rw(REQ(1), VIRTIO_BLK_T_GET_ID, 0, 20);
 	kick();
 	cr_assert_eq(serve(), 2);
@@ -835,8 +832,7 @@ Test(front_blk, many_requests_are_in_flight_at_once)
 	/* 64 reads of 8 KiB: more than queue depth 32, all posted before
 	 * the server answers any. */
 	for (int i = 0; i < 64; i++)
-		post_rw(REQ(i), VIRTIO_BLK_T_IN, (uint64_t)(i % 8) * 16,
-			8192);
+		post_rw(REQ(i), VIRTIO_BLK_T_IN, (uint64_t)(i % 8) * 16, 8192);
 	kick();
 	cr_assert_eq(serve(), 64);
 	cr_assert_eq(front_reap(&t.b.front), 64);
@@ -869,8 +865,8 @@ Test(front_blk, counters_and_their_log_line)
 	post_rw(REQ(0), VIRTIO_BLK_T_IN, 0, 4096);
 	post_rw(REQ(1), VIRTIO_BLK_T_OUT, 8, 512);
 	put_hdr(REQ(2), VIRTIO_BLK_T_FLUSH, 0);
-	post(2, (gpa_t[]){ REQ(2), REQ(2) + 0xfff }, (uint32_t[]){ 16, 1 },
-	     (bool[]){ false, true });
+	post(2, (gpa_t[]){REQ(2), REQ(2) + 0xfff}, (uint32_t[]){16, 1},
+	     (bool[]){false, true});
 	post_rw(REQ(3), VIRTIO_BLK_T_IN, CAPACITY, 512);
 	kick();
 	serve();
