@@ -10,6 +10,8 @@
 /* A sleep is re-armed this often, so one lost edge costs a slice, not a hang.
  */
 #define VIRTQ_SLEEP_SLICE_US 20000
+/* Polling reads Status once per this many spins (a few ms). */
+#define VIRTQ_POLL_STATUS_MASK 0xffffu
 
 int virtq_init(struct virtq *q, struct vmmio_dev *d, unsigned index,
 	       unsigned size_wanted, unsigned indirect_max)
@@ -234,6 +236,13 @@ static void virtq_arm(struct virtq **qs, unsigned n)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
+/* A device that gave up (NEEDS_RESET) will never complete anything. */
+static bool virtq_dev_broken(const struct vmmio_dev *d)
+{
+	return vmmio_status(d) &
+	       (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED);
+}
+
 int virtq_wait_any(struct virtq **qs, unsigned n, uint64_t deadline)
 {
 	struct vmmio_dev *d = qs[0]->dev;
@@ -247,11 +256,15 @@ int virtq_wait_any(struct virtq **qs, unsigned n, uint64_t deadline)
 			cpu_relax();
 			if (!(++spins & 255) && clock_expired(deadline))
 				return -TG_ETIMEDOUT;
+			/* Status costs an exit: look only now and then. */
+			if (!(spins & VIRTQ_POLL_STATUS_MASK) &&
+			    virtq_dev_broken(d))
+				return -TG_EIO;
 			continue;
 		}
 		vec = VEC_IRQ_BASE + (unsigned)d->pin;
-		/* Ack first: a level line (QEMU) must drop to give a new edge.
-		 */
+		/* Ack first: a level line (QEMU) must drop to give a new
+		 * edge. */
 		vmmio_isr_ack(d);
 		seen = irq_counts[vec];
 		virtq_arm(qs, n);
@@ -261,8 +274,11 @@ int virtq_wait_any(struct virtq **qs, unsigned n, uint64_t deadline)
 			return -TG_ETIMEDOUT;
 		slice = clock_deadline_us(VIRTQ_SLEEP_SLICE_US);
 		qs[0]->irq_waits++;
-		wait_counter(&irq_counts[vec], seen,
-			     slice < deadline ? slice : deadline);
+		/* A whole slice without an interrupt: is the device alive? */
+		if (wait_counter(&irq_counts[vec], seen,
+				 slice < deadline ? slice : deadline) &&
+		    virtq_dev_broken(d))
+			return -TG_EIO;
 	}
 	return 0;
 }

@@ -116,7 +116,8 @@ bool virtq_pending(const struct virtq *q);
 /*
  * Waits until virtq_pending() or the deadline (a TSC value): polls, or
  * with interrupts sleeps until the device's IRQ (acknowledged here).
- * 0 or -TG_ETIMEDOUT.
+ * 0, -TG_ETIMEDOUT, or -TG_EIO once the device shows NEEDS_RESET or
+ * FAILED (looked at every few ms, not on every spin).
  */
 int virtq_wait(struct virtq *q, uint64_t deadline);
 
