@@ -23,6 +23,7 @@ static uint32_t gq_num;
 static unsigned gq_notify_count;
 static void (*gq_device_cb)(void);
 static int gq_deadline_due;
+static uint32_t gq_status;
 
 void *dma_alloc(size_t size, size_t align)
 {
@@ -62,6 +63,12 @@ void vmmio_write(struct vmmio_dev *d, uint32_t off, uint32_t v)
 		gq_notify_count++;
 }
 
+uint32_t vmmio_status(const struct vmmio_dev *d)
+{
+	(void)d;
+	return gq_status;
+}
+
 uint32_t vmmio_isr_ack(struct vmmio_dev *d)
 {
 	(void)d;
@@ -85,10 +92,12 @@ int wait_counter(const volatile uint64_t *counter, uint64_t seen,
 	(void)counter;
 	(void)seen;
 	(void)deadline;
-	if (gq_device_cb)
-		gq_device_cb();
 	gq_deadline_due = 1; /* one sleep, then the deadline has passed */
-	return 0;
+	if (gq_device_cb) {
+		gq_device_cb();
+		return 0;
+	}
+	return -TG_ETIMEDOUT; /* a silent device: the slice ran out */
 }
 
 void gq_arena(uint8_t **base, uint64_t *size)
@@ -102,6 +111,7 @@ int gq_new(uint32_t qmax, unsigned size, bool event_idx, bool indirect,
 {
 	gq_used_bytes = 0;
 	gq_notify_count = 0;
+	gq_status = 0;
 	gq_qmax = qmax;
 	memset(&gq_dev, 0, sizeof(gq_dev));
 	gq_dev.features = 1ull << VIRTIO_F_VERSION_1;
@@ -162,6 +172,11 @@ unsigned gq_notifies(void)
 unsigned gq_indirect_max(void)
 {
 	return gq_q.indirect_max;
+}
+
+void gq_set_status(uint32_t status)
+{
+	gq_status = status;
 }
 
 int gq_wait(void (*device_cb)(void))

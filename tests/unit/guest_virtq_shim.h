@@ -32,6 +32,9 @@ unsigned gq_nfree(void);
 unsigned gq_notifies(void);
 unsigned gq_indirect_max(void);
 
+/* What the device's Status register reads from now on. */
+void gq_set_status(uint32_t status);
+
 /*
  * virtq_wait() with a deadline that is already due after the first sleep;
  * device_cb (may be NULL) runs inside each sleep, as the device would.

@@ -253,6 +253,24 @@ Test(guest_virtq, wait_times_out_when_the_device_is_silent)
 	cr_assert_eq(gq_wait(NULL), -110 /* TG_ETIMEDOUT */);
 }
 
+Test(guest_virtq, device_needing_reset_ends_the_wait_with_an_io_error)
+{
+	vq_start(256, 8, true, false, false);
+	vq_add_n(1, 0, 1);
+	gq_kick();
+	gq_set_status(0x4f); /* DRIVER_OK ... | NEEDS_RESET */
+	cr_assert_eq(gq_wait(NULL), -5 /* TG_EIO */);
+}
+
+Test(guest_virtq, polling_notices_a_device_needing_reset)
+{
+	vq_start(256, 8, true, false, true);
+	vq_add_n(1, 0, 1);
+	gq_kick();
+	gq_set_status(0x40);
+	cr_assert_eq(gq_wait(NULL), -5 /* TG_EIO */);
+}
+
 /* Writes one used element as a hostile device would. */
 static void used_write(uint16_t idx, uint32_t id, uint32_t len)
 {
