@@ -161,7 +161,7 @@ def case_info(guest, mode, tmp):
     img = os.path.join(tmp, 'info.img')
     first = b'sector zero stays' + b'\x11' * 495
     with open(img, 'wb') as f:
-        f.write(first)
+        f.write(first + b'\x22' * 512)
         f.truncate(1 << 20)
     devs = ['-drive', 'file=%s,if=none,id=d0,format=raw' % img,
             '-device', 'virtio-blk-device,drive=d0,serial=tg-serial-7']
@@ -169,10 +169,11 @@ def case_info(guest, mode, tmp):
     _, res = results(out)
     r = res.get('blk-info', {})
     if r.get('status') != 'pass' or r.get('id') != 'tg-serial-7' or \
-            r.get('sectors') != str(2048) or r.get('write_zeroes') != 'ok':
+            r.get('sectors') != str(2048) or r.get('write_zeroes') != 'ok' \
+            or r.get('discard') != 'ok':
         fail('bad blk-info line', out)
-    if open(img, 'rb').read(512) != first:
-        fail('sector 0 was not restored', out)
+    if open(img, 'rb').read(1024) != first + b'\x22' * 512:
+        fail('sectors 0 and 1 were not restored', out)
     return out
 
 

@@ -1,7 +1,7 @@
 /*
  * test_blk_info.c: a virtio-blk disk's config (capacity, limits), its
  * GET_ID string and, when offered and writable, a WRITE_ZEROES round trip
- * on sector 0 (whose contents are put back afterwards).
+ * on sector 0 and a DISCARD of sector 1 (both put back afterwards).
  */
 #include "boot/kernel.h"
 #include "rt/clock.h"
@@ -55,6 +55,31 @@ static const char *info_write_zeroes(struct vblk *b, uint8_t *save,
 	return "ok";
 }
 
+/* Saves sector 1, discards it (status OK is all a discard promises), restores.
+ */
+static const char *info_discard(struct vblk *b, uint8_t *save,
+				uint64_t deadline)
+{
+	if (!vmmio_has(b->dev, VBLK_F_DISCARD))
+		return "not-offered";
+	if (b->ro)
+		return "read-only";
+	if (b->capacity < 2 ||
+	    vblk_sync(b, VBLK_T_IN, 1, save, VBLK_SECTOR, deadline))
+		return "read-failed";
+	if (vblk_sync(b, VBLK_T_DISCARD, 1, NULL, VBLK_SECTOR, deadline))
+		return "discard-failed";
+	if (vblk_sync(b, VBLK_T_OUT, 1, save, VBLK_SECTOR, deadline))
+		return "restore-failed";
+	return "ok";
+}
+
+static bool info_ok(const char *what)
+{
+	return !strcmp(what, "ok") || !strcmp(what, "not-offered") ||
+	       !strcmp(what, "read-only");
+}
+
 void test_blk_info(const char *name)
 {
 	int bad = 0, ret, idst;
@@ -63,7 +88,7 @@ void test_blk_info(const char *name)
 	uint8_t *id = dma_alloc(4096, 4096), *save = dma_alloc(4096, 4096);
 	uint8_t *buf = dma_alloc(4096, 4096);
 	char text[VBLK_ID_BYTES + 1];
-	const char *wz;
+	const char *wz, *dc;
 
 	if (bad || disk > 64 || !id || !save || !buf) {
 		report_result(name, false, "reason=bad-keys");
@@ -78,16 +103,16 @@ void test_blk_info(const char *name)
 			 deadline);
 	info_id_text(id, text);
 	wz = info_write_zeroes(&info_blk, save, buf, deadline);
+	dc = info_discard(&info_blk, save, deadline);
 	report_result(name,
-		      info_blk.capacity && idst >= 0 &&
-			      (!strcmp(wz, "ok") ||
-			       !strcmp(wz, "not-offered") ||
-			       !strcmp(wz, "read-only")),
+		      info_blk.capacity && idst >= 0 && info_ok(wz) &&
+			      info_ok(dc),
 		      "disk=%lu sectors=%lu blk_size=%u seg_max=%u size_max=%u "
-		      "ro=%d features=0x%lx id_status=%d id=%s write_zeroes=%s",
+		      "ro=%d features=0x%lx id_status=%d id=%s write_zeroes=%s "
+		      "discard=%s",
 		      disk, info_blk.capacity, info_blk.blk_size,
 		      info_blk.seg_max, info_blk.size_max, info_blk.ro,
-		      info_blk.dev->features, idst, idst ? "-" : text, wz);
+		      info_blk.dev->features, idst, idst ? "-" : text, wz, dc);
 	vblk_close(&info_blk);
 out_release:
 	dma_release(mark);
