@@ -55,8 +55,7 @@ static const char *info_write_zeroes(struct vblk *b, uint8_t *save,
 	return "ok";
 }
 
-/* Saves sector 1, discards it (status OK is all a discard promises), restores.
- */
+/* Saves sector 1, discards it (only status OK is promised), restores it. */
 static const char *info_discard(struct vblk *b, uint8_t *save,
 				uint64_t deadline)
 {

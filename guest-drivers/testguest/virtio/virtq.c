@@ -7,8 +7,7 @@
 #include "virtio/dma.h"
 #include "virtio/virtq.h"
 
-/* A sleep is re-armed this often, so one lost edge costs a slice, not a hang.
- */
+/* Sleeps are re-armed this often: a lost edge costs a slice, not a hang. */
 #define VIRTQ_SLEEP_SLICE_US 20000
 /* Polling reads Status once per this many spins (a few ms). */
 #define VIRTQ_POLL_STATUS_MASK 0xffffu
@@ -110,8 +109,7 @@ static uint16_t virtq_add_direct(struct virtq *q, const struct virtq_buf *b,
 			d = q->link[d];
 		}
 	}
-	/* The chain keeps its links in link[]; the free list starts after it.
-	 */
+	/* The chain keeps its links in link[]; free ones follow it. */
 	q->free_head = q->link[d];
 	q->nfree = (uint16_t)(q->nfree - n);
 	q->ndesc[head] = (uint16_t)n;
@@ -263,8 +261,7 @@ int virtq_wait_any(struct virtq **qs, unsigned n, uint64_t deadline)
 			continue;
 		}
 		vec = VEC_IRQ_BASE + (unsigned)d->pin;
-		/* Ack first: a level line (QEMU) must drop to give a new
-		 * edge. */
+		/* Ack first: a level line (QEMU) must drop to edge again. */
 		vmmio_isr_ack(d);
 		seen = irq_counts[vec];
 		virtq_arm(qs, n);
