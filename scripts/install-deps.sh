@@ -14,7 +14,7 @@ pkgs=(
 	libelf-dev bc
 	gcc-12 make
 	util-linux iproute2
-	qemu-system-x86
+	qemu-system-x86 python3
 )
 
 missing=()
