@@ -5,7 +5,7 @@
 #   CASE: console-echo, console-bulk, blk-pattern (with blk-ro on a second,
 #   read-only disk), blk-info, virtq-evil:RULE (on a blk device; QEMU flags only the
 #   loop and index rules).
-import os, re, socket, struct, subprocess, sys, tempfile, time
+import os, socket, struct, subprocess, sys, tempfile, time
 
 M64 = (1 << 64) - 1
 
@@ -87,7 +87,14 @@ def case_echo(guest, mode, tmp):
             break
         except OSError:
             time.sleep(0.05)
-    time.sleep(0.3)  # let the guest post its receive buffers
+    # The guest says when its receive buffers are posted (QEMU would drop
+    # earlier input); the UART is QEMU's stdout.
+    head = b''
+    while b'console-echo ready' not in head:
+        b = p.stdout.readline()
+        if not b:
+            break
+        head += b
     s.sendall(line)
     s.settimeout(30)
     got = b''
@@ -96,7 +103,7 @@ def case_echo(guest, mode, tmp):
         if not b:
             break
         got += b
-    out = p.communicate(timeout=60)[0].decode(errors='replace')
+    out = (head + p.communicate(timeout=60)[0]).decode(errors='replace')
     s.close()
     if got != b'echo:' + line:
         fail('echo mismatch: %r' % got, out)
