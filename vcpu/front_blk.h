@@ -118,9 +118,11 @@ void front_blk_stats_line(const struct front_blk_op_stats st[FRONT_BLK_ST_NR],
 
 /*
  * The server's own per-op counters over its control socket (STATS_REQUEST
- * -> STATS_REPLY, 'reset' zeroes them). For the API server; blocks up to
- * timeout_ms; must not race another reader of the control socket.
- * Returns 0, -ESRCH (no server), -ETIMEDOUT or -EPROTO.
+ * -> STATS_REPLY; 'reset' zeroes them), for the API server. I/O thread
+ * only: the supervisor's control-socket watch runs there as well, so the
+ * reply cannot be taken by it. Blocks up to timeout_ms. Returns 0, -ESRCH
+ * (no server), -ETIMEDOUT, or -EPROTO (a CTL_ERROR, logged, or any other
+ * message instead of the reply).
  */
 int front_blk_server_stats(struct front_blk *b, struct ctl_stats *st,
 			   bool reset, unsigned timeout_ms);

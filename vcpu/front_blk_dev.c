@@ -171,6 +171,8 @@ int front_blk_server_stats(struct front_blk *b, struct ctl_stats *st,
 	ret = ctl_recv(b->sup.ctl_fd, &m, fds, CTL_SETUP_MAX_FDS, &nfds);
 	for (unsigned i = 0; i < nfds; i++)
 		close(fds[i]);
+	if (ret == 0 && m.type == CTL_ERROR)
+		log_error("%s: server reports: %s", b->name, m.u.error.text);
 	if (ret || nfds || m.type != CTL_STATS_REPLY)
 		return -EPROTO;
 	*st = m.u.stats;

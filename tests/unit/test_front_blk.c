@@ -8,8 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "devsrv/blk/blk_config.h"
+#include "ipc/ctl_channel.h"
 #include "ipc/devproto.h"
 #include "vcpu/front_blk.h"
 
@@ -875,4 +878,61 @@ Test(front_blk, counters_and_their_log_line)
 	cr_assert_str_eq(line, "blk0 stats: in=2/4096 out=1/512 flush=1 "
 			       "get_id=0 discard=0/0 write_zeroes=0/0 "
 			       "other=0 errors=1");
+}
+
+/* ---- the server's counters over its control socket ---- */
+
+Test(front_blk_server, stats_come_from_the_servers_stats_reply)
+{
+	static struct front_blk b;
+	struct ctl_msg m = {.type = CTL_STATS_REPLY}, got;
+	int sv[2], fds[CTL_SETUP_MAX_FDS];
+	struct ctl_stats st;
+	unsigned nfds;
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	snprintf(b.name, sizeof(b.name), "blk0");
+	b.sup_up = true;
+	b.sup.ctl_fd = sv[0];
+	atomic_store(&b.sup.alive, true);
+	m.u.stats.nops = 1;
+	m.u.stats.ops[0] =
+		(struct ctl_op_stats){CTL_OP_READ, 5, 2560, 1, 100, 50};
+	/* The reply is already queued: the call must send its request and
+	 * then read this reply. */
+	cr_assert_eq(ctl_send(sv[1], &m, NULL, 0), 0);
+	cr_assert_eq(front_blk_server_stats(&b, &st, true, 1000), 0);
+	cr_assert_eq(st.nops, 1);
+	cr_assert_eq(st.ops[0].op, CTL_OP_READ);
+	cr_assert_eq(st.ops[0].requests, 5);
+	cr_assert_eq(st.ops[0].bytes, 2560);
+	cr_assert_eq(ctl_recv(sv[1], &got, fds, CTL_SETUP_MAX_FDS, &nfds), 0);
+	cr_assert_eq(got.type, CTL_STATS_REQUEST);
+	cr_assert(got.u.stats_request.reset);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+Test(front_blk_server, no_reply_a_wrong_reply_or_no_server_are_errors)
+{
+	static struct front_blk b;
+	struct ctl_msg m = {.type = CTL_ERROR};
+	struct ctl_stats st;
+	int sv[2];
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	snprintf(b.name, sizeof(b.name), "blk0");
+	cr_assert_eq(front_blk_server_stats(&b, &st, false, 10), -ESRCH);
+	b.sup_up = true;
+	b.sup.ctl_fd = sv[0];
+	atomic_store(&b.sup.alive, true);
+	cr_assert_eq(front_blk_server_stats(&b, &st, false, 50), -ETIMEDOUT);
+	m.u.error.code = EIO;
+	snprintf(m.u.error.text, sizeof(m.u.error.text), "disk gone");
+	cr_assert_eq(ctl_send(sv[1], &m, NULL, 0), 0);
+	cr_assert_eq(front_blk_server_stats(&b, &st, false, 1000), -EPROTO);
+	atomic_store(&b.sup.alive, false);
+	cr_assert_eq(front_blk_server_stats(&b, &st, false, 10), -ESRCH);
+	close(sv[0]);
+	close(sv[1]);
 }
