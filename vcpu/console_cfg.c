@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -90,9 +91,31 @@ static void console_cfg_raw(struct console_res *r)
  * The server makes its output fd non-blocking, a flag of the open file
  * description: give it a description of its own where one can be opened.
  */
+/*
+ * An event loop cannot watch /dev/null or a regular file (epoll refuses
+ * them): such a stdin becomes a pipe that never carries input.
+ */
+static int console_cfg_stdin(struct console_res *r)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int ep = epoll_create1(EPOLL_CLOEXEC), p[2], ret = 0;
+
+	if (ep < 0)
+		return fcntl(0, F_DUPFD_CLOEXEC, 3);
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, 0, &ev) < 0 && errno == EPERM)
+		ret = -1;
+	close(ep);
+	if (ret == 0)
+		return fcntl(0, F_DUPFD_CLOEXEC, 3);
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	r->spare_fd = p[1];
+	return p[0];
+}
+
 static int console_cfg_stdio(struct console_res *r, char *err, size_t errlen)
 {
-	r->fd = fcntl(0, F_DUPFD_CLOEXEC, 3);
+	r->fd = console_cfg_stdin(r);
 	if (r->fd < 0)
 		return console_cfg_err(err, errlen, -errno,
 				       "--console stdio: %s", strerror(errno));
@@ -102,8 +125,7 @@ static int console_cfg_stdio(struct console_res *r, char *err, size_t errlen)
 	if (r->out_fd < 0) {
 		int e = errno;
 
-		close(r->fd);
-		r->fd = -1;
+		console_cfg_close(r);
 		return console_cfg_err(err, errlen, -e, "--console stdio: %s",
 				       strerror(e));
 	}
@@ -196,6 +218,7 @@ int console_cfg_open(const struct console_cfg *cfg, struct console_res *r,
 	r->kind = cfg->kind;
 	r->fd = -1;
 	r->out_fd = -1;
+	r->spare_fd = -1;
 	switch (cfg->kind) {
 	case CTL_CONSOLE_STDIO:
 		return console_cfg_stdio(r, err, errlen);
@@ -218,7 +241,9 @@ void console_cfg_close(struct console_res *r)
 		close(r->fd);
 	if (r->out_fd >= 0)
 		close(r->out_fd);
-	r->fd = r->out_fd = -1;
+	if (r->spare_fd >= 0)
+		close(r->spare_fd);
+	r->fd = r->out_fd = r->spare_fd = -1;
 	if (r->unlink_path[0])
 		unlink(r->unlink_path);
 	r->unlink_path[0] = '\0';
