@@ -358,3 +358,41 @@ void front_blk_stats_line(const struct front_blk_op_stats st[FRONT_BLK_ST_NR],
 		 (unsigned long long)st[FRONT_BLK_ST_OTHER].requests,
 		 (unsigned long long)errors);
 }
+
+static const struct ctl_op_stats *front_blk_srv_op(const struct ctl_stats *st,
+						   enum ctl_op op)
+{
+	static const struct ctl_op_stats none;
+
+	for (unsigned i = 0; i < st->nops && i < CTL_STATS_MAX_OPS; i++)
+		if (st->ops[i].op == op)
+			return &st->ops[i];
+	return &none;
+}
+
+void front_blk_server_line(const struct ctl_stats *st, const char *name,
+			   char *out, size_t cap)
+{
+	const struct ctl_op_stats *rd = front_blk_srv_op(st, CTL_OP_READ),
+				  *wr = front_blk_srv_op(st, CTL_OP_WRITE),
+				  *fl = front_blk_srv_op(st, CTL_OP_FLUSH),
+				  *id = front_blk_srv_op(st, CTL_OP_GET_ID),
+				  *any = front_blk_srv_op(st, CTL_OP_ANY);
+	long long syncs = -1;
+
+	for (unsigned i = 0; i < st->nextra && i < CTL_STATS_MAX_EXTRA; i++)
+		if (strcmp(st->extra[i].key, "syncs") == 0)
+			syncs = (long long)st->extra[i].value;
+	snprintf(
+		out, cap,
+		"%s server stats: fdatasync=%lld read=%llu/%llu "
+		"write=%llu/%llu flush=%llu get_id=%llu other=%llu "
+		"errors=%llu",
+		name, syncs, (unsigned long long)rd->requests,
+		(unsigned long long)rd->bytes, (unsigned long long)wr->requests,
+		(unsigned long long)wr->bytes, (unsigned long long)fl->requests,
+		(unsigned long long)id->requests,
+		(unsigned long long)any->requests,
+		(unsigned long long)(rd->errors + wr->errors + fl->errors +
+				     id->errors + any->errors));
+}

@@ -117,12 +117,22 @@ void front_blk_stats_line(const struct front_blk_op_stats st[FRONT_BLK_ST_NR],
 			  const char *name, char *out, size_t cap);
 
 /*
+ * The server's counters as one log line (no newline), logged at debug
+ * level by front_blk_stop() before the server stops:
+ *   "blk0 server stats: fdatasync=N read=R/B write=R/B flush=R get_id=R
+ *    other=R errors=E"
+ * fdatasync is the server's "syncs" counter (-1 when it sent none).
+ */
+void front_blk_server_line(const struct ctl_stats *st, const char *name,
+			   char *out, size_t cap);
+
+/*
  * The server's own per-op counters over its control socket (STATS_REQUEST
- * -> STATS_REPLY; 'reset' zeroes them), for the API server. I/O thread
- * only: the supervisor's control-socket watch runs there as well, so the
- * reply cannot be taken by it. Blocks up to timeout_ms. Returns 0, -ESRCH
- * (no server), -ETIMEDOUT, or -EPROTO (a CTL_ERROR, logged, or any other
- * message instead of the reply).
+ * -> STATS_REPLY; 'reset' zeroes them), for the API server. On the I/O
+ * thread (the supervisor's control-socket watch runs there as well, so it
+ * cannot take the reply), or once that thread stopped. Blocks up to timeout_ms.
+ * Returns 0, -ESRCH (no server), -ETIMEDOUT, or -EPROTO (a CTL_ERROR, logged,
+ * or any other message instead of the reply).
  */
 int front_blk_server_stats(struct front_blk *b, struct ctl_stats *st,
 			   bool reset, unsigned timeout_ms);

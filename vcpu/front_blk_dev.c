@@ -131,12 +131,21 @@ void front_blk_stats(struct front_blk *b,
 void front_blk_stop(struct front_blk *b)
 {
 	struct front_blk_op_stats st[FRONT_BLK_ST_NR];
+	struct ctl_stats sst;
 	char line[512];
 
 	if (b->sup_up) {
 		front_blk_stats(b, st);
 		front_blk_stats_line(st, b->name, line, sizeof(line));
 		log_debug("%s", line);
+		/* The I/O thread is stopped: nothing else reads the control
+		 * socket now. */
+		if (log_get_level() >= LOG_LVL_DEBUG &&
+		    front_blk_server_stats(b, &sst, false, 1000) == 0) {
+			front_blk_server_line(&sst, b->name, line,
+					      sizeof(line));
+			log_debug("%s", line);
+		}
 		supervisor_stop(&b->sup, 0);
 		b->sup_up = false;
 	}

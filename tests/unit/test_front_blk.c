@@ -936,3 +936,21 @@ Test(front_blk_server, no_reply_a_wrong_reply_or_no_server_are_errors)
 	close(sv[0]);
 	close(sv[1]);
 }
+
+Test(front_blk_server, the_server_line_names_fdatasync_and_per_op_counts)
+{
+	struct ctl_stats st = {.nops = 3, .nextra = 2};
+	char line[512];
+
+	st.ops[0] = (struct ctl_op_stats){CTL_OP_READ, 4, 2048, 1, 0, 0};
+	st.ops[1] = (struct ctl_op_stats){CTL_OP_FLUSH, 2, 0, 0, 0, 0};
+	st.ops[2] = (struct ctl_op_stats){CTL_OP_ANY, 1, 0, 1, 0, 0};
+	st.extra[0] = (struct ctl_kv){"rejected", 1};
+	st.extra[1] = (struct ctl_kv){"syncs", 2};
+	front_blk_server_line(&st, "blk1", line, sizeof(line));
+	cr_assert_str_eq(line, "blk1 server stats: fdatasync=2 read=4/2048 "
+			       "write=0/0 flush=2 get_id=0 other=1 errors=2");
+	st.nextra = 1;
+	front_blk_server_line(&st, "blk1", line, sizeof(line));
+	cr_assert_not_null(strstr(line, "fdatasync=-1 "), "%s", line);
+}
