@@ -183,9 +183,19 @@ static void front_chain_push(struct front *f, struct front_chain *c)
 		written = c->vc.writable_len;
 	if (virtio_mmio_push(f->vdev, c->qi, c->vc.head, written) == 0) {
 		f->st.chains++;
-		virtio_mmio_signal_used(f->vdev, c->qi);
+		f->want_signal |= 1u << c->qi;
 	}
 	front_chain_put(f, c);
+}
+
+/* One interrupt decision per queue and batch, not per chain. */
+static void front_signal(struct front *f)
+{
+	for (unsigned qi = 0; f->want_signal; qi++) {
+		if (f->want_signal & (1u << qi))
+			virtio_mmio_signal_used(f->vdev, qi);
+		f->want_signal &= ~(1u << qi);
+	}
 }
 
 /*
@@ -269,6 +279,7 @@ void front_notify(struct front *f, unsigned qi)
 	if (qi >= f->nr_queues)
 		return;
 	front_process(f, qi);
+	front_signal(f);
 	front_kick(f);
 }
 
@@ -351,6 +362,7 @@ int front_reap(struct front *f)
 	}
 	if (total || f->ops->pump)
 		front_resume(f);
+	front_signal(f);
 	front_kick(f);
 	pthread_mutex_unlock(f->lock);
 	return err < 0 ? err : total;

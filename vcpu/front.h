@@ -106,6 +106,7 @@ struct front {
 	/* A chain that did not fit, per queue: offered again first. */
 	struct front_chain *stalled[VIRTIO_MMIO_MAX_QUEUES];
 	bool want_kick;	 /* submitted since the last kick */
+	uint32_t want_signal; /* queues pushed since the last signal */
 	bool dead;	 /* the server broke the protocol: reap no more */
 	struct front_stats st;
 };
