@@ -320,6 +320,7 @@ int supervisor_start(struct supervisor *s, const struct supervisor_spec *spec,
 	s->ctl_fd = -1;
 	s->type = spec->type;
 	s->generation = 1;
+	s->spec = *spec;
 	snprintf(s->dev, sizeof(s->dev), "%s", spec->dev);
 	ret = ipc_dp_vmm_open(&s->dp, &spec->geom, s->generation);
 	if (ret)
@@ -456,14 +457,61 @@ void supervisor_kill(struct supervisor *s, const char *why)
 	pidfd_send_signal(s->pidfd, SIGKILL, NULL, 0);
 }
 
-int supervisor_restart(struct supervisor *s)
+/* Forget the old server: watches, pidfd, control socket. */
+static void supervisor_drop_server(struct supervisor *s)
 {
-	/*
-	 * To come: spawn and hand-shake a new server on the same data plane
-	 * after ipc_dp_vmm_restart(&s->dp, ++s->generation), with back-off.
-	 */
-	(void)s;
-	return -ENOSYS;
+	supervisor_kill_reap(s);
+	if (s->ev_pid)
+		iothread_unwatch(s->ev_pid);
+	if (s->ev_ctl)
+		iothread_unwatch(s->ev_ctl);
+	s->ev_pid = s->ev_ctl = NULL;
+	if (s->pidfd >= 0)
+		close(s->pidfd);
+	if (s->ctl_fd >= 0)
+		close(s->ctl_fd);
+	s->pidfd = s->ctl_fd = -1;
+}
+
+int supervisor_restart(struct supervisor *s, pthread_mutex_t *dp_lock)
+{
+	char err[256];
+	int replayed, ret;
+
+	if (!s->dp_open)
+		return -EINVAL;
+	supervisor_drop_server(s);
+	if (dp_lock)
+		pthread_mutex_lock(dp_lock);
+	replayed = ipc_dp_vmm_restart(&s->dp, ++s->generation);
+	if (dp_lock)
+		pthread_mutex_unlock(dp_lock);
+	if (replayed < 0) {
+		log_error("%s data plane: restart failed: %s", s->dev,
+			  strerror(-replayed));
+		return replayed;
+	}
+	ret = supervisor_spawn(s, &s->spec, err, sizeof(err));
+	if (!ret)
+		ret = supervisor_handshake(s, &s->spec, err, sizeof(err));
+	if (ret) {
+		log_error("%s", err);
+		supervisor_drop_server(s);
+		return ret;
+	}
+	if (s->io) {
+		s->ev_pid = iothread_watch(s->io, s->pidfd,
+					   supervisor_pid_event, s);
+		s->ev_ctl = iothread_watch(s->io, s->ctl_fd,
+					   supervisor_ctl_event, s);
+		if (!s->ev_pid || !s->ev_ctl) {
+			supervisor_drop_server(s);
+			return -ENOMEM;
+		}
+	}
+	log_error("%s server restarted (pid %d), %d requests replayed",
+		  s->dev, (int)s->pid, replayed);
+	return replayed;
 }
 
 void supervisor_stop(struct supervisor *s, unsigned timeout_ms)

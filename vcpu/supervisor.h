@@ -13,6 +13,7 @@
 #ifndef ISOVM_SUPERVISOR_H
 #define ISOVM_SUPERVISOR_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,7 +26,10 @@
 #define SUPERVISOR_READY_TIMEOUT_MS 5000
 #define SUPERVISOR_STOP_TIMEOUT_MS 1000
 
-/* What to start. The caller keeps ownership of the backend fds. */
+/*
+ * What to start. The caller keeps ownership of the backend fds; they and
+ * the strings stay valid until supervisor_stop() (a restart uses them).
+ */
 struct supervisor_spec {
 	const char *dev;	  /* "console" -> <bindir>/isovm-console */
 	const char *bindir;	  /* NULL: the directory of /proc/self/exe */
@@ -63,6 +67,7 @@ struct supervisor {
 	void *opaque;
 	atomic_bool alive;
 	int exit_status; /* wait status of the last server that ended */
+	struct supervisor_spec spec; /* as given to supervisor_start() */
 };
 
 /*
@@ -90,11 +95,16 @@ int supervisor_watch(struct supervisor *s, struct iothread *io,
 void supervisor_kill(struct supervisor *s, const char *why);
 
 /*
- * Seam for restart-with-replay: start a fresh server on the same data plane
- * (ipc_dp_vmm_restart re-posts what is in flight). Not implemented yet:
- * returns -ENOSYS.
+ * Restart with replay (not triggered automatically yet): kill and reap the
+ * server if it still runs, reset the data plane under 'dp_lock' (the lock
+ * of whoever else uses s->dp, e.g. the front's; may be NULL) with a new
+ * generation, which re-posts every request still in flight, then start and
+ * hand-shake a new server with the spec of supervisor_start() (its strings
+ * and backend fds must still be valid) and watch it as before. Blocking
+ * (up to the READY time-out), but never with dp_lock held. Returns the
+ * number of requests replayed, or -errno (logged; no server then runs).
  */
-int supervisor_restart(struct supervisor *s);
+int supervisor_restart(struct supervisor *s, pthread_mutex_t *dp_lock);
 
 /*
  * End of the VM: unwatch, send CTL_SHUTDOWN, wait up to timeout_ms (0:
