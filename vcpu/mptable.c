@@ -89,11 +89,13 @@ _Static_assert(sizeof(struct mpc_intsrc) == 8, "mpc intsrc size");
 #define MP_CPU_FEATURES 0x00000201u
 #define MP_ISA_BUS 0
 
-/* ISA IRQ 0 reaches pin 2 (KVM's PIT routing); IRQ 2 is the cascade. */
+/*
+ * ISA IRQ i is IOAPIC pin i, as KVM's default GSI routing delivers it (the
+ * in-kernel PIT raises GSI 0, which reaches pin 0: isovm installs no
+ * routing of its own); IRQ 2 is the cascade.
+ */
 static int mptable_isa_pin(unsigned irq)
 {
-	if (irq == 0)
-		return 2;
 	if (irq == 2)
 		return -1;
 	return (int)irq;

@@ -165,3 +165,45 @@ Test(boot, panic_report_gives_panic_status)
 	cr_assert(!r.strays, "processes outlived isovm");
 	vmrun_free(&r);
 }
+
+Test(boot, interrupts_timer_and_self_checks_pass)
+{
+	struct vmrun r;
+	char line[512];
+
+	if (!harness_have_kvm())
+		return;
+	boot_testguest(&r, "2", "128M", "test=selftest,irq,timer", NULL);
+	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
+	expect_pass(&r, "selftest", line, sizeof(line));
+	expect_pass(&r, "irq", line, sizeof(line));
+	/* The PIT's IRQ 0 arrives on the IOAPIC pin the MP table names. */
+	expect_pass(&r, "timer", line, sizeof(line));
+	vmrun_free(&r);
+}
+
+Test(boot, triple_fault_reboots_in_process)
+{
+	struct vmrun r;
+	char line[512];
+
+	if (!harness_have_kvm())
+		return;
+	boot_testguest(&r, "1", "128M", "test=reboot-triple", NULL);
+	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
+	cr_assert_eq(vmrun_count(&r, "isovm-testguest: boot="), 2);
+	expect_pass(&r, "reboot-triple", line, sizeof(line));
+	vmrun_free(&r);
+}
+
+Test(boot, guest_page_fault_is_reported_as_a_panic)
+{
+	struct vmrun r;
+
+	if (!harness_have_kvm())
+		return;
+	boot_testguest(&r, "1", "128M", "test=fault", NULL);
+	cr_assert_eq(r.status, ISOVM_EXIT_GUEST_PANIC, "status %d", r.status);
+	cr_assert_not_null(strstr(r.err, "guest panic"));
+	vmrun_free(&r);
+}
