@@ -79,10 +79,13 @@ int supervisor_start(struct supervisor *s, const struct supervisor_spec *spec,
 		     char *err, size_t errlen);
 
 /*
- * Watch the server's pidfd and the completion eventfd on 'io' (started or
- * not). ops->completions runs for every wake-up of the cq eventfd; a dead
- * server is logged once ("isovm: console server (pid N) died: ...") and
- * ops->died is called. Returns 0 or -errno.
+ * Watch the server's pidfd, the completion eventfd and the control socket
+ * on 'io' (started or not). ops->completions runs for every wake-up of the
+ * cq eventfd; a dead server is logged once ("isovm: console server (pid N)
+ * died: ...") and ops->died is called. An unasked CTL_ERROR is logged, any
+ * other unasked message gets the server killed: so a request/reply on
+ * s->ctl_fd (STATS_REQUEST) must run on the I/O thread, inside one
+ * callback, or after the I/O thread stopped. Returns 0 or -errno.
  */
 int supervisor_watch(struct supervisor *s, struct iothread *io,
 		     const struct supervisor_ops *ops, void *opaque);
