@@ -10,6 +10,7 @@
 #include "vcpu/fault.h"
 #include "vcpu/log.h"
 #include "vcpu/vcpu_thread.h"
+#include "vcpu/selfstat.h"
 #include "vcpu/vm.h"
 
 static void vcpu_kick_handler(int sig)
@@ -175,6 +176,7 @@ static void *vcpu_thread_main(void *arg)
 {
 	struct vcpu *v = arg;
 
+	selfstat_first_run();
 	while (vcpu_should_run(v)) {
 		if (atomic_load(&v->vm->pause_req)) {
 			vm_vcpu_park(v->vm, v);

@@ -12,6 +12,7 @@
 #include "vcpu/log.h"
 #include "vcpu/memory.h"
 #include "vcpu/vm.h"
+#include "vcpu/selfstat.h"
 
 int vm_irq_line(struct vm *vm, unsigned gsi, int level)
 {
@@ -420,8 +421,10 @@ int vm_run(struct vm *vm, int sig_fd)
 		if (atomic_load(&vm->outcome) == VM_OUTCOME_SIGNAL)
 			vm_report_vcpus(vm);
 		vm_teardown(vm);
-		if (status >= 0)
+		if (status >= 0) {
+			selfstat_log_memory();
 			return status;
+		}
 		vm->boot_count++;
 		uart_reset(&vm->uart);
 	}
