@@ -50,16 +50,15 @@ int console_cfg_parse(const char *arg, struct console_cfg *cfg, char *err,
 		cfg->kind = CTL_CONSOLE_SOCKET;
 		cfg->path = arg + 7;
 	} else {
-		return console_cfg_err(
-			err, errlen, -EINVAL,
-			"--console: '%.64s' is not stdio, pty, file:PATH or socket:PATH",
-			arg);
+		return console_cfg_err(err, errlen, -EINVAL,
+				       "--console: '%.64s' is not stdio, pty, "
+				       "file:PATH or socket:PATH",
+				       arg);
 	}
 	if (!*cfg->path)
-		return console_cfg_err(err, errlen, -EINVAL,
-				       "--console: %s needs a path",
-				       cfg->kind == CTL_CONSOLE_FILE ? "file:" :
-								       "socket:");
+		return console_cfg_err(
+			err, errlen, -EINVAL, "--console: %s needs a path",
+			cfg->kind == CTL_CONSOLE_FILE ? "file:" : "socket:");
 	if (strlen(cfg->path) >= PATH_MAX ||
 	    (cfg->kind == CTL_CONSOLE_SOCKET &&
 	     strlen(cfg->path) >= sizeof(sun.sun_path)))
@@ -97,7 +96,7 @@ static void console_cfg_raw(struct console_res *r)
  */
 static int console_cfg_stdin(struct console_res *r)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event ev = {.events = EPOLLIN};
 	int ep = epoll_create1(EPOLL_CLOEXEC), p[2], ret = 0;
 
 	if (ep < 0)
@@ -140,8 +139,8 @@ static int console_cfg_pty(struct console_res *r, char *err, size_t errlen)
 
 	r->fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (r->fd < 0)
-		return console_cfg_err(err, errlen, -errno,
-				       "--console pty: %s", strerror(errno));
+		return console_cfg_err(err, errlen, -errno, "--console pty: %s",
+				       strerror(errno));
 	if (grantpt(r->fd) || unlockpt(r->fd) || !(name = ptsname(r->fd)))
 		goto err_close;
 	snprintf(r->pty_name, sizeof(r->pty_name), "%s", name);
@@ -161,8 +160,8 @@ err_close:
 	return -EIO;
 }
 
-static int console_cfg_file(const char *path, struct console_res *r,
-			    char *err, size_t errlen)
+static int console_cfg_file(const char *path, struct console_res *r, char *err,
+			    size_t errlen)
 {
 	r->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
 		     0644);
@@ -176,7 +175,7 @@ static int console_cfg_file(const char *path, struct console_res *r,
 static int console_cfg_socket(const char *path, struct console_res *r,
 			      char *err, size_t errlen)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct stat st;
 	int ret;
 

@@ -21,12 +21,12 @@ struct console_cfg {
 /* What console_cfg_open() opened; console_cfg_close() undoes all of it. */
 struct console_res {
 	enum ctl_console_backend kind;
-	int fd;	    /* CTL_FD_BACKEND: stdin, pty master, file, socket */
-	int out_fd; /* CTL_FD_BACKEND_OUT (stdio: stdout), or -1 */
+	int fd;	      /* CTL_FD_BACKEND: stdin, pty master, file, socket */
+	int out_fd;   /* CTL_FD_BACKEND_OUT (stdio: stdout), or -1 */
 	int spare_fd; /* stdio: write end of the stand-in for an unpollable
 		       * stdin (/dev/null, a file), or -1 */
-	bool tty_raw;		 /* stdin was put in raw mode */
-	struct termios tty_saved; /* its mode before */
+	bool tty_raw; /* stdin was put in raw mode */
+	struct termios tty_saved;   /* its mode before */
 	char unlink_path[PATH_MAX]; /* socket to remove at close, or "" */
 	char pty_name[64];
 };

@@ -116,8 +116,8 @@ static int front_submit(struct front *f, struct ipc_req *req, void *cookie)
 }
 
 int front_req(struct front *f, struct front_chain *c,
-	      const struct ipc_req *tmpl, uint32_t arena_len,
-	      const void *src, size_t copy_off, size_t copy_len, void *tag)
+	      const struct ipc_req *tmpl, uint32_t arena_len, const void *src,
+	      size_t copy_off, size_t copy_len, void *tag)
 {
 	struct ipc_req req = *tmpl;
 	uint64_t off = 0;

@@ -29,7 +29,7 @@
 #include "vcpu/virtio_mmio.h"
 
 #define FRONT_CHAIN_MAX_REQS 4 /* requests one chain may become */
-#define FRONT_REAP_BATCH 32
+#define FRONT_REAP_BATCH     32
 
 struct front;
 
@@ -84,11 +84,11 @@ struct front_ops {
 };
 
 struct front_stats {
-	uint64_t chains;    /* pushed as used */
-	uint64_t requests;  /* submitted */
-	uint64_t stalls;    /* times popping stopped for lack of room */
-	uint64_t orphans;   /* chains dropped by a device reset */
-	uint64_t errors;    /* server protocol errors seen by front_reap */
+	uint64_t chains;   /* pushed as used */
+	uint64_t requests; /* submitted */
+	uint64_t stalls;   /* times popping stopped for lack of room */
+	uint64_t orphans;  /* chains dropped by a device reset */
+	uint64_t errors;   /* server protocol errors seen by front_reap */
 };
 
 struct front {
@@ -100,14 +100,14 @@ struct front {
 	uint32_t max_inflight;	      /* dp's sq_entries */
 	uint32_t inflight;	      /* requests submitted, not reaped */
 	unsigned nr_queues;
-	struct front_chain *pool;     /* max_chains, made by front_init */
+	struct front_chain *pool; /* max_chains, made by front_init */
 	unsigned max_chains;
 	struct front_chain *free;
 	/* A chain that did not fit, per queue: offered again first. */
 	struct front_chain *stalled[VIRTIO_MMIO_MAX_QUEUES];
-	bool want_kick;	 /* submitted since the last kick */
+	bool want_kick;	      /* submitted since the last kick */
 	uint32_t want_signal; /* queues pushed since the last signal */
-	bool dead;	 /* the server broke the protocol: reap no more */
+	bool dead;	      /* the server broke the protocol: reap no more */
 	struct front_stats st;
 };
 
@@ -155,8 +155,8 @@ void front_pump(struct front *f);
  * kept), -EINVAL (copy_len > arena_len, or the chain has fewer bytes).
  */
 int front_req(struct front *f, struct front_chain *c,
-	      const struct ipc_req *tmpl, uint32_t arena_len,
-	      const void *src, size_t copy_off, size_t copy_len, void *tag);
+	      const struct ipc_req *tmpl, uint32_t arena_len, const void *src,
+	      size_t copy_off, size_t copy_len, void *tag);
 
 /* Whether one more request of arena_len bytes would fit now. */
 bool front_has_room(const struct front *f, uint32_t arena_len);

@@ -11,11 +11,11 @@
 #include "vcpu/log.h"
 #include "vcpu/vm.h"
 
-#define FC_RX_QUEUE 0
-#define FC_TX_QUEUE 1
-#define FC_IN_RETRY_US 2000 /* UART FIFO full: look again this soon */
-#define FC_IN_POLL_US 20000 /* UART not read by the guest: look again */
-#define FC_F_MULTIPORT 1    /* virtio-console feature bit */
+#define FC_RX_QUEUE    0
+#define FC_TX_QUEUE    1
+#define FC_IN_RETRY_US 2000  /* UART FIFO full: look again this soon */
+#define FC_IN_POLL_US  20000 /* UART not read by the guest: look again */
+#define FC_F_MULTIPORT 1     /* virtio-console feature bit */
 
 static struct ipc_req fc_req(uint32_t op, enum console_stream stream)
 {
@@ -62,7 +62,7 @@ const struct uart_backend_ops front_console_uart_ops = {
 /* Run fc_in_timer() in 'us' unless it is due already. */
 static void fc_in_retry(struct front_console *fc, long us)
 {
-	struct timeval tv = { .tv_sec = 0, .tv_usec = us };
+	struct timeval tv = {.tv_sec = 0, .tv_usec = us};
 
 	if (fc->in_timer && !evtimer_pending(fc->in_timer, NULL))
 		evtimer_add(fc->in_timer, &tv);
@@ -212,13 +212,14 @@ static int fc_chain(struct front *f, struct front_chain *c)
 	if (c->qi == FC_RX_QUEUE) {
 		if (!c->vc.writable_len) {
 			virtio_mmio_fail(f->vdev,
-					 "receiveq buffer %u has no device-writable bytes",
+					 "receiveq buffer %u has no "
+					 "device-writable bytes",
 					 c->vc.head);
 			return -EINVAL;
 		}
-		len = c->vc.writable_len < FRONT_CONSOLE_IN_MAX ?
-			      c->vc.writable_len :
-			      FRONT_CONSOLE_IN_MAX;
+		len = c->vc.writable_len < FRONT_CONSOLE_IN_MAX
+			      ? c->vc.writable_len
+			      : FRONT_CONSOLE_IN_MAX;
 		r = fc_req(CONSOLE_OP_IN, CONSOLE_STREAM_VIRTIO);
 		return front_req(f, c, &r, len, NULL, 0, 0, NULL);
 	}
@@ -254,8 +255,7 @@ static const struct front_ops fc_front_ops = {
 };
 
 /* Transport callbacks (device lock held). */
-static void fc_config_read(void *opaque, uint32_t off, void *data,
-			   unsigned len)
+static void fc_config_read(void *opaque, uint32_t off, void *data, unsigned len)
 {
 	struct front_console *fc = opaque;
 
@@ -334,13 +334,12 @@ static void fc_fill_ops(struct front_console *fc)
 	memset(o, 0, sizeof(*o));
 	o->device_id = VIRTIO_ID_CONSOLE;
 	/* No MULTIPORT, whatever the server says: this front has port 0. */
-	o->features = fc->sup.ready.features &
-		      ~VIRTIO_BIT(FC_F_MULTIPORT);
+	o->features = fc->sup.ready.features & ~VIRTIO_BIT(FC_F_MULTIPORT);
 	o->nr_queues = 2;
 	o->queue_max[FC_RX_QUEUE] = FRONT_CONSOLE_QUEUE_MAX;
 	o->queue_max[FC_TX_QUEUE] = FRONT_CONSOLE_QUEUE_MAX;
-	o->config_size = clen < VIRTIO_MMIO_CONFIG_MAX ? clen :
-							 VIRTIO_MMIO_CONFIG_MAX;
+	o->config_size =
+		clen < VIRTIO_MMIO_CONFIG_MAX ? clen : VIRTIO_MMIO_CONFIG_MAX;
 	o->config_read = fc_config_read;
 	o->notify = fc_notify;
 	o->reset = fc_vreset;
@@ -380,8 +379,8 @@ int front_console_start(struct front_console *fc, struct vm *vm,
 		return ret;
 	fc->started = true;
 	fc_fill_ops(fc);
-	ret = virtio_dev_init(&fc->vdev, vm, io, FRONT_CONSOLE_SLOT,
-			      "console0", &fc->ops, fc);
+	ret = virtio_dev_init(&fc->vdev, vm, io, FRONT_CONSOLE_SLOT, "console0",
+			      &fc->ops, fc);
 	if (ret) {
 		snprintf(err, errlen, "virtio console: %s", strerror(-ret));
 		return ret;
@@ -414,7 +413,7 @@ int front_console_start(struct front_console *fc, struct vm *vm,
 
 void front_console_drain(struct front_console *fc)
 {
-	struct timespec nap = { .tv_sec = 0, .tv_nsec = 1000000 };
+	struct timespec nap = {.tv_sec = 0, .tv_nsec = 1000000};
 	uint64_t one = 1;
 	bool pending;
 

@@ -25,20 +25,20 @@
 #include "vcpu/uart.h"
 #include "vcpu/virtio_dev.h"
 
-#define FRONT_CONSOLE_SLOT 0
-#define FRONT_CONSOLE_QUEUE_MAX 128
-#define FRONT_CONSOLE_TX_BUF 65536	 /* UART bytes not yet posted */
-#define FRONT_CONSOLE_TX_REQ 4096	 /* UART bytes per request */
-#define FRONT_CONSOLE_TX_INFLIGHT 8	 /* UART OUT requests at most */
-#define FRONT_CONSOLE_OUT_MAX (256u << 10) /* bytes per virtio OUT request */
-#define FRONT_CONSOLE_IN_MAX 4096u	 /* bytes per virtio IN request */
-#define FRONT_CONSOLE_DRAIN_MS 2000	 /* at exit, for UART output */
+#define FRONT_CONSOLE_SLOT	  0
+#define FRONT_CONSOLE_QUEUE_MAX	  128
+#define FRONT_CONSOLE_TX_BUF	  65536	       /* UART bytes not yet posted */
+#define FRONT_CONSOLE_TX_REQ	  4096	       /* UART bytes per request */
+#define FRONT_CONSOLE_TX_INFLIGHT 8	       /* UART OUT requests at most */
+#define FRONT_CONSOLE_OUT_MAX	  (256u << 10) /* bytes per virtio OUT request */
+#define FRONT_CONSOLE_IN_MAX	  4096u	       /* bytes per virtio IN request */
+#define FRONT_CONSOLE_DRAIN_MS	  2000	       /* at exit, for UART output */
 
 struct front_console_stats {
-	uint64_t uart_out, uart_in;	  /* bytes delivered */
-	uint64_t uart_dropped;		  /* output bytes dropped */
-	uint64_t virtio_out, virtio_in;	  /* bytes delivered */
-	uint64_t virtio_truncated;	  /* transmit bytes beyond 4 requests */
+	uint64_t uart_out, uart_in;	/* bytes delivered */
+	uint64_t uart_dropped;		/* output bytes dropped */
+	uint64_t virtio_out, virtio_in; /* bytes delivered */
+	uint64_t virtio_truncated;	/* transmit bytes beyond 4 requests */
 };
 
 struct front_console {
@@ -54,15 +54,15 @@ struct front_console {
 	pthread_mutex_t tx_lock;
 	uint8_t tx_buf[FRONT_CONSOLE_TX_BUF];
 	size_t tx_head, tx_len;
-	int tx_efd;		   /* owned; wakes the I/O thread */
+	int tx_efd; /* owned; wakes the I/O thread */
 	struct event *tx_ev;
-	unsigned tx_inflight;	   /* UART OUT requests at the server */
+	unsigned tx_inflight; /* UART OUT requests at the server */
 	/* UART input: at most one IN posted; bytes the FIFO had no room for. */
 	bool in_posted;
 	uint8_t in_pend[FRONT_CONSOLE_TX_REQ];
 	size_t in_off, in_len;
-	struct event *in_timer;	   /* retries in_pend while the FIFO is full */
-	bool cancel_pending;	   /* CANCEL_IN not posted yet (no room) */
+	struct event *in_timer; /* retries in_pend while the FIFO is full */
+	bool cancel_pending;	/* CANCEL_IN not posted yet (no room) */
 	/* Tags of the front's own requests (compared by address). */
 	char tag_out, tag_in, tag_cancel;
 	struct front_console_stats st; /* under the front's lock */

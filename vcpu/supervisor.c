@@ -21,18 +21,20 @@
 #include "vcpu/supervisor.h"
 
 static const char *const supervisor_levels[] = {
-	"error", "warn", "info", "debug",
+	"error",
+	"warn",
+	"info",
+	"debug",
 };
 
 /* The fd number the server's control socket gets in the child. */
 #define SUPERVISOR_CHILD_FD 3
 
-static int supervisor_err(char *err, size_t errlen, int ret,
-			  const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static int supervisor_err(char *err, size_t errlen, int ret, const char *fmt,
+			  ...) __attribute__((format(printf, 4, 5)));
 
-static int supervisor_err(char *err, size_t errlen, int ret,
-			  const char *fmt, ...)
+static int supervisor_err(char *err, size_t errlen, int ret, const char *fmt,
+			  ...)
 {
 	va_list ap;
 
@@ -99,7 +101,7 @@ static int supervisor_spawn(struct supervisor *s,
 {
 	char path[PATH_MAX], fdarg[16];
 	int sv[2], ret, lvl = spec->log_level;
-	char *argv[] = { path, "--ctl-fd", fdarg, "--log-level", NULL, NULL };
+	char *argv[] = {path, "--ctl-fd", fdarg, "--log-level", NULL, NULL};
 	pid_t pid;
 
 	ret = supervisor_path(spec, path, sizeof(path));
@@ -154,7 +156,7 @@ static int supervisor_left_ms(uint64_t deadline)
 static int supervisor_recv(struct supervisor *s, struct ctl_msg *m,
 			   uint64_t deadline)
 {
-	struct pollfd p = { .fd = s->ctl_fd, .events = POLLIN };
+	struct pollfd p = {.fd = s->ctl_fd, .events = POLLIN};
 	int fds[CTL_SETUP_MAX_FDS];
 	unsigned nfds = 0;
 	int ret;
@@ -187,17 +189,16 @@ static int supervisor_expect(struct supervisor *s, enum ctl_type type,
 				      ctl_type_name(type));
 	if (ret)
 		return supervisor_err(err, errlen, ret,
-				      "%s server: control channel: %s",
-				      s->dev, strerror(-ret));
+				      "%s server: control channel: %s", s->dev,
+				      strerror(-ret));
 	if (m->type == CTL_ERROR)
 		return supervisor_err(err, errlen, -(int)m->u.error.code,
 				      "%s server failed: %s", s->dev,
 				      m->u.error.text);
 	if (m->type != type)
-		return supervisor_err(err, errlen, -EPROTO,
-				      "%s server: %s instead of %s", s->dev,
-				      ctl_type_name(m->type),
-				      ctl_type_name(type));
+		return supervisor_err(
+			err, errlen, -EPROTO, "%s server: %s instead of %s",
+			s->dev, ctl_type_name(m->type), ctl_type_name(type));
 	return 0;
 }
 
@@ -205,7 +206,7 @@ static int supervisor_setup(struct supervisor *s,
 			    const struct supervisor_spec *spec, char *err,
 			    size_t errlen)
 {
-	struct ctl_msg m = { .type = CTL_SETUP };
+	struct ctl_msg m = {.type = CTL_SETUP};
 	struct ctl_setup *st = &m.u.setup;
 	int fds[CTL_SETUP_MAX_FDS];
 	unsigned n = 0;
@@ -241,8 +242,8 @@ static int supervisor_handshake(struct supervisor *s,
 				const struct supervisor_spec *spec, char *err,
 				size_t errlen)
 {
-	unsigned ms = spec->ready_timeout_ms ? spec->ready_timeout_ms :
-					       SUPERVISOR_READY_TIMEOUT_MS;
+	unsigned ms = spec->ready_timeout_ms ? spec->ready_timeout_ms
+					     : SUPERVISOR_READY_TIMEOUT_MS;
 	uint64_t deadline;
 	struct ctl_msg m;
 	struct timespec ts;
@@ -256,9 +257,9 @@ static int supervisor_handshake(struct supervisor *s,
 		return ret;
 	if (m.u.hello.role != CTL_ROLE_SERVER ||
 	    m.u.hello.dev_type != spec->type)
-		return supervisor_err(err, errlen, -EPROTO,
-				      "%s server: HELLO of the wrong role or device",
-				      s->dev);
+		return supervisor_err(
+			err, errlen, -EPROTO,
+			"%s server: HELLO of the wrong role or device", s->dev);
 	memset(&m, 0, sizeof(m));
 	m.type = CTL_HELLO;
 	m.u.hello.version = ISOVM_PROTO_VERSION;
@@ -282,7 +283,7 @@ static int supervisor_handshake(struct supervisor *s,
 /* Wait up to ms for the server to end and reap it; true when it did. */
 static bool supervisor_reap(struct supervisor *s, int ms)
 {
-	struct pollfd p = { .fd = s->pidfd, .events = POLLIN };
+	struct pollfd p = {.fd = s->pidfd, .events = POLLIN};
 	siginfo_t si;
 	int ret;
 
@@ -295,8 +296,8 @@ static bool supervisor_reap(struct supervisor *s, int ms)
 	if (waitid(P_PIDFD, (id_t)s->pidfd, &si, WEXITED | WNOHANG) < 0 ||
 	    !si.si_pid)
 		return false;
-	s->exit_status = si.si_code == CLD_EXITED ? si.si_status << 8 :
-						    si.si_status & 0x7f;
+	s->exit_status = si.si_code == CLD_EXITED ? si.si_status << 8
+						  : si.si_status & 0x7f;
 	s->pid = 0;
 	atomic_store(&s->alive, false);
 	return true;
@@ -324,9 +325,8 @@ int supervisor_start(struct supervisor *s, const struct supervisor_spec *spec,
 	snprintf(s->dev, sizeof(s->dev), "%s", spec->dev);
 	ret = ipc_dp_vmm_open(&s->dp, &spec->geom, s->generation);
 	if (ret)
-		return supervisor_err(err, errlen, ret,
-				      "%s data plane: %s", s->dev,
-				      strerror(-ret));
+		return supervisor_err(err, errlen, ret, "%s data plane: %s",
+				      s->dev, strerror(-ret));
 	s->dp_open = true;
 	ret = supervisor_spawn(s, spec, err, errlen);
 	if (ret)
@@ -362,7 +362,7 @@ static void supervisor_log_death(struct supervisor *s, pid_t pid)
 
 static void supervisor_unwatch(struct supervisor *s)
 {
-	struct event **ev[] = { &s->ev_pid, &s->ev_cq, &s->ev_ctl };
+	struct event **ev[] = {&s->ev_pid, &s->ev_cq, &s->ev_ctl};
 
 	for (unsigned i = 0; i < 3; i++) {
 		if (*ev[i])
@@ -424,8 +424,8 @@ static void supervisor_ctl_event(int fd, void *arg)
 		return;
 	}
 	if (ret == 0 || (ret != -EPIPE && ret != -ECONNRESET))
-		supervisor_kill(s, ret ? "unreadable control message" :
-					 "unexpected control message");
+		supervisor_kill(s, ret ? "unreadable control message"
+				       : "unexpected control message");
 	iothread_unwatch(s->ev_ctl);
 	s->ev_ctl = NULL;
 }
@@ -509,14 +509,14 @@ int supervisor_restart(struct supervisor *s, pthread_mutex_t *dp_lock)
 			return -ENOMEM;
 		}
 	}
-	log_error("%s server restarted (pid %d), %d requests replayed",
-		  s->dev, (int)s->pid, replayed);
+	log_error("%s server restarted (pid %d), %d requests replayed", s->dev,
+		  (int)s->pid, replayed);
 	return replayed;
 }
 
 void supervisor_stop(struct supervisor *s, unsigned timeout_ms)
 {
-	struct ctl_msg m = { .type = CTL_SHUTDOWN };
+	struct ctl_msg m = {.type = CTL_SHUTDOWN};
 
 	supervisor_unwatch(s);
 	if (s->pid) {

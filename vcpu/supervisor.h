@@ -24,22 +24,22 @@
 #include "vcpu/iothread.h"
 
 #define SUPERVISOR_READY_TIMEOUT_MS 5000
-#define SUPERVISOR_STOP_TIMEOUT_MS 1000
+#define SUPERVISOR_STOP_TIMEOUT_MS  1000
 
 /*
  * What to start. The caller keeps ownership of the backend fds; they and
  * the strings stay valid until supervisor_stop() (a restart uses them).
  */
 struct supervisor_spec {
-	const char *dev;	  /* "console" -> <bindir>/isovm-console */
-	const char *bindir;	  /* NULL: the directory of /proc/self/exe */
+	const char *dev;    /* "console" -> <bindir>/isovm-console */
+	const char *bindir; /* NULL: the directory of /proc/self/exe */
 	enum ctl_dev_type type;
-	struct ctl_setup setup;	  /* dev_type and cfg; geo and fds are
-				   * filled in by the supervisor */
-	struct ipc_geom geom;	  /* data plane geometry */
-	int backend_fd;		  /* CTL_FD_BACKEND, or -1 */
-	int backend_out_fd;	  /* CTL_FD_BACKEND_OUT, or -1 */
-	int log_level;		  /* enum log_level, passed as --log-level */
+	struct ctl_setup setup;	   /* dev_type and cfg; geo and fds are
+				    * filled in by the supervisor */
+	struct ipc_geom geom;	   /* data plane geometry */
+	int backend_fd;		   /* CTL_FD_BACKEND, or -1 */
+	int backend_out_fd;	   /* CTL_FD_BACKEND_OUT, or -1 */
+	int log_level;		   /* enum log_level, passed as --log-level */
 	unsigned ready_timeout_ms; /* 0: SUPERVISOR_READY_TIMEOUT_MS */
 };
 
@@ -54,9 +54,9 @@ struct supervisor_ops {
 struct supervisor {
 	char dev[16];
 	enum ctl_dev_type type;
-	pid_t pid;	  /* 0 when no server runs */
-	int pidfd;	  /* -1 when none; owned */
-	int ctl_fd;	  /* our end of the control socket, or -1; owned */
+	pid_t pid;	      /* 0 when no server runs */
+	int pidfd;	      /* -1 when none; owned */
+	int ctl_fd;	      /* our end of the control socket, or -1; owned */
 	struct ipc_dp_vmm dp; /* valid after supervisor_start() */
 	bool dp_open;
 	uint64_t generation;

@@ -148,9 +148,9 @@ static int virtio_dev_fds(struct virtio_dev *d)
 			return -errno;
 		d->kick_arg[qi].d = d;
 		d->kick_arg[qi].qi = qi;
-		d->kick_ev[qi] = iothread_watch(d->io, d->kick_efd[qi],
-						virtio_dev_kicked,
-						&d->kick_arg[qi]);
+		d->kick_ev[qi] =
+			iothread_watch(d->io, d->kick_efd[qi],
+				       virtio_dev_kicked, &d->kick_arg[qi]);
 		if (!d->kick_ev[qi])
 			return -ENOMEM;
 	}

@@ -36,7 +36,7 @@ struct virtio_dev {
 	uint64_t base; /* guest-physical window */
 	unsigned gsi;
 	unsigned nr_queues;
-	int irq_efd;		/* owned; irqfd of gsi while attached */
+	int irq_efd; /* owned; irqfd of gsi while attached */
 	int kick_efd[VIRTIO_MMIO_MAX_QUEUES]; /* owned; ioeventfds */
 	struct event *kick_ev[VIRTIO_MMIO_MAX_QUEUES];
 	struct virtio_dev_kick kick_arg[VIRTIO_MMIO_MAX_QUEUES];

@@ -13,7 +13,7 @@
 #include "tests/integration/harness.h"
 
 #define BENCH_TIMEOUT_MS 300000
-#define BENCH_MAX_RUNS 32
+#define BENCH_MAX_RUNS	 32
 
 struct bench_series {
 	const char *name;
@@ -66,8 +66,8 @@ static void bench_print(struct bench_series *s, unsigned mib)
 	if (!s->n)
 		return;
 	qsort(s->v, s->n, sizeof(double), bench_cmp);
-	med = s->n % 2 ? s->v[s->n / 2] :
-			 (s->v[s->n / 2 - 1] + s->v[s->n / 2]) / 2;
+	med = s->n % 2 ? s->v[s->n / 2]
+		       : (s->v[s->n / 2 - 1] + s->v[s->n / 2]) / 2;
 	printf("{\"bench\":\"console\",\"vmm\":\"isovm\",\"metric\":\"%s\","
 	       "\"unit\":\"MB/s\",\"mib\":%u,\"median\":%.1f,\"min\":%.1f,"
 	       "\"max\":%.1f,\"runs\":%u}\n",
@@ -78,10 +78,15 @@ static int bench_run(unsigned mib, const char *mode, struct bench_series *g,
 		     struct bench_series *h)
 {
 	char cmdline[128], line[512];
-	char *argv[] = { (char *)HARNESS_ISOVM, "run", "--kernel",
-			 (char *)HARNESS_TESTGUEST, "--cmdline", cmdline, NULL };
-	struct bench_watch w = { 0 };
-	struct vmrun_opts o = { .hook = bench_hook, .arg = &w };
+	char *argv[] = {(char *)HARNESS_ISOVM,
+			"run",
+			"--kernel",
+			(char *)HARNESS_TESTGUEST,
+			"--cmdline",
+			cmdline,
+			NULL};
+	struct bench_watch w = {0};
+	struct vmrun_opts o = {.hook = bench_hook, .arg = &w};
 	struct vmrun r;
 	const char *p;
 
@@ -99,8 +104,8 @@ static int bench_run(unsigned mib, const char *mode, struct bench_series *g,
 	if (p)
 		g->v[g->n++] = strtod(p + 5, NULL);
 	if (w.t_end > w.t_begin && w.t_begin > 0)
-		h->v[h->n++] = (double)mib * 1048576.0 /
-			       (w.t_end - w.t_begin) / 1e6;
+		h->v[h->n++] =
+			(double)mib * 1048576.0 / (w.t_end - w.t_begin) / 1e6;
 	vmrun_free(&r);
 	return 0;
 }
@@ -109,7 +114,7 @@ int main(int argc, char **argv)
 {
 	unsigned runs = argc > 1 ? (unsigned)atoi(argv[1]) : 5;
 	unsigned mib = argc > 2 ? (unsigned)atoi(argv[2]) : 64;
-	static const char *const modes[] = { "poll", "irq" };
+	static const char *const modes[] = {"poll", "irq"};
 
 	if (runs < 1 || runs > BENCH_MAX_RUNS || mib < 1 || mib > 4096) {
 		fprintf(stderr, "usage: bench-console [RUNS (1-%d)] [MiB]\n",
@@ -118,8 +123,7 @@ int main(int argc, char **argv)
 	}
 	for (unsigned m = 0; m < 2; m++) {
 		char gname[64], hname[64];
-		struct bench_series g = { gname, { 0 }, 0 },
-				    h = { hname, { 0 }, 0 };
+		struct bench_series g = {gname, {0}, 0}, h = {hname, {0}, 0};
 
 		snprintf(gname, sizeof(gname), "bulk_guest_measured_%s",
 			 modes[m]);

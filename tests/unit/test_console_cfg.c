@@ -78,12 +78,10 @@ Test(console_cfg, the_four_kinds_parse_and_stdio_is_the_default)
 	cr_assert_eq(cfg.kind, CTL_CONSOLE_PTY);
 	cr_assert_eq(console_cfg_parse("stdio", &cfg, err, sizeof(err)), 0);
 	cr_assert_eq(cfg.kind, CTL_CONSOLE_STDIO);
-	cr_assert_eq(console_cfg_parse("file:/a/b", &cfg, err, sizeof(err)),
-		     0);
+	cr_assert_eq(console_cfg_parse("file:/a/b", &cfg, err, sizeof(err)), 0);
 	cr_assert_eq(cfg.kind, CTL_CONSOLE_FILE);
 	cr_assert_str_eq(cfg.path, "/a/b");
-	cr_assert_eq(console_cfg_parse("socket:x.sock", &cfg, err,
-				       sizeof(err)),
+	cr_assert_eq(console_cfg_parse("socket:x.sock", &cfg, err, sizeof(err)),
 		     0);
 	cr_assert_eq(cfg.kind, CTL_CONSOLE_SOCKET);
 	cr_assert_str_eq(cfg.path, "x.sock");
@@ -150,7 +148,7 @@ Test(console_cfg, unopenable_file_fails)
 
 Test(console_cfg, socket_listens_and_its_path_is_removed_at_close)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct console_res r;
 	char arg[600];
 	struct stat st;
@@ -207,8 +205,7 @@ Test(console_cfg, pty_gives_a_master_and_names_its_slave)
 
 	cr_assert_eq(open_value("pty", &r), 0, "%s", err);
 	cr_assert_geq(r.fd, 0);
-	cr_assert(strncmp(r.pty_name, "/dev/pts/", 9) == 0, "%s",
-		  r.pty_name);
+	cr_assert(strncmp(r.pty_name, "/dev/pts/", 9) == 0, "%s", r.pty_name);
 	s = open(r.pty_name, O_RDWR | O_NOCTTY);
 	cr_assert_geq(s, 0, "slave opens");
 	cr_assert_eq(write(s, "x", 1), 1);

@@ -13,14 +13,14 @@
 #include "ipc/dataplane.h"
 #include "vcpu/front.h"
 
-#define RAM_GPA 0x100000ull
-#define RAM_SIZE (1ull << 20)
-#define DESC_GPA (RAM_GPA + 0x0000)
+#define RAM_GPA	  0x100000ull
+#define RAM_SIZE  (1ull << 20)
+#define DESC_GPA  (RAM_GPA + 0x0000)
 #define AVAIL_GPA (RAM_GPA + 0x4000)
-#define USED_GPA (RAM_GPA + 0x8000)
-#define BUF_GPA (RAM_GPA + 0x10000)
-#define QSIZE 16
-#define OP_UPPER 100 /* the fake device: upper-case the payload back */
+#define USED_GPA  (RAM_GPA + 0x8000)
+#define BUF_GPA	  (RAM_GPA + 0x10000)
+#define QSIZE	  16
+#define OP_UPPER  100 /* the fake device: upper-case the payload back */
 
 struct desc {
 	uint64_t addr;
@@ -47,9 +47,9 @@ static int fake_chain(struct front *f, struct front_chain *c)
 {
 	struct ipc_req r;
 	uint8_t first = 0;
-	uint32_t len = c->vc.readable_len > c->vc.writable_len ?
-			       c->vc.readable_len :
-			       c->vc.writable_len;
+	uint32_t len = c->vc.readable_len > c->vc.writable_len
+			       ? c->vc.readable_len
+			       : c->vc.writable_len;
 
 	virtq_chain_read(f->vdev->mem, &c->vc, 0, &first, 1);
 	if (first == 'X') {
@@ -105,7 +105,7 @@ static void t_reset(void *opaque)
 static const struct virtio_dev_ops t_ops = {
 	.device_id = 99,
 	.nr_queues = 1,
-	.queue_max = { QSIZE },
+	.queue_max = {QSIZE},
 	.notify = t_notify,
 	.reset = t_reset,
 };
@@ -137,26 +137,26 @@ static void bring_up(void)
 
 static void open_all(uint32_t sq, uint32_t slot, uint32_t slots)
 {
-	struct ipc_geom g = { sq, sq, slot, slots };
+	struct ipc_geom g = {sq, sq, slot, slots};
 	uint8_t *ram = calloc(1, RAM_SIZE);
 
 	cr_assert_not_null(ram);
 	memset(&mem, 0, sizeof(mem));
-	mem.region[0] = (struct guest_mem_region){ RAM_GPA, RAM_SIZE, ram, 0 };
+	mem.region[0] = (struct guest_mem_region){RAM_GPA, RAM_SIZE, ram, 0};
 	mem.nr_regions = 1;
 	mem.ram_size = RAM_SIZE;
 	mem.memfd = -1;
 	avail_idx = next_desc = 0;
 	resets_seen = pumps_seen = 0;
 	cr_assert_eq(ipc_dp_vmm_open(&dp, &g, 1), 0);
-	cr_assert_eq(ipc_dp_srv_open(&srv, dp.reg.fd, dp.sq_efd, dp.cq_efd,
-				     NULL),
-		     0);
+	cr_assert_eq(
+		ipc_dp_srv_open(&srv, dp.reg.fd, dp.sq_efd, dp.cq_efd, NULL),
+		0);
 	cr_assert_eq(virtio_mmio_init(&dev, "fake0", &t_ops, &fr, &mem, NULL,
 				      NULL, NULL),
 		     0);
-	cr_assert_eq(front_init(&fr, &fake_front_ops, NULL, &dev, &lock, &dp,
-				1, QSIZE),
+	cr_assert_eq(front_init(&fr, &fake_front_ops, NULL, &dev, &lock, &dp, 1,
+				QSIZE),
 		     0);
 	bring_up();
 }
@@ -178,12 +178,12 @@ static uint16_t post(const char *in, uint32_t wlen)
 	uint16_t *avail = gp(AVAIL_GPA);
 
 	memcpy(gp(buf), in, strlen(in));
-	d[i] = (struct desc){ buf, (uint32_t)strlen(in), 0, 0 };
+	d[i] = (struct desc){buf, (uint32_t)strlen(in), 0, 0};
 	if (wlen) {
 		d[i].flags = 1; /* NEXT */
 		d[i].next = (uint16_t)((i + 1) % QSIZE);
 		i = d[i].next;
-		d[i] = (struct desc){ buf + 0x800, wlen, 2 /* WRITE */, 0 };
+		d[i] = (struct desc){buf + 0x800, wlen, 2 /* WRITE */, 0};
 	}
 	next_desc = (uint16_t)((i + 1) % QSIZE);
 	avail[2 + avail_idx % QSIZE] = head;
@@ -364,7 +364,7 @@ Test(front, a_chain_without_requests_is_used_at_once)
 
 Test(front, a_bad_completion_is_an_error_and_chains_stay)
 {
-	struct ipc_cpl bogus = { .id = 0x7777000000003ull, .len = 0 };
+	struct ipc_cpl bogus = {.id = 0x7777000000003ull, .len = 0};
 
 	open_all(8, 64, 64);
 	post("abc", 8);
@@ -379,7 +379,7 @@ Test(front, a_bad_completion_is_an_error_and_chains_stay)
 Test(front, own_requests_complete_with_their_tag)
 {
 	static char tag;
-	struct ipc_req r = { .op = OP_UPPER };
+	struct ipc_req r = {.op = OP_UPPER};
 
 	open_all(8, 64, 64);
 	pthread_mutex_lock(&lock);

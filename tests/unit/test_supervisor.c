@@ -32,7 +32,7 @@ static void spec_init(struct supervisor_spec *sp, const char *bindir)
 	sp->type = CTL_DEV_CONSOLE;
 	sp->setup.cfg.console.backend = CTL_CONSOLE_FILE;
 	/* The Setup wants a page-multiple region: a page-sized arena. */
-	sp->geom = (struct ipc_geom){ 8, 8, 4096, 4 };
+	sp->geom = (struct ipc_geom){8, 8, 4096, 4};
 	sp->backend_fd = backend;
 	sp->backend_out_fd = -1;
 	sp->log_level = 0;
@@ -88,8 +88,7 @@ Test(supervisor, server_reaches_ready_and_inherits_no_stray_fd)
 	cr_assert_geq(stray, 0);
 	cr_assert_eq(fstat(stray, &st), 0);
 	spec_init(&sp, SUPERVISOR_BINDIR);
-	cr_assert_eq(supervisor_start(&s, &sp, err, sizeof(err)), 0, "%s",
-		     err);
+	cr_assert_eq(supervisor_start(&s, &sp, err, sizeof(err)), 0, "%s", err);
 	cr_assert_gt(s.pid, 0);
 	cr_assert_eq(s.ready.config_len, 8, "console config bytes");
 	cr_assert(!holds_inode(s.pid, st.st_ino), "a VMM fd leaked");
@@ -137,8 +136,7 @@ Test(supervisor, a_killed_server_is_reported_once_and_reaped)
 	pid_t pid;
 
 	spec_init(&sp, SUPERVISOR_BINDIR);
-	cr_assert_eq(supervisor_start(&s, &sp, err, sizeof(err)), 0, "%s",
-		     err);
+	cr_assert_eq(supervisor_start(&s, &sp, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(iothread_init(&io), 0);
 	cr_assert_eq(supervisor_watch(&s, &io, &t_ops, NULL), 0);
 	cr_assert_eq(iothread_start(&io), 0);
@@ -185,8 +183,7 @@ Test(supervisor, restart_replays_what_was_in_flight)
 	int n = 0, got_in = 0;
 
 	spec_init(&sp, SUPERVISOR_BINDIR);
-	cr_assert_eq(supervisor_start(&s, &sp, err, sizeof(err)), 0, "%s",
-		     err);
+	cr_assert_eq(supervisor_start(&s, &sp, err, sizeof(err)), 0, "%s", err);
 	in_id = post(&s, CONSOLE_OP_IN, 64); /* waits for input */
 	old = s.pid;
 	cr_assert_eq(supervisor_restart(&s, NULL), 1, "one request replayed");
