@@ -206,6 +206,7 @@ static void front_signal(struct front *f)
 static int front_offer(struct front *f, struct front_chain *c)
 {
 	int ret = f->ops->chain(f, c);
+	bool broken = false;
 
 	if (ret) {
 		front_unstage(f, c);
@@ -224,7 +225,7 @@ static int front_offer(struct front *f, struct front_chain *c)
 			continue;
 		}
 		/* Ring broken: the requests already posted stay in flight
-		 * for a restart; the rest is forgotten with the chain. */
+		 * for a restart; the rest is dropped from the stage. */
 		for (unsigned j = i + 1; j < c->nstaged; j++) {
 			if (c->staged[j].arena_len)
 				ipc_arena_free(&f->dp->arena,
@@ -232,9 +233,14 @@ static int front_offer(struct front *f, struct front_chain *c)
 					       c->staged[j].arena_len);
 			f->inflight--;
 		}
+		broken = true;
 		break;
 	}
 	c->nstaged = 0;
+	/* Nothing went out: keep the chain for later, never push it as if
+	 * the device had served it. */
+	if (broken && !c->npending)
+		return -ENOSPC;
 	if (!c->npending) {
 		if (f->ops->finish)
 			f->ops->finish(f, c);
