@@ -23,14 +23,17 @@ struct blk_srv {
 	struct blk_workers pool;
 };
 
-static unsigned blk_srv_nworkers(void)
+static unsigned blk_srv_nworkers(uint32_t inflight_max)
 {
 	const char *s = getenv(BLK_WORKERS_ENV);
 	char *end;
 	unsigned long n;
 
+	/* More threads than requests in flight would never all have work. */
 	if (!s || !*s)
-		return BLK_WORKERS_DEFAULT;
+		return inflight_max && inflight_max < BLK_WORKERS_DEFAULT
+			       ? inflight_max
+			       : BLK_WORKERS_DEFAULT;
 	errno = 0;
 	n = strtoul(s, &end, 10);
 	if (errno || *end || !n || n > BLK_WORKERS_MAX) {
@@ -171,7 +174,8 @@ static int blk_srv_setup(struct srv *srv, const struct ctl_setup *setup,
 	/* Last: a failed setup gets no shutdown op to join the threads. */
 	bounce = b->be.direct ? VIRTIO_BLK_MAX_RW_SECTORS * VIRTIO_BLK_SECTOR
 			      : 0;
-	ret = blk_workers_start(&b->pool, blk_srv_nworkers(),
+	ret = blk_workers_start(&b->pool,
+				blk_srv_nworkers(setup->geo.sq_entries),
 				setup->geo.sq_entries, bounce, blk_srv_run, b);
 	if (ret)
 		return ret;
