@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -90,31 +89,9 @@ static void console_cfg_raw(struct console_res *r)
  * The server makes its output fd non-blocking, a flag of the open file
  * description: give it a description of its own where one can be opened.
  */
-/*
- * An event loop cannot watch /dev/null or a regular file (epoll refuses
- * them): such a stdin becomes a pipe that never carries input.
- */
-static int console_cfg_stdin(struct console_res *r)
-{
-	struct epoll_event ev = {.events = EPOLLIN};
-	int ep = epoll_create1(EPOLL_CLOEXEC), p[2], ret = 0;
-
-	if (ep < 0)
-		return fcntl(0, F_DUPFD_CLOEXEC, 3);
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, 0, &ev) < 0 && errno == EPERM)
-		ret = -1;
-	close(ep);
-	if (ret == 0)
-		return fcntl(0, F_DUPFD_CLOEXEC, 3);
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -1;
-	r->spare_fd = p[1];
-	return p[0];
-}
-
 static int console_cfg_stdio(struct console_res *r, char *err, size_t errlen)
 {
-	r->fd = console_cfg_stdin(r);
+	r->fd = fcntl(0, F_DUPFD_CLOEXEC, 3);
 	if (r->fd < 0)
 		return console_cfg_err(err, errlen, -errno,
 				       "--console stdio: %s", strerror(errno));
@@ -217,7 +194,6 @@ int console_cfg_open(const struct console_cfg *cfg, struct console_res *r,
 	r->kind = cfg->kind;
 	r->fd = -1;
 	r->out_fd = -1;
-	r->spare_fd = -1;
 	switch (cfg->kind) {
 	case CTL_CONSOLE_STDIO:
 		return console_cfg_stdio(r, err, errlen);
@@ -240,9 +216,7 @@ void console_cfg_close(struct console_res *r)
 		close(r->fd);
 	if (r->out_fd >= 0)
 		close(r->out_fd);
-	if (r->spare_fd >= 0)
-		close(r->spare_fd);
-	r->fd = r->out_fd = r->spare_fd = -1;
+	r->fd = r->out_fd = -1;
 	if (r->unlink_path[0])
 		unlink(r->unlink_path);
 	r->unlink_path[0] = '\0';

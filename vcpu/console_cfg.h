@@ -23,8 +23,6 @@ struct console_res {
 	enum ctl_console_backend kind;
 	int fd;	      /* CTL_FD_BACKEND: stdin, pty master, file, socket */
 	int out_fd;   /* CTL_FD_BACKEND_OUT (stdio: stdout), or -1 */
-	int spare_fd; /* stdio: write end of the stand-in for an unpollable
-		       * stdin (/dev/null, a file), or -1 */
 	bool tty_raw; /* stdin was put in raw mode */
 	struct termios tty_saved;   /* its mode before */
 	char unlink_path[PATH_MAX]; /* socket to remove at close, or "" */

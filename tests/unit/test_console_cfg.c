@@ -236,22 +236,3 @@ Test(console_cfg, stdio_gives_its_own_output_description)
 	}
 	console_cfg_close(&r);
 }
-
-Test(console_cfg, an_unpollable_stdin_is_replaced_by_a_silent_pipe)
-{
-	struct console_res r;
-	struct stat st;
-	int saved = dup(0), devnull = open("/dev/null", O_RDONLY);
-
-	cr_assert_geq(saved, 0);
-	cr_assert_eq(dup2(devnull, 0), 0);
-	cr_assert_eq(open_value("stdio", &r), 0, "%s", err);
-	dup2(saved, 0);
-	close(saved);
-	close(devnull);
-	cr_assert_eq(fstat(r.fd, &st), 0);
-	cr_assert(S_ISFIFO(st.st_mode), "an event loop can watch it");
-	cr_assert_geq(r.spare_fd, 0);
-	console_cfg_close(&r);
-	cr_assert_eq(r.spare_fd, -1);
-}
