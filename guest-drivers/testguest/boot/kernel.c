@@ -18,6 +18,7 @@
 #define LAPIC_ICR_LOW 0x300
 #define LAPIC_ICR_HIGH 0x310
 #define LAPIC_LVT_LINT0 0x350
+#define LAPIC_TIMER_INIT 0x380
 #define LAPIC_ICR_BUSY (1u << 12)
 #define LAPIC_SVR_ENABLE 0x100
 #define LAPIC_LVT_MASKED 0x10000
@@ -200,10 +201,18 @@ void kernel_trap(const uint64_t *frame)
 }
 
 /* Sleeps only if *addr still holds val: IF is clear from the gate to hlt. */
-static int64_t kernel_sys_wait(uint64_t addr, uint64_t val)
+/*
+ * Interrupts stay off from the check to the hlt (sti's one-instruction
+ * shadow), so no wake-up can slip in between: neither the interrupt that
+ * moves *addr nor the one-shot LAPIC timer, which is armed here (timer > 0)
+ * rather than in ring 3, where it could fire before the gate is reached.
+ */
+static int64_t kernel_sys_wait(uint64_t addr, uint64_t val, uint64_t timer)
 {
-	if ((addr & 3) || addr >= ISOVM_HOLE_START - 4)
+	if ((addr & 3) || addr >= ISOVM_HOLE_START - 4 || timer > 0xffffffffull)
 		return -TG_EINVAL;
+	if (timer)
+		lapic_write(LAPIC_TIMER_INIT, (uint32_t)timer);
 	if (*(volatile uint32_t *)(uintptr_t)addr == (uint32_t)val)
 		__asm__ volatile("sti; hlt; cli" ::: "memory");
 	return 0;
@@ -235,10 +244,9 @@ static int64_t kernel_sys_kvmclock(uint64_t pa)
 
 int64_t kernel_sys(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t nr)
 {
-	(void)a2;
 	switch (nr) {
 	case SYS_WAIT:
-		return kernel_sys_wait(a0, a1);
+		return kernel_sys_wait(a0, a1, a2);
 	case SYS_STOP:
 		for (;;)
 			__asm__ volatile("cli; hlt");

@@ -12,7 +12,7 @@
 
 /* Ring-3 gate numbers (int VEC_SYSCALL, rax). */
 enum sys_nr {
-	SYS_WAIT = 0,   /* (u32 *addr, val): sleep until an interrupt if *addr == val */
+	SYS_WAIT = 0,   /* (u32 *addr, val, timer): arm the LAPIC timer to timer (if > 0), sleep until an interrupt if *addr == val */
 	SYS_STOP = 1,   /* halt this CPU for good */
 	SYS_IPI = 2,    /* (dest APIC id, ICR low word): send an IPI */
 	SYS_CR2 = 3,    /* -> cr2 */

@@ -6,25 +6,42 @@
 
 #include "boot/kernel.h"
 
-static inline int64_t sys_call(uint64_t nr, uint64_t a0, uint64_t a1)
+static inline int64_t sys_call3(uint64_t nr, uint64_t a0, uint64_t a1,
+				uint64_t a2)
 {
 	register uint64_t rax __asm__("rax") = nr;
 	register uint64_t rdi __asm__("rdi") = a0;
 	register uint64_t rsi __asm__("rsi") = a1;
+	register uint64_t rdx __asm__("rdx") = a2;
 
 	/* The gate clobbers what a C call clobbers. */
 	__asm__ volatile("int %[vec]"
-			 : "+r"(rax), "+r"(rdi), "+r"(rsi)
+			 : "+r"(rax), "+r"(rdi), "+r"(rsi), "+r"(rdx)
 			 : [vec] "i"(VEC_SYSCALL)
-			 : "rcx", "rdx", "r8", "r9", "r10", "r11", "memory",
-			   "cc");
+			 : "rcx", "r8", "r9", "r10", "r11", "memory", "cc");
 	return (int64_t)rax;
+}
+
+static inline int64_t sys_call(uint64_t nr, uint64_t a0, uint64_t a1)
+{
+	return sys_call3(nr, a0, a1, 0);
 }
 
 /* Sleeps until the next interrupt, unless *addr != val already. */
 static inline int64_t sys_wait(const volatile uint32_t *addr, uint32_t val)
 {
-	return sys_call(SYS_WAIT, (uint64_t)(uintptr_t)addr, val);
+	return sys_call3(SYS_WAIT, (uint64_t)(uintptr_t)addr, val, 0);
+}
+
+/*
+ * Like sys_wait(), with the one-shot LAPIC timer (set up by the caller)
+ * armed to @count in ring 0 right before the check, so its wake-up cannot
+ * be lost.
+ */
+static inline int64_t sys_wait_timed(const volatile uint32_t *addr,
+				     uint32_t val, uint32_t count)
+{
+	return sys_call3(SYS_WAIT, (uint64_t)(uintptr_t)addr, val, count);
 }
 
 static inline void __attribute__((noreturn)) sys_stop(void)

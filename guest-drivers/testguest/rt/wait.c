@@ -29,9 +29,9 @@ int wait_counter(const volatile uint64_t *counter, uint64_t seen,
 			ret = -TG_ETIMEDOUT;
 			break;
 		}
-		wait_lapic_write(LAPIC_TIMER_INIT, WAIT_SLICE_COUNT);
 		/* Low word: it moves with every increment. */
-		sys_wait((const volatile uint32_t *)counter, (uint32_t)seen);
+		sys_wait_timed((const volatile uint32_t *)counter,
+			       (uint32_t)seen, WAIT_SLICE_COUNT);
 	}
 	wait_lapic_write(LAPIC_TIMER_INIT, 0);
 	wait_lapic_write(LAPIC_LVT_TIMER, LAPIC_LVT_MASKED);
