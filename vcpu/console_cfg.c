@@ -88,14 +88,21 @@ static void console_cfg_raw(struct console_res *r)
 /*
  * The server makes its output fd non-blocking, a flag of the open file
  * description: give it a description of its own where one can be opened.
+ * A regular file keeps the shared description instead, whose offset is
+ * where the output must go on (non-blocking means nothing to a file).
  */
 static int console_cfg_stdio(struct console_res *r, char *err, size_t errlen)
 {
+	struct stat st;
+
 	r->fd = fcntl(0, F_DUPFD_CLOEXEC, 3);
 	if (r->fd < 0)
 		return console_cfg_err(err, errlen, -errno,
 				       "--console stdio: %s", strerror(errno));
-	r->out_fd = open("/proc/self/fd/1", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	r->out_fd = -1;
+	if (fstat(1, &st) == 0 && !S_ISREG(st.st_mode))
+		r->out_fd = open("/proc/self/fd/1",
+				 O_WRONLY | O_CLOEXEC | O_NOCTTY);
 	if (r->out_fd < 0)
 		r->out_fd = fcntl(1, F_DUPFD_CLOEXEC, 3);
 	if (r->out_fd < 0) {

@@ -386,3 +386,31 @@ Test(console_bad, socket_path_exists)
 	cr_assert_eq(access(spec + 7, F_OK), 0, "isovm removed a file it did not make");
 	unlink(spec + 7);
 }
+
+Test(console, stdout_to_a_file_continues_after_what_is_there)
+{
+	char path[64], script[512], buf[4096];
+	char *argv[] = { "/bin/sh", "-c", script, NULL };
+	struct vmrun r;
+	FILE *f;
+	size_t n;
+
+	if (!harness_have_kvm())
+		return;
+	snprintf(path, sizeof(path), "/tmp/isovm-con-%d-out.txt", getpid());
+	snprintf(script, sizeof(script),
+		 "{ echo BEFORE-LINE; exec %s run --kernel %s --cmdline test=info; } > %s",
+		 HARNESS_ISOVM, HARNESS_TESTGUEST, path);
+	cr_assert_eq(vmrun(&r, CON_TIMEOUT_MS, argv), 0);
+	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
+	f = fopen(path, "r");
+	cr_assert_not_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	unlink(path);
+	cr_assert_eq(strncmp(buf, "BEFORE-LINE\n", 12), 0,
+		     "guest output overwrote the file: %.40s", buf);
+	cr_assert_not_null(strstr(buf, "ISOVM-TEST name=info status=pass"));
+	vmrun_free(&r);
+}
