@@ -142,6 +142,16 @@ int blk_workers_submit(struct blk_workers *p, const struct ipc_req *req,
 	return ret;
 }
 
+bool blk_workers_idle(struct blk_workers *p)
+{
+	bool idle;
+
+	pthread_mutex_lock(&p->lock);
+	idle = !p->queued && !p->running;
+	pthread_mutex_unlock(&p->lock);
+	return idle;
+}
+
 unsigned blk_workers_quiesce(struct blk_workers *p,
 			     blk_workers_cancel_fn cancel)
 {

@@ -65,6 +65,9 @@ int blk_workers_start(struct blk_workers *p, unsigned nthreads, unsigned cap,
 int blk_workers_submit(struct blk_workers *p, const struct ipc_req *req,
 		       void *buf);
 
+/* True when no job is queued or running (any thread; a snapshot). */
+bool blk_workers_idle(struct blk_workers *p);
+
 /* Told about a job taken off the queue without running (under the lock:
  * it must not call into the pool). */
 typedef void (*blk_workers_cancel_fn)(void *ctx, const struct blk_job *job);

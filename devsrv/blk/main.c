@@ -21,6 +21,8 @@ struct blk_srv {
 	struct blk_backend be;
 	struct blk_dev dev;
 	struct blk_workers pool;
+	struct blk_bounce bb; /* the loop thread's, for inline requests */
+	atomic_uint_fast64_t inlined; /* requests run on the loop thread */
 };
 
 static unsigned blk_srv_nworkers(uint32_t inflight_max)
@@ -174,16 +176,33 @@ static int blk_srv_setup(struct srv *srv, const struct ctl_setup *setup,
 	/* Last: a failed setup gets no shutdown op to join the threads. */
 	bounce = b->be.direct ? VIRTIO_BLK_MAX_RW_SECTORS * VIRTIO_BLK_SECTOR
 			      : 0;
+	if (bounce && blk_bounce_init(&b->bb, bounce))
+		return -ENOMEM;
 	ret = blk_workers_start(&b->pool,
 				blk_srv_nworkers(setup->geo.sq_entries),
 				setup->geo.sq_entries, bounce, blk_srv_run, b);
-	if (ret)
+	if (ret) {
+		blk_bounce_fini(&b->bb);
 		return ret;
+	}
 	srv_info("disk: %llu sectors%s, %u workers%s",
 		 (unsigned long long)cfg->capacity_sectors,
 		 cfg->read_only ? " read-only" : "", b->pool.nthreads,
 		 b->be.direct ? ", O_DIRECT" : "");
 	return 0;
+}
+
+/*
+ * A lone read or write (queue depth 1: nothing behind it on the ring,
+ * nothing at the workers) runs here on the loop thread: the hand-offs to a
+ * worker and back cost more than the wait they would spare. FLUSH and the
+ * range ops stay on the workers: they can take long.
+ */
+static bool blk_srv_inline_ok(struct blk_srv *b, const struct ipc_req *req)
+{
+	if (req->op != IPC_OP_READ && req->op != IPC_OP_WRITE)
+		return false;
+	return srv_sq_idle(b->srv) && blk_workers_idle(&b->pool);
 }
 
 static enum srv_verdict blk_srv_handle(struct srv *srv,
@@ -198,6 +217,12 @@ static enum srv_verdict blk_srv_handle(struct srv *srv,
 	ret = blk_dev_check(&b->dev, req, buf);
 	if (ret || req->op == BLK_OP_GET_ID) {
 		cpl->status = blk_dev_exec(&b->dev, req, buf, NULL, &cpl->len);
+		return SRV_DONE;
+	}
+	if (blk_srv_inline_ok(b, req)) {
+		cpl->status = blk_dev_exec(&b->dev, req, buf, &b->bb,
+					   &cpl->len);
+		atomic_fetch_add(&b->inlined, 1);
 		return SRV_DONE;
 	}
 	ret = blk_workers_submit(&b->pool, req, buf);
@@ -242,6 +267,7 @@ static void blk_srv_shutdown(struct srv *srv)
 	struct blk_srv *b = srv_dev(srv);
 
 	blk_workers_stop(&b->pool);
+	blk_bounce_fini(&b->bb);
 }
 
 static enum ctl_op blk_srv_op_class(uint32_t op)
@@ -267,6 +293,7 @@ static void blk_srv_stats(struct srv *srv, struct ctl_stats *st, bool reset)
 	srv_stats_add(st, "bounced", blk_srv_counter(&b->be.bounced, reset));
 	srv_stats_add(st, "zero_fallback",
 		      blk_srv_counter(&b->be.zero_fallback, reset));
+	srv_stats_add(st, "inline", blk_srv_counter(&b->inlined, reset));
 }
 
 static const struct srv_dev_ops blk_srv_ops = {

@@ -82,8 +82,9 @@ struct srv_dev_ops {
 	 * Return SRV_DONE with cpl->status (0 or -errno) and cpl->len
 	 * (<= arena_len) set; the core fills cpl->id. Or SRV_PENDING: the
 	 * device keeps req->id (and may keep @buf until it completes) and
-	 * completes exactly once later. Must not block. Must not allocate
-	 * (ring path).
+	 * completes exactly once later. Must not block, except for one short
+	 * operation when srv_sq_idle() says nothing waits behind it. Must
+	 * not allocate (ring path).
 	 */
 	enum srv_verdict (*handle)(struct srv *srv, const struct ipc_req *req,
 				   void *buf, struct ipc_cpl *cpl);
@@ -122,6 +123,14 @@ void *srv_dev(struct srv *srv);
 /* The libevent loop (struct event_base *), for the device's own fds,
  * timers and events. Loop thread only. */
 struct event_base *srv_base(struct srv *srv);
+
+/*
+ * From handle() on the loop thread: true when no other request waits
+ * behind the one being handled (the last of its batch, and the submission
+ * ring empty now). A device may then run it inline (a single disk read at
+ * queue depth 1) and save the hand-offs to a thread and back.
+ */
+bool srv_sq_idle(struct srv *srv);
 
 /*
  * Complete a request the device answered SRV_PENDING. Loop thread only.

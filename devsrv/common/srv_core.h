@@ -83,6 +83,7 @@ struct srv {
 	struct ipc_cpl *cpl;   /* [cap] batch not yet pushed */
 	uint32_t ncpl;
 	struct ipc_req batch[SRV_BATCH];
+	uint32_t batch_rest; /* requests of the batch behind the current one */
 
 	struct srv_opstat st[CTL_OP_MAX + 1];
 	struct srv_fault_rule fault[CTL_OP_MAX + 1];

@@ -192,12 +192,22 @@ void srv_ring_drain(struct srv *s)
 			srv_fail(s, -n, "submission ring: %s", strerror(-n));
 			return;
 		}
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < n; i++) {
+			s->batch_rest = (uint32_t)(n - i - 1);
 			srv_ring_dispatch(s, &s->batch[i]);
+		}
+		s->batch_rest = 0;
 		srv_ring_flush(s);
 	}
 	/* Still busy: let control and backends run, then go on. */
 	event_active(s->ev_kick, EV_TIMEOUT, 0);
+}
+
+bool srv_sq_idle(struct srv *s)
+{
+	/* The peek reads only the VMM's index: a lie costs speed, not
+	 * safety, as every request is still popped and checked. */
+	return !s->batch_rest && s->dp_open && ipc_ring_pending(&s->dp.sq) == 0;
 }
 
 int srv_complete(struct srv *s, const struct ipc_cpl *cpl)

@@ -485,3 +485,48 @@ Test(blk_server, injected_flush_error_reaches_the_completion_not_the_disk)
 	cr_assert_eq(vmm_stop(&v), 0);
 	close(v.img);
 }
+
+static uint64_t vmm_extra(struct fake_vmm *v, const char *key)
+{
+	struct ctl_msg m = {.type = CTL_STATS_REQUEST};
+
+	cr_assert_eq(ctl_send(v->sock, &m, NULL, 0), 0);
+	vmm_recv(v, &m, CTL_STATS_REPLY);
+	return extra_of(&m.u.stats, key);
+}
+
+Test(blk_server, a_lone_request_runs_inline_a_burst_goes_to_the_workers)
+{
+	static unsigned char w[16][1024];
+	struct ipc_dp_done done[16];
+	struct fake_vmm v = {0};
+
+	vmm_start(&v, false);
+	memset(w[0], 0x3c, sizeof(w[0]));
+	vmm_post(&v, IPC_OP_WRITE, 8, 2, w[0], 1024);
+	vmm_reap(&v, done, 1);
+	cr_assert_eq(done[0].status, 0);
+	vmm_free(&v, &done[0]);
+	vmm_post(&v, IPC_OP_READ, 8, 2, NULL, 1024);
+	vmm_reap(&v, done, 1);
+	cr_assert_eq(done[0].status, 0);
+	cr_assert_eq(done[0].len, 1024);
+	cr_assert_arr_eq(vmm_buf(&v, &done[0]), w[0], 1024);
+	vmm_free(&v, &done[0]);
+	cr_assert_eq(vmm_extra(&v, "inline"), 2, "queue depth 1 runs inline");
+
+	/* Sixteen at once: the loop hands them out; at most the last one
+	 * finds the workers done already and runs inline. */
+	for (unsigned i = 0; i < 16; i++) {
+		memset(w[i], (int)(0x40 + i), sizeof(w[i]));
+		vmm_post(&v, IPC_OP_WRITE, 16 + i * 2u, 2, w[i], 1024);
+	}
+	vmm_reap(&v, done, 16);
+	for (unsigned i = 0; i < 16; i++) {
+		cr_assert_eq(done[i].status, 0);
+		vmm_free(&v, &done[i]);
+	}
+	cr_assert_leq(vmm_extra(&v, "inline"), 3, "a burst used the workers");
+	cr_assert_eq(vmm_stop(&v), 0);
+	close(v.img);
+}

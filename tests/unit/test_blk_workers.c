@@ -146,3 +146,27 @@ Test(blk_workers, bad_sizes_are_einval)
 	cr_assert_eq(blk_workers_start(&p, 2, 0, 0, wk_fn, &c), -EINVAL);
 	cr_assert_eq(blk_workers_start(&p, 2, 8, 0, NULL, &c), -EINVAL);
 }
+
+Test(blk_workers, idle_only_while_nothing_is_queued_or_running)
+{
+	static struct wk_ctx c;
+	struct blk_workers p;
+	struct ipc_req r = {.id = 3, .op = 1};
+
+	memset(&c, 0, sizeof(c));
+	cr_assert_eq(blk_workers_start(&p, 2, 8, 0, wk_fn, &c), 0);
+	cr_assert(blk_workers_idle(&p));
+	atomic_store(&c.hold, true);
+	cr_assert_eq(blk_workers_submit(&p, &r, &c.runs[3]), 0);
+	cr_assert_not(blk_workers_idle(&p), "a job is queued or running");
+	for (int i = 0; i < 2000 && !atomic_load(&c.running); i++)
+		usleep(1000);
+	cr_assert_eq(atomic_load(&c.running), 1);
+	cr_assert_not(blk_workers_idle(&p), "a job is running");
+	atomic_store(&c.hold, false);
+	wk_wait_done(&c, 1);
+	for (int i = 0; i < 2000 && !blk_workers_idle(&p); i++)
+		usleep(1000);
+	cr_assert(blk_workers_idle(&p));
+	blk_workers_stop(&p);
+}

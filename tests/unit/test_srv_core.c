@@ -21,12 +21,13 @@ static struct ipc_dp_vmm vmm;
 static struct srv *s;
 static uint64_t later[64];
 static unsigned nlater, handled;
+static bool idle_seen[64]; /* srv_sq_idle() as each request was handled */
 
 static enum srv_verdict fake_handle(struct srv *srv, const struct ipc_req *req,
 				    void *buf, struct ipc_cpl *cpl)
 {
-	(void)srv;
 	(void)buf;
+	idle_seen[handled % 64] = srv_sq_idle(srv);
 	handled++;
 	if (req->op == OP_LATER) {
 		later[nlater++ % 64] = req->id;
@@ -124,6 +125,23 @@ Test(srv_core, pending_request_completes_once_from_the_loop)
 	cr_assert_eq(reap(d, 1), 1);
 	cr_assert_eq(d[0].req.id, later[0]);
 	cr_assert_eq(d[0].len, 4);
+}
+
+Test(srv_core, sq_idle_only_for_the_last_request_of_an_empty_ring)
+{
+	struct ipc_dp_done d[3];
+
+	post(OP_DONE, 8);
+	post(OP_DONE, 8);
+	post(OP_DONE, 8);
+	cr_assert_eq(reap(d, 3), 3);
+	cr_assert_eq(handled, 3);
+	cr_assert_not(idle_seen[0], "two more were waiting behind it");
+	cr_assert_not(idle_seen[1], "one more was waiting behind it");
+	cr_assert(idle_seen[2], "the last one had nothing behind it");
+	post(OP_DONE, 8);
+	cr_assert_eq(reap(d, 1), 1);
+	cr_assert(idle_seen[3], "a lone request is idle");
 }
 
 static void *worker(void *arg)
