@@ -14,6 +14,7 @@ const char args_usage[] =
 	"restart|exit]\n"
 	"                 [--disk path=FILE[,ro][,offset=B][,size=B][,id=NAME]"
 	"\n                         [,cache=writeback|none]]...\n"
+	"                 [--console stdio|pty|file:PATH|socket:PATH]\n"
 	"                 [--log-level error|warn|info|debug]\n"
 	"       isovm --help | isovm run --help\n"
 	"\n"
