@@ -91,7 +91,6 @@ void kvm_close(struct kvm *kvm)
 
 int kvm_vm_create(const struct kvm *kvm, char *err, size_t errlen)
 {
-	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
 	uint64_t ident = KVM_IDENTITY_MAP_GPA;
 	const char *what;
 	int vm_fd, ret;
@@ -108,20 +107,32 @@ int kvm_vm_create(const struct kvm *kvm, char *err, size_t errlen)
 	what = "KVM_SET_IDENTITY_MAP_ADDR";
 	if (ioctl(vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident) < 0)
 		goto err_close_vm;
-	/* The irqchip must exist before any vCPU so each gets a LAPIC. */
-	what = "KVM_CREATE_IRQCHIP";
-	if (ioctl(vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
-		goto err_close_vm;
-	/* Speaker dummy: port 0x61 is then served in the kernel too. */
-	what = "KVM_CREATE_PIT2";
-	if (ioctl(vm_fd, KVM_CREATE_PIT2, &pit) < 0)
-		goto err_close_vm;
 	return vm_fd;
 
 err_close_vm:
 	ret = -errno;
 	snprintf(err, errlen, "%s: %s", what, strerror(errno));
 	close(vm_fd);
+	return ret;
+}
+
+int kvm_vm_add_irqchip(int vm_fd, char *err, size_t errlen)
+{
+	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
+	const char *what = "KVM_CREATE_IRQCHIP";
+	int ret;
+
+	if (ioctl(vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		goto err;
+	/* Speaker dummy: port 0x61 is then served in the kernel too. */
+	what = "KVM_CREATE_PIT2";
+	if (ioctl(vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+		goto err;
+	return 0;
+
+err:
+	ret = -errno;
+	snprintf(err, errlen, "%s: %s", what, strerror(-ret));
 	return ret;
 }
 

@@ -25,11 +25,18 @@ int kvm_open(struct kvm *kvm, char *err, size_t errlen);
 void kvm_close(struct kvm *kvm);
 
 /*
- * Creates a VM with its TSS and identity-map pages, the in-kernel irqchip
- * (PIC, IOAPIC, LAPICs) and PIT. Returns the VM fd (caller owns it) or
- * -errno with a reason in err.
+ * Creates a VM with its TSS and identity-map pages. Returns the VM fd
+ * (caller owns it) or -errno with a reason in err.
  */
 int kvm_vm_create(const struct kvm *kvm, char *err, size_t errlen);
+
+/*
+ * Adds the in-kernel irqchip (PIC, IOAPIC, LAPICs) and PIT, after guest RAM
+ * is registered (a memory slot added once an irqchip exists costs KVM
+ * milliseconds per 256 MiB on some hosts) and before any vCPU, so that each
+ * gets a LAPIC. 0 or -errno with a reason in err.
+ */
+int kvm_vm_add_irqchip(int vm_fd, char *err, size_t errlen);
 
 /* Sets the level of an in-kernel irqchip input (GSI); 0 or -errno. */
 int kvm_irq_line(int vm_fd, unsigned gsi, int level);

@@ -265,6 +265,10 @@ static int vm_boot(struct vm *vm)
 		log_error("guest memory: %s", strerror(-ret));
 		goto err_teardown;
 	}
+	if (kvm_vm_add_irqchip(fd, err, sizeof(err))) {
+		log_error("%s", err);
+		goto err_teardown;
+	}
 	ret = boot_load(&vm->mem, &bc, &vm->entry, err, sizeof(err));
 	if (ret) {
 		/* The loader's message names the file. */
