@@ -20,7 +20,9 @@
 #define VIRTQ_USED_F_NO_NOTIFY	   1
 
 #define VIRTQ_SIZE_MAX	   256 /* entries per queue this driver uses */
-#define VIRTQ_INDIRECT_MAX 64  /* descriptors per indirect table */
+/* Descriptors per indirect table: room for a 1 MiB request cut in 16 KiB
+ * segments (64), its header and its status; the VMM walks up to 128. */
+#define VIRTQ_INDIRECT_MAX 128
 
 struct virtq_desc {
 	uint64_t addr;
