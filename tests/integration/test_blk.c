@@ -156,6 +156,24 @@ Test(blk, pattern_on_a_whole_file_is_exact)
 	vmrun_free(&r);
 }
 
+/* 1 MiB requests: 64 segments of 16 KiB plus header and status, one
+ * indirect chain; the data must still land byte for byte. */
+Test(blk, pattern_in_1_mib_requests_is_exact)
+{
+	struct vmrun r;
+	uint64_t hash;
+
+	if (!harness_have_kvm())
+		return;
+	blk_make_image("big.img", 8 * MIB, 0);
+	blk_boot(&r, "test=blk-pattern blk-pattern.seed=11 "
+		     "blk-pattern.chunk=1048576",
+		 "path=big.img,cache=none", NULL);
+	hash = blk_check_image("big.img", 0, 8 * MIB, 11, -1);
+	blk_expect_pattern(&r, 8 * MIB, hash);
+	vmrun_free(&r);
+}
+
 Test(blk, pattern_on_two_slices_of_one_file_leaves_the_rest)
 {
 	struct vmrun r;

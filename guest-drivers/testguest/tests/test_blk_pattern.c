@@ -12,7 +12,8 @@
 #include "virtio/blk.h"
 #include "virtio/dma.h"
 
-#define PAT_CHUNK      (64u * 1024)
+#define PAT_CHUNK      (64u * 1024) /* default blk-pattern.chunk */
+#define PAT_CHUNK_MAX  (1u << 20)
 #define PAT_QD	       8u
 #define PAT_TIMEOUT_US 300000000ull
 
@@ -20,6 +21,7 @@ static struct vblk pat_blk;
 
 struct pat_run {
 	uint64_t seed, bytes, hash, bad_off;
+	uint32_t chunk; /* bytes per request */
 	uint8_t *buf[PAT_QD];
 	uint64_t deadline;
 	bool mismatch;
@@ -62,11 +64,11 @@ static int pat_window(struct vblk *b, struct pat_run *r, uint32_t type,
 	void *c;
 	int ret;
 
-	for (i = 0; i < PAT_QD && off + (uint64_t)i * PAT_CHUNK < r->bytes;
+	for (i = 0; i < PAT_QD && off + (uint64_t)i * r->chunk < r->bytes;
 	     i++) {
-		uint64_t o = off + (uint64_t)i * PAT_CHUNK;
+		uint64_t o = off + (uint64_t)i * r->chunk;
 		uint32_t len =
-			r->bytes - o < PAT_CHUNK ? r->bytes - o : PAT_CHUNK;
+			r->bytes - o < r->chunk ? r->bytes - o : r->chunk;
 
 		if (type == VBLK_T_OUT)
 			pat_fill(r, o, r->buf[i], len);
@@ -100,13 +102,13 @@ static int pat_pass(struct vblk *b, struct pat_run *r, uint32_t type)
 		if ((ret = pat_window(b, r, type, off, &n)))
 			return ret;
 		for (i = 0; type == VBLK_T_IN && i < n; i++) {
-			uint64_t o = off + (uint64_t)i * PAT_CHUNK;
+			uint64_t o = off + (uint64_t)i * r->chunk;
 
 			pat_check(r, o, r->buf[i],
-				  r->bytes - o < PAT_CHUNK ? r->bytes - o
-							   : PAT_CHUNK);
+				  r->bytes - o < r->chunk ? r->bytes - o
+							  : r->chunk);
 		}
-		off += (uint64_t)n * PAT_CHUNK;
+		off += (uint64_t)n * r->chunk;
 	}
 	return 0;
 }
@@ -117,7 +119,7 @@ static int pat_run_disk(struct vblk *b, struct pat_run *r, const char **what)
 	int ret;
 
 	for (i = 0; i < PAT_QD; i++)
-		if (!(r->buf[i] = dma_alloc(PAT_CHUNK, 4096)))
+		if (!(r->buf[i] = dma_alloc(r->chunk, 4096)))
 			return -TG_ENOSPC;
 	*what = "write";
 	if ((ret = pat_pass(b, r, VBLK_T_OUT)))
@@ -141,7 +143,10 @@ void test_blk_pattern(const char *name)
 	const char *what = "open";
 
 	r.seed = tu_key_u64("blk-pattern.seed", 1, &bad);
-	if (bad || disk > 64) {
+	/* Up to 1 MiB: one request as large as the driver can carry. */
+	r.chunk = (uint32_t)tu_key_u64("blk-pattern.chunk", PAT_CHUNK, &bad);
+	if (bad || disk > 64 || !r.chunk || r.chunk > PAT_CHUNK_MAX ||
+	    r.chunk % VBLK_SECTOR) {
 		report_result(name, false, "reason=bad-keys");
 		return;
 	}
