@@ -13,6 +13,9 @@
 #include "devsrv/common/srv.h"
 #include "ipc/devproto.h"
 
+/* Largest READ/WRITE run on the loop thread (see blk_srv_inline_ok). */
+#define BLK_SRV_INLINE_MAX (64u * 1024)
+
 /* Environment override of the worker count (1..BLK_WORKERS_MAX). */
 #define BLK_WORKERS_ENV "ISOVM_BLK_WORKERS"
 
@@ -193,14 +196,17 @@ static int blk_srv_setup(struct srv *srv, const struct ctl_setup *setup,
 }
 
 /*
- * A lone read or write (queue depth 1: nothing behind it on the ring,
+ * A lone small read or write (queue depth 1: nothing behind it on the ring,
  * nothing at the workers) runs here on the loop thread: the hand-offs to a
- * worker and back cost more than the wait they would spare. FLUSH and the
- * range ops stay on the workers: they can take long.
+ * worker and back cost more than the wait they would spare. FLUSH, the
+ * range ops and large transfers stay on the workers: they take long, and
+ * the loop must keep answering the control socket.
  */
 static bool blk_srv_inline_ok(struct blk_srv *b, const struct ipc_req *req)
 {
 	if (req->op != IPC_OP_READ && req->op != IPC_OP_WRITE)
+		return false;
+	if (req->arena_len > BLK_SRV_INLINE_MAX)
 		return false;
 	return srv_sq_idle(b->srv) && blk_workers_idle(&b->pool);
 }
@@ -220,8 +226,8 @@ static enum srv_verdict blk_srv_handle(struct srv *srv,
 		return SRV_DONE;
 	}
 	if (blk_srv_inline_ok(b, req)) {
-		cpl->status = blk_dev_exec(&b->dev, req, buf, &b->bb,
-					   &cpl->len);
+		cpl->status =
+			blk_dev_exec(&b->dev, req, buf, &b->bb, &cpl->len);
 		atomic_fetch_add(&b->inlined, 1);
 		return SRV_DONE;
 	}

@@ -530,3 +530,20 @@ Test(blk_server, a_lone_request_runs_inline_a_burst_goes_to_the_workers)
 	cr_assert_eq(vmm_stop(&v), 0);
 	close(v.img);
 }
+
+Test(blk_server, a_lone_large_transfer_still_goes_to_a_worker)
+{
+	struct ipc_dp_done done[1];
+	struct fake_vmm v = {0};
+
+	vmm_start(&v, false);
+	/* 128 KiB: over the inline limit, though nothing else is in flight. */
+	vmm_post(&v, IPC_OP_READ, 0, CAP, NULL, CAP * 512u);
+	vmm_reap(&v, done, 1);
+	cr_assert_eq(done[0].status, 0);
+	cr_assert_eq(done[0].len, CAP * 512u);
+	vmm_free(&v, &done[0]);
+	cr_assert_eq(vmm_extra(&v, "inline"), 0);
+	cr_assert_eq(vmm_stop(&v), 0);
+	close(v.img);
+}

@@ -19,7 +19,7 @@
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 1
 #define VIRTQ_USED_F_NO_NOTIFY	   1
 
-#define VIRTQ_SIZE_MAX	   256 /* entries per queue this driver uses */
+#define VIRTQ_SIZE_MAX 256 /* entries per queue this driver uses */
 /* Descriptors per indirect table: room for a 1 MiB request cut in 16 KiB
  * segments (64), its header and its status; the VMM walks up to 128. */
 #define VIRTQ_INDIRECT_MAX 128
