@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # build-guest.sh OUTDIR: builds the Linux guest from Debian packages into
 # OUTDIR: vmlinuz, vmlinux (its ELF, with the PVH entry note) and
-# initramfs.cpio.gz (busybox, virtio modules, the isovm module, /init).
+# initramfs.cpio.gz (busybox, virtio modules, the isovm module, /init,
+# the guest tests with their static helper, and Debian's fio).
 #
 # Nothing is installed on the host: packages are fetched with
 # `apt-get download` into OUTDIR/cache and unpacked with dpkg-deb. The
@@ -49,6 +50,10 @@ dep_matching() {
 		awk -v re="$2" '/^ *\|?Depends: / && $2 ~ re { print $2; exit }'
 }
 
+# fio and the packages of the libraries it really uses (see fio_stubs).
+fio_pkgs="fio libc6 libaio1 libnuma1 zlib1g"
+npkgs=10
+
 resolve_versions() {
 	local img hdr common kbuild
 
@@ -60,7 +65,8 @@ resolve_versions() {
 	kbuild=$(dep_matching "$hdr" '^linux-kbuild-')
 	[ -n "$common" ] && [ -n "$kbuild" ] || return 1
 	pkgs=()
-	for p in "$img" "$hdr" "$common" "$kbuild" busybox-static; do
+	for p in "$img" "$hdr" "$common" "$kbuild" busybox-static \
+		 $fio_pkgs; do
 		v=$(candidate "$p")
 		[ -n "$v" ] || return 1
 		pkgs+=("$p=$v")
@@ -79,7 +85,9 @@ apt_fingerprint() {
 resolved=$out/.apt-resolved
 fingerprint=$(apt_fingerprint)
 step="resolving package versions"
-if [ -f "$resolved" ] && [ "$(head -n1 "$resolved")" = "$fingerprint" ]; then
+# (An answer for another package list, from an older script, is redone.)
+if [ -f "$resolved" ] && [ "$(head -n1 "$resolved")" = "$fingerprint" ] &&
+   [ "$(wc -l <"$resolved")" -eq $((npkgs + 2)) ]; then
 	mapfile -t pkgs < <(tail -n +3 "$resolved")
 	abi=$(sed -n 2p "$resolved")
 elif ! resolve_versions; then
@@ -100,7 +108,7 @@ elif ! resolve_versions; then
 	fi
 fi
 
-[ "${#pkgs[@]}" -eq 5 ] && [ -n "$abi" ] || die "bad $resolved: remove it"
+[ "${#pkgs[@]}" -eq "$npkgs" ] && [ -n "$abi" ] || die "bad $resolved: remove it"
 printf '%s\n' "$fingerprint" "$abi" "${pkgs[@]}" >"$resolved"
 
 step="hashing sources"
@@ -154,11 +162,23 @@ done
 
 step="unpacking packages"
 rm -rf "$work"
-mkdir -p "$work/root"
-for deb in "${debs[@]}"; do
-	dpkg-deb -x "$deb" "$work/root"
+mkdir -p "$work/root" "$work/fio"
+# The kernel's packages come first; fio's go to a root of their own.
+for i in "${!debs[@]}"; do
+	if [ "$i" -lt 5 ]; then
+		dpkg-deb -x "${debs[$i]}" "$work/root"
+	else
+		dpkg-deb -x "${debs[$i]}" "$work/fio"
+	fi
 done
 root=$work/root
+fioroot=$work/fio
+
+# --- guest test helper -----------------------------------------------------
+
+step="building isovm-blkpattern"
+gcc -static -O2 -s -Wall -Wextra -Werror \
+    -o "$work/isovm-blkpattern" "$here/initramfs/src/isovm-blkpattern.c"
 
 # --- isovm module ----------------------------------------------------------
 
@@ -210,6 +230,104 @@ notes=$(readelf -n "$work/vmlinux")
 grep -Eq 'Xen[[:space:]]+0x[0-9a-f]+[[:space:]]+(XEN_ELFNOTE_PHYS32_ENTRY|Unknown note type: \(0x00000012\))' <<<"$notes" ||
 	die "vmlinux has no Xen PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)"
 cp "$root/boot/vmlinuz-$abi" "$work/vmlinuz"
+
+# --- fio ------------------------------------------------------------------
+
+# Debian links fio against the libraries of every engine it builds (ceph,
+# gluster, nbd, rdma, pmem: some 80 MB with their own dependencies) and
+# binds them at start-up (BIND_NOW). The guest uses libaio only, so those
+# get stand-ins: a library with the same soname and symbol versions whose
+# every function that fio imports from it is a ud2 (a loud SIGILL, should
+# an engine nobody asked for ever run).
+fio_stubs="libgfapi.so.0 libnbd.so.0 libibverbs.so.1 librdmacm.so.1"
+fio_stubs="$fio_stubs librados.so.2 librbd.so.1 libpmemblk.so.1 libpmem.so.1"
+
+# Builds the stand-in for soname $2 of binary $1 into directory $3.
+# Versioned imports name their library through the version; unversioned
+# ones (librados, librbd) go by their prefix (rados_, rbd_).
+fio_stub() {
+	local bin=$1 so=$2 dir=$3 vers syms s n v pre
+
+	vers=$(readelf -V -W "$bin" |
+	       awk -v so="$so" '/File:/ { f = $5 } /Name:/ && f == so { print $3 }')
+	syms=$(readelf --dyn-syms -W "$bin" |
+	       awk '$7 == "UND" && $5 != "WEAK" && $8 != "" { print $8 }')
+	pre=${so#lib}
+	pre=${pre%%.so*}_
+	{
+		printf '\t.text\n'
+		for s in $syms; do
+			n=${s%%@*} v=${s#*@}
+			if [ "$n" = "$s" ]; then
+				case "$n" in "$pre"*) ;; *) continue ;; esac
+			else
+				grep -qx -- "$v" <<<"$vers" || continue
+			fi
+			printf '\t.globl %s\n\t.type %s, @function\n%s:\n\tud2\n' \
+			       "$n" "$n" "$n"
+		done
+	} >"$dir/$so.S"
+	for v in $vers; do
+		printf '%s {\n\tglobal:\n' "$v"
+		for s in $syms; do
+			[ "${s#*@}" = "$v" ] && printf '\t\t%s;\n' "${s%%@*}"
+		done
+		printf '};\n'
+	done >"$dir/$so.map"
+	set -- -Wl,-soname,"$so"
+	[ -z "$vers" ] || set -- "$@" -Wl,--version-script="$dir/$so.map"
+	gcc -shared -nostdlib "$@" -o "$dir/$so" "$dir/$so.S"
+}
+
+# Prints the library file of soname $1 in fio's unpacked packages.
+fio_lib() {
+	local d
+
+	for d in lib/x86_64-linux-gnu usr/lib/x86_64-linux-gnu; do
+		if [ -e "$fioroot/$d/$1" ]; then
+			echo "$fioroot/$d/$1"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# Copies fio, the libraries it needs (transitively) or their stand-ins,
+# and the dynamic loader into the initramfs at $1.
+fio_install() {
+	local dst=$1 libdir=$1/lib/x86_64-linux-gnu bin=$fioroot/usr/bin/fio
+	local todo so f ld
+	declare -A seen=()
+
+	[ -x "$bin" ] || die "the fio package holds no /usr/bin/fio"
+	mkdir -p "$libdir" "$dst/lib64" "$work/stubs"
+	install -m 0755 "$bin" "$dst/usr/bin/fio"
+	ld=$(readelf -l -W "$bin" |
+	     sed -n 's|.*Requesting program interpreter: /lib64/\(.*\)]|\1|p')
+	[ -n "$ld" ] || die "fio has no /lib64 program interpreter"
+	f=$(fio_lib "$ld") || die "libc6 holds no $ld"
+	cp -L "$f" "$libdir/$ld"
+	ln -s "../lib/x86_64-linux-gnu/$ld" "$dst/lib64/$ld"
+	todo=$(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+	while [ -n "$todo" ]; do
+		set -- $todo
+		so=$1
+		shift
+		todo="$*"
+		[ -z "${seen[$so]:-}" ] || continue
+		seen[$so]=1
+		if grep -qw -- "$so" <<<"$fio_stubs"; then
+			fio_stub "$bin" "$so" "$work/stubs"
+			cp "$work/stubs/$so" "$libdir/$so"
+			continue
+		fi
+		f=$(fio_lib "$so") ||
+			die "fio needs $so: in none of $fio_pkgs, and no stand-in"
+		cp -L "$f" "$libdir/$so"
+		todo="$todo $(readelf -d "$f" |
+			      sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')"
+	done
+}
 
 # --- initramfs -------------------------------------------------------------
 
@@ -278,6 +396,10 @@ done >"$ird/lib/modules/load.list"
 grep -qx isovm "$ird/lib/modules/load.list" || die "virtio_mmio not loaded"
 install -m 0755 "$here/initramfs/init" "$ird/init"
 install -m 0755 "$here"/initramfs/tests/* "$ird/lib/isovm/tests/"
+install -m 0755 "$work/isovm-blkpattern" "$ird/usr/bin/isovm-blkpattern"
+step="adding fio to the initramfs"
+fio_install "$ird"
+step="packing the initramfs"
 # Fixed times and owners: the same inputs give the same archive.
 find "$ird" -exec touch -h -d @0 {} +
 (cd "$ird" && find . -mindepth 1 | sort |
