@@ -83,6 +83,50 @@ isovm_has_device_param() {
 	grep -q '^device:' <<<"$parms"
 }
 
+# No program interpreter, nothing needed: runs on a bare initramfs.
+helper_is_static() {
+	local hdrs
+
+	hdrs=$(readelf -l -d "$tmp/usr/bin/isovm-blkpattern")
+	! grep -q -e 'program interpreter' -e '(NEEDED)' <<<"$hdrs"
+}
+
+# Runs without a disk: a malformed device name must be a clean failure.
+helper_refuses_bad_keys() {
+	local line
+
+	line=$("$tmp/usr/bin/isovm-blkpattern" ../vda 1) && return 1
+	grep -q '^ISOVM-TEST name=blk-pattern status=fail reason=bad-keys' \
+		<<<"$line"
+}
+
+# The initramfs's loader, told to look in the initramfs only, finds
+# every library fio needs there (the host's directories are its
+# fallback, so each path is checked).
+fio_libs_inside() {
+	local list
+
+	list=$("$tmp/lib64/ld-linux-x86-64.so.2" --library-path \
+	       "$tmp/lib/x86_64-linux-gnu" --list "$tmp/usr/bin/fio") ||
+		return 1
+	grep -q '=>' <<<"$list" || return 1
+	! grep '=>' <<<"$list" | grep -v "=> $tmp/lib"
+}
+
+# fio runs from the initramfs: in a chroot of it when root (no host
+# library can stand in), else through its loader.
+fio_starts() {
+	local v
+
+	if [ "$(id -u)" -eq 0 ]; then
+		v=$(chroot "$tmp" /usr/bin/fio --version)
+	else
+		v=$("$tmp/lib64/ld-linux-x86-64.so.2" --library-path \
+		    "$tmp/lib/x86_64-linux-gnu" "$tmp/usr/bin/fio" --version)
+	fi
+	grep -q '^fio-[0-9]' <<<"$v"
+}
+
 check "vmlinuz is a bzImage" is_bzimage
 check "vmlinux is an ELF64" is_elf64
 check "vmlinux has XEN_ELFNOTE_PHYS32_ENTRY" has_pvh_note
@@ -98,6 +142,15 @@ check "every listed module is present" modules_listed
 check "modules load after their dependencies" modules_ordered
 check "isovm.ko vermagic matches the kernel" isovm_matches_kernel
 check "isovm.ko takes device=" isovm_has_device_param
+check "initramfs has the blk-pattern test" \
+	test -x "$tmp/lib/isovm/tests/blk-pattern"
+check "initramfs has the fio test" test -x "$tmp/lib/isovm/tests/fio"
+check "isovm-blkpattern is a static executable" helper_is_static
+check "isovm-blkpattern refuses bad keys" helper_refuses_bad_keys
+check "initramfs has fio and the dynamic loader" \
+	test -x "$tmp/usr/bin/fio" -a -x "$tmp/lib64/ld-linux-x86-64.so.2"
+check "fio's libraries all resolve inside the initramfs" fio_libs_inside
+check "fio starts with the initramfs's own libraries" fio_starts
 
 if [ "$fails" -ne 0 ]; then
 	echo "check-guest: $fails check(s) failed"

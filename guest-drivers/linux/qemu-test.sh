@@ -187,4 +187,6 @@ if [ "$fails" -ne 0 ]; then
 	[ -f "$tmp/hvc.log" ] && { echo "--- hvc0 ---"; cat "$tmp/hvc.log"; }
 	exit 1
 fi
+# The guest's report, for the figures.
+grep -a 'ISOVM-TEST' "$log" | tr -d '\r' || true
 echo "qemu-test: $case_name passed"
