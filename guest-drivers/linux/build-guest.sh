@@ -190,7 +190,11 @@ hdrs=$root/usr/src/linux-headers-$abi
 sed -i "s|^include /usr/src/|include $root/usr/src/|" "$hdrs/Makefile"
 command -v gcc-12 >/dev/null || die "gcc-12 (the kernel's compiler) missing"
 cp -r "$here/module" "$work/module"
-make -s -C "$hdrs" M="$work/module" ISOVM_ABI_DIR="$abi_dir" modules
+# The kernel's config keeps debug info: map the build's own paths out of
+# it, so that the module does not depend on where OUTDIR or the tree is.
+make -s -C "$hdrs" M="$work/module" ISOVM_ABI_DIR="$abi_dir" \
+     KCFLAGS="-ffile-prefix-map=$work=/isovm-guest -ffile-prefix-map=$abi_dir=/isovm-abi" \
+     modules
 [ -f "$work/module/isovm.ko" ] || die "kbuild made no isovm.ko"
 
 # --- kernel ----------------------------------------------------------------
