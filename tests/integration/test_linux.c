@@ -113,7 +113,9 @@ Test(linux, full_boot_reaches_ready_and_reports_info)
 #include <stdlib.h>
 
 #define LINUX_BLK_BYTES (8u << 20)
-#define LINUX_BLK_SEED 7u
+#define LINUX_BLK_SEED 7
+#define LINUX_STR_(x) #x
+#define LINUX_STR(x) LINUX_STR_(x)
 
 static uint64_t linux_splitmix64(uint64_t x)
 {
@@ -174,7 +176,8 @@ Test(linux, full_blk_pattern_through_vda)
 			 HARNESS_GUEST_DIR "/initramfs.cpio.gz", "--cpus", "2",
 			 "--memory", "512M", "--disk", disk, "--cmdline",
 			 "console=ttyS0 isovm.test=blk-pattern "
-			 "isovm.blk.seed=7 isovm.blk.dev=vda",
+			 "isovm.blk.seed=" LINUX_STR(LINUX_BLK_SEED)
+			 " isovm.blk.dev=vda",
 			 NULL };
 	struct vmrun r;
 
