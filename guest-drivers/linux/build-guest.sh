@@ -104,6 +104,7 @@ elif ! resolve_versions; then
 			exit 0
 		fi
 		die "cannot resolve the kernel linux-image-amd64 depends on" \
+		    "or a version of busybox-static $fio_pkgs" \
 		    "(apt-cache depends/policy failed)"
 	fi
 fi
