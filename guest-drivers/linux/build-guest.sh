@@ -193,9 +193,10 @@ command -v gcc-12 >/dev/null || die "gcc-12 (the kernel's compiler) missing"
 cp -r "$here/module" "$work/module"
 # The kernel's config keeps debug info: map the build's own paths out of
 # it, so that the module does not depend on where OUTDIR or the tree is.
+kcflags="-ffile-prefix-map=$work=/isovm-guest"
+kcflags="$kcflags -ffile-prefix-map=$abi_dir=/isovm-abi"
 make -s -C "$hdrs" M="$work/module" ISOVM_ABI_DIR="$abi_dir" \
-     KCFLAGS="-ffile-prefix-map=$work=/isovm-guest -ffile-prefix-map=$abi_dir=/isovm-abi" \
-     modules
+     KCFLAGS="$kcflags" modules
 [ -f "$work/module/isovm.ko" ] || die "kbuild made no isovm.ko"
 
 # --- kernel ----------------------------------------------------------------
@@ -254,7 +255,8 @@ fio_stub() {
 	local bin=$1 so=$2 dir=$3 vers syms s n v pre
 
 	vers=$(readelf -V -W "$bin" |
-	       awk -v so="$so" '/File:/ { f = $5 } /Name:/ && f == so { print $3 }')
+	       awk -v so="$so" '/File:/ { f = $5 }
+				 /Name:/ && f == so { print $3 }')
 	syms=$(readelf --dyn-syms -W "$bin" |
 	       awk '$7 == "UND" && $5 != "WEAK" && $8 != "" { print $8 }')
 	pre=${so#lib}
@@ -268,8 +270,8 @@ fio_stub() {
 			else
 				grep -qx -- "$v" <<<"$vers" || continue
 			fi
-			printf '\t.globl %s\n\t.type %s, @function\n%s:\n\tud2\n' \
-			       "$n" "$n" "$n"
+			printf '\t.globl %s\n\t.type %s, @function\n' "$n" "$n"
+			printf '%s:\n\tud2\n' "$n"
 		done
 	} >"$dir/$so.S"
 	for v in $vers; do
@@ -327,7 +329,7 @@ fio_install() {
 			continue
 		fi
 		f=$(fio_lib "$so") ||
-			die "fio needs $so: in none of $fio_pkgs, and no stand-in"
+			die "fio needs $so: not in $fio_pkgs, no stand-in"
 		cp -L "$f" "$libdir/$so"
 		todo="$todo $(readelf -d "$f" |
 			      sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')"

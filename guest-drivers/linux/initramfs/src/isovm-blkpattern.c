@@ -214,8 +214,9 @@ int main(int argc, char **argv)
 	if (ret)
 		return pat_fail(&p, "read-failed", ret);
 	if (p.mismatch) {
-		printf("ISOVM-TEST name=blk-pattern status=fail reason=mismatch "
-		       "disk=%s offset=%" PRIu64 "\n", p.dev, p.bad_off);
+		printf("ISOVM-TEST name=blk-pattern status=fail "
+		       "reason=mismatch disk=%s offset=%" PRIu64 "\n", p.dev,
+		       p.bad_off);
 		return 1;
 	}
 	printf("ISOVM-TEST name=blk-pattern status=pass disk=%s bytes=%" PRIu64
