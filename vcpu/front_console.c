@@ -32,11 +32,10 @@ static void fc_uart_tx(void *opaque, const uint8_t *buf, size_t len)
 {
 	struct front_console *fc = opaque;
 	uint64_t one = 1;
-	size_t n, tail, k;
-	bool was_empty;
+	size_t n, tail, k, before;
 
 	pthread_mutex_lock(&fc->tx_lock);
-	was_empty = fc->tx_len == 0;
+	before = fc->tx_len;
 	n = FRONT_CONSOLE_TX_BUF - fc->tx_len;
 	if (n > len)
 		n = len;
@@ -50,8 +49,13 @@ static void fc_uart_tx(void *opaque, const uint8_t *buf, size_t len)
 	}
 	fc->st.uart_dropped += len - n;
 	pthread_mutex_unlock(&fc->tx_lock);
-	/* Only the first byte of a burst wakes the I/O thread. */
-	if (was_empty && n && write(fc->tx_efd, &one, sizeof(one)) < 0)
+	/*
+	 * The first byte of a burst wakes the I/O thread, which waits for
+	 * more; so does a burst's crossing of the batch size.
+	 */
+	if (n && (before == 0 || (before < FRONT_CONSOLE_TX_BATCH &&
+				  before + n >= FRONT_CONSOLE_TX_BATCH)) &&
+	    write(fc->tx_efd, &one, sizeof(one)) < 0)
 		log_debug("console: tx eventfd: %s", strerror(errno));
 }
 
@@ -299,14 +303,34 @@ static const struct supervisor_ops fc_sup_ops = {
 	.died = fc_died,
 };
 
+static void fc_tx_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct front_console *fc = arg;
+
+	(void)fd;
+	(void)what;
+	front_pump(&fc->front);
+}
+
 static void fc_tx_event(int fd, void *arg)
 {
 	struct front_console *fc = arg;
+	struct timeval tv = {.tv_sec = 0, .tv_usec = FRONT_CONSOLE_TX_DELAY_US};
+	size_t queued;
 	uint64_t v;
 
 	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return;
-	front_pump(&fc->front);
+	pthread_mutex_lock(&fc->tx_lock);
+	queued = fc->tx_len;
+	pthread_mutex_unlock(&fc->tx_lock);
+	if (queued >= FRONT_CONSOLE_TX_BATCH || !fc->tx_timer ||
+	    atomic_load(&fc->draining)) {
+		front_pump(&fc->front);
+		return;
+	}
+	if (!evtimer_pending(fc->tx_timer, NULL))
+		evtimer_add(fc->tx_timer, &tv);
 }
 
 int front_console_init(struct front_console *fc)
@@ -395,8 +419,9 @@ int front_console_start(struct front_console *fc, struct vm *vm,
 	}
 	fc->front_ready = true;
 	fc->in_timer = evtimer_new(io->base, fc_in_timer, fc);
+	fc->tx_timer = evtimer_new(io->base, fc_tx_timer, fc);
 	fc->tx_ev = iothread_watch(io, fc->tx_efd, fc_tx_event, fc);
-	if (!fc->in_timer || !fc->tx_ev) {
+	if (!fc->in_timer || !fc->tx_timer || !fc->tx_ev) {
 		snprintf(err, errlen, "console front: out of memory");
 		return -ENOMEM;
 	}
@@ -419,6 +444,7 @@ void front_console_drain(struct front_console *fc)
 
 	if (!fc->front_ready)
 		return;
+	atomic_store(&fc->draining, true);
 	for (int ms = 0; ms < FRONT_CONSOLE_DRAIN_MS; ms++) {
 		pthread_mutex_lock(fc->front.lock);
 		pthread_mutex_lock(&fc->tx_lock);
@@ -445,6 +471,9 @@ void front_console_stop(struct front_console *fc)
 	if (fc->in_timer)
 		event_free(fc->in_timer);
 	fc->in_timer = NULL;
+	if (fc->tx_timer)
+		event_free(fc->tx_timer);
+	fc->tx_timer = NULL;
 	if (fc->front_ready) {
 		front_fini(&fc->front);
 		fc->front_ready = false;
