@@ -103,28 +103,21 @@ static int api_req_read(const Isovm__Api__Request *m, struct api_req *out)
 	}
 }
 
+static int api_req_read_pb(const ProtobufCMessage *msg, void *out)
+{
+	return api_req_read((const Isovm__Api__Request *)msg, out);
+}
+
+static int api_req_validate_any(const void *out)
+{
+	return api_req_validate(out);
+}
+
 int api_req_decode(const uint8_t *buf, size_t len, struct api_req *out)
 {
-	Isovm__Api__Request *m;
-	struct pb_alloc pa;
-	int ret;
-
-	memset(out, 0, sizeof(*out));
-	if (len > API_MSG_MAX)
-		return -EMSGSIZE;
-	if (!buf && len)
-		return -EINVAL;
-	pb_alloc_init(&pa, API_DECODE_BUDGET);
-	m = isovm__api__request__unpack(&pa.base, len, buf);
-	if (!m)
-		return -EBADMSG;
-	ret = api_req_read(m, out);
-	isovm__api__request__free_unpacked(m, &pa.base);
-	if (!ret)
-		ret = api_req_validate(out);
-	if (ret)
-		memset(out, 0, sizeof(*out));
-	return ret;
+	return pb_decode(&isovm__api__request__descriptor, buf, len, API_MSG_MAX,
+			 API_DECODE_BUDGET, api_req_read_pb, api_req_validate_any, out,
+			 sizeof(*out));
 }
 
 static void api_devices_fill(struct api_pb_reply *s, const struct api_devices *d)
@@ -254,26 +247,19 @@ static int api_reply_read(const Isovm__Api__Reply *m, struct api_reply *out)
 	}
 }
 
+static int api_reply_read_pb(const ProtobufCMessage *msg, void *out)
+{
+	return api_reply_read((const Isovm__Api__Reply *)msg, out);
+}
+
+static int api_reply_validate_any(const void *out)
+{
+	return api_reply_validate(out);
+}
+
 int api_reply_decode(const uint8_t *buf, size_t len, struct api_reply *out)
 {
-	Isovm__Api__Reply *m;
-	struct pb_alloc pa;
-	int ret;
-
-	memset(out, 0, sizeof(*out));
-	if (len > API_MSG_MAX)
-		return -EMSGSIZE;
-	if (!buf && len)
-		return -EINVAL;
-	pb_alloc_init(&pa, API_DECODE_BUDGET);
-	m = isovm__api__reply__unpack(&pa.base, len, buf);
-	if (!m)
-		return -EBADMSG;
-	ret = api_reply_read(m, out);
-	isovm__api__reply__free_unpacked(m, &pa.base);
-	if (!ret)
-		ret = api_reply_validate(out);
-	if (ret)
-		memset(out, 0, sizeof(*out));
-	return ret;
+	return pb_decode(&isovm__api__reply__descriptor, buf, len, API_MSG_MAX,
+			 API_DECODE_BUDGET, api_reply_read_pb, api_reply_validate_any, out,
+			 sizeof(*out));
 }

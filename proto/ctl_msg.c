@@ -387,26 +387,19 @@ static int ctl_msg_read(const Isovm__Ctl__Envelope *env, struct ctl_msg *out)
 	}
 }
 
+static int ctl_msg_read_pb(const ProtobufCMessage *msg, void *out)
+{
+	return ctl_msg_read((const Isovm__Ctl__Envelope *)msg, out);
+}
+
+static int ctl_msg_validate_any(const void *out)
+{
+	return ctl_msg_validate(out);
+}
+
 int ctl_msg_decode(const uint8_t *buf, size_t len, struct ctl_msg *out)
 {
-	Isovm__Ctl__Envelope *env;
-	struct pb_alloc pa;
-	int ret;
-
-	memset(out, 0, sizeof(*out));
-	if (len > CTL_MSG_MAX)
-		return -EMSGSIZE;
-	if (!buf && len)
-		return -EINVAL;
-	pb_alloc_init(&pa, CTL_DECODE_BUDGET);
-	env = isovm__ctl__envelope__unpack(&pa.base, len, buf);
-	if (!env)
-		return -EBADMSG;
-	ret = ctl_msg_read(env, out);
-	isovm__ctl__envelope__free_unpacked(env, &pa.base);
-	if (!ret)
-		ret = ctl_msg_validate(out);
-	if (ret)
-		memset(out, 0, sizeof(*out));
-	return ret;
+	return pb_decode(&isovm__ctl__envelope__descriptor, buf, len, CTL_MSG_MAX,
+			 CTL_DECODE_BUDGET, ctl_msg_read_pb, ctl_msg_validate_any, out,
+			 sizeof(*out));
 }
