@@ -34,6 +34,7 @@ struct con_run {
 	bool wait_ready;      /* echo: send the line after the guest is ready */
 	bool sent;
 	int fd;               /* our end of a pty or socket */
+	const char *disk;     /* --disk value, or NULL */
 	bool kill_server;     /* kill isovm-console once the guest is ready */
 	bool killed;
 };
@@ -152,7 +153,8 @@ static void con_boot(struct vmrun *r, struct con_run *c, const char *cmdline)
 	char *argv[] = { (char *)HARNESS_ISOVM, "run", "--kernel",
 			 HARNESS_TESTGUEST, "--console",
 			 (char *)con_spec(c, spec, sizeof(spec)), "--cmdline",
-			 (char *)cmdline, NULL };
+			 (char *)cmdline, c->disk ? "--disk" : NULL,
+			 (char *)c->disk, NULL };
 	struct vmrun_opts o = { .stdin_pipe = true, .hook = con_hook,
 				.arg = c };
 
@@ -297,28 +299,46 @@ Test(console, bulk_socket_irq) { con_bulk(CON_SOCKET, "irq"); }
 Test(console, bulk_file_poll) { con_bulk(CON_FILE, "poll"); }
 Test(console, bulk_file_irq) { con_bulk(CON_FILE, "irq"); }
 
+/*
+ * The rule is broken on the first virtio device, the console (slot 0); a
+ * disk beside it must go on working, and so must the UART.
+ */
 static void con_evil(const char *rule)
 {
 	struct con_run c = { .backend = CON_STDIO };
-	char cmdline[128], line[256];
+	char cmdline[128], line[256], disk[160];
 	struct vmrun r;
+	FILE *f;
 
 	if (!harness_have_kvm())
 		return;
-	snprintf(cmdline, sizeof(cmdline), "test=virtq-evil,info virtq-evil=%s",
-		 rule);
+	con_tmp_path(&c, "evil.img");
+	f = fopen(c.path, "w");
+	cr_assert_not_null(f);
+	cr_assert_eq(ftruncate(fileno(f), 1 << 20), 0);
+	fclose(f);
+	snprintf(disk, sizeof(disk), "path=%s", c.path);
+	c.disk = disk;
+	snprintf(cmdline, sizeof(cmdline),
+		 "test=virtq-evil,blk-pattern,info virtq-evil=%s", rule);
 	con_boot(&r, &c, cmdline);
+	unlink(c.path);
 	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF, "the VMM did not go on");
 	cr_assert_not_null(vmrun_line(&r, "ISOVM-TEST name=virtq-evil", line,
 				      sizeof(line)));
 	cr_assert_not_null(strstr(line, "status=pass"), "%s", line);
 	cr_assert_eq(vmrun_key(line, "needs_reset"), 1, "%s", line);
 	cr_assert_not_null(strstr(r.out, "uart still works"));
+	/* The disk, another device of the same VM, still works. */
+	cr_assert_not_null(strstr(r.out, "ISOVM-TEST name=blk-pattern status=pass"),
+			   "the other device stopped working");
 	/* A later test of the same boot still runs: the guest goes on. */
 	cr_assert_not_null(strstr(r.out, "ISOVM-TEST name=info status=pass"));
 	/* One line names the broken rule. */
-	cr_assert(strstr(r.err, "NEEDS_RESET") || strstr(r.err, "needs reset"),
-		  "no log line about the broken rule");
+	cr_assert_eq(vmrun_count(&r, "needs reset"), 1,
+		     "want one log line naming the broken rule");
+	cr_assert_not_null(strstr(r.err, "console0: needs reset"),
+			   "the rule was not charged to the console alone");
 	vmrun_free(&r);
 }
 
