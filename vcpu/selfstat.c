@@ -13,7 +13,7 @@ void selfstat_first_run(void)
 	static atomic_bool done;
 	struct timespec ts;
 
-	if (atomic_exchange(&done, true))
+	if (log_get_level() < LOG_LVL_DEBUG || atomic_exchange(&done, true))
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	log_debug("timing: first_kvm_run_mono=%lld.%09ld", (long long)ts.tv_sec,
@@ -33,7 +33,12 @@ static unsigned long selfstat_kb(const char *status, const char *key)
 void selfstat_log_memory(void)
 {
 	char status[4096];
-	FILE *f = fopen("/proc/self/status", "re");
+	FILE *f;
+
+	/* Only benchmarks ask for it: no file I/O at every exit otherwise. */
+	if (log_get_level() < LOG_LVL_DEBUG)
+		return;
+	f = fopen("/proc/self/status", "re");
 	size_t n;
 
 	if (!f)
