@@ -136,6 +136,15 @@ err:
 	return ret;
 }
 
+int kvm_pit_discard_lost_ticks(int vm_fd)
+{
+	struct kvm_reinject_control rc = {.pit_reinject = 0};
+
+	if (ioctl(vm_fd, KVM_REINJECT_CONTROL, &rc) < 0)
+		return -errno;
+	return 0;
+}
+
 int kvm_irq_line(int vm_fd, unsigned gsi, int level)
 {
 	struct kvm_irq_level irq = {.irq = gsi, .level = level};

@@ -39,6 +39,14 @@ int kvm_vm_create(const struct kvm *kvm, char *err, size_t errlen);
 int kvm_vm_add_irqchip(int vm_fd, char *err, size_t errlen);
 
 /* Sets the level of an in-kernel irqchip input (GSI); 0 or -errno. */
+/*
+ * Turns off the PIT's reinjection of missed ticks (QEMU's
+ * lost_tick_policy=discard). Our guests keep time with the TSC, not by
+ * counting PIT ticks. It sleeps through two SRCU grace periods (~15 ms
+ * here), but a VM left in reinject mode pays them at teardown instead,
+ * so it is called while the guest runs.
+ */
+int kvm_pit_discard_lost_ticks(int vm_fd);
 int kvm_irq_line(int vm_fd, unsigned gsi, int level);
 
 /*

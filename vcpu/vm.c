@@ -407,6 +407,19 @@ static void vm_set_state(struct vm *vm, enum vm_state st)
 	pthread_mutex_unlock(&vm->lock);
 }
 
+/*
+ * Main thread, guest running: the slow PIT mode switch happens now,
+ * beside the guest, and not on the exit path where the VMM's caller
+ * would wait for it. An outcome or signal meanwhile is read right after.
+ */
+static void vm_settle_pit(struct vm *vm)
+{
+	int ret = kvm_pit_discard_lost_ticks(atomic_load(&vm->vm_fd));
+
+	if (ret)
+		log_debug("pit: KVM_REINJECT_CONTROL: %s", strerror(-ret));
+}
+
 int vm_run(struct vm *vm, int sig_fd)
 {
 	int status;
@@ -420,6 +433,7 @@ int vm_run(struct vm *vm, int sig_fd)
 			vm_teardown(vm);
 			return ISOVM_EXIT_VMM_ERROR;
 		}
+		vm_settle_pit(vm);
 		status = vm_outcome_status(vm, vm_wait(vm, sig_fd));
 		vm_stop(vm);
 		if (atomic_load(&vm->outcome) == VM_OUTCOME_SIGNAL)
