@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -26,13 +28,18 @@ static void console_backend_arm_in(struct console_backend *b, bool on)
 		return;
 	}
 	/*
-	 * Regular files and /dev/null cannot be polled (epoll says EPERM):
-	 * they are always readable, so read them on until EOF or a full
-	 * buffer, one read per loop pass.
+	 * A regular file is always readable and epoll refuses it: read it on
+	 * demand, one read per loop pass, until EOF or a full buffer.
 	 */
-	if (b->in_nopoll || event_add(&b->ev_in, NULL)) {
-		b->in_nopoll = true;
+	if (b->in_nopoll) {
 		event_active(&b->ev_in, EV_READ, 0);
+		return;
+	}
+	if (event_add(&b->ev_in, NULL)) {
+		/* Rereading an fd we cannot watch would spin: input ends. */
+		srv_warn("console input: the loop cannot watch it; no input");
+		b->in_armed = false;
+		b->in_fd = -1;
 	}
 }
 
@@ -125,8 +132,12 @@ static void console_backend_in_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	n = read(fd, tmp, room < sizeof(tmp) ? room : sizeof(tmp));
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		/* Nothing wakes a file's reader but itself: go again. */
+		if (b->in_nopoll && errno == EINTR)
+			event_active(&b->ev_in, EV_READ, 0);
 		return;
+	}
 	if (n <= 0) {
 		if (b->kind == CTL_CONSOLE_SOCKET) {
 			console_backend_drop_client(b);
@@ -154,9 +165,41 @@ static void console_backend_retry_cb(evutil_socket_t fd, short what, void *arg)
 	console_backend_arm_in(arg, true);
 }
 
+/*
+ * How to read input from @fd. epoll refuses fds whose reads never block
+ * (regular files, /dev/null and other devices without poll): ask it here,
+ * once, instead of letting libevent's add fail and log.
+ */
+enum console_in_mode { CONSOLE_IN_POLL, CONSOLE_IN_FILE, CONSOLE_IN_NONE };
+
+static enum console_in_mode console_backend_in_mode(int fd)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+	struct stat st;
+	int ep, err;
+
+	if (fstat(fd, &st))
+		return CONSOLE_IN_POLL; /* let the loop find out */
+	if (S_ISREG(st.st_mode))
+		return CONSOLE_IN_FILE;
+	if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
+		return CONSOLE_IN_POLL;
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return CONSOLE_IN_POLL;
+	err = epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) ? errno : 0;
+	close(ep);
+	/* /dev/null and the like: no input, as if at end of file. */
+	return err == EPERM ? CONSOLE_IN_NONE : CONSOLE_IN_POLL;
+}
+
 static int console_backend_watch(struct console_backend *b, int in, int out)
 {
-	b->in_fd = in;
+	enum console_in_mode mode =
+		in >= 0 ? console_backend_in_mode(in) : CONSOLE_IN_NONE;
+
+	b->in_fd = mode == CONSOLE_IN_NONE ? -1 : in;
+	b->in_nopoll = mode == CONSOLE_IN_FILE;
 	b->out_fd = out;
 	if (out >= 0) {
 		int fl = fcntl(out, F_GETFL);
@@ -166,7 +209,7 @@ static int console_backend_watch(struct console_backend *b, int in, int out)
 		event_assign(&b->ev_out, b->base, out, EV_WRITE,
 			     console_backend_flush_cb, b);
 	}
-	if (in >= 0) {
+	if (b->in_fd >= 0) {
 		event_assign(&b->ev_in, b->base, in, EV_READ | EV_PERSIST,
 			     console_backend_in_cb, b);
 		console_backend_arm_in(b, true);

@@ -18,7 +18,9 @@
  * holder of the same open file description: the VMM should hand over a
  * description of its own, not its stdout). The input fd is read only when
  * the loop reports it readable, one read per wake-up, so its flags are left
- * alone.
+ * alone. Input epoll cannot watch: a regular file is read on demand while
+ * the input buffer has room, until EOF; anything else (/dev/null) is taken
+ * as input already at its end.
  */
 #ifndef ISOVM_CONSOLE_BACKEND_H
 #define ISOVM_CONSOLE_BACKEND_H
@@ -55,7 +57,7 @@ struct console_backend {
 	struct event ev_in, ev_out, ev_listen, ev_flush, ev_retry;
 	bool in_armed, in_paused, out_armed;
 	bool out_dead;	/* output failed for good */
-	bool in_nopoll; /* input fd not pollable: file */
+	bool in_nopoll; /* input is a regular file: read on demand */
 	const struct console_backend_cb *cb;
 	void *ctx;
 	struct console_backend_stats st;

@@ -434,3 +434,66 @@ Test(console, stdout_to_a_file_continues_after_what_is_there)
 	cr_assert_not_null(strstr(buf, "ISOVM-TEST name=info status=pass"));
 	vmrun_free(&r);
 }
+
+/*
+ * stdin epoll cannot watch. Debug level: libevent's complaint about such
+ * an fd, once logged, shows there.
+ */
+static void con_no_libevent(const struct vmrun *r)
+{
+	cr_assert_null(strstr(r->err, "libevent"), "stderr: %s", r->err);
+	cr_assert_null(strstr(r->err, "Epoll"), "stderr: %s", r->err);
+}
+
+/* The harness gives the VMM /dev/null as stdin: input is at its end. */
+Test(console, stdin_from_dev_null_is_no_input)
+{
+	struct vmrun r;
+
+	if (!harness_have_kvm())
+		return;
+	cr_assert_eq(vmrun_isovm(&r, CON_TIMEOUT_MS, "run", "--kernel",
+				 HARNESS_TESTGUEST, "--log-level", "debug",
+				 "--cmdline", "test=info", NULL),
+		     0);
+	if (r.status != ISOVM_EXIT_POWEROFF)
+		vmrun_dump(&r, "stdin /dev/null");
+	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
+	cr_assert_not_null(strstr(r.out, "ISOVM-TEST name=info status=pass"));
+	con_no_libevent(&r);
+	vmrun_free(&r);
+}
+
+/*
+ * A file as stdin: its line waits in the server until the guest posts its
+ * virtio console buffers (the UART asks only while the guest reads it).
+ */
+Test(console, stdin_from_a_file_is_echoed)
+{
+	char path[64], script[512], want[64];
+	char *argv[] = { "/bin/sh", "-c", script, NULL };
+	struct vmrun r;
+	FILE *f;
+
+	if (!harness_have_kvm())
+		return;
+	snprintf(path, sizeof(path), "/tmp/isovm-con-%d-in.txt", getpid());
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(CON_ECHO_LINE "\n", f);
+	fclose(f);
+	snprintf(script, sizeof(script),
+		 "exec %s run --kernel %s --log-level debug --cmdline "
+		 "'test=console-echo console-echo.timeout_ms=10000' < %s",
+		 HARNESS_ISOVM, HARNESS_TESTGUEST, path);
+	cr_assert_eq(vmrun(&r, CON_TIMEOUT_MS, argv), 0);
+	unlink(path);
+	if (r.status != ISOVM_EXIT_POWEROFF)
+		vmrun_dump(&r, "stdin from a file");
+	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
+	snprintf(want, sizeof(want), "echo:%s\n", CON_ECHO_LINE);
+	cr_assert_not_null(strstr(r.out, want), "the echo did not come back");
+	cr_assert_not_null(strstr(r.out, "name=console-echo status=pass"));
+	con_no_libevent(&r);
+	vmrun_free(&r);
+}

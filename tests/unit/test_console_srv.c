@@ -714,3 +714,146 @@ Test(console_srv, a_region_that_is_no_sealed_memfd_is_refused,
 	close(p[0]);
 	close(p[1]);
 }
+
+/*
+ * Input epoll cannot watch (/dev/null, regular files): the server at debug
+ * level, its stderr kept in a file of ours so a test can read it after.
+ */
+static int srv_log_fd = -1;
+
+static void srv_start_logged(void)
+{
+	char path[] = "/tmp/isovm-console-log-XXXXXX";
+	int saved;
+
+	signal(SIGPIPE, SIG_IGN);
+	srv_log_fd = mkstemp(path);
+	cr_assert_geq(srv_log_fd, 0);
+	unlink(path);
+	saved = dup(STDERR_FILENO);
+	cr_assert_geq(saved, 0);
+	cr_assert_geq(dup2(srv_log_fd, STDERR_FILENO), 0);
+	cr_assert_eq(fake_vmm_spawn(&vmm, CONSOLE_BIN, NULL, "debug"), 0);
+	cr_assert_geq(dup2(saved, STDERR_FILENO), 0);
+	close(saved);
+	cr_assert_eq(fake_vmm_hello(&vmm, CTL_DEV_CONSOLE), 0);
+}
+
+/* Stats round trip first: what the server logged so far is in the file. */
+static void assert_no_libevent_lines(void)
+{
+	static char log[65536];
+	ssize_t n;
+
+	stats();
+	n = pread(srv_log_fd, log, sizeof(log) - 1, 0);
+	cr_assert_geq(n, 0);
+	log[n] = '\0';
+	cr_assert_null(strstr(log, "libevent"), "server said: %s", log);
+	cr_assert_null(strstr(log, "Epoll"), "server said: %s", log);
+}
+
+/* CPU ticks (user + system) the server has used so far. */
+static unsigned long long srv_cpu_ticks(void)
+{
+	char path[64], line[1024], *p;
+	unsigned long long ut = 0, st = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)vmm.pid);
+	f = fopen(path, "r");
+	cr_assert_not_null(f);
+	cr_assert_not_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	p = strrchr(line, ')'); /* the name may hold spaces */
+	cr_assert_not_null(p);
+	/* Fields 3..13 skipped, then utime and stime (proc(5)). */
+	cr_assert_eq(sscanf(p + 2,
+			    "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+			    "%llu %llu",
+			    &ut, &st),
+		     2);
+	return ut + st;
+}
+
+Test(console_srv, stdio_input_from_dev_null_is_at_its_end,
+     .init = srv_start_logged)
+{
+	enum ctl_fd_role roles[2] = {CTL_FD_BACKEND, CTL_FD_BACKEND_OUT};
+	int in = open("/dev/null", O_RDONLY | O_CLOEXEC), out[2], be[2];
+	char buf[8];
+
+	cr_assert_geq(in, 0);
+	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+	be[0] = in;
+	be[1] = out[1];
+	setup_with(CTL_CONSOLE_STDIO, be, roles, 2);
+	close(in);
+	close(out[1]);
+	/* No input ever comes; output goes on as usual. */
+	post(IN, VIRTIO, NULL, 16);
+	assert_nothing_completes(200);
+	post(OUT, UART, "up\n", 3);
+	cr_assert_eq(reap(NULL, 0).status, 0);
+	cr_assert_eq(read_exact(out[0], buf, 3, 3000), 3);
+	cr_assert_arr_eq(buf, "up\n", 3);
+	assert_no_libevent_lines();
+	close(out[0]);
+}
+
+/*
+ * A file is always readable: the server reads only what its input buffer
+ * holds while the guest takes nothing (no spinning on it), then the rest
+ * as the guest takes it, in order, then nothing more.
+ */
+Test(console_srv, stdio_file_input_is_read_as_the_guest_takes_it,
+     .init = srv_start_logged)
+{
+	enum ctl_fd_role roles[2] = {CTL_FD_BACKEND, CTL_FD_BACKEND_OUT};
+	char path[] = "/tmp/isovm-console-in-XXXXXX";
+	static char text[3 * 4096 + 123], buf[sizeof(text)];
+	int in = mkstemp(path), out[2], be[2];
+	unsigned long long ticks;
+	struct ctl_stats st;
+	size_t got = 0;
+
+	cr_assert_geq(in, 0);
+	unlink(path);
+	for (size_t i = 0; i < sizeof(text); i++)
+		text[i] = (char)('a' + i * 7 % 26);
+	cr_assert_eq(write(in, text, sizeof(text)), (ssize_t)sizeof(text));
+	cr_assert_eq(lseek(in, 0, SEEK_SET), 0);
+	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+	be[0] = in;
+	be[1] = out[1];
+	setup_with(CTL_CONSOLE_STDIO, be, roles, 2);
+	close(out[1]);
+	usleep(100000);
+	ticks = srv_cpu_ticks();
+	usleep(500000);
+	/* A loop rereading the file would have used most of 50 ticks. */
+	cr_assert_leq(srv_cpu_ticks() - ticks, 5, "the server spins");
+	/* The server shares our file offset: it read what it buffered. */
+	st = stats();
+	cr_assert_eq(extra(&st, "in_buffered"), 4096);
+	cr_assert_eq(lseek(in, 0, SEEK_CUR), 4096);
+	close(in);
+	while (got < sizeof(text)) {
+		struct ipc_dp_done d;
+
+		post(IN, got & 1 ? UART : VIRTIO, NULL, 1500);
+		d = reap(buf + got, sizeof(buf) - got);
+		cr_assert_eq(d.status, 0);
+		cr_assert_gt(d.len, 0);
+		got += d.len;
+	}
+	cr_assert_eq(got, sizeof(text));
+	cr_assert_arr_eq(buf, text, sizeof(text));
+	/* End of file: no byte more, and the server goes on. */
+	post(IN, VIRTIO, NULL, 16);
+	assert_nothing_completes(200);
+	post(OUT, VIRTIO, "ok", 2);
+	cr_assert_eq(reap(NULL, 0).status, 0);
+	assert_no_libevent_lines();
+	close(out[0]);
+}
