@@ -47,6 +47,22 @@ static int kvm_check_caps(struct kvm *kvm, char *err, size_t errlen)
 	return 0;
 }
 
+/* Optional: without it every port write exits, which is only slower. */
+static void kvm_probe_coalescing(struct kvm *kvm)
+{
+	long psize = sysconf(_SC_PAGESIZE);
+	int page = ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION,
+			 KVM_CAP_COALESCED_MMIO);
+	int pio = ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION,
+			KVM_CAP_COALESCED_PIO);
+
+	kvm->page_size = psize > 0 ? (size_t)psize : 4096;
+	kvm->coalesced_ring_off = 0;
+	if (page > 0 && pio > 0 &&
+	    (size_t)(page + 1) * kvm->page_size <= (size_t)kvm->run_mmap_size)
+		kvm->coalesced_ring_off = (size_t)page * kvm->page_size;
+}
+
 int kvm_open(struct kvm *kvm, char *err, size_t errlen)
 {
 	int ret, version;
@@ -74,6 +90,7 @@ int kvm_open(struct kvm *kvm, char *err, size_t errlen)
 		snprintf(err, errlen, "KVM_GET_VCPU_MMAP_SIZE failed");
 		goto err_close_sys;
 	}
+	kvm_probe_coalescing(kvm);
 	return 0;
 
 err_close_sys:
@@ -141,6 +158,19 @@ int kvm_pit_discard_lost_ticks(int vm_fd)
 	struct kvm_reinject_control rc = {.pit_reinject = 0};
 
 	if (ioctl(vm_fd, KVM_REINJECT_CONTROL, &rc) < 0)
+		return -errno;
+	return 0;
+}
+
+int kvm_coalesce_pio(int vm_fd, uint16_t port, uint32_t len)
+{
+	struct kvm_coalesced_mmio_zone z = {
+		.addr = port,
+		.size = len,
+		.pio = 1,
+	};
+
+	if (ioctl(vm_fd, KVM_REGISTER_COALESCED_MMIO, &z) < 0)
 		return -errno;
 	return 0;
 }

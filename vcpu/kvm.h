@@ -14,6 +14,12 @@ struct kvm {
 	int sys_fd;	   /* /dev/kvm, owned */
 	int run_mmap_size; /* size of each vCPU's struct kvm_run mapping */
 	int max_vcpus;	   /* KVM_CAP_MAX_VCPUS */
+	/*
+	 * Where the coalesced-write ring sits in every vCPU's mapping, in
+	 * bytes; 0 when KVM cannot coalesce port writes (then none are).
+	 */
+	size_t coalesced_ring_off;
+	size_t page_size;
 };
 
 /*
@@ -38,7 +44,6 @@ int kvm_vm_create(const struct kvm *kvm, char *err, size_t errlen);
  */
 int kvm_vm_add_irqchip(int vm_fd, char *err, size_t errlen);
 
-/* Sets the level of an in-kernel irqchip input (GSI); 0 or -errno. */
 /*
  * Turns off the PIT's reinjection of missed ticks (QEMU's
  * lost_tick_policy=discard). Our guests keep time with the TSC, not by
@@ -47,7 +52,15 @@ int kvm_vm_add_irqchip(int vm_fd, char *err, size_t errlen);
  * so it is called while the guest runs.
  */
 int kvm_pit_discard_lost_ticks(int vm_fd);
+
+/* Sets the level of an in-kernel irqchip input (GSI); 0 or -errno. */
 int kvm_irq_line(int vm_fd, unsigned gsi, int level);
+
+/*
+ * Makes guest writes to ports [port, port + len) go to the VM's coalesced
+ * ring instead of exiting (kvm->coalesced_ring_off must be set). 0 or -errno.
+ */
+int kvm_coalesce_pio(int vm_fd, uint16_t port, uint32_t len);
 
 /*
  * Routes guest writes of len bytes at the MMIO address gpa (with value

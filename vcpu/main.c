@@ -133,6 +133,10 @@ static int main_devices(struct vm *vm, struct iothread *io,
 			return -1;
 		}
 	}
+	if (vm_start_poller(vm, io)) {
+		log_error("cannot start the UART poller");
+		return -1;
+	}
 	if (iothread_start(io)) {
 		log_error("cannot start the I/O thread");
 		return -1;
@@ -197,6 +201,7 @@ int main(int argc, char **argv)
 	/* Guest output still queued reaches the server before it stops. */
 	front_console_drain(&fc);
 	iothread_stop(&io);
+	coalesce_poll_stop(&vm.coal_poll);
 	for (unsigned i = 0; i < cfg.disks.n; i++)
 		front_blk_stop(&blk[i]);
 	front_console_stop(&fc);

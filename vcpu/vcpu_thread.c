@@ -192,6 +192,8 @@ static void *vcpu_thread_main(void *arg)
 			vm_request_outcome(v->vm, VM_OUTCOME_ERROR, 0);
 			break;
 		}
+		/* Queued port writes happened before this exit. */
+		coalesce_replay(&v->vm->coal);
 		if (v->run->exit_reason != KVM_EXIT_IO &&
 		    v->run->exit_reason != KVM_EXIT_MMIO)
 			v->exits_other++;

@@ -32,6 +32,34 @@ static void vm_uart_irq(void *opaque, int level)
 		log_warn("uart: KVM_IRQ_LINE: %s", strerror(-ret));
 }
 
+/*
+ * The UART's registers, seen first by the coalescing poller: a guest that
+ * reads LSR or sets IER is about to write, and the bytes it queues should
+ * reach the console within a millisecond even if it then halts.
+ */
+static void vm_uart_read(void *opaque, uint64_t off, uint8_t *data,
+			 unsigned len)
+{
+	struct vm *vm = opaque;
+
+	coalesce_poll_hurry(&vm->coal_poll);
+	uart_io_ops.read(&vm->uart, off, data, len);
+}
+
+static void vm_uart_write(void *opaque, uint64_t off, const uint8_t *data,
+			  unsigned len)
+{
+	struct vm *vm = opaque;
+
+	coalesce_poll_hurry(&vm->coal_poll);
+	uart_io_ops.write(&vm->uart, off, data, len);
+}
+
+static const struct io_bus_ops vm_uart_ops = {
+	.read = vm_uart_read,
+	.write = vm_uart_write,
+};
+
 static void vm_pio_event(void *opaque, enum pio_event ev, uint32_t code)
 {
 	struct vm *vm = opaque;
@@ -102,8 +130,9 @@ int vm_init(struct vm *vm, const struct kvm *kvm, const struct vm_config *cfg,
 	io_bus_init(&vm->pio, "pio");
 	io_bus_init(&vm->mmio, "mmio");
 	uart_init(&vm->uart, be, be_opaque, vm_uart_irq, vm);
+	coalesce_init(&vm->coal, &vm->pio);
 	ret = io_bus_register(&vm->pio, UART_COM1_BASE, UART_NR_REGS,
-			      &uart_io_ops, &vm->uart, "com1");
+			      &vm_uart_ops, vm, "com1");
 	if (!ret)
 		ret = pio_devices_register(&vm->pio_dev, &vm->pio, vm_pio_event,
 					   vm);
@@ -114,6 +143,7 @@ int vm_init(struct vm *vm, const struct kvm *kvm, const struct vm_config *cfg,
 	return 0;
 
 err_fini_devices:
+	coalesce_fini(&vm->coal);
 	uart_fini(&vm->uart);
 	io_bus_fini(&vm->mmio);
 	io_bus_fini(&vm->pio);
@@ -130,6 +160,12 @@ err_close_efd:
 void vm_fini(struct vm *vm)
 {
 	pio_devices_fini(&vm->pio_dev);
+	if (vm->kvm->coalesced_ring_off)
+		coalesce_log_stats(&vm->coal);
+	else
+		log_debug("coalesced port writes: off (KVM lacks "
+			  "KVM_CAP_COALESCED_PIO)");
+	coalesce_fini(&vm->coal);
 	uart_fini(&vm->uart);
 	io_bus_fini(&vm->mmio);
 	io_bus_fini(&vm->pio);
@@ -188,12 +224,44 @@ static void vm_teardown(struct vm *vm)
 	for (unsigned i = 0; i < vm->nr_devs; i++)
 		if (vm->dev[i].ops->reset)
 			vm->dev[i].ops->reset(vm->dev[i].opaque, vm);
+	/* Queued UART output is the guest's last words: keep them. */
+	coalesce_detach(&vm->coal);
 	fd = atomic_exchange(&vm->vm_fd, -1);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpu[i]);
 	vm->nr_vcpus = 0;
 	if (fd >= 0)
 		close(fd);
+}
+
+/*
+ * Writes to the UART's THR (and DLL) queue in KVM instead of exiting: on
+ * slow-exit hosts that is most of the cost of serial output. Reads, and
+ * every other register, still exit, and each exit replays the queue first.
+ */
+static void vm_coalesce_uart(struct vm *vm, int vm_fd)
+{
+	size_t off = vm->kvm->coalesced_ring_off;
+	int ret;
+
+	if (!off || !vm->nr_vcpus)
+		return;
+	ret = kvm_coalesce_pio(vm_fd, UART_COM1_BASE, 1);
+	if (ret) {
+		log_debug("uart: KVM_REGISTER_COALESCED_MMIO: %s",
+			  strerror(-ret));
+		return;
+	}
+	if (!coalesce_attach(&vm->coal, (uint8_t *)vm->vcpu[0].run + off,
+			     vm->kvm->page_size))
+		log_error("uart: coalesced ring too small");
+}
+
+int vm_start_poller(struct vm *vm, struct iothread *io)
+{
+	if (!vm->kvm->coalesced_ring_off)
+		return 0;
+	return coalesce_poll_start(&vm->coal_poll, &vm->coal, io);
 }
 
 static int vm_attach_devices(struct vm *vm, int vm_fd)
@@ -278,6 +346,7 @@ static int vm_boot(struct vm *vm)
 	}
 	if (vm_create_vcpus(vm, fd) || vm_attach_devices(vm, fd))
 		goto err_teardown;
+	vm_coalesce_uart(vm, fd);
 	return 0;
 
 err_teardown:

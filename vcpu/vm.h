@@ -12,6 +12,8 @@
 
 #include "vcpu/args.h"
 #include "vcpu/boot.h"
+#include "vcpu/coalesce.h"
+#include "vcpu/coalesce_poll.h"
 #include "vcpu/cpu.h"
 #include "vcpu/io_bus.h"
 #include "vcpu/kvm.h"
@@ -93,6 +95,9 @@ struct vm {
 	struct io_bus mmio; /* virtio-mmio devices register here */
 	struct uart uart;
 	struct pio_devices pio_dev;
+	/* UART transmit writes KVM queues; replayed on every vCPU exit. */
+	struct coalesce coal;
+	struct coalesce_poll coal_poll; /* started by vm_start_poller() */
 	/* The outcome: the first request wins; main waits on outcome_efd. */
 	atomic_int outcome;
 	uint32_t panic_code;
@@ -124,6 +129,12 @@ void vm_fini(struct vm *vm);
  */
 int vm_add_device(struct vm *vm, const struct vm_device_ops *ops, void *opaque);
 int vm_cmdline_add(struct vm *vm, const char *words);
+
+/*
+ * Before iothread_start(): replays queued UART writes on io when the guest
+ * makes no exits. Nothing to do (0) when KVM cannot queue them. 0 or -errno.
+ */
+int vm_start_poller(struct vm *vm, struct iothread *io);
 
 /*
  * Boots until the guest powers off, panics or faults, or sig_fd (a signalfd)
