@@ -22,6 +22,7 @@ static const struct tg_test tests_table[] = {
 	{ "blk-bench", test_blk_bench },
 	{ "blk-info", test_blk_info },
 	{ "virtq-evil", test_virtq_evil },
+	{ "uart-quiet", test_uart_quiet },
 };
 
 const struct tg_test *tests_find(const char *name)
