@@ -10,18 +10,12 @@
 #include "vcpu/coalesce.h"
 #include "vcpu/coalesce_poll.h"
 #include "vcpu/iothread.h"
+#include "tests/unit/fake_uart.h"
 #include "vcpu/uart.h"
 
 #define RING_BYTES 4096
 
-struct fake {
-	uint8_t tx[1024];
-	size_t tx_len;
-	int level;
-	unsigned edges;
-};
-
-static struct fake fk;
+static struct fake_uart fk;
 static struct uart u;
 static struct io_bus bus;
 static struct coalesce co;
@@ -31,31 +25,11 @@ static union {
 } page;
 static uint32_t nr;
 
-static void fake_tx(void *opaque, const uint8_t *buf, size_t len)
-{
-	struct fake *f = opaque;
-
-	cr_assert_leq(f->tx_len + len, sizeof(f->tx));
-	memcpy(f->tx + f->tx_len, buf, len);
-	f->tx_len += len;
-}
-
-static void fake_irq(void *opaque, int level)
-{
-	struct fake *f = opaque;
-
-	if (level && !f->level)
-		f->edges++;
-	f->level = level;
-}
-
-static const struct uart_backend_ops fake_ops = {.tx = fake_tx};
-
 static void setup(void)
 {
 	memset(&fk, 0, sizeof(fk));
 	memset(&page, 0, sizeof(page));
-	uart_init(&u, &fake_ops, &fk, fake_irq, &fk);
+	uart_init(&u, &fake_uart_ops, &fk, fake_uart_irq, &fk);
 	io_bus_init(&bus, "pio");
 	cr_assert_eq(io_bus_register(&bus, UART_COM1_BASE, UART_NR_REGS,
 				     &uart_io_ops, &u, "com1"),

@@ -45,6 +45,23 @@ static void setup_with(enum ctl_console_backend kind, const int *be,
 	cr_assert_eq(r.features, 0);
 }
 
+/*
+ * Server on stdio with input from in (the caller still owns it) and output
+ * into a new pipe, whose read end is left in out[0].
+ */
+static void setup_stdio_from(int in, int out[2])
+{
+	static const enum ctl_fd_role roles[2] = {CTL_FD_BACKEND,
+						  CTL_FD_BACKEND_OUT};
+	int be[2];
+
+	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+	be[0] = in;
+	be[1] = out[1];
+	setup_with(CTL_CONSOLE_STDIO, be, roles, 2);
+	close(out[1]);
+}
+
 /* Server on a stdio backend that is one end of a socketpair, both ways. */
 static void srv_stdio(void)
 {
@@ -615,10 +632,9 @@ Test(console_srv, pty_master_carries_both_directions, .init = srv_start)
 Test(console_srv, stdio_input_from_a_regular_file_reaches_the_guest,
      .init = srv_start)
 {
-	enum ctl_fd_role roles[2] = {CTL_FD_BACKEND, CTL_FD_BACKEND_OUT};
 	char path[] = "/tmp/isovm-console-in-XXXXXX", buf[8192];
 	static char text[6000];
-	int in = mkstemp(path), out[2], be[2];
+	int in = mkstemp(path), out[2];
 	size_t got = 0;
 
 	cr_assert_geq(in, 0);
@@ -627,12 +643,8 @@ Test(console_srv, stdio_input_from_a_regular_file_reaches_the_guest,
 		text[i] = (char)('0' + i % 10);
 	cr_assert_eq(write(in, text, sizeof(text)), (ssize_t)sizeof(text));
 	cr_assert_eq(lseek(in, 0, SEEK_SET), 0);
-	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
-	be[0] = in;
-	be[1] = out[1];
-	setup_with(CTL_CONSOLE_STDIO, be, roles, 2);
+	setup_stdio_from(in, out);
 	close(in);
-	close(out[1]);
 	while (got < sizeof(text)) {
 		struct ipc_dp_done d;
 
@@ -779,17 +791,12 @@ static unsigned long long srv_cpu_ticks(void)
 Test(console_srv, stdio_input_from_dev_null_is_at_its_end,
      .init = srv_start_logged)
 {
-	enum ctl_fd_role roles[2] = {CTL_FD_BACKEND, CTL_FD_BACKEND_OUT};
-	int in = open("/dev/null", O_RDONLY | O_CLOEXEC), out[2], be[2];
+	int in = open("/dev/null", O_RDONLY | O_CLOEXEC), out[2];
 	char buf[8];
 
 	cr_assert_geq(in, 0);
-	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
-	be[0] = in;
-	be[1] = out[1];
-	setup_with(CTL_CONSOLE_STDIO, be, roles, 2);
+	setup_stdio_from(in, out);
 	close(in);
-	close(out[1]);
 	/* No input ever comes; output goes on as usual. */
 	post(IN, VIRTIO, NULL, 16);
 	assert_nothing_completes(200);
@@ -809,10 +816,9 @@ Test(console_srv, stdio_input_from_dev_null_is_at_its_end,
 Test(console_srv, stdio_file_input_is_read_as_the_guest_takes_it,
      .init = srv_start_logged)
 {
-	enum ctl_fd_role roles[2] = {CTL_FD_BACKEND, CTL_FD_BACKEND_OUT};
 	char path[] = "/tmp/isovm-console-in-XXXXXX";
 	static char text[3 * 4096 + 123], buf[sizeof(text)];
-	int in = mkstemp(path), out[2], be[2];
+	int in = mkstemp(path), out[2];
 	unsigned long long ticks;
 	struct ctl_stats st;
 	size_t got = 0;
@@ -823,11 +829,7 @@ Test(console_srv, stdio_file_input_is_read_as_the_guest_takes_it,
 		text[i] = (char)('a' + i * 7 % 26);
 	cr_assert_eq(write(in, text, sizeof(text)), (ssize_t)sizeof(text));
 	cr_assert_eq(lseek(in, 0, SEEK_SET), 0);
-	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
-	be[0] = in;
-	be[1] = out[1];
-	setup_with(CTL_CONSOLE_STDIO, be, roles, 2);
-	close(out[1]);
+	setup_stdio_from(in, out);
 	usleep(100000);
 	ticks = srv_cpu_ticks();
 	usleep(500000);

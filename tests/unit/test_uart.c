@@ -2,41 +2,16 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "tests/unit/fake_uart.h"
 #include "vcpu/uart.h"
 
-struct fake {
-	uint8_t tx[256];
-	size_t tx_len;
-	int level;
-	unsigned edges; /* 0 -> 1 transitions */
-};
-
-static struct fake fk;
+static struct fake_uart fk;
 static struct uart u;
-
-static void fake_tx(void *opaque, const uint8_t *buf, size_t len)
-{
-	struct fake *f = opaque;
-
-	memcpy(f->tx + f->tx_len, buf, len);
-	f->tx_len += len;
-}
-
-static void fake_irq(void *opaque, int level)
-{
-	struct fake *f = opaque;
-
-	if (level && !f->level)
-		f->edges++;
-	f->level = level;
-}
-
-static const struct uart_backend_ops fake_ops = {.tx = fake_tx};
 
 static void setup(void)
 {
 	memset(&fk, 0, sizeof(fk));
-	uart_init(&u, &fake_ops, &fk, fake_irq, &fk);
+	uart_init(&u, &fake_uart_ops, &fk, fake_uart_irq, &fk);
 }
 
 static void teardown(void)
