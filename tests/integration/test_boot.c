@@ -1,7 +1,7 @@
 /*
  * test_boot.c: isovm boots the test guest under KVM: CPUs, memory across the
  * 32-bit hole, the command line, SMP with more vCPUs than host cores, reboot
- * and power-off, and the guest's panic report.
+ * and power-off, the guest's panic report, and a KVM emulation failure.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -205,5 +205,28 @@ Test(boot, guest_page_fault_is_reported_as_a_panic)
 	boot_testguest(&r, "1", "128M", "test=fault", NULL);
 	cr_assert_eq(r.status, ISOVM_EXIT_GUEST_PANIC, "status %d", r.status);
 	cr_assert_not_null(strstr(r.err, "guest panic"));
+	vmrun_free(&r);
+}
+
+Test(boot, kvm_emulation_failure_ends_the_vm_with_a_fault_report)
+{
+	struct vmrun r;
+	char line[512];
+
+	if (!harness_have_kvm())
+		return;
+	boot_testguest(&r, "1", "128M", "test=emul-fail", NULL);
+	cr_assert_eq(r.status, ISOVM_EXIT_GUEST_FAULT, "status %d", r.status);
+	cr_assert(!r.timed_out && !r.strays);
+	cr_assert_not_null(strstr(r.out, "emul-fail: x87 load"));
+	cr_assert_null(strstr(r.out, "ISOVM-TEST name=emul-fail"),
+		       "the guest went on after the failed instruction");
+	cr_assert_not_null(vmrun_line(&r, "KVM internal error", line,
+				      sizeof(line)));
+	/* Registers, then the bytes at rip: flds (%rax) is d9 00. */
+	cr_assert_not_null(strstr(line, "rip=0x"), "%s", line);
+	cr_assert_not_null(strstr(line, "cr3=0x"), "%s", line);
+	cr_assert_not_null(strstr(line, "code: d9 00"), "%s", line);
+	cr_assert_eq(vmrun_count(&r, "KVM internal error"), 1);
 	vmrun_free(&r);
 }

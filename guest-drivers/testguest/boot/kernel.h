@@ -18,6 +18,7 @@ enum sys_nr {
 	SYS_CR2 = 3,    /* -> cr2 */
 	SYS_TRIPLE_FAULT = 4, /* reset by triple fault */
 	SYS_KVMCLOCK = 5, /* (pa): KVM pvclock of this CPU at pa, 0 = off */
+	SYS_EMUL_FAIL = 6, /* ring 0 does what KVM cannot emulate; returns if it could */
 };
 
 /* Negative error returns of the gate (no libc errno here). */

@@ -71,4 +71,10 @@ static inline int64_t sys_kvmclock(uint64_t pa)
 	return sys_call(SYS_KVMCLOCK, pa, 0);
 }
 
+/* Returns only under a VMM that could emulate it (see SYS_EMUL_FAIL). */
+static inline int64_t sys_emul_fail(void)
+{
+	return sys_call(SYS_EMUL_FAIL, 0, 0);
+}
+
 #endif

@@ -23,6 +23,7 @@ static const struct tg_test tests_table[] = {
 	{ "blk-info", test_blk_info },
 	{ "virtq-evil", test_virtq_evil },
 	{ "uart-quiet", test_uart_quiet },
+	{ "emul-fail", test_emul_fail },
 };
 
 const struct tg_test *tests_find(const char *name)

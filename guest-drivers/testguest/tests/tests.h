@@ -8,6 +8,7 @@ struct tg_test {
 };
 
 void test_info(const char *name);
+void test_emul_fail(const char *name);
 void test_uart_quiet(const char *name);
 void test_smp(const char *name);
 void test_reboot(const char *name);
