@@ -75,6 +75,13 @@ int kvm_open(struct kvm *kvm, char *err, size_t errlen)
 		return ret;
 	}
 	version = ioctl(kvm->sys_fd, KVM_GET_API_VERSION, 0);
+	if (version < 0) {
+		ret = -errno;
+		snprintf(err, errlen,
+			 "/dev/kvm is not a KVM device (KVM_GET_API_VERSION: "
+			 "%s)", strerror(errno));
+		goto err_close_sys;
+	}
 	if (version != KVM_API_VERSION) {
 		snprintf(err, errlen, "KVM API version %d, need %d", version,
 			 KVM_API_VERSION);

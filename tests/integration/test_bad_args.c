@@ -213,6 +213,23 @@ Test(bad_args, no_dev_kvm)
 	expect_error(ISOVM_EXIT_VMM_ERROR, "/dev/kvm", argv);
 }
 
+Test(bad_args, dev_kvm_that_is_not_kvm)
+{
+	/* /dev/null bound over /dev/kvm, in a private mount namespace. */
+	char *argv[] = { "/usr/bin/unshare", "--mount", "--propagation",
+			 "private", "/bin/sh", "-c",
+			 "mount --bind /dev/null /dev/kvm && exec \"$0\" run "
+			 "--kernel \"$1\"",
+			 ISOVM, TG, NULL };
+
+	if (access("/usr/bin/unshare", X_OK) != 0 || geteuid() != 0) {
+		printf("SKIPPED: needs root and unshare(1) to replace /dev/kvm\n");
+		return;
+	}
+	expect_error(ISOVM_EXIT_VMM_ERROR, "/dev/kvm is not a KVM device",
+		     argv);
+}
+
 Test(bad_args, no_permission_on_dev_kvm)
 {
 	char *argv[] = { "/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
