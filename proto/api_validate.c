@@ -98,8 +98,5 @@ const char *api_req_name(enum api_req_type type)
 		[API_REQ_SHUTDOWN] = "shutdown",
 	};
 
-	if ((unsigned)type >= sizeof(names) / sizeof(names[0]) ||
-	    !names[type])
-		return "?";
-	return names[type];
+	return ctl_table_name(names, sizeof(names) / sizeof(names[0]), type);
 }

@@ -220,6 +220,9 @@ int ctl_fault_validate(const struct ctl_fault *f);
 /* s is NUL-terminated within cap and a non-empty [A-Za-z0-9_.-] word. */
 bool ctl_name_ok(const char *s, size_t cap);
 
+/* names[i] of a table of n, or "?" past its end or at a gap (log lines). */
+const char *ctl_table_name(const char *const *names, size_t n, unsigned i);
+
 /* Index in the SCM_RIGHTS array of the fd with this role, or -ENOENT. */
 int ctl_setup_fd_index(const struct ctl_setup *s, enum ctl_fd_role role);
 

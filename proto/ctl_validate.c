@@ -242,6 +242,11 @@ int ctl_setup_fd_index(const struct ctl_setup *s, enum ctl_fd_role role)
 	return -ENOENT;
 }
 
+const char *ctl_table_name(const char *const *names, size_t n, unsigned i)
+{
+	return i < n && names[i] ? names[i] : "?";
+}
+
 const char *ctl_type_name(enum ctl_type type)
 {
 	static const char *const names[] = {
@@ -252,8 +257,5 @@ const char *ctl_type_name(enum ctl_type type)
 		[CTL_FAULT] = "fault",
 	};
 
-	if ((unsigned)type >= sizeof(names) / sizeof(names[0]) ||
-	    !names[type])
-		return "?";
-	return names[type];
+	return ctl_table_name(names, sizeof(names) / sizeof(names[0]), type);
 }
