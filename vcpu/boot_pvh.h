@@ -9,38 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guest-drivers/abi/pvh_start_info.h"
 #include "vcpu/boot_file.h"
 
-#define HVM_START_MAGIC 0x336ec578u
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
-
-/* The Xen/PVH start info, version 1 (xen/include/public/arch-x86/hvm/start_info.h). */
-struct hvm_start_info {
-	uint32_t magic;
-	uint32_t version;
-	uint32_t flags;
-	uint32_t nr_modules;
-	uint64_t modlist_paddr;
-	uint64_t cmdline_paddr;
-	uint64_t rsdp_paddr;
-	uint64_t memmap_paddr;
-	uint32_t memmap_entries;
-	uint32_t reserved;
-};
-
-struct hvm_modlist_entry {
-	uint64_t paddr;
-	uint64_t size;
-	uint64_t cmdline_paddr;
-	uint64_t reserved;
-};
-
-struct hvm_memmap_table_entry {
-	uint64_t addr;
-	uint64_t size;
-	uint32_t type;
-	uint32_t reserved;
-};
 
 /* Where the three live inside the start-info page. */
 #define BOOT_PVH_MODLIST_GPA (BOOT_START_INFO_GPA + 0x40)

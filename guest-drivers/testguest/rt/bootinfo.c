@@ -35,7 +35,7 @@ static void bootinfo_copy_cmdline(uint64_t pa)
 
 static void bootinfo_copy_memmap(uint64_t pa, uint32_t n)
 {
-	const struct pvh_memmap_entry *src;
+	const struct hvm_memmap_table_entry *src;
 	uint32_t i;
 
 	if (n > BOOTINFO_MEMMAP_MAX)
@@ -46,9 +46,9 @@ static void bootinfo_copy_memmap(uint64_t pa, uint32_t n)
 	memcpy(bootinfo.memmap, src, n * sizeof(*src));
 	bootinfo.memmap_entries = n;
 	for (i = 0; i < n; i++) {
-		const struct pvh_memmap_entry *e = &bootinfo.memmap[i];
+		const struct hvm_memmap_table_entry *e = &bootinfo.memmap[i];
 
-		if (e->type == PVH_MEMMAP_RAM &&
+		if (e->type == HVM_MEMMAP_TYPE_RAM &&
 		    e->size <= UINT64_MAX - bootinfo.ram_bytes)
 			bootinfo.ram_bytes += e->size;
 	}
@@ -56,14 +56,14 @@ static void bootinfo_copy_memmap(uint64_t pa, uint32_t n)
 
 int bootinfo_read(uint64_t pa)
 {
-	const struct pvh_start_info *src = bootinfo_ptr(pa, sizeof(*src));
-	struct pvh_start_info si;
+	const struct hvm_start_info *src = bootinfo_ptr(pa, sizeof(*src));
+	struct hvm_start_info si;
 
 	memset(&bootinfo, 0, sizeof(bootinfo));
 	if (!src)
 		return -TG_EINVAL;
 	memcpy(&si, src, sizeof(si));
-	if (si.magic != PVH_START_MAGIC)
+	if (si.magic != HVM_START_MAGIC)
 		return -TG_EINVAL;
 	bootinfo.valid = 1;
 	bootinfo.version = si.version;

@@ -17,10 +17,10 @@ static void dma_init(void)
 
 	dma_end = start;
 	for (i = 0; i < bootinfo.memmap_entries; i++) {
-		const struct pvh_memmap_entry *e = &bootinfo.memmap[i];
+		const struct hvm_memmap_table_entry *e = &bootinfo.memmap[i];
 		uint64_t end;
 
-		if (e->type != PVH_MEMMAP_RAM || e->addr > start ||
+		if (e->type != HVM_MEMMAP_TYPE_RAM || e->addr > start ||
 		    e->size > UINT64_MAX - e->addr)
 			continue;
 		end = e->addr + e->size;
