@@ -112,6 +112,9 @@ static void fc_pump(struct front *f)
 			fc->cancel_pending = false;
 	}
 	fc_post_uart_out(fc);
+	/* Completions pump: front_console_drain() looks again. */
+	if (atomic_load(&fc->draining))
+		pthread_cond_broadcast(&fc->drained);
 	if (fc->in_posted || fc->in_len || atomic_load(&fc->server_dead))
 		return;
 	/*
@@ -335,15 +338,25 @@ static void fc_tx_event(int fd, void *arg)
 
 int front_console_init(struct front_console *fc)
 {
+	pthread_condattr_t ca;
 	int ret;
 
 	memset(fc, 0, sizeof(*fc));
 	ret = pthread_mutex_init(&fc->tx_lock, NULL);
 	if (ret)
 		return -ret;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	ret = pthread_cond_init(&fc->drained, &ca);
+	pthread_condattr_destroy(&ca);
+	if (ret) {
+		pthread_mutex_destroy(&fc->tx_lock);
+		return -ret;
+	}
 	fc->tx_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (fc->tx_efd < 0) {
 		ret = -errno;
+		pthread_cond_destroy(&fc->drained);
 		pthread_mutex_destroy(&fc->tx_lock);
 		return ret;
 	}
@@ -436,28 +449,43 @@ int front_console_start(struct front_console *fc, struct vm *vm,
 	return 0;
 }
 
+/* Front lock held. */
+static bool fc_tx_pending(struct front_console *fc)
+{
+	bool pending;
+
+	pthread_mutex_lock(&fc->tx_lock);
+	pending = fc->tx_len || fc->tx_inflight;
+	pthread_mutex_unlock(&fc->tx_lock);
+	return pending && !atomic_load(&fc->server_dead);
+}
+
 void front_console_drain(struct front_console *fc)
 {
-	struct timespec nap = {.tv_sec = 0, .tv_nsec = 1000000};
+	struct timespec deadline;
 	uint64_t one = 1;
-	bool pending;
+	bool late = false;
 
 	if (!fc->front_ready)
 		return;
 	atomic_store(&fc->draining, true);
-	for (int ms = 0; ms < FRONT_CONSOLE_DRAIN_MS; ms++) {
-		pthread_mutex_lock(fc->front.lock);
-		pthread_mutex_lock(&fc->tx_lock);
-		pending = fc->tx_len || fc->tx_inflight;
-		pthread_mutex_unlock(&fc->tx_lock);
-		pthread_mutex_unlock(fc->front.lock);
-		if (!pending || atomic_load(&fc->server_dead))
-			return;
-		if (write(fc->tx_efd, &one, sizeof(one)) < 0)
-			return;
-		nanosleep(&nap, NULL);
+	/* Bytes waiting for the batch timer go now; completions do the rest. */
+	if (write(fc->tx_efd, &one, sizeof(one)) < 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += FRONT_CONSOLE_DRAIN_MS / 1000;
+	deadline.tv_nsec += (FRONT_CONSOLE_DRAIN_MS % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
 	}
-	log_warn("console: output still queued at exit");
+	pthread_mutex_lock(fc->front.lock);
+	while (!late && fc_tx_pending(fc))
+		late = pthread_cond_timedwait(&fc->drained, fc->front.lock,
+					      &deadline) == ETIMEDOUT;
+	pthread_mutex_unlock(fc->front.lock);
+	if (late)
+		log_warn("console: output still queued at exit");
 }
 
 void front_console_stop(struct front_console *fc)
@@ -489,5 +517,6 @@ void front_console_stop(struct front_console *fc)
 	if (fc->tx_efd >= 0)
 		close(fc->tx_efd);
 	fc->tx_efd = -1;
+	pthread_cond_destroy(&fc->drained);
 	pthread_mutex_destroy(&fc->tx_lock);
 }

@@ -66,6 +66,7 @@ struct front_console {
 	struct event *tx_ev;
 	struct event *tx_timer; /* posts a small batch of UART output */
 	atomic_bool draining;   /* exit: post UART output at once */
+	pthread_cond_t drained; /* with front.lock: a pump ran while draining */
 	unsigned tx_inflight; /* UART OUT requests at the server */
 	/* UART input: at most one IN posted; bytes the FIFO had no room for. */
 	bool in_posted;
