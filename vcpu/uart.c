@@ -1,7 +1,6 @@
 /* uart.c: 16550A register semantics, transmit and receive with interrupts. */
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
 #include "vcpu/uart.h"
 
@@ -46,7 +45,6 @@ void uart_init(struct uart *u, const struct uart_backend_ops *be,
 {
 	memset(u, 0, sizeof(*u));
 	pthread_mutex_init(&u->lock, NULL);
-	pthread_cond_init(&u->rx_space, NULL);
 	u->be = be;
 	u->be_opaque = be_opaque;
 	u->irq = irq;
@@ -56,7 +54,6 @@ void uart_init(struct uart *u, const struct uart_backend_ops *be,
 
 void uart_fini(struct uart *u)
 {
-	pthread_cond_destroy(&u->rx_space);
 	pthread_mutex_destroy(&u->lock);
 }
 
@@ -72,7 +69,6 @@ void uart_reset(struct uart *u)
 	if (u->irq_level && u->irq)
 		u->irq(u->irq_opaque, 0);
 	u->irq_level = 0;
-	pthread_cond_broadcast(&u->rx_space);
 	pthread_mutex_unlock(&u->lock);
 }
 
@@ -124,7 +120,6 @@ static uint8_t uart_rx_pop(struct uart *u)
 	b = u->rx[u->rx_head];
 	u->rx_head = (u->rx_head + 1) % UART_RX_FIFO;
 	u->rx_count--;
-	pthread_cond_broadcast(&u->rx_space);
 	return b;
 }
 
@@ -208,8 +203,7 @@ static void uart_write_reg(struct uart *u, unsigned reg, uint8_t v)
 	case UART_IIR_FCR:
 		if (v & UART_FCR_CLEAR_RX) {
 			u->rx_head = u->rx_count = 0;
-			pthread_cond_broadcast(&u->rx_space);
-		}
+				}
 		u->fcr = v & 0xc9;
 		break;
 	case UART_LCR:
@@ -261,8 +255,8 @@ size_t uart_receive(struct uart *u, const uint8_t *buf, size_t len)
 	size_t n = 0;
 
 	/*
-	 * A vCPU may hold the lock while the backend waits for the console
-	 * thread, which is the caller here: never wait for it, retry later.
+	 * The console front calls this from the I/O thread with its own lock
+	 * held; rather than queue behind a vCPU it retries on its timer.
 	 */
 	if (pthread_mutex_trylock(&u->lock))
 		return 0;
@@ -274,27 +268,6 @@ size_t uart_receive(struct uart *u, const uint8_t *buf, size_t len)
 	uart_update_irq(u);
 	pthread_mutex_unlock(&u->lock);
 	return n;
-}
-
-bool uart_wait_rx_space(struct uart *u, unsigned timeout_ms)
-{
-	struct timespec ts;
-	bool space;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	pthread_mutex_lock(&u->lock);
-	while (u->rx_count == UART_RX_FIFO &&
-	       pthread_cond_timedwait(&u->rx_space, &u->lock, &ts) == 0)
-		;
-	space = u->rx_count < UART_RX_FIFO;
-	pthread_mutex_unlock(&u->lock);
-	return space;
 }
 
 bool uart_rx_wanted(struct uart *u)

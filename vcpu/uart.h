@@ -15,9 +15,10 @@
 #define UART_RX_FIFO   64
 
 /*
- * Where transmitted bytes go. tx is called on a vCPU thread with the UART
- * lock held: it must not block for long and must not call back into the
- * UART. Input reaches the UART through uart_receive() from any thread.
+ * Where transmitted bytes go. tx is called with the UART lock held, on a
+ * vCPU thread or on the I/O thread (replaying coalesced writes): it must
+ * not block and must not call back into the UART. Input reaches the UART
+ * through uart_receive() from any thread.
  */
 struct uart_backend_ops {
 	void (*tx)(void *opaque, const uint8_t *buf, size_t len);
@@ -28,7 +29,6 @@ typedef void (*uart_irq_fn)(void *opaque, int level);
 
 struct uart {
 	pthread_mutex_t lock;
-	pthread_cond_t rx_space; /* signalled when the guest drains RBR */
 	const struct uart_backend_ops *be;
 	void *be_opaque;
 	uart_irq_fn irq;
@@ -65,8 +65,5 @@ size_t uart_receive(struct uart *u, const uint8_t *buf, size_t len);
  * False while a vCPU holds the lock: ask again later. Never blocks.
  */
 bool uart_rx_wanted(struct uart *u);
-
-/* Waits up to timeout_ms for receive FIFO space; true when there is some. */
-bool uart_wait_rx_space(struct uart *u, unsigned timeout_ms);
 
 #endif
