@@ -78,16 +78,6 @@ static struct front_chain *front_cookie_chain(struct front *f, void *cookie)
 	return cookie;
 }
 
-bool front_has_room(const struct front *f, uint32_t arena_len)
-{
-	if (f->inflight >= f->max_inflight || f->dp->err)
-		return false;
-	if (!arena_len)
-		return true;
-	return f->dp->arena.nfree * (uint64_t)f->dp->arena.slot_size >=
-	       arena_len;
-}
-
 static void front_unstage(struct front *f, struct front_chain *c)
 {
 	for (unsigned i = 0; i < c->nstaged; i++)

@@ -158,9 +158,6 @@ int front_req(struct front *f, struct front_chain *c,
 	      const struct ipc_req *tmpl, uint32_t arena_len, const void *src,
 	      size_t copy_off, size_t copy_len, void *tag);
 
-/* Whether one more request of arena_len bytes would fit now. */
-bool front_has_room(const struct front *f, uint32_t arena_len);
-
 /*
  * From ops->done: copy 'len' bytes of 'buf' into c's writable part at
  * 'off'. Returns the bytes copied (fewer when the chain is shorter).
