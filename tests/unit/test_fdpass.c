@@ -1,6 +1,5 @@
 /* test_fdpass.c: fds cross a SOCK_SEQPACKET pair intact; abuse leaks none. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tests/unit/fd_count.h"
 #include "ipc/fdpass.h"
 
 static int sp[2];
@@ -27,20 +27,6 @@ static void fdpass_teardown(void)
 }
 
 TestSuite(fdpass, .init = fdpass_setup, .fini = fdpass_teardown);
-
-static int open_fd_count(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	cr_assert_not_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1; /* the directory's own fd */
-}
 
 static void assert_same_file(int a, int b)
 {

@@ -1,6 +1,5 @@
 /* test_frame.c: framing limits and the typed channels on a socketpair. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -8,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tests/unit/fd_count.h"
 #include "ipc/api_channel.h"
 #include "ipc/ctl_channel.h"
 #include "ipc/frame.h"
@@ -34,20 +34,6 @@ static void frame_teardown(void)
 TestSuite(frame, .init = frame_setup, .fini = frame_teardown);
 TestSuite(ctl_channel, .init = frame_setup, .fini = frame_teardown);
 TestSuite(api_channel, .init = frame_setup, .fini = frame_teardown);
-
-static int open_fd_count(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	cr_assert_not_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1; /* the directory's own fd */
-}
 
 /* Raw datagram of len bytes with nfds fresh fds, which we close here. */
 static void raw_send(const void *buf, size_t len, unsigned nfds)
