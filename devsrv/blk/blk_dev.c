@@ -16,7 +16,6 @@ int blk_dev_init(struct blk_dev *d, struct blk_backend *be,
 	d->be = be;
 	d->capacity = cfg->capacity_sectors;
 	d->read_only = cfg->read_only;
-	d->block_size = cfg->block_size;
 	/* NUL-padded, not NUL-terminated: a 20-byte id fills the field. */
 	if (id)
 		memcpy(d->id, id, strnlen(id, sizeof(d->id)));
@@ -57,8 +56,8 @@ static int blk_dev_check_range(const struct blk_dev *d,
 	return 0;
 }
 
-int blk_dev_check(const struct blk_dev *d, const struct ipc_req *req,
-		  const void *buf)
+static int blk_dev_verdict(const struct blk_dev *d, const struct ipc_req *req,
+			   const void *buf)
 {
 	switch (req->op) {
 	case IPC_OP_READ:
@@ -88,8 +87,19 @@ int blk_dev_check(const struct blk_dev *d, const struct ipc_req *req,
 	}
 }
 
-static int blk_dev_run(struct blk_dev *d, const struct ipc_req *req, void *buf,
-		       const struct blk_bounce *bb, uint32_t *len)
+int blk_dev_check(struct blk_dev *d, const struct ipc_req *req,
+		  const void *buf)
+{
+	int ret = blk_dev_verdict(d, req, buf);
+
+	if (ret)
+		atomic_fetch_add_explicit(&d->rejected, 1,
+					  memory_order_relaxed);
+	return ret;
+}
+
+static int blk_dev_io(struct blk_dev *d, const struct ipc_req *req, void *buf,
+		      const struct blk_bounce *bb, uint32_t *len)
 {
 	uint64_t off = req->args.blk.sector * VIRTIO_BLK_SECTOR;
 	uint64_t bytes = (uint64_t)req->args.blk.count * VIRTIO_BLK_SECTOR;
@@ -117,19 +127,13 @@ static int blk_dev_run(struct blk_dev *d, const struct ipc_req *req, void *buf,
 	return -EOPNOTSUPP; /* unreachable: checked before */
 }
 
-int blk_dev_exec(struct blk_dev *d, const struct ipc_req *req, void *buf,
-		 const struct blk_bounce *bb, uint32_t *len)
+int blk_dev_run(struct blk_dev *d, const struct ipc_req *req, void *buf,
+		const struct blk_bounce *bb, uint32_t *len)
 {
 	int ret;
 
 	*len = 0;
-	ret = blk_dev_check(d, req, buf);
-	if (ret) {
-		atomic_fetch_add_explicit(&d->rejected, 1,
-					  memory_order_relaxed);
-		return ret;
-	}
-	ret = blk_dev_run(d, req, buf, bb, len);
+	ret = blk_dev_io(d, req, buf, bb, len);
 	if (ret) {
 		/* A failed READ may have filled part of the buffer: report
 		 * none of it. */
@@ -138,6 +142,18 @@ int blk_dev_exec(struct blk_dev *d, const struct ipc_req *req, void *buf,
 					  memory_order_relaxed);
 	}
 	return ret;
+}
+
+int blk_dev_exec(struct blk_dev *d, const struct ipc_req *req, void *buf,
+		 const struct blk_bounce *bb, uint32_t *len)
+{
+	int ret = blk_dev_check(d, req, buf);
+
+	if (ret) {
+		*len = 0;
+		return ret;
+	}
+	return blk_dev_run(d, req, buf, bb, len);
 }
 
 int blk_dev_stat_op(uint32_t op)

@@ -13,14 +13,13 @@
 
 /*
  * One disk: capacity and flags from the VMM's Setup, on one backend (not
- * owned). blk_dev_exec() may run on several threads at once; nothing in
+ * owned). blk_dev_run() may run on several threads at once; nothing in
  * here changes after blk_dev_init() except the atomic counters.
  */
 struct blk_dev {
 	struct blk_backend *be;
 	uint64_t capacity; /* 512-byte sectors */
 	bool read_only;
-	uint32_t block_size;
 	uint8_t id[VIRTIO_BLK_ID_BYTES];     /* NUL-padded serial */
 	atomic_uint_fast64_t rejected;	     /* requests failing checks */
 	atomic_uint_fast64_t backend_errors; /* I/O that failed */
@@ -46,18 +45,22 @@ int blk_dev_init(struct blk_dev *d, struct blk_backend *be,
  *                buffer of 0 or more than 20 bytes
  *   -ERANGE      sector + count beyond the capacity (overflow-safe)
  * FLUSH, DISCARD and WRITE_ZEROES ignore the arena; FLUSH and GET_ID
- * ignore sector and count.
+ * ignore sector and count. A refusal counts in d->rejected.
  */
-int blk_dev_check(const struct blk_dev *d, const struct ipc_req *req,
+int blk_dev_check(struct blk_dev *d, const struct ipc_req *req,
 		  const void *buf);
 
 /*
- * Check, then run @req. READ and GET_ID fill @buf; *len is set to the
- * bytes written there (0 otherwise). @bb is the calling thread's bounce
- * buffer (for O_DIRECT images). Returns the completion status: 0, a
- * blk_dev_check() error, or the backend's -errno (-EIO, -ENOSPC...).
- * Never exits; a backend error leaves the device usable.
+ * Runs @req, which blk_dev_check() passed. READ and GET_ID fill @buf;
+ * *len is set to the bytes written there (0 otherwise). @bb is the calling
+ * thread's bounce buffer (for O_DIRECT images). Returns the completion
+ * status: 0 or the backend's -errno (-EIO, -ENOSPC...), counted in
+ * d->backend_errors. Never exits; a backend error leaves the device usable.
  */
+int blk_dev_run(struct blk_dev *d, const struct ipc_req *req, void *buf,
+		const struct blk_bounce *bb, uint32_t *len);
+
+/* blk_dev_check(), then blk_dev_run() if it passed (*len 0 if not). */
 int blk_dev_exec(struct blk_dev *d, const struct ipc_req *req, void *buf,
 		 const struct blk_bounce *bb, uint32_t *len);
 

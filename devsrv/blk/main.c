@@ -117,7 +117,7 @@ static void blk_srv_run(void *ctx, const struct blk_job *job,
 	uint32_t len;
 
 	memset(&cpl, 0, sizeof(cpl));
-	cpl.status = blk_dev_exec(&b->dev, &job->req, job->buf, bb, &len);
+	cpl.status = blk_dev_run(&b->dev, &job->req, job->buf, bb, &len);
 	cpl.id = job->req.id;
 	cpl.len = len;
 	/* Only backend errors get here (checks ran on the loop); debug
@@ -221,13 +221,18 @@ static enum srv_verdict blk_srv_handle(struct srv *srv,
 	/* Refuse bad requests here, on the loop, before they cost a thread;
 	 * GET_ID needs no I/O either. */
 	ret = blk_dev_check(&b->dev, req, buf);
-	if (ret || req->op == BLK_OP_GET_ID) {
-		cpl->status = blk_dev_exec(&b->dev, req, buf, NULL, &cpl->len);
+	if (ret) {
+		cpl->status = ret;
+		cpl->len = 0;
+		return SRV_DONE;
+	}
+	if (req->op == BLK_OP_GET_ID) {
+		cpl->status = blk_dev_run(&b->dev, req, buf, NULL, &cpl->len);
 		return SRV_DONE;
 	}
 	if (blk_srv_inline_ok(b, req)) {
 		cpl->status =
-			blk_dev_exec(&b->dev, req, buf, &b->bb, &cpl->len);
+			blk_dev_run(&b->dev, req, buf, &b->bb, &cpl->len);
 		atomic_fetch_add(&b->inlined, 1);
 		return SRV_DONE;
 	}
