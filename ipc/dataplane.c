@@ -91,9 +91,14 @@ int ipc_dp_vmm_submit(struct ipc_dp_vmm *d, struct ipc_req *req,
 	ret = ipc_ring_push(&d->sq, req, 1);
 	if (ret == 1)
 		return 0;
-	/* Only a corrupt consumer index gets here: keep it for replay. */
+	/*
+	 * Only a corrupt consumer index gets here. The request stays in
+	 * flight and goes out again on restart, so for the caller it was
+	 * posted: returning an error would have it freed twice. The error
+	 * sticks and shows on the next call.
+	 */
 	d->err = ret < 0 ? ret : -EPROTO;
-	return d->err;
+	return 0;
 }
 
 int ipc_dp_vmm_kick(struct ipc_dp_vmm *d)

@@ -50,7 +50,9 @@ void ipc_dp_vmm_close(struct ipc_dp_vmm *d);
 /*
  * Post @req (its arena buffer already allocated and filled) with @cookie;
  * req->id is set here. No kick: call ipc_dp_vmm_kick() once per batch.
- * Returns 0, -ENOSPC (in-flight limit) or -EPROTO (ring broken).
+ * Returns 0, -ENOSPC (in-flight limit) or the sticky error of a broken
+ * ring (-EPROTO...). A request that finds the ring broken on its push is
+ * kept for replay and returns 0; only the calls after it fail.
  */
 int ipc_dp_vmm_submit(struct ipc_dp_vmm *d, struct ipc_req *req,
 		      void *cookie);

@@ -133,6 +133,33 @@ Test(dataplane, bad_completion_sticks_until_restart_then_replays,
 	cr_assert(r[0].flags & IPC_REQ_F_REPLAY);
 }
 
+Test(dataplane, a_push_onto_a_corrupt_ring_is_kept_once_for_replay,
+     .init = dp_setup, .fini = dp_teardown)
+{
+	struct ipc_req r[8], late = { .op = IPC_OP_FLUSH };
+	struct ipc_dp_done done[8];
+	struct ipc_req kept;
+
+	/* A full lap, served and reaped: the next push must read cons. */
+	for (int i = 0; i < 8; i++)
+		dp_post(64, 0, NULL);
+	cr_assert_eq(dp_serve(false), 8);
+	cr_assert_eq(ipc_dp_vmm_reap(&vmm, done, 8), 8);
+	/* A hostile server moves its consumer index past the producer. */
+	atomic_store(&vmm.sq.hdr->cons, 1000);
+	kept = dp_post(64, 3, NULL);
+	cr_assert_eq(ipc_dp_vmm_submit(&vmm, &late, NULL), -EPROTO,
+		     "the ring error sticks for the next request");
+	cr_assert_eq(ipc_inflight_count(&vmm.inf), 1,
+		     "the kept request is in flight once");
+	ipc_dp_srv_close(&srv);
+	cr_assert_eq(ipc_dp_vmm_restart(&vmm, 2), 1);
+	cr_assert_eq(ipc_dp_srv_open(&srv, vmm.reg.fd, vmm.sq_efd, vmm.cq_efd,
+				     &geom), 0);
+	cr_assert_eq(ipc_dp_srv_next(&srv, r, 8), 1);
+	cr_assert_eq(r[0].id, kept.id);
+}
+
 Test(dataplane, server_refuses_a_request_outside_the_arena,
      .init = dp_setup, .fini = dp_teardown)
 {
