@@ -39,6 +39,12 @@ int vcpu_start(struct vcpu *v);
 /* Makes KVM_RUN return at once, now and on every later entry. */
 void vcpu_kick(struct vcpu *v);
 
+/*
+ * Undoes vcpu_kick() so KVM_RUN runs the guest again. vm->lock held and
+ * no stop under way (a stop's kick must stay).
+ */
+void vcpu_unkick(struct vcpu *v);
+
 /* Waits for the thread (call vcpu_kick first). */
 void vcpu_join(struct vcpu *v);
 

@@ -104,6 +104,7 @@ int vm_init(struct vm *vm, const struct kvm *kvm, const struct vm_config *cfg,
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
 	vm->state = VM_STATE_STARTING;
+	vm->pause_timeout_ms = VM_PAUSE_TIMEOUT_MS;
 	vm->cfg = cfg;
 	vm->kvm = kvm;
 	atomic_store(&vm->vm_fd, -1);

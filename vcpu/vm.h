@@ -109,6 +109,7 @@ struct vm {
 	enum vm_state state;
 	atomic_bool pause_req;
 	unsigned parked;
+	unsigned pause_timeout_ms; /* VM_PAUSE_TIMEOUT_MS; tests shorten it */
 	uint64_t run_start_ms;
 };
 
@@ -154,7 +155,8 @@ int vm_irq_line(struct vm *vm, unsigned gsi, int level);
  * Any thread but a vCPU's (the API's, say). pause returns once every vCPU is
  * parked outside KVM_RUN: 0, -EBUSY when not running (starting, already
  * paused, shutting down), -ECANCELED when the boot ended meanwhile or
- * -ETIMEDOUT after VM_PAUSE_TIMEOUT_MS (the VM then keeps running).
+ * -ETIMEDOUT after vm->pause_timeout_ms (the VM then keeps running, every
+ * vCPU with it).
  * resume: 0 or -EBUSY when not paused. shutdown: an orderly stop, also
  * from a paused VM; isovm then exits with status 0.
  */

@@ -26,7 +26,7 @@ void vm_vcpu_park(struct vm *vm, struct vcpu *v)
 	 * kicks, so a stop's kick is never undone here.
 	 */
 	if (!atomic_load(&vm->stopping))
-		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+		vcpu_unkick(v);
 	pthread_mutex_unlock(&vm->lock);
 }
 
@@ -45,7 +45,12 @@ int vm_pause(struct vm *vm)
 		vcpu_kick(&vm->vcpu[i]);
 	/* A vCPU that ended the boot never parks: the outcome wakes us. */
 	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += VM_PAUSE_TIMEOUT_MS / 1000;
+	deadline.tv_sec += vm->pause_timeout_ms / 1000;
+	deadline.tv_nsec += (long)(vm->pause_timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
 	while (vm->parked < vm->nr_vcpus && !atomic_load(&vm->stopping) &&
 	       atomic_load(&vm->outcome) == VM_OUTCOME_NONE && !ret)
 		ret = -pthread_cond_timedwait(&vm->cond, &vm->lock, &deadline);
@@ -54,8 +59,15 @@ int vm_pause(struct vm *vm)
 		log_info("vm: paused");
 		ret = 0;
 	} else {
-		/* Let the parked ones go again: the VM stays running. */
+		/*
+		 * Let the parked ones go again: the VM stays running. The
+		 * late ones must not find their kick still set, or each
+		 * KVM_RUN would return at once, for good.
+		 */
 		atomic_store(&vm->pause_req, false);
+		if (!atomic_load(&vm->stopping))
+			for (unsigned i = 0; i < vm->nr_vcpus; i++)
+				vcpu_unkick(&vm->vcpu[i]);
 		pthread_cond_broadcast(&vm->cond);
 		if (ret != -ETIMEDOUT)
 			ret = -ECANCELED;

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -32,13 +33,20 @@ static void put64(uint8_t *p, uint64_t v)
 	memcpy(p, &v, 8);
 }
 
+/* Guests in 32-bit flat protected mode: 1: incl COUNTER_GPA; jmp 1b. */
+static const uint8_t count_code[] = {0xff, 0x05, 0x00, 0x00,
+				     0x20, 0x00, 0xeb, 0xf8};
+/* mov $BLOCK_PORT, %dx; 1: out %al, (%dx); incl COUNTER_GPA; jmp 1b. */
+#define BLOCK_PORT 0x600
+static const uint8_t out_count_code[] = {0x66, 0xba, 0x00, 0x06, 0xee, 0xff,
+					 0x05, 0x00, 0x00, 0x20, 0x00, 0xeb,
+					 0xf7};
+#define CODE_MAX 16
+
 /* ELF64 with one PT_LOAD (the code) and one PT_NOTE (the PVH entry). */
-static void write_guest(const char *path)
+static void write_guest(const char *path, const uint8_t *code, size_t len)
 {
-	/* 1: incl COUNTER_GPA; jmp 1b (32-bit protected mode, flat). */
-	static const uint8_t code[] = {0xff, 0x05, 0x00, 0x00,
-				       0x20, 0x00, 0xeb, 0xf8};
-	uint8_t f[0x1000 + sizeof(code)] = {0};
+	uint8_t f[0x1000 + CODE_MAX] = {0};
 	uint8_t *ph = f + 64, *note = f + 0x200;
 	FILE *out;
 
@@ -59,8 +67,8 @@ static void write_guest(const char *path)
 	put64(ph + 8, 0x1000);
 	put64(ph + 16, ENTRY_GPA);
 	put64(ph + 24, ENTRY_GPA);
-	put64(ph + 32, sizeof(code));
-	put64(ph + 40, sizeof(code));
+	put64(ph + 32, len);
+	put64(ph + 40, len);
 	put64(ph + 48, 0x1000);
 	put32(ph + 56, 4); /* PT_NOTE */
 	put64(ph + 56 + 8, 0x200);
@@ -72,10 +80,11 @@ static void write_guest(const char *path)
 	put32(note + 8, 18); /* XEN_ELFNOTE_PHYS32_ENTRY */
 	memcpy(note + 12, "Xen", 4);
 	put32(note + 16, ENTRY_GPA);
-	memcpy(f + 0x1000, code, sizeof(code));
+	cr_assert_leq(len, CODE_MAX);
+	memcpy(f + 0x1000, code, len);
 	out = fopen(path, "wb");
 	cr_assert_not_null(out);
-	cr_assert_eq(fwrite(f, 1, sizeof(f), out), sizeof(f));
+	cr_assert_eq(fwrite(f, 1, 0x1000 + len, out), 0x1000 + len);
 	fclose(out);
 }
 
@@ -122,7 +131,23 @@ static uint32_t counter_after(unsigned ms)
 	return counter();
 }
 
-static bool start(unsigned cpus)
+/* BLOCK_PORT: a device that holds its vCPU while port_blocked is set. */
+static atomic_bool port_blocked;
+
+static void block_write(void *opaque, uint64_t off, const uint8_t *data,
+			unsigned len)
+{
+	(void)opaque;
+	(void)off;
+	(void)data;
+	(void)len;
+	while (atomic_load(&port_blocked))
+		usleep(1000);
+}
+
+static const struct io_bus_ops block_ops = {.write = block_write};
+
+static bool start_guest(unsigned cpus, const uint8_t *code, size_t len)
 {
 	char err[256];
 	sigset_t none;
@@ -131,7 +156,7 @@ static bool start(unsigned cpus)
 		return false;
 	memset(&R, 0, sizeof(R));
 	snprintf(R.path, sizeof(R.path), "/tmp/isovm-vmtest-%d.elf", getpid());
-	write_guest(R.path);
+	write_guest(R.path, code, len);
 	R.cfg.kernel_path = R.path;
 	R.cfg.cmdline = "";
 	R.cfg.cpus = cpus;
@@ -141,6 +166,9 @@ static bool start(unsigned cpus)
 	cr_assert_eq(vm_init(&R.vm, &R.kvm, &R.cfg, &null_be, NULL, err,
 			     sizeof(err)),
 		     0, "%s", err);
+	cr_assert_eq(io_bus_register(&R.vm.pio, BLOCK_PORT, 1, &block_ops,
+				     NULL, "block"),
+		     0);
 	sigemptyset(&none);
 	R.sig_fd = signalfd(-1, &none, SFD_CLOEXEC);
 	cr_assert_geq(R.sig_fd, 0);
@@ -149,6 +177,11 @@ static bool start(unsigned cpus)
 		usleep(1000);
 	cr_assert_neq(counter(), 0, "the guest never ran");
 	return true;
+}
+
+static bool start(unsigned cpus)
+{
+	return start_guest(cpus, count_code, sizeof(count_code));
 }
 
 static void finish(void)
@@ -204,6 +237,26 @@ Test(vm, a_paused_vm_shuts_down)
 	if (!start(1))
 		return;
 	cr_assert_eq(vm_pause(&R.vm), 0);
+	vm_shutdown(&R.vm);
+	finish();
+	cr_assert_eq(R.status, ISOVM_EXIT_POWEROFF);
+}
+
+Test(vm, a_pause_that_times_out_leaves_every_vcpu_running)
+{
+	uint32_t a, b;
+
+	if (!start_guest(1, out_count_code, sizeof(out_count_code)))
+		return;
+	R.vm.pause_timeout_ms = 100;
+	/* The vCPU gets stuck in a device, outside KVM_RUN. */
+	atomic_store(&port_blocked, true);
+	usleep(20000);
+	cr_assert_eq(vm_pause(&R.vm), -ETIMEDOUT);
+	atomic_store(&port_blocked, false);
+	a = counter_after(20);
+	b = counter_after(100);
+	cr_assert_gt(b, a, "the late vCPU no longer runs the guest");
 	vm_shutdown(&R.vm);
 	finish();
 	cr_assert_eq(R.status, ISOVM_EXIT_POWEROFF);
