@@ -14,6 +14,7 @@
 #include "vcpu/vm.h"
 #include "vcpu/selfstat.h"
 
+/* UART lock held (vm_teardown relies on it). */
 int vm_irq_line(struct vm *vm, unsigned gsi, int level)
 {
 	int fd = atomic_load(&vm->vm_fd);
@@ -228,6 +229,13 @@ static void vm_teardown(struct vm *vm)
 	/* Queued UART output is the guest's last words: keep them. */
 	coalesce_detach(&vm->coal);
 	fd = atomic_exchange(&vm->vm_fd, -1);
+	/*
+	 * The only IRQ_LINE caller is the UART, under its lock: once we hold
+	 * it, nobody still uses the old fd, whose number the next boot's VM
+	 * may get again.
+	 */
+	pthread_mutex_lock(&vm->uart.lock);
+	pthread_mutex_unlock(&vm->uart.lock);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpu[i]);
 	vm->nr_vcpus = 0;

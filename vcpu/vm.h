@@ -145,9 +145,10 @@ int vm_start_poller(struct vm *vm, struct iothread *io);
 int vm_run(struct vm *vm, int sig_fd);
 
 /*
- * Any thread: sets an interrupt line of the in-kernel irqchip (ISA IRQs
- * 0-15 reach both PIC and IOAPIC). Between boots the level is dropped and
- * -ENODEV returned. 0 or -errno.
+ * With vm->uart.lock held (the UART is its one caller, and teardown waits
+ * on that lock before it closes the VM fd): sets a line of the in-kernel
+ * irqchip (ISA IRQs 0-15 reach both PIC and IOAPIC). Between boots the
+ * level is dropped and -ENODEV returned. 0 or -errno.
  */
 int vm_irq_line(struct vm *vm, unsigned gsi, int level);
 
