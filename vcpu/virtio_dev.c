@@ -15,6 +15,9 @@ static void virtio_dev_mmio_read(void *opaque, uint64_t offset, uint8_t *data,
 {
 	struct virtio_dev *d = opaque;
 
+	/* The guest's interrupt handler never waits behind a bulk copy. */
+	if (virtio_mmio_irq_read(&d->mmio, offset, data, len))
+		return;
 	pthread_mutex_lock(&d->lock);
 	virtio_mmio_read(&d->mmio, offset, data, len);
 	pthread_mutex_unlock(&d->lock);
@@ -25,6 +28,8 @@ static void virtio_dev_mmio_write(void *opaque, uint64_t offset,
 {
 	struct virtio_dev *d = opaque;
 
+	if (virtio_mmio_irq_write(&d->mmio, offset, data, len))
+		return;
 	pthread_mutex_lock(&d->lock);
 	virtio_mmio_write(&d->mmio, offset, data, len);
 	pthread_mutex_unlock(&d->lock);

@@ -7,7 +7,9 @@
  * interrupt ISOVM_VIRTIO_MMIO_IRQ_BASE + i (edge-triggered, the MP table's
  * ISA default). Register accesses from vCPUs and notifications from the
  * I/O thread both run the transport under the device's lock, which device
- * code holds only briefly: a vCPU never waits for a device server.
+ * code holds only while it works, never while it waits for a device
+ * server. InterruptStatus and InterruptAck skip the lock, so the guest's
+ * interrupt handler does not wait behind a completion's copy.
  */
 #ifndef ISOVM_VIRTIO_DEV_H
 #define ISOVM_VIRTIO_DEV_H

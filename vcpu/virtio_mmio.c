@@ -365,6 +365,30 @@ static void virtio_mmio_ack(struct virtio_mmio_dev *dev, uint32_t val)
 		dev->irq(dev->host_opaque, false);
 }
 
+bool virtio_mmio_irq_read(struct virtio_mmio_dev *dev, uint64_t offset,
+			  void *data, unsigned len)
+{
+	uint32_t v;
+
+	if (offset != VIRTIO_MMIO_INTERRUPT_STATUS || len != 4)
+		return false;
+	v = __atomic_load_n(&dev->interrupt_status, __ATOMIC_SEQ_CST);
+	memcpy(data, &v, sizeof(v));
+	return true;
+}
+
+bool virtio_mmio_irq_write(struct virtio_mmio_dev *dev, uint64_t offset,
+			   const void *data, unsigned len)
+{
+	uint32_t v;
+
+	if (offset != VIRTIO_MMIO_INTERRUPT_ACK || len != 4)
+		return false;
+	memcpy(&v, data, sizeof(v));
+	virtio_mmio_ack(dev, v);
+	return true;
+}
+
 /* Config space: naturally aligned 1, 2 or 4 bytes inside config_size. */
 static bool virtio_mmio_config_ok(struct virtio_mmio_dev *dev,
 				  uint64_t offset, unsigned len)

@@ -106,6 +106,18 @@ int virtio_mmio_init(struct virtio_mmio_dev *dev, const char *name,
 		     virtio_mmio_log_fn *log, void *host_opaque);
 
 /*
+ * The interrupt registers, which need no device lock (interrupt_status is
+ * atomic and dropping the line does nothing): a well-formed InterruptStatus
+ * read or InterruptAck write is served and true returned; anything else
+ * returns false and goes through virtio_mmio_read/write under the lock.
+ * Any thread.
+ */
+bool virtio_mmio_irq_read(struct virtio_mmio_dev *dev, uint64_t offset,
+			  void *data, unsigned len);
+bool virtio_mmio_irq_write(struct virtio_mmio_dev *dev, uint64_t offset,
+			   const void *data, unsigned len);
+
+/*
  * A guest access at 'offset' inside the window. Registers take 4-byte
  * aligned accesses only; config space 1, 2 or 4 bytes, naturally aligned.
  * Anything else is a guest error: the device goes NEEDS_RESET, a read

@@ -894,3 +894,31 @@ Test(virtio_mmio, random_register_traffic_keeps_invariants)
 	cr_assert_gt(popped, 100, "popped %u", popped);
 	cr_assert_gt(driver_oks, 1000, "DRIVER_OK seen %u times", driver_oks);
 }
+
+Test(virtio_mmio, interrupt_registers_are_served_without_the_lock_path)
+{
+	struct virtq_chain chain;
+	uint32_t v = 0, ack = VIRTIO_MMIO_INT_VRING;
+	uint16_t narrow = 0;
+
+	bring_up();
+	offer_one(3, 1);
+	cr_assert_eq(virtio_mmio_pop(&dev, 0, &chain), 1);
+	cr_assert_eq(virtio_mmio_push(&dev, 0, chain.head, 64), 0);
+	virtio_mmio_signal_used(&dev, 0);
+	cr_assert(virtio_mmio_irq_read(&dev, VIRTIO_MMIO_INTERRUPT_STATUS, &v,
+				       4));
+	cr_assert_eq(v, VIRTIO_MMIO_INT_VRING);
+	cr_assert(virtio_mmio_irq_write(&dev, VIRTIO_MMIO_INTERRUPT_ACK, &ack,
+					4));
+	cr_assert_eq(rd(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+	cr_assert_eq(seen.irq_lowered, 1);
+	/* Everything else is left to the locked path and its checks. */
+	cr_assert_not(virtio_mmio_irq_read(&dev, VIRTIO_MMIO_INTERRUPT_STATUS,
+					   &narrow, 2));
+	cr_assert_not(virtio_mmio_irq_read(&dev, VIRTIO_MMIO_STATUS, &v, 4));
+	cr_assert_not(virtio_mmio_irq_write(&dev, VIRTIO_MMIO_STATUS, &v, 4));
+	cr_assert_not(virtio_mmio_irq_write(&dev, VIRTIO_MMIO_INTERRUPT_ACK,
+					    &narrow, 2));
+	cr_assert_eq(seen.log_lines, 0);
+}
