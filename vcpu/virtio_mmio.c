@@ -271,7 +271,19 @@ static void virtio_mmio_queue_ready(struct virtio_mmio_dev *dev,
 		return;
 	}
 	if (val == 0) {
-		/* The driver may take a queue down (Linux does on removal). */
+		/*
+		 * The driver may take an idle queue down (Linux does on
+		 * removal, after a reset). With buffers still at the device
+		 * their completions would land in whatever ring comes next:
+		 * only a device reset takes those back.
+		 */
+		if (mq->vq.ready && mq->vq.inflight) {
+			virtio_mmio_fail(dev,
+					 "queue %u taken down with %u buffers "
+					 "in flight",
+					 dev->queue_sel, mq->vq.inflight);
+			return;
+		}
 		virtq_reset(&mq->vq);
 		return;
 	}

@@ -922,3 +922,27 @@ Test(virtio_mmio, interrupt_registers_are_served_without_the_lock_path)
 					    &narrow, 2));
 	cr_assert_eq(seen.log_lines, 0);
 }
+
+Test(virtio_mmio, a_queue_goes_down_only_when_idle)
+{
+	struct virtq_chain chain;
+
+	bring_up();
+	offer_one(3, 1);
+	cr_assert_eq(virtio_mmio_pop(&dev, 0, &chain), 1);
+	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+	wr(VIRTIO_MMIO_QUEUE_READY, 0);
+	expect_failed("queue 0 taken down with 1 buffers in flight");
+}
+
+Test(virtio_mmio, an_idle_queue_goes_down_and_comes_back)
+{
+	bring_up();
+	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+	wr(VIRTIO_MMIO_QUEUE_READY, 0);
+	cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+	cr_assert(!needs_reset());
+	wr(VIRTIO_MMIO_QUEUE_READY, 1);
+	cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_READY), 1);
+	cr_assert_eq(seen.log_lines, 0);
+}
