@@ -42,12 +42,13 @@ bool coalesce_attach(struct coalesce *c, void *ring, size_t ring_bytes);
 void coalesce_detach(struct coalesce *c);
 
 /*
- * Any thread: replays every queued write in order and returns how many.
- * Cheap when the ring is empty (two loads, no lock).
+ * vCPU threads (the ring's mapping is theirs): replays every queued write
+ * in order and returns how many. Cheap when the ring is empty (two loads,
+ * no lock).
  */
 unsigned coalesce_replay(struct coalesce *c);
 
-/* The poller's replay: counted apart, so tests can tell who did it. */
+/* Any thread (takes the lock first); counted apart as the poller's. */
 unsigned coalesce_replay_poll(struct coalesce *c);
 
 /* Logs the counters at debug level. */

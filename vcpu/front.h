@@ -107,7 +107,7 @@ struct front {
 	struct front_chain *stalled[VIRTIO_MMIO_MAX_QUEUES];
 	bool want_kick;	      /* submitted since the last kick */
 	uint32_t want_signal; /* queues pushed since the last signal */
-	bool dead;	      /* the server broke the protocol: reap no more */
+	bool dead;	      /* the server broke the protocol (counted once) */
 	struct front_stats st;
 };
 

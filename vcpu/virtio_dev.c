@@ -70,7 +70,6 @@ static void virtio_dev_kicked(int fd, void *arg)
 	if (read(fd, &v, sizeof(v)) != sizeof(v))
 		return; /* spurious: the counter was drained already */
 	pthread_mutex_lock(&d->lock);
-	d->kicks++;
 	/* Between boots (or before DRIVER_OK) the transport refuses it. */
 	if (d->attached_fd >= 0)
 		virtio_mmio_notify(&d->mmio, k->qi);
@@ -172,9 +171,7 @@ int virtio_dev_init(struct virtio_dev *d, struct vm *vm, struct iothread *io,
 	if (slot >= ISOVM_VIRTIO_MMIO_MAX)
 		return -EINVAL;
 	memset(d, 0, sizeof(*d));
-	d->vm = vm;
 	d->io = io;
-	d->slot = slot;
 	d->base = ISOVM_VIRTIO_MMIO_BASE + slot * ISOVM_VIRTIO_MMIO_STRIDE;
 	d->gsi = ISOVM_VIRTIO_MMIO_IRQ_BASE + slot;
 	d->nr_queues = ops->nr_queues;

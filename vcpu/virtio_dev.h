@@ -32,9 +32,7 @@ struct virtio_dev_kick {
 struct virtio_dev {
 	struct virtio_mmio_dev mmio; /* under lock */
 	pthread_mutex_t lock;
-	struct vm *vm;
 	struct iothread *io;
-	unsigned slot;
 	uint64_t base; /* guest-physical window */
 	unsigned gsi;
 	unsigned nr_queues;
@@ -43,7 +41,6 @@ struct virtio_dev {
 	struct event *kick_ev[VIRTIO_MMIO_MAX_QUEUES];
 	struct virtio_dev_kick kick_arg[VIRTIO_MMIO_MAX_QUEUES];
 	int attached_fd; /* the VM fd it is attached to, or -1 */
-	uint64_t kicks;	 /* ioeventfd wake-ups handled */
 };
 
 /*
