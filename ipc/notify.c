@@ -72,8 +72,12 @@ int ipc_notify_arm(struct ipc_notify *n)
 
 void ipc_notify_disarm(struct ipc_notify *n)
 {
-	atomic_store_explicit(&n->ring->hdr->need_wakeup, 0,
-			      memory_order_relaxed);
+	/* Usually clear already (the kicker cleared it): leave the line the
+	 * producer reads untouched then. */
+	if (atomic_load_explicit(&n->ring->hdr->need_wakeup,
+				 memory_order_relaxed))
+		atomic_store_explicit(&n->ring->hdr->need_wakeup, 0,
+				      memory_order_relaxed);
 }
 
 /* Block until the eventfd is signalled: 1, 0 on time-out, or -errno. */

@@ -31,21 +31,21 @@ struct blk_srv {
 static unsigned blk_srv_nworkers(uint32_t inflight_max)
 {
 	const char *s = getenv(BLK_WORKERS_ENV);
+	unsigned long n = BLK_WORKERS_DEFAULT;
 	char *end;
-	unsigned long n;
 
-	/* More threads than requests in flight would never all have work. */
-	if (!s || !*s)
-		return inflight_max && inflight_max < BLK_WORKERS_DEFAULT
-			       ? inflight_max
-			       : BLK_WORKERS_DEFAULT;
-	errno = 0;
-	n = strtoul(s, &end, 10);
-	if (errno || *end || !n || n > BLK_WORKERS_MAX) {
-		srv_warn("%s=%s ignored (1..%u)", BLK_WORKERS_ENV, s,
-			 BLK_WORKERS_MAX);
-		return BLK_WORKERS_DEFAULT;
+	if (s && *s) {
+		errno = 0;
+		n = strtoul(s, &end, 10);
+		if (errno || *end || !n || n > BLK_WORKERS_MAX) {
+			srv_warn("%s=%s ignored (1..%u)", BLK_WORKERS_ENV, s,
+				 BLK_WORKERS_MAX);
+			n = BLK_WORKERS_DEFAULT;
+		}
 	}
+	/* More threads than requests in flight would never all have work. */
+	if (inflight_max && n > inflight_max)
+		n = inflight_max;
 	return (unsigned)n;
 }
 
@@ -176,7 +176,7 @@ static int blk_srv_setup(struct srv *srv, const struct ctl_setup *setup,
 	if (ret < 0)
 		return ret;
 	ready->config_len = (uint32_t)ret;
-	/* Last: a failed setup gets no shutdown op to join the threads. */
+	/* Last, so a failed setup has no threads to join. */
 	bounce = b->be.direct ? VIRTIO_BLK_MAX_RW_SECTORS * VIRTIO_BLK_SECTOR
 			      : 0;
 	if (bounce && blk_bounce_init(&b->bb, bounce))
@@ -305,6 +305,7 @@ static void blk_srv_stats(struct srv *srv, struct ctl_stats *st, bool reset)
 	srv_stats_add(st, "zero_fallback",
 		      blk_srv_counter(&b->be.zero_fallback, reset));
 	srv_stats_add(st, "inline", blk_srv_counter(&b->inlined, reset));
+	srv_stats_add(st, "workers", b->pool.nthreads);
 }
 
 static const struct srv_dev_ops blk_srv_ops = {

@@ -35,12 +35,18 @@ static void srv_async_cb(evutil_socket_t fd, short what, void *arg)
 	struct ipc_cpl *tmp = s->aq + s->cap; /* second half: loop's copy */
 	uint32_t n;
 	uint64_t v;
+	int err;
 
 	(void)what;
-	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN) {
+		srv_fail(s, errno, "completion eventfd: %s", strerror(errno));
 		return;
-	if (pthread_mutex_lock(&s->aq_lock))
+	}
+	err = pthread_mutex_lock(&s->aq_lock);
+	if (err) {
+		srv_fail(s, err, "completion queue lock: %s", strerror(err));
 		return;
+	}
 	n = s->naq;
 	memcpy(tmp, s->aq, n * sizeof(*tmp));
 	s->naq = 0;

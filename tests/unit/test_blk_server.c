@@ -547,3 +547,26 @@ Test(blk_server, a_lone_large_transfer_still_goes_to_a_worker)
 	cr_assert_eq(vmm_stop(&v), 0);
 	close(v.img);
 }
+
+Test(blk_server, workers_are_capped_at_the_requests_in_flight)
+{
+	struct fake_vmm v = {.geom = {8, 8, 4096, 16}};
+
+	/* Asked for 64, but at most 8 requests are ever in flight. */
+	cr_assert_eq(setenv("ISOVM_BLK_WORKERS", "64", 1), 0);
+	vmm_start(&v, false);
+	cr_assert_eq(vmm_extra(&v, "workers"), 8);
+	cr_assert_eq(vmm_stop(&v), 0);
+	close(v.img);
+}
+
+Test(blk_server, a_bad_worker_count_falls_back_to_the_default)
+{
+	struct fake_vmm v = {0};
+
+	cr_assert_eq(setenv("ISOVM_BLK_WORKERS", "lots", 1), 0);
+	vmm_start(&v, false);
+	cr_assert_eq(vmm_extra(&v, "workers"), 16);
+	cr_assert_eq(vmm_stop(&v), 0);
+	close(v.img);
+}
