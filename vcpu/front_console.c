@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "ipc/devproto.h"
+#include "vcpu/deadline.h"
 #include "vcpu/front_console.h"
 #include "vcpu/log.h"
 #include "vcpu/vm.h"
@@ -472,13 +473,7 @@ void front_console_drain(struct front_console *fc)
 	/* Bytes waiting for the batch timer go now; completions do the rest. */
 	if (write(fc->tx_efd, &one, sizeof(one)) < 0)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += FRONT_CONSOLE_DRAIN_MS / 1000;
-	deadline.tv_nsec += (FRONT_CONSOLE_DRAIN_MS % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	deadline = deadline_after_ms(CLOCK_MONOTONIC, FRONT_CONSOLE_DRAIN_MS);
 	pthread_mutex_lock(fc->front.lock);
 	while (!late && fc_tx_pending(fc))
 		late = pthread_cond_timedwait(&fc->drained, fc->front.lock,

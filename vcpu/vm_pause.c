@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <time.h>
 
+#include "vcpu/deadline.h"
 #include "vcpu/log.h"
 #include "vcpu/vm.h"
 
@@ -44,13 +45,7 @@ int vm_pause(struct vm *vm)
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpu[i]);
 	/* A vCPU that ended the boot never parks: the outcome wakes us. */
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += vm->pause_timeout_ms / 1000;
-	deadline.tv_nsec += (long)(vm->pause_timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	deadline = deadline_after_ms(CLOCK_REALTIME, vm->pause_timeout_ms);
 	while (vm->parked < vm->nr_vcpus && !atomic_load(&vm->stopping) &&
 	       atomic_load(&vm->outcome) == VM_OUTCOME_NONE && !ret)
 		ret = -pthread_cond_timedwait(&vm->cond, &vm->lock, &deadline);

@@ -113,19 +113,40 @@ static void tty_assert_raw(int fd)
 	cr_assert_neq(t.c_lflag & ISIG, 0, "Ctrl-C would not stop isovm");
 }
 
+/*
+ * A cooked pty, its modes kept in *before, isovm on it running
+ * console-echo, checked raw once the guest waits for input.
+ */
+static void tty_start_echo(struct tty_run *t, struct termios *before)
+{
+	tty_open(t);
+	cr_assert_eq(tcgetattr(t->slave, before), 0);
+	cr_assert_neq(before->c_lflag & ICANON, 0, "a new pty is cooked");
+	tty_spawn(t, "test=console-echo");
+	cr_assert(tty_wait_for(t, "console-echo ready"), "%s", t->out);
+	tty_assert_raw(t->slave);
+}
+
+/* After isovm ended with status: the pty is as it was before. */
+static void tty_end(struct tty_run *t, const struct termios *before,
+		    int status)
+{
+	struct termios after;
+
+	cr_assert_eq(tty_reap(t), status);
+	cr_assert_eq(tcgetattr(t->slave, &after), 0);
+	tty_close(t);
+	tty_assert_same(before, &after);
+}
+
 Test(tty, raw_while_running_and_restored_after_power_off)
 {
-	struct termios before, after;
+	struct termios before;
 	struct tty_run t;
 
 	if (!harness_have_kvm())
 		return;
-	tty_open(&t);
-	cr_assert_eq(tcgetattr(t.slave, &before), 0);
-	cr_assert_neq(before.c_lflag & ICANON, 0, "a new pty is cooked");
-	tty_spawn(&t, "test=console-echo");
-	cr_assert(tty_wait_for(&t, "console-echo ready"), "%s", t.out);
-	tty_assert_raw(t.slave);
+	tty_start_echo(&t, &before);
 	cr_assert_eq(write(t.master, TTY_LINE "\n", sizeof(TTY_LINE)),
 		     (ssize_t)sizeof(TTY_LINE));
 	cr_assert(tty_wait_for(&t, "echo:" TTY_LINE), "%s", t.out);
@@ -133,27 +154,17 @@ Test(tty, raw_while_running_and_restored_after_power_off)
 	cr_assert_eq(strstr(t.out, TTY_LINE), strstr(t.out, "echo:" TTY_LINE) + 5);
 	cr_assert(tty_wait_for(&t, "name=console-echo status=pass"), "%s",
 		  t.out);
-	cr_assert_eq(tty_reap(&t), ISOVM_EXIT_POWEROFF);
-	cr_assert_eq(tcgetattr(t.slave, &after), 0);
-	tty_close(&t);
-	tty_assert_same(&before, &after);
+	tty_end(&t, &before, ISOVM_EXIT_POWEROFF);
 }
 
 Test(tty, restored_after_sigterm)
 {
-	struct termios before, after;
+	struct termios before;
 	struct tty_run t;
 
 	if (!harness_have_kvm())
 		return;
-	tty_open(&t);
-	cr_assert_eq(tcgetattr(t.slave, &before), 0);
-	tty_spawn(&t, "test=console-echo");
-	cr_assert(tty_wait_for(&t, "console-echo ready"), "%s", t.out);
-	tty_assert_raw(t.slave);
+	tty_start_echo(&t, &before);
 	kill(t.pid, SIGTERM);
-	cr_assert_eq(tty_reap(&t), ISOVM_EXIT_POWEROFF);
-	cr_assert_eq(tcgetattr(t.slave, &after), 0);
-	tty_close(&t);
-	tty_assert_same(&before, &after);
+	tty_end(&t, &before, ISOVM_EXIT_POWEROFF);
 }
