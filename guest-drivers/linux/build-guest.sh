@@ -31,6 +31,7 @@ die() {
 	exit 1
 }
 trap 'echo "build-guest: FAILED during: $step" >&2' ERR
+. "$here/kmod.sh"
 
 # One build per OUTDIR at a time.
 exec 9>"$out/.lock"
@@ -116,7 +117,7 @@ step="hashing sources"
 src_hash=$(cd "$here" &&
 	   { find module initramfs -type f -print0 | sort -z |
 		     xargs -0 sha256sum
-	     sha256sum build-guest.sh "$abi_dir/isovm_abi.h" |
+	     sha256sum build-guest.sh kmod.sh "$abi_dir/isovm_abi.h" |
 		     sed "s|$abi_dir/||"; } | sha256sum | cut -d' ' -f1)
 key=$(printf '%s\n' "${pkgs[@]}" "sources=$src_hash")
 
@@ -338,65 +339,22 @@ fio_install() {
 
 # --- initramfs -------------------------------------------------------------
 
-modules_dir=$root/lib/modules/$abi
 wanted="virtio virtio_ring virtio_mmio virtio_blk virtio_net virtio_console"
-declare -A mod_path=() mod_done=()
-load_order=()
-
-# Appends module $1 to load_order after its dependencies.
-mod_add() {
-	local m=$1 d
-
-	[ -z "${mod_done[$m]:-}" ] || return 0
-	mod_done[$m]=1
-	[ -n "${mod_path[$m]:-}" ] || die "module $m not in linux-image-$abi"
-	for d in $(modinfo -F depends "${mod_path[$m]}" | tr ',' ' '); do
-		mod_add "${d//-/_}"
-	done
-	load_order+=("$m")
-}
-
-# Copies module $1 into the initramfs uncompressed: busybox insmod reads
-# plain .ko files only.
-mod_copy() {
-	local src=${mod_path[$1]} dst=$ird/lib/modules/$1.ko
-
-	case "$src" in
-	*.ko) cp "$src" "$dst" ;;
-	*.ko.xz) xz -dc "$src" >"$dst" ;;
-	*.ko.zst) zstd -dcq "$src" >"$dst" ;;
-	*.ko.gz) gzip -dc "$src" >"$dst" ;;
-	esac
-}
 
 step="collecting modules"
-while IFS= read -r f; do
-	m=$(basename "$f")
-	m=${m%%.ko*}
-	mod_path[${m//-/_}]=$f
-done < <(find "$modules_dir/kernel" -name '*.ko*')
-for m in $wanted; do
-	mod_add "$m"
-done
+kmod_index "$root/lib/modules/$abi"
+kmod_want $wanted
 
 step="assembling the initramfs"
 ird=$work/initramfs
 mkdir -p "$ird"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,root}
 mkdir -p "$ird/lib/modules" "$ird/lib/isovm/tests"
-cp "$root/bin/busybox" "$ird/bin/busybox"
-"$ird/bin/busybox" --list-full | while IFS= read -r applet; do
-	[ "$applet" = bin/busybox ] && continue
-	mkdir -p "$ird/$(dirname "$applet")"
-	ln -sf /bin/busybox "$ird/$applet"
-done
-[ -e "$ird/bin/sh" ] || die "busybox has no sh applet"
-for m in "${load_order[@]}"; do
-	mod_copy "$m"
-done
+busybox_tree "$root/bin/busybox" "$ird"
+kmod_copy "$ird/lib/modules"
 cp "$work/module/isovm.ko" "$ird/lib/modules/isovm.ko"
 # isovm goes right after virtio_mmio, so its devices bind at once and
 # the device drivers loaded next find them.
-for m in "${load_order[@]}"; do
+for m in "${kmod_order[@]}"; do
 	echo "$m"
 	[ "$m" = virtio_mmio ] && echo isovm
 done >"$ird/lib/modules/load.list"
@@ -407,11 +365,7 @@ install -m 0755 "$work/isovm-blkpattern" "$ird/usr/bin/isovm-blkpattern"
 step="adding fio to the initramfs"
 fio_install "$ird"
 step="packing the initramfs"
-# Fixed times and owners: the same inputs give the same archive.
-find "$ird" -exec touch -h -d @0 {} +
-(cd "$ird" && find . -mindepth 1 | sort |
-	cpio -o -H newc -R 0:0 --reproducible --quiet) |
-	gzip -9n >"$work/initramfs.cpio.gz"
+cpio_pack "$ird" "$work/initramfs.cpio.gz"
 
 # --- publish ---------------------------------------------------------------
 

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# kvm-lab.sh [--timeout S] [--] CMD [ARGS...]: runs CMD, as root, in the
+# current directory, inside the KVM lab, and exits with CMD's status.
+#
+# The lab is QEMU's TCG emulating an AMD-V CPU with nested paging (-cpu
+# max): Debian's kernel (the one the Linux guest uses) loads kvm_amd under
+# it and offers a real /dev/kvm whatever the host has. CMD runs chrooted
+# into the host's root, shared over virtio-9p, so every path is the same
+# inside; /tmp is a fresh ext4 scratch disk (it holds O_DIRECT files,
+# sockets and fifos), /dev/shm and /run are tmpfs. CMD's stdout and stderr
+# stream to stdout; when stdin is a terminal it is CMD's terminal too.
+# Timings inside mean something only as ratios within one run.
+#
+# Environment: ISOVM_LAB_MEMORY (default 4G), ISOVM_LAB_SCRATCH (size of
+# the scratch disk, default 32G, sparse). CMD sees the caller's
+# environment with TMPDIR=/tmp and ISOVM_IN_LAB=1.
+set -euo pipefail
+
+usage() {
+	echo "usage: scripts/kvm-lab.sh [--timeout SECONDS] [--] CMD [ARGS...]" >&2
+	exit 2
+}
+lab_error() {
+	echo "kvm-lab: error: $*" >&2
+	exit 125
+}
+
+timeout_s=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--timeout)
+		[ $# -ge 2 ] || usage
+		[[ "$2" =~ ^[0-9]+$ ]] || lab_error "--timeout takes whole seconds, not '$2'"
+		timeout_s=$2
+		shift 2
+		;;
+	--timeout=*)
+		timeout_s=${1#--timeout=}
+		[[ "$timeout_s" =~ ^[0-9]+$ ]] || lab_error "--timeout takes whole seconds, not '$timeout_s'"
+		shift
+		;;
+	--) shift; break ;;
+	-*) usage ;;
+	*) break ;;
+	esac
+done
+[ $# -gt 0 ] || usage
+[ "$(id -u)" -eq 0 ] || lab_error "the lab runs as root (it shares the host's root with the emulated machine)"
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+qemu=${QEMU:-qemu-system-x86_64}
+command -v "$qemu" >/dev/null ||
+	lab_error "QEMU ($qemu) is not installed: run scripts/install-deps.sh"
+command -v mkfs.ext4 >/dev/null || lab_error "mkfs.ext4 is missing (e2fsprogs)"
+
+# The lab's kernel is the Linux guest's (its ELF, booted through the PVH
+# entry: decompressing the bzImage under TCG takes 5 s): build that (cached), then the
+# lab's initramfs (cached too).
+"$top/guest-drivers/linux/build-guest.sh" "$top/build/guest" >/dev/null ||
+	lab_error "building the Linux guest (the lab's kernel) failed"
+"$top/scripts/lab/build-lab.sh" "$top/build/lab" "$top/build/guest" >/dev/null ||
+	lab_error "building the lab's initramfs failed"
+
+# The run folder must be outside /tmp: the lab mounts its scratch disk there.
+mkdir -p "$top/build/lab/runs"
+run=$(mktemp -d "$top/build/lab/runs/run.XXXXXX")
+qemu_pid=
+cleanup() {
+	[ -z "$qemu_pid" ] || kill -KILL "$qemu_pid" 2>/dev/null || true
+	rm -rf "$run"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+{
+	echo '# written by kvm-lab.sh'
+	export -p | grep -Ev '^declare -x (OLDPWD|PWD|SHLVL|_|TMPDIR)(=|$)'
+	echo 'export TMPDIR=/tmp ISOVM_IN_LAB=1'
+	printf 'cd -- %q || exit 126\n' "$PWD"
+	printf 'exec'
+	printf ' %q' "$@"
+	printf '\n'
+} >"$run/cmd.sh"
+
+truncate -s "${ISOVM_LAB_SCRATCH:-32G}" "$run/scratch.img"
+mkfs.ext4 -q -F -E lazy_itable_init=1,lazy_journal_init=1 "$run/scratch.img" ||
+	lab_error "mkfs.ext4 on the scratch disk failed"
+
+tty=0
+[ -t 0 ] && [ -t 1 ] && tty=1
+args=(
+	-nodefaults -no-user-config -display none -no-reboot
+	-machine q35 -accel tcg,thread=single -cpu max -smp 1
+	-m "${ISOVM_LAB_MEMORY:-4G}"
+	-kernel "$top/build/guest/vmlinux"
+	-initrd "$top/build/lab/initramfs.cpio"
+	-append "console=ttyS0 panic=-1 ${ISOVM_LAB_KARGS:-quiet} lab.run=$run lab.tty=$tty"
+	-serial "file:$run/lab.log"
+	-device isa-debug-exit,iobase=0xf4,iosize=0x01
+	-fsdev local,id=hostroot,path=/,security_model=passthrough,multidevs=remap
+	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
+	-drive "file=$run/scratch.img,if=none,id=scratch,format=raw,cache=unsafe"
+	-device virtio-blk-pci,drive=scratch
+	-device virtio-serial-pci
+	-chardev stdio,id=out,signal=off
+	-device virtconsole,chardev=out
+)
+if [ "$tty" = 1 ]; then
+	"$qemu" "${args[@]}" &
+else
+	"$qemu" "${args[@]}" </dev/null &
+fi
+qemu_pid=$!
+
+# The watchdog: QEMU gets SIGKILL at the time limit, and this says so.
+if [ "$timeout_s" -gt 0 ]; then
+	( sleep "$timeout_s"; touch "$run/timed-out"; kill -KILL "$qemu_pid" ) 2>/dev/null &
+	watch_pid=$!
+fi
+set +e
+wait "$qemu_pid"
+qemu_status=$?
+set -e
+qemu_pid=
+[ -z "${watch_pid:-}" ] || kill "$watch_pid" 2>/dev/null || true
+[ "$tty" = 0 ] || stty sane 2>/dev/null || true
+
+if [ -f "$run/timed-out" ]; then
+	lab_error "time limit of ${timeout_s} s reached while running: $*"
+fi
+if [ -f "$run/status" ]; then
+	exit "$(cat "$run/status")"
+fi
+if grep -q '^kvm-lab: error:' "$run/lab.log" 2>/dev/null; then
+	grep '^kvm-lab: error:' "$run/lab.log" | head -n1 >&2
+	exit 125
+fi
+echo "kvm-lab: error: the lab ended without running the command" \
+     "(QEMU status $qemu_status); its log ends:" >&2
+tail -n 20 "$run/lab.log" >&2 2>/dev/null || true
+exit 125
