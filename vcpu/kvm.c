@@ -70,8 +70,17 @@ int kvm_open(struct kvm *kvm, char *err, size_t errlen)
 	kvm->sys_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm->sys_fd < 0) {
 		ret = -errno;
-		snprintf(err, errlen, "cannot open /dev/kvm: %s",
-			 strerror(errno));
+		if (ret == -ENOENT || ret == -ENODEV || ret == -ENXIO)
+			snprintf(err, errlen,
+				 "cannot open /dev/kvm: %s: this host offers no "
+				 "KVM (no kvm module loaded, or no hardware "
+				 "virtualization); isovm's scripts/kvm-lab.sh "
+				 "runs isovm anyway, slowly, inside an emulated "
+				 "machine that has one",
+				 strerror(errno));
+		else
+			snprintf(err, errlen, "cannot open /dev/kvm: %s",
+				 strerror(errno));
 		return ret;
 	}
 	version = ioctl(kvm->sys_fd, KVM_GET_API_VERSION, 0);

@@ -11,8 +11,10 @@
 
 #include "guest-drivers/abi/isovm_abi.h"
 #include "vcpu/args.h"
+#include "vcpu/boot.h"
 #include "vcpu/kvm.h"
 #include "vcpu/log.h"
+#include "vcpu/memory.h"
 #include "vcpu/front_blk.h"
 #include "vcpu/front_console.h"
 #include "vcpu/iothread.h"
@@ -69,20 +71,60 @@ static int main_parse(int argc, char **argv, struct vm_config *cfg)
 	return -1;
 }
 
-/* Checks the config against this host and KVM; -1 or an exit status. */
-static int main_check_host(const struct vm_config *cfg, const struct kvm *kvm)
+/* Checks the config against this host's RAM; -1 or an exit status. */
+static int main_check_ram(const struct vm_config *cfg)
 {
 	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
 
-	if ((int)cfg->cpus > kvm->max_vcpus) {
-		log_error("--cpus %u is more than KVM allows (%d)", cfg->cpus,
-			  kvm->max_vcpus);
-		return ISOVM_EXIT_USAGE;
-	}
 	if (pages > 0 && psize > 0 &&
 	    cfg->mem_size > (uint64_t)pages * (uint64_t)psize) {
 		log_error("--memory %lluM is more than the host's RAM",
 			  (unsigned long long)(cfg->mem_size >> 20));
+		return ISOVM_EXIT_USAGE;
+	}
+	return -1;
+}
+
+/*
+ * Loads the kernel and initrd once into a scratch RAM of the guest's size,
+ * so that a bad image is reported before /dev/kvm is opened: the loader
+ * itself is the check. Only the pages the images touch are ever allocated,
+ * and they are freed at once. -1 or an exit status.
+ */
+static int main_check_boot(const struct vm_config *cfg)
+{
+	struct boot_config bc = {
+		.kernel_path = cfg->kernel_path,
+		.initrd_path = cfg->initrd_path,
+		.cmdline = cfg->cmdline,
+		.cpus = cfg->cpus,
+	};
+	struct guest_mem mem;
+	struct boot_entry entry;
+	char err[PATH_MAX + 256] = "";
+	int ret;
+
+	memset(&mem, 0, sizeof(mem));
+	ret = memory_create(&mem, cfg->mem_size);
+	if (ret) {
+		log_error("guest memory: %s", strerror(-ret));
+		return ISOVM_EXIT_VMM_ERROR;
+	}
+	ret = boot_load(&mem, &bc, &entry, err, sizeof(err));
+	memory_destroy(&mem);
+	if (ret) {
+		log_error("%s", err[0] ? err : strerror(-ret));
+		return ISOVM_EXIT_USAGE;
+	}
+	return -1;
+}
+
+/* Checks the config against KVM's limits; -1 or an exit status. */
+static int main_check_kvm(const struct vm_config *cfg, const struct kvm *kvm)
+{
+	if ((int)cfg->cpus > kvm->max_vcpus) {
+		log_error("--cpus %u is more than KVM allows (%d)", cfg->cpus,
+			  kvm->max_vcpus);
 		return ISOVM_EXIT_USAGE;
 	}
 	return -1;
@@ -159,6 +201,10 @@ int main(int argc, char **argv)
 	if (main_std_fds())
 		return ISOVM_EXIT_VMM_ERROR;
 	status = main_parse(argc, argv, &cfg);
+	if (status < 0)
+		status = main_check_ram(&cfg);
+	if (status < 0)
+		status = main_check_boot(&cfg);
 	if (status >= 0)
 		return status;
 	/* Images are opened, checked and locked before anything is created. */
@@ -183,7 +229,7 @@ int main(int argc, char **argv)
 		status = ISOVM_EXIT_VMM_ERROR;
 		goto out_close_sig;
 	}
-	status = main_check_host(&cfg, &kvm);
+	status = main_check_kvm(&cfg, &kvm);
 	if (status >= 0)
 		goto out_close_kvm;
 	status = ISOVM_EXIT_VMM_ERROR;

@@ -1,6 +1,8 @@
 /* harness.c: spawn-with-timeout and output matching for integration tests. */
 #include "tests/integration/harness.h"
 
+#include <criterion/criterion.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -314,21 +316,33 @@ void vmrun_dump(const struct vmrun *r, const char *what)
 		r->out, (int)(r->err_len > 8000 ? 8000 : r->err_len), r->err);
 }
 
-bool harness_have_kvm(void)
+void harness_need_kvm(void)
 {
-	static int state = -1;
-	int fd;
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 
-	if (state >= 0)
-		return state;
-	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		printf("SKIPPED: /dev/kvm not usable (%s)\n", strerror(errno));
-		fflush(stdout);
-		state = 0;
-		return false;
-	}
+	if (fd < 0)
+		cr_fatal("no usable /dev/kvm here (%s): scripts/test.sh runs "
+			 "this test inside scripts/kvm-lab.sh on such hosts",
+			 strerror(errno));
 	close(fd);
-	state = 1;
-	return true;
+}
+
+void harness_need_hw_virt(void)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[4096];
+	bool found = false;
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "flags", 5) &&
+		    (strstr(line, " vmx") || strstr(line, " svm")))
+			found = true;
+	if (f)
+		fclose(f);
+	if (!found)
+		cr_fatal("no hardware virtualization here (no vmx/svm in "
+			 "/proc/cpuinfo), so guest ring 0 would be emulated and "
+			 "Linux cannot boot: scripts/test.sh runs this test "
+			 "inside scripts/kvm-lab.sh on such hosts");
+	harness_need_kvm();
 }

@@ -81,8 +81,12 @@ long long vmrun_key(const char *line, const char *key);
 /* Prints what the program said, for a failing test's log. */
 void vmrun_dump(const struct vmrun *r, const char *what);
 
-/* True when KVM is usable; otherwise prints "SKIPPED: <why>" once. */
-bool harness_have_kvm(void);
+/*
+ * Fail the calling Criterion test (never skip it) when /dev/kvm cannot be
+ * opened, or, for the second, when the CPU has no vmx/svm either.
+ */
+void harness_need_kvm(void);
+void harness_need_hw_virt(void);
 
 /* Paths of the build, from compile definitions. */
 #define HARNESS_ISOVM ISOVM_BIN_DIR "/isovm"

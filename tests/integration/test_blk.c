@@ -146,8 +146,7 @@ Test(blk, pattern_on_a_whole_file_is_exact)
 	struct vmrun r;
 	uint64_t hash;
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	blk_make_image("disk.img", 16 * MIB, 0);
 	blk_boot(&r, "test=blk-pattern blk-pattern.seed=5", "path=disk.img",
 		 NULL);
@@ -163,8 +162,7 @@ Test(blk, pattern_in_1_mib_requests_is_exact)
 	struct vmrun r;
 	uint64_t hash;
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	blk_make_image("big.img", 8 * MIB, 0);
 	blk_boot(&r, "test=blk-pattern blk-pattern.seed=11 "
 		     "blk-pattern.chunk=1048576",
@@ -179,8 +177,7 @@ Test(blk, pattern_on_two_slices_of_one_file_leaves_the_rest)
 	struct vmrun r;
 	uint64_t h1;
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	/* [0,4M) untouched | disk 0 [4M,12M) | [12M,16M) untouched | disk 1 [16M,24M) | [24M,32M) */
 	blk_make_image("big.img", 32 * MIB, 0xaa);
 	blk_boot(&r, "test=blk-pattern blk-pattern.seed=11 blk-pattern.disk=0",
@@ -225,8 +222,7 @@ Test(blk, read_only_disk_refuses_writes_and_stays_untouched)
 	char line[512];
 	struct stat before, after;
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	blk_make_image("ro.img", 4 * MIB, 0x5a);
 	cr_assert_eq(stat("ro.img", &before), 0);
 	blk_boot(&r, "test=blk-ro", "path=ro.img,ro", NULL);
@@ -246,8 +242,7 @@ Test(blk, flush_reaches_fdatasync)
 	char line[512];
 	long long flushes;
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	blk_make_image("f.img", 4 * MIB, 0);
 	blk_boot(&r, "test=blk-pattern", "path=f.img", NULL);
 	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
@@ -268,8 +263,7 @@ Test(blk, enospc_reaches_the_guest_as_an_io_error)
 	struct vmrun r;
 	char line[512];
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	if (geteuid() != 0) {
 		printf("SKIPPED: mounting a small tmpfs needs root\n");
 		return;

@@ -47,8 +47,7 @@ static void check_info(const char *cpus, long long want_cpus)
 	struct vmrun r;
 	char line[512];
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	boot_testguest(&r, cpus, "256M", "test=info", NULL);
 	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
 	cr_assert(!r.strays, "processes outlived isovm");
@@ -72,8 +71,7 @@ Test(boot, smp_runs_four_vcpus_on_two_cores)
 	struct vmrun r;
 	char line[512];
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	boot_testguest(&r, "4", "256M", "test=smp", NULL);
 	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
 	expect_pass(&r, "smp", line, sizeof(line));
@@ -87,8 +85,7 @@ static void check_memory(const char *mem, long long want_kb)
 	char line[512];
 	long long kb;
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	boot_testguest(&r, "1", mem, "test=info", NULL);
 	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
 	expect_pass(&r, "info", line, sizeof(line));
@@ -113,8 +110,7 @@ Test(boot, cmdline_words_are_echoed)
 	struct vmrun r;
 	char line[1024];
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	boot_testguest(&r, "1", "128M", "test=info alpha=1 bravo charlie=x,y",
 		       NULL);
 	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
@@ -130,8 +126,7 @@ Test(boot, reboot_restarts_in_process_then_powers_off)
 	struct vmrun r;
 	char line[512];
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	boot_testguest(&r, "1", "128M", "test=reboot", NULL);
 	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
 	cr_assert_eq(vmrun_count(&r, "isovm-testguest: boot="), 2,
@@ -145,8 +140,7 @@ Test(boot, reboot_with_on_reboot_exit_ends_after_one_boot)
 {
 	struct vmrun r;
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	boot_testguest(&r, "1", "128M", "test=reboot", "exit");
 	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
 	cr_assert_eq(vmrun_count(&r, "isovm-testguest: boot="), 1,
@@ -158,8 +152,7 @@ Test(boot, panic_report_gives_panic_status)
 {
 	struct vmrun r;
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	boot_testguest(&r, "1", "128M", "test=panic", NULL);
 	cr_assert_eq(r.status, ISOVM_EXIT_GUEST_PANIC, "status %d", r.status);
 	cr_assert(!r.strays, "processes outlived isovm");
@@ -171,8 +164,7 @@ Test(boot, interrupts_timer_and_self_checks_pass)
 	struct vmrun r;
 	char line[512];
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	boot_testguest(&r, "2", "128M", "test=selftest,irq,timer", NULL);
 	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
 	expect_pass(&r, "selftest", line, sizeof(line));
@@ -187,8 +179,7 @@ Test(boot, triple_fault_reboots_in_process)
 	struct vmrun r;
 	char line[512];
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	boot_testguest(&r, "1", "128M", "test=reboot-triple", NULL);
 	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
 	cr_assert_eq(vmrun_count(&r, "isovm-testguest: boot="), 2);
@@ -200,8 +191,7 @@ Test(boot, guest_page_fault_is_reported_as_a_panic)
 {
 	struct vmrun r;
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	boot_testguest(&r, "1", "128M", "test=fault", NULL);
 	cr_assert_eq(r.status, ISOVM_EXIT_GUEST_PANIC, "status %d", r.status);
 	cr_assert_not_null(strstr(r.err, "guest panic"));
@@ -213,8 +203,7 @@ Test(boot, kvm_emulation_failure_ends_the_vm_with_a_fault_report)
 	struct vmrun r;
 	char line[512];
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	boot_testguest(&r, "1", "128M", "test=emul-fail", NULL);
 	cr_assert_eq(r.status, ISOVM_EXIT_GUEST_FAULT, "status %d", r.status);
 	cr_assert(!r.timed_out && !r.strays);

@@ -179,8 +179,7 @@ static void con_echo(enum con_backend b, const char *mode)
 	char cmdline[128], want[64];
 	struct vmrun r;
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	if (b == CON_SOCKET)
 		con_tmp_path(&c, "echo.sock");
 	snprintf(cmdline, sizeof(cmdline), "test=console-echo virtio-mode=%s",
@@ -249,8 +248,7 @@ static void con_bulk(enum con_backend b, const char *mode)
 	char cmdline[160];
 	struct vmrun r;
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	if (b == CON_SOCKET)
 		con_tmp_path(&c, "bulk.sock");
 	if (b == CON_FILE)
@@ -310,8 +308,7 @@ static void con_evil(const char *rule)
 	struct vmrun r;
 	FILE *f;
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	con_tmp_path(&c, "evil.img");
 	f = fopen(c.path, "w");
 	cr_assert_not_null(f);
@@ -355,8 +352,7 @@ Test(console, killed_server_leaves_vmm_and_guest_running)
 	struct con_run c = { .backend = CON_STDIO, .kill_server = true };
 	struct vmrun r;
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	/* The guest waits 3 s for a line that never comes, then powers off. */
 	con_boot(&r, &c,
 		 "test=console-echo,info console-echo.timeout_ms=3000");
@@ -415,8 +411,7 @@ Test(console, stdout_to_a_file_continues_after_what_is_there)
 	FILE *f;
 	size_t n;
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	snprintf(path, sizeof(path), "/tmp/isovm-con-%d-out.txt", getpid());
 	snprintf(script, sizeof(script),
 		 "{ echo BEFORE-LINE; exec %s run --kernel %s --cmdline test=info; } > %s",
@@ -450,8 +445,7 @@ Test(console, stdin_from_dev_null_is_no_input)
 {
 	struct vmrun r;
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	cr_assert_eq(vmrun_isovm(&r, CON_TIMEOUT_MS, "run", "--kernel",
 				 HARNESS_TESTGUEST, "--log-level", "debug",
 				 "--cmdline", "test=info", NULL),
@@ -475,8 +469,7 @@ Test(console, stdin_from_a_file_is_echoed)
 	struct vmrun r;
 	FILE *f;
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	snprintf(path, sizeof(path), "/tmp/isovm-con-%d-in.txt", getpid());
 	f = fopen(path, "w");
 	cr_assert_not_null(f);

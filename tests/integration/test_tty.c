@@ -144,8 +144,7 @@ Test(tty, raw_while_running_and_restored_after_power_off)
 	struct termios before;
 	struct tty_run t;
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	tty_start_echo(&t, &before);
 	cr_assert_eq(write(t.master, TTY_LINE "\n", sizeof(TTY_LINE)),
 		     (ssize_t)sizeof(TTY_LINE));
@@ -162,8 +161,7 @@ Test(tty, restored_after_sigterm)
 	struct termios before;
 	struct tty_run t;
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	tty_start_echo(&t, &before);
 	kill(t.pid, SIGTERM);
 	tty_end(&t, &before, ISOVM_EXIT_POWEROFF);

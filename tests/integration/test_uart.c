@@ -48,8 +48,7 @@ Test(uart, blind_output_arrives_while_the_guest_sleeps)
 	char *argv[] = {HARNESS_ISOVM, "run", "--kernel", HARNESS_TESTGUEST,
 			"--cmdline", "test=uart-quiet", NULL};
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	cr_assert_eq(vmrun_opts(&r, UART_TIMEOUT_MS, &o, argv), 0);
 	if (r.status != 0)
 		vmrun_dump(&r, "uart-quiet");
@@ -88,8 +87,7 @@ Test(uart, transmit_bytes_are_queued_not_one_exit_each)
 	char line[512];
 	long long exits, replayed;
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	run_guest(&r, "1", "test=info");
 	cr_assert_not_null(vmrun_line(&r, "ISOVM-TEST name=info status=pass ",
 				      line, sizeof(line)));
@@ -115,8 +113,7 @@ Test(uart, output_is_whole_with_four_vcpus)
 {
 	struct vmrun r;
 
-	if (!harness_have_kvm())
-		return;
+	harness_need_kvm();
 	run_guest(&r, "4", "test=smp,info");
 	cr_assert_eq(vmrun_count(&r, "ISOVM-TEST name=smp status=pass"), 1);
 	cr_assert_eq(vmrun_count(&r, "ISOVM-TEST name=info status=pass"), 1);
