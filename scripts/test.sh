@@ -1,23 +1,98 @@
 #!/usr/bin/env bash
-# Builds isovm and runs every test: the unit tests under AddressSanitizer +
-# UndefinedBehaviorSanitizer, then all tests (unit, fuzz, and the integration
-# tests that boot real guests under KVM) in the normal build. Ends with
-# CTest's summary; exits non-zero on any failure.
+# Builds isovm and runs every test, each where a KVM can run it:
+#   unit   unit and fuzz tests: under ASan + UBSan, then in the normal
+#          build; always on the host;
+#   guest  the Linux guest's build checks and its runs under QEMU's TCG
+#          (no KVM needed): always on the host;
+#   kvm    guests under KVM (isovm, and QEMU with -accel kvm): on the host
+#          when it has a /dev/kvm, otherwise inside scripts/kvm-lab.sh;
+#   linux  the Linux guest under isovm: on the host with hardware
+#          virtualization (vmx/svm), otherwise inside scripts/kvm-lab.sh
+#          (on a /dev/kvm without vmx/svm, guest ring 0 is emulated and
+#          Linux cannot boot).
+# scripts/lab/kvm-kind.sh tells the kinds apart (ISOVM_KVM_KIND=none sends
+# every KVM test to the lab, on any host). A test that finds no usable KVM
+# where it was sent fails. Every label runs even when one fails; the output
+# ends with a line per label (where, count, time) and the total.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 
 jobs=$(nproc)
+kind=$(scripts/lab/kvm-kind.sh)
+# Whole-lab limit: the labels' own test timeouts come first.
+lab_timeout=3600
+report=()
+total_pass=0
+total_fail=0
+status=0
 
-echo "== sanitizer build (ASan + UBSan): unit tests"
+# run_label NAME WHERE BUILD CTEST_ARGS...: runs ctest in build dir BUILD
+# on the host or in the lab, and records its counts and time.
+run_label() {
+	local name=$1 where=$2 dir=$3 start=$SECONDS log rc line pass fail
+	shift 3
+	log=$(mktemp)
+	echo "== $name: $where"
+	set +e
+	if [ "$where" = kvm-lab ]; then
+		scripts/kvm-lab.sh --timeout "$lab_timeout" -- \
+			ctest --test-dir "$dir" --output-on-failure "$@" 2>&1 |
+			tee "$log"
+	else
+		ctest --test-dir "$dir" --output-on-failure "$@" 2>&1 |
+			tee "$log"
+	fi
+	rc=${PIPESTATUS[0]}
+	set -e
+	# "100% tests passed, 0 tests failed out of 50"
+	line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n1 || true)
+	rm -f "$log"
+	if [ -z "$line" ]; then
+		echo "test: $name: ctest gave no summary (status $rc)" >&2
+		pass=0
+		fail=1
+	else
+		fail=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
+		pass=$(( $(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line") - fail ))
+		[ "$rc" -eq 0 ] || [ "$fail" -gt 0 ] || fail=1
+	fi
+	[ "$fail" -eq 0 ] || status=1
+	total_pass=$((total_pass + pass))
+	total_fail=$((total_fail + fail))
+	report+=("$(printf '%-12s %-8s %4d passed %3d failed %5d s' \
+		"$name" "$where" "$pass" "$fail" $((SECONDS - start)))")
+}
+
+echo "== sanitizer build (ASan + UBSan)"
 cmake -S . -B build/asan -DISOVM_SANITIZE=ON -DISOVM_UNIT_ONLY=ON \
 	-DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build/asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-	ctest --test-dir build/asan -L unit --output-on-failure -j "$jobs"
+	run_label unit-asan host build/asan -L unit -j "$jobs"
 
-echo "== normal build: all tests"
+echo "== normal build"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$jobs"
-ctest --test-dir build --output-on-failure
+
+case "$kind" in
+hw) kvm_where=host linux_where=host ;;
+pvm) kvm_where=host linux_where=kvm-lab ;;
+none) kvm_where=kvm-lab linux_where=kvm-lab ;;
+esac
+echo "== KVM here: $kind (kvm label: $kvm_where, linux label: $linux_where)"
+run_label unit host build -L unit -j "$jobs"
+run_label guest host build -L guest
+if [ "$kvm_where" = "$linux_where" ] && [ "$kvm_where" = kvm-lab ]; then
+	# One lab for both: it costs its start-up once.
+	run_label kvm+linux kvm-lab build -L 'kvm|linux'
+else
+	run_label kvm "$kvm_where" build -L kvm -LE linux
+	run_label linux "$linux_where" build -L linux
+fi
+
+echo "== summary (KVM here: $kind)"
+printf '%s\n' "${report[@]}"
+echo "tests: $total_pass passed, $total_fail failed"
+exit "$status"
