@@ -11,7 +11,7 @@
 # stream to stdout; when stdin is a terminal it is CMD's terminal too.
 # Timings inside mean something only as ratios within one run.
 #
-# Environment: ISOVM_LAB_MEMORY (default 4G), ISOVM_LAB_SCRATCH (size of
+# Environment: ISOVM_LAB_MEMORY (default 6G), ISOVM_LAB_SCRATCH (size of
 # the scratch disk, default 32G, sparse). CMD sees the caller's
 # environment with TMPDIR=/tmp and ISOVM_IN_LAB=1.
 set -euo pipefail
@@ -92,7 +92,7 @@ tty=0
 args=(
 	-nodefaults -no-user-config -display none -no-reboot
 	-machine q35 -accel tcg,thread=single -cpu max -smp 1
-	-m "${ISOVM_LAB_MEMORY:-4G}"
+	-m "${ISOVM_LAB_MEMORY:-6G}"
 	-kernel "$top/build/guest/vmlinux"
 	-initrd "$top/build/lab/initramfs.cpio"
 	-append "console=ttyS0 panic=-1 ${ISOVM_LAB_KARGS:-quiet} lab.run=$run lab.tty=$tty"

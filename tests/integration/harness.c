@@ -3,6 +3,7 @@
 
 #include <criterion/criterion.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -316,12 +317,41 @@ void vmrun_dump(const struct vmrun *r, const char *what)
 		r->out, (int)(r->err_len > 8000 ? 8000 : r->err_len), r->err);
 }
 
+pid_t harness_child_pid(pid_t parent, const char *comm)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	pid_t found = -1;
+
+	while (d && found < 0 && (e = readdir(d))) {
+		char path[300], buf[512], name[64];
+		int pid, ppid;
+		FILE *f;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		/* "pid (comm) state ppid": comm has no ')' in our children. */
+		if (fgets(buf, sizeof(buf), f) &&
+		    sscanf(buf, "%d (%63[^)]) %*c %d", &pid, name, &ppid) == 3 &&
+		    ppid == parent && !strcmp(name, comm))
+			found = pid;
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
 void harness_need_kvm(void)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 
 	if (fd < 0)
-		cr_fatal("no usable /dev/kvm here (%s): scripts/test.sh runs "
+		cr_assert_fail("no usable /dev/kvm here (%s): scripts/test.sh runs "
 			 "this test inside scripts/kvm-lab.sh on such hosts",
 			 strerror(errno));
 	close(fd);
@@ -340,7 +370,7 @@ void harness_need_hw_virt(void)
 	if (f)
 		fclose(f);
 	if (!found)
-		cr_fatal("no hardware virtualization here (no vmx/svm in "
+		cr_assert_fail("no hardware virtualization here (no vmx/svm in "
 			 "/proc/cpuinfo), so guest ring 0 would be emulated and "
 			 "Linux cannot boot: scripts/test.sh runs this test "
 			 "inside scripts/kvm-lab.sh on such hosts");

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct vmrun {
 	int status;        /* exit code, or 128 + signal number */
@@ -80,6 +81,12 @@ long long vmrun_key(const char *line, const char *key);
 
 /* Prints what the program said, for a failing test's log. */
 void vmrun_dump(const struct vmrun *r, const char *what);
+
+/*
+ * The pid of a child of parent whose command name (comm, at most 15
+ * characters) is comm, read from /proc; -1 when there is none.
+ */
+pid_t harness_child_pid(pid_t parent, const char *comm);
 
 /*
  * Fail the calling Criterion test (never skip it) when /dev/kvm cannot be

@@ -86,22 +86,6 @@ static void con_open_socket(struct vmrun *r, struct con_run *c)
 }
 
 /* The pid of isovm's child running isovm-console, or -1. */
-static pid_t con_server_pid(pid_t parent)
-{
-	char cmd[160];
-	FILE *p;
-	int pid = -1;
-
-	snprintf(cmd, sizeof(cmd), "pgrep -P %d -f isovm-console", parent);
-	p = popen(cmd, "r");
-	if (p) {
-		if (fscanf(p, "%d", &pid) != 1)
-			pid = -1;
-		pclose(p);
-	}
-	return pid;
-}
-
 static void con_hook(struct vmrun *r, void *arg)
 {
 	struct con_run *c = arg;
@@ -113,7 +97,7 @@ static void con_hook(struct vmrun *r, void *arg)
 		con_open_socket(r, c);
 	out = con_output(r, c);
 	if (c->kill_server && !c->killed && strstr(out, "console-echo ready")) {
-		pid_t pid = con_server_pid(r->pid);
+		pid_t pid = harness_child_pid(r->pid, "isovm-console");
 
 		if (pid > 0) {
 			kill(pid, SIGKILL);
@@ -353,9 +337,12 @@ Test(console, killed_server_leaves_vmm_and_guest_running)
 	struct vmrun r;
 
 	harness_need_kvm();
-	/* The guest waits 3 s for a line that never comes, then powers off. */
+	/*
+	 * The guest waits 5 s for a line that never comes, then powers off:
+	 * time enough for the kill even in a slow emulated lab.
+	 */
 	con_boot(&r, &c,
-		 "test=console-echo,info console-echo.timeout_ms=3000");
+		 "test=console-echo,info console-echo.timeout_ms=5000");
 	cr_assert(c.killed, "found no console server to kill");
 	cr_assert(!r.timed_out);
 	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF,
