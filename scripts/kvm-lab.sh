@@ -11,7 +11,8 @@
 # stream to stdout; when stdin is a terminal it is CMD's terminal too.
 # Timings inside mean something only as ratios within one run.
 #
-# Environment: ISOVM_LAB_MEMORY (default 6G), ISOVM_LAB_SCRATCH (size of
+# Environment: ISOVM_LAB_MEMORY (default 6G), ISOVM_LAB_CPU (QEMU -cpu,
+# default max; without svm there is no KVM), ISOVM_LAB_SCRATCH (size of
 # the scratch disk, default 32G, sparse). CMD sees the caller's
 # environment with TMPDIR=/tmp and ISOVM_IN_LAB=1.
 set -euo pipefail
@@ -91,7 +92,7 @@ tty=0
 [ -t 0 ] && [ -t 1 ] && tty=1
 args=(
 	-nodefaults -no-user-config -display none -no-reboot
-	-machine q35 -accel tcg,thread=single -cpu max -smp 1
+	-machine q35 -accel tcg,thread=single -cpu "${ISOVM_LAB_CPU:-max}" -smp 1
 	-m "${ISOVM_LAB_MEMORY:-6G}"
 	-kernel "$top/build/guest/vmlinux"
 	-initrd "$top/build/lab/initramfs.cpio"
@@ -119,7 +120,7 @@ if [ "$timeout_s" -gt 0 ]; then
 	watch_pid=$!
 fi
 set +e
-wait "$qemu_pid"
+{ wait "$qemu_pid"; } 2>/dev/null
 qemu_status=$?
 set -e
 qemu_pid=

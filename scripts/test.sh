@@ -4,6 +4,7 @@
 #          build; always on the host;
 #   guest  the Linux guest's build checks and its runs under QEMU's TCG
 #          (no KVM needed): always on the host;
+#   lab    the KVM lab itself (scripts/kvm-lab.sh): on the host;
 #   kvm    guests under KVM (isovm, and QEMU with -accel kvm): on the host
 #          when it has a /dev/kvm, otherwise inside scripts/kvm-lab.sh;
 #   linux  the Linux guest under isovm: on the host with hardware
@@ -84,6 +85,7 @@ esac
 echo "== KVM here: $kind (kvm label: $kvm_where, linux label: $linux_where)"
 run_label unit host build -L unit -j "$jobs"
 run_label guest host build -L guest
+run_label lab host build -L lab
 if [ "$kvm_where" = "$linux_where" ] && [ "$kvm_where" = kvm-lab ]; then
 	# One lab for both: it costs its start-up once.
 	run_label kvm+linux kvm-lab build -L 'kvm|linux'
