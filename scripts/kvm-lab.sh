@@ -108,7 +108,8 @@ args=(
 	-device virtconsole,chardev=out
 )
 if [ "$tty" = 1 ]; then
-	"$qemu" "${args[@]}" &
+	# Said outright: a background job's stdin is otherwise /dev/null.
+	"$qemu" "${args[@]}" <&0 &
 else
 	"$qemu" "${args[@]}" </dev/null &
 fi
