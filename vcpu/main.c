@@ -10,16 +10,16 @@
 #include <unistd.h>
 
 #include "guest-drivers/abi/isovm_abi.h"
-#include "vcpu/args.h"
-#include "vcpu/boot.h"
-#include "vcpu/kvm.h"
+#include "vcpu/boot/boot.h"
+#include "vcpu/config/args.h"
+#include "vcpu/core/iothread.h"
+#include "vcpu/core/kvm.h"
+#include "vcpu/core/memory.h"
+#include "vcpu/front/blk/front_blk.h"
+#include "vcpu/front/console/front_console.h"
 #include "vcpu/log.h"
-#include "vcpu/memory.h"
-#include "vcpu/front_blk.h"
-#include "vcpu/front_console.h"
-#include "vcpu/iothread.h"
-#include "vcpu/vcpu_thread.h"
-#include "vcpu/vm.h"
+#include "vcpu/vm/vcpu_thread.h"
+#include "vcpu/vm/vm.h"
 
 /*
  * A closed stdin/stdout/stderr would hand fd 0-2 to /dev/kvm or an eventfd,

@@ -10,7 +10,7 @@
 
 #include "ipc/devproto.h"
 #include "ipc/virtio_blk_config.h"
-#include "vcpu/front_blk_req.h"
+#include "vcpu/front/blk/front_blk_req.h"
 
 #define FZ_RAM_GPA 0x10000ull
 #define FZ_RAM	   65536u

@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vcpu/io_bus.h"
+#include "vcpu/core/io_bus.h"
 #include "vcpu/log.h"
-#include "vcpu/pio_devices.h"
-#include "vcpu/uart.h"
+#include "vcpu/platform/pio_devices.h"
+#include "vcpu/platform/uart.h"
 
 static const uint16_t fuzz_ports[] = {
 	0x3f8, 0x3f9, 0x3fa, 0x3fb, 0x3fc, 0x3fd,  0x3fe, 0x3ff,

@@ -11,7 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "vcpu/boot.h"
+#include "vcpu/boot/boot.h"
 
 #define FUZZ_RAM (4u << 20)
 #define FUZZ_BZ_SETUP 0x400u /* one setup sector + the boot sector */

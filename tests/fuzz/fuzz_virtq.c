@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vcpu/virtq.h"
+#include "vcpu/virtio/virtq.h"
 
 /* Guest RAM, allocated at its exact size per input so ASan sees overruns. */
 #define FZ_RAM_GPA 0x1000ull

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vcpu/guest_mem.h"
+#include "vcpu/core/guest_mem.h"
 
 /*
  * Guest memory of 'size' bytes laid out as the VMM does: [0, min(size,

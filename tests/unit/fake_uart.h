@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vcpu/uart.h"
+#include "vcpu/platform/uart.h"
 
 struct fake_uart {
 	uint8_t tx[1024];

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vcpu/args.h"
+#include "vcpu/config/args.h"
 
 static char err[512];
 

@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "tests/unit/boot_fixture.h"
-#include "vcpu/boot.h"
-#include "vcpu/boot_bzimage.h"
-#include "vcpu/e820.h"
+#include "vcpu/boot/boot.h"
+#include "vcpu/boot/boot_bzimage.h"
+#include "vcpu/boot/e820.h"
 
 #define MiB (1ull << 20)
 #define GiB (1ull << 30)

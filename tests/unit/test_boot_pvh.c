@@ -5,9 +5,9 @@
 #include <sys/stat.h>
 
 #include "tests/unit/boot_fixture.h"
-#include "vcpu/boot.h"
-#include "vcpu/boot_pvh.h"
-#include "vcpu/e820.h"
+#include "vcpu/boot/boot.h"
+#include "vcpu/boot/boot_pvh.h"
+#include "vcpu/boot/e820.h"
 
 #define MiB (1ull << 20)
 

@@ -7,11 +7,11 @@
 
 #include <time.h>
 
-#include "vcpu/coalesce.h"
-#include "vcpu/coalesce_poll.h"
-#include "vcpu/iothread.h"
+#include "vcpu/core/coalesce.h"
+#include "vcpu/core/coalesce_poll.h"
+#include "vcpu/core/iothread.h"
 #include "tests/unit/fake_uart.h"
-#include "vcpu/uart.h"
+#include "vcpu/platform/uart.h"
 
 #define RING_BYTES 4096
 

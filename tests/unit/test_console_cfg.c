@@ -10,7 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "vcpu/console_cfg.h"
+#include "vcpu/config/console_cfg.h"
 
 static char err[512];
 static char dir[] = "/tmp/isovm-concfg-XXXXXX";

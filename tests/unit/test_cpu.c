@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vcpu/cpu.h"
+#include "vcpu/boot/cpu.h"
 
 #define NENT 9
 

@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "vcpu/disk_cfg.h"
+#include "vcpu/config/disk_cfg.h"
 
 static char err[PATH_MAX + 512];
 static char dir[] = "/tmp/isovm-disk-XXXXXX";

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vcpu/fault.h"
+#include "vcpu/vm/fault.h"
 
 #define RAM (8u << 20)
 

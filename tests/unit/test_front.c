@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "ipc/dataplane.h"
-#include "vcpu/front.h"
+#include "vcpu/front/front.h"
 
 #define RAM_GPA	  0x100000ull
 #define RAM_SIZE  (1ull << 20)

@@ -14,7 +14,7 @@
 #include "devsrv/blk/blk_config.h"
 #include "ipc/ctl_channel.h"
 #include "ipc/devproto.h"
-#include "vcpu/front_blk.h"
+#include "vcpu/front/blk/front_blk.h"
 
 #define RAM_GPA	  0x100000ull
 #define RAM_SIZE  (16ull << 20)

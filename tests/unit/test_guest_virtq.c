@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "tests/unit/guest_virtq_shim.h"
-#include "vcpu/virtq.h"
+#include "vcpu/virtio/virtq.h"
 
 static struct guest_mem mem;
 static struct virtq vq; /* the VMM's view */

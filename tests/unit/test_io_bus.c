@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "vcpu/io_bus.h"
+#include "vcpu/core/io_bus.h"
 
 struct dev {
 	uint64_t last_off;

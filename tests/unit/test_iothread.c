@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vcpu/iothread.h"
+#include "vcpu/core/iothread.h"
 
 struct seen {
 	atomic_int calls;

@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "guest-drivers/abi/isovm_abi.h"
-#include "vcpu/memory.h"
+#include "vcpu/core/memory.h"
 
 Test(memory, small_ram_is_one_region_from_zero)
 {

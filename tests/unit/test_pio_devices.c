@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "guest-drivers/abi/isovm_abi.h"
-#include "vcpu/pio_devices.h"
+#include "vcpu/platform/pio_devices.h"
 
 static struct io_bus bus;
 static struct pio_devices pd;

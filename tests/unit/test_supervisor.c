@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "ipc/devproto.h"
-#include "vcpu/supervisor.h"
+#include "vcpu/supervisor/supervisor.h"
 
 static char logpath[] = "/tmp/isovm-sup-XXXXXX";
 static int backend = -1;

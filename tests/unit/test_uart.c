@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "tests/unit/fake_uart.h"
-#include "vcpu/uart.h"
+#include "vcpu/platform/uart.h"
 
 static struct fake_uart fk;
 static struct uart u;

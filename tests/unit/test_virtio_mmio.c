@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vcpu/virtio_mmio.h"
+#include "vcpu/virtio/virtio_mmio.h"
 
 #define RAM_GPA 0x100000ull
 #define RAM_SIZE (1ull << 20)

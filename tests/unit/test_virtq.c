@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vcpu/virtq.h"
+#include "vcpu/virtio/virtq.h"
 
 /*
  * Fake guest RAM: two regions allocated at their exact size, so that under

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "guest-drivers/abi/isovm_abi.h"
-#include "vcpu/vm.h"
+#include "vcpu/vm/vm.h"
 
 #define COUNTER_GPA 0x200000u
 #define ENTRY_GPA   0x100000u

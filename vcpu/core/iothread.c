@@ -1,0 +1,114 @@
+/* iothread.c: one libevent loop on its own thread. */
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vcpu/core/iothread.h"
+
+/* libevent keeps one argument per callback: the fn and its arg, packed. */
+struct iothread_watch {
+	iothread_fd_fn fn;
+	void *arg;
+};
+
+static pthread_once_t iothread_once = PTHREAD_ONCE_INIT;
+static int iothread_locking = -1;
+
+static void iothread_use_pthreads(void)
+{
+	iothread_locking = evthread_use_pthreads();
+}
+
+int iothread_init(struct iothread *io)
+{
+	memset(io, 0, sizeof(*io));
+	/* Lets vCPU and main threads add events while the loop runs. */
+	pthread_once(&iothread_once, iothread_use_pthreads);
+	if (iothread_locking != 0)
+		return -ENOSYS;
+	io->base = event_base_new();
+	if (!io->base)
+		return -ENOMEM;
+	return 0;
+}
+
+static void *iothread_main(void *arg)
+{
+	struct iothread *io = arg;
+
+	event_base_loop(io->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	return NULL;
+}
+
+int iothread_start(struct iothread *io)
+{
+	int ret = pthread_create(&io->thread, NULL, iothread_main, io);
+
+	if (ret)
+		return -ret;
+	io->started = true;
+	return 0;
+}
+
+static void iothread_dispatch(evutil_socket_t fd, short what, void *arg)
+{
+	struct iothread_watch *w = arg;
+
+	(void)what;
+	w->fn(fd, w->arg);
+}
+
+struct event *iothread_watch(struct iothread *io, int fd, iothread_fd_fn fn,
+			     void *arg)
+{
+	struct iothread_watch *w = malloc(sizeof(*w));
+	struct event *ev;
+
+	if (!w)
+		return NULL;
+	w->fn = fn;
+	w->arg = arg;
+	ev = event_new(io->base, fd, EV_READ | EV_PERSIST, iothread_dispatch,
+		       w);
+	if (!ev)
+		goto err_free_watch;
+	if (event_add(ev, NULL) < 0)
+		goto err_free_event;
+	return ev;
+
+err_free_event:
+	event_free(ev);
+err_free_watch:
+	free(w);
+	return NULL;
+}
+
+void iothread_unwatch(struct event *ev)
+{
+	struct iothread_watch *w;
+
+	if (!ev)
+		return;
+	w = event_get_callback_arg(ev);
+	/* event_free waits for a running callback of ev on the loop thread. */
+	event_free(ev);
+	free(w);
+}
+
+void iothread_stop(struct iothread *io)
+{
+	if (!io->started)
+		return;
+	event_base_loopbreak(io->base);
+	pthread_join(io->thread, NULL);
+	io->started = false;
+}
+
+void iothread_fini(struct iothread *io)
+{
+	if (io->base)
+		event_base_free(io->base);
+	io->base = NULL;
+}

@@ -1,0 +1,541 @@
+/* supervisor.c: launch, hand-shake, watch and stop one device server. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ipc/ctl_channel.h"
+#include "proto/proto_version.h"
+#include "vcpu/log.h"
+#include "vcpu/supervisor/supervisor.h"
+
+static const char *const supervisor_levels[] = {
+	"error",
+	"warn",
+	"info",
+	"debug",
+};
+
+/* The fd number the server's control socket gets in the child. */
+#define SUPERVISOR_CHILD_FD 3
+
+static int supervisor_err(char *err, size_t errlen, int ret, const char *fmt,
+			  ...) __attribute__((format(printf, 4, 5)));
+
+static int supervisor_err(char *err, size_t errlen, int ret, const char *fmt,
+			  ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+static int supervisor_path(const struct supervisor_spec *spec, char *path,
+			   size_t len)
+{
+	char exe[PATH_MAX];
+	const char *dir = spec->bindir;
+	ssize_t n;
+
+	if (!dir) {
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n < 0)
+			return -errno;
+		exe[n] = '\0';
+		dir = dirname(exe);
+	}
+	if ((size_t)snprintf(path, len, "%s/isovm-%s", dir, spec->dev) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/*
+ * Fork and exec the server. Only async-signal-safe calls after fork: the
+ * VMM has threads. The child gets its control socket at fd 3, stdio, and
+ * nothing else; it dies with the VMM.
+ */
+static pid_t supervisor_fork_exec(const char *path, char *const argv[],
+				  int child_fd)
+{
+	pid_t parent = getpid();
+	sigset_t none;
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid < 0 ? -errno : pid;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(127);
+	/* The VMM blocks its stop signals and ignores SIGPIPE: not ours. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	if (child_fd != SUPERVISOR_CHILD_FD) {
+		if (dup2(child_fd, SUPERVISOR_CHILD_FD) < 0)
+			_exit(127);
+	} else if (fcntl(child_fd, F_SETFD, 0) < 0) {
+		_exit(127);
+	}
+	if (close_range(SUPERVISOR_CHILD_FD + 1, ~0u, 0) < 0)
+		_exit(127);
+	execv(path, argv);
+	_exit(127);
+}
+
+static int supervisor_spawn(struct supervisor *s,
+			    const struct supervisor_spec *spec, char *err,
+			    size_t errlen)
+{
+	char path[PATH_MAX], fdarg[16];
+	int sv[2], ret, lvl = spec->log_level;
+	char *argv[] = {path, "--ctl-fd", fdarg, "--log-level", NULL, NULL};
+	pid_t pid;
+
+	ret = supervisor_path(spec, path, sizeof(path));
+	if (ret)
+		return supervisor_err(err, errlen, ret,
+				      "cannot find isovm-%s: %s", spec->dev,
+				      strerror(-ret));
+	if (access(path, X_OK))
+		return supervisor_err(err, errlen, -errno, "cannot run %s: %s",
+				      path, strerror(errno));
+	if (lvl < 0 || lvl > 3)
+		lvl = 1;
+	argv[4] = (char *)supervisor_levels[lvl];
+	snprintf(fdarg, sizeof(fdarg), "%d", SUPERVISOR_CHILD_FD);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+		return supervisor_err(err, errlen, -errno, "socketpair: %s",
+				      strerror(errno));
+	pid = supervisor_fork_exec(path, argv, sv[1]);
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		return supervisor_err(err, errlen, pid, "fork: %s",
+				      strerror(-pid));
+	}
+	s->pid = pid;
+	s->ctl_fd = sv[0];
+	s->pidfd = pidfd_open(pid, 0);
+	if (s->pidfd < 0) {
+		ret = -errno;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		s->pid = 0;
+		return supervisor_err(err, errlen, ret, "pidfd_open: %s",
+				      strerror(-ret));
+	}
+	atomic_store(&s->alive, true);
+	return 0;
+}
+
+/* Milliseconds left until 'deadline' (CLOCK_MONOTONIC ns), at least 0. */
+static int supervisor_left_ms(uint64_t deadline)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return now >= deadline ? 0 : (int)((deadline - now) / 1000000u);
+}
+
+/* One control message within the deadline; fds are not expected. */
+static int supervisor_recv(struct supervisor *s, struct ctl_msg *m,
+			   uint64_t deadline)
+{
+	struct pollfd p = {.fd = s->ctl_fd, .events = POLLIN};
+	int fds[CTL_SETUP_MAX_FDS];
+	unsigned nfds = 0;
+	int ret;
+
+	do
+		ret = poll(&p, 1, supervisor_left_ms(deadline));
+	while (ret < 0 && errno == EINTR);
+	if (ret < 0)
+		return -errno;
+	if (ret == 0)
+		return -ETIMEDOUT;
+	ret = ctl_recv(s->ctl_fd, m, fds, CTL_SETUP_MAX_FDS, &nfds);
+	for (unsigned i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (!ret && nfds)
+		return -EPROTO;
+	return ret;
+}
+
+/* Expect a message of 'type'; a CTL_ERROR is reported in err. */
+static int supervisor_expect(struct supervisor *s, enum ctl_type type,
+			     struct ctl_msg *m, uint64_t deadline, char *err,
+			     size_t errlen)
+{
+	int ret = supervisor_recv(s, m, deadline);
+
+	if (ret == -ETIMEDOUT)
+		return supervisor_err(err, errlen, ret,
+				      "%s server: no %s in time", s->dev,
+				      ctl_type_name(type));
+	if (ret)
+		return supervisor_err(err, errlen, ret,
+				      "%s server: control channel: %s", s->dev,
+				      strerror(-ret));
+	if (m->type == CTL_ERROR)
+		return supervisor_err(err, errlen, -(int)m->u.error.code,
+				      "%s server failed: %s", s->dev,
+				      m->u.error.text);
+	if (m->type != type)
+		return supervisor_err(
+			err, errlen, -EPROTO, "%s server: %s instead of %s",
+			s->dev, ctl_type_name(m->type), ctl_type_name(type));
+	return 0;
+}
+
+static int supervisor_setup(struct supervisor *s,
+			    const struct supervisor_spec *spec, char *err,
+			    size_t errlen)
+{
+	struct ctl_msg m = {.type = CTL_SETUP};
+	struct ctl_setup *st = &m.u.setup;
+	int fds[CTL_SETUP_MAX_FDS];
+	unsigned n = 0;
+	int ret;
+
+	*st = spec->setup;
+	st->dev_type = spec->type;
+	ctl_geometry_from_ipc(&spec->geom, s->dp.reg.size, &st->geo);
+	st->fds[n] = CTL_FD_MEMFD;
+	fds[n++] = s->dp.reg.fd;
+	st->fds[n] = CTL_FD_KICK;
+	fds[n++] = s->dp.sq_efd;
+	st->fds[n] = CTL_FD_CALL;
+	fds[n++] = s->dp.cq_efd;
+	if (spec->backend_fd >= 0) {
+		st->fds[n] = CTL_FD_BACKEND;
+		fds[n++] = spec->backend_fd;
+	}
+	if (spec->backend_out_fd >= 0) {
+		st->fds[n] = CTL_FD_BACKEND_OUT;
+		fds[n++] = spec->backend_out_fd;
+	}
+	st->nfds = n;
+	ret = ctl_send(s->ctl_fd, &m, fds, n);
+	if (ret)
+		return supervisor_err(err, errlen, ret,
+				      "%s server: cannot send SETUP: %s",
+				      s->dev, strerror(-ret));
+	return 0;
+}
+
+static int supervisor_handshake(struct supervisor *s,
+				const struct supervisor_spec *spec, char *err,
+				size_t errlen)
+{
+	unsigned ms = spec->ready_timeout_ms ? spec->ready_timeout_ms
+					     : SUPERVISOR_READY_TIMEOUT_MS;
+	uint64_t deadline;
+	struct ctl_msg m;
+	struct timespec ts;
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	deadline = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec +
+		   (uint64_t)ms * 1000000u;
+	ret = supervisor_expect(s, CTL_HELLO, &m, deadline, err, errlen);
+	if (ret)
+		return ret;
+	if (m.u.hello.role != CTL_ROLE_SERVER ||
+	    m.u.hello.dev_type != spec->type)
+		return supervisor_err(
+			err, errlen, -EPROTO,
+			"%s server: HELLO of the wrong role or device", s->dev);
+	memset(&m, 0, sizeof(m));
+	m.type = CTL_HELLO;
+	m.u.hello.version = ISOVM_PROTO_VERSION;
+	m.u.hello.role = CTL_ROLE_VMM;
+	m.u.hello.pid = (uint32_t)getpid();
+	ret = ctl_send(s->ctl_fd, &m, NULL, 0);
+	if (ret)
+		return supervisor_err(err, errlen, ret,
+				      "%s server: cannot send HELLO: %s",
+				      s->dev, strerror(-ret));
+	ret = supervisor_setup(s, spec, err, errlen);
+	if (ret)
+		return ret;
+	ret = supervisor_expect(s, CTL_READY, &m, deadline, err, errlen);
+	if (ret)
+		return ret;
+	s->ready = m.u.ready;
+	return 0;
+}
+
+/* Wait up to ms for the server to end and reap it; true when it did. */
+static bool supervisor_reap(struct supervisor *s, int ms)
+{
+	struct pollfd p = {.fd = s->pidfd, .events = POLLIN};
+	siginfo_t si;
+	int ret;
+
+	do
+		ret = poll(&p, 1, ms);
+	while (ret < 0 && errno == EINTR);
+	if (ret <= 0)
+		return false;
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PIDFD, (id_t)s->pidfd, &si, WEXITED | WNOHANG) < 0 ||
+	    !si.si_pid)
+		return false;
+	s->exit_status = si.si_code == CLD_EXITED ? si.si_status << 8
+						  : si.si_status & 0x7f;
+	s->pid = 0;
+	atomic_store(&s->alive, false);
+	return true;
+}
+
+static void supervisor_kill_reap(struct supervisor *s)
+{
+	if (!s->pid)
+		return;
+	pidfd_send_signal(s->pidfd, SIGKILL, NULL, 0);
+	supervisor_reap(s, -1);
+}
+
+int supervisor_start(struct supervisor *s, const struct supervisor_spec *spec,
+		     char *err, size_t errlen)
+{
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	s->pidfd = -1;
+	s->ctl_fd = -1;
+	s->type = spec->type;
+	s->generation = 1;
+	s->spec = *spec;
+	snprintf(s->dev, sizeof(s->dev), "%s", spec->dev);
+	ret = ipc_dp_vmm_open(&s->dp, &spec->geom, s->generation);
+	if (ret)
+		return supervisor_err(err, errlen, ret, "%s data plane: %s",
+				      s->dev, strerror(-ret));
+	s->dp_open = true;
+	ret = supervisor_spawn(s, spec, err, errlen);
+	if (ret)
+		goto err_close_dp;
+	ret = supervisor_handshake(s, spec, err, errlen);
+	if (ret)
+		goto err_kill;
+	log_info("%s server (pid %d) ready", s->dev, (int)s->pid);
+	return 0;
+
+err_kill:
+	supervisor_kill_reap(s);
+	close(s->pidfd);
+	close(s->ctl_fd);
+	s->pidfd = s->ctl_fd = -1;
+err_close_dp:
+	ipc_dp_vmm_close(&s->dp);
+	s->dp_open = false;
+	return ret;
+}
+
+static void supervisor_log_death(struct supervisor *s, pid_t pid)
+{
+	int st = s->exit_status;
+
+	if (st & 0x7f)
+		log_error("%s server (pid %d) died: killed by signal %d",
+			  s->dev, (int)pid, st & 0x7f);
+	else
+		log_error("%s server (pid %d) died: exit status %d", s->dev,
+			  (int)pid, st >> 8);
+}
+
+static void supervisor_unwatch(struct supervisor *s)
+{
+	struct event **ev[] = {&s->ev_pid, &s->ev_cq, &s->ev_ctl};
+
+	for (unsigned i = 0; i < 3; i++) {
+		if (*ev[i])
+			iothread_unwatch(*ev[i]);
+		*ev[i] = NULL;
+	}
+}
+
+/* I/O thread: the pidfd is readable, the server ended. */
+static void supervisor_pid_event(int fd, void *arg)
+{
+	struct supervisor *s = arg;
+	pid_t pid = s->pid;
+
+	(void)fd;
+	if (!pid || !supervisor_reap(s, 0))
+		return;
+	iothread_unwatch(s->ev_pid);
+	s->ev_pid = NULL;
+	supervisor_log_death(s, pid);
+	if (s->ops && s->ops->died)
+		s->ops->died(s->opaque);
+}
+
+/* I/O thread: the server pushed completions and woke us. */
+static void supervisor_cq_event(int fd, void *arg)
+{
+	struct supervisor *s = arg;
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	if (s->ops && s->ops->completions)
+		s->ops->completions(s->opaque);
+}
+
+/*
+ * I/O thread: the server spoke on its control socket. While running it
+ * sends nothing unasked but CTL_ERROR before it exits; anything else is a
+ * protocol error. EOF or an error ends the watch (the pidfd reports the
+ * death).
+ */
+static void supervisor_ctl_event(int fd, void *arg)
+{
+	struct supervisor *s = arg;
+	int fds[CTL_SETUP_MAX_FDS];
+	unsigned nfds = 0;
+	struct ctl_msg m;
+	int ret = ctl_recv(fd, &m, fds, CTL_SETUP_MAX_FDS, &nfds);
+
+	for (unsigned i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (ret == -EAGAIN || ret == -EINTR)
+		return;
+	if (ret == 0 && m.type == CTL_ERROR) {
+		log_error("%s server (pid %d) reports: %s (%s)", s->dev,
+			  (int)s->pid, m.u.error.text,
+			  strerror((int)m.u.error.code));
+		return;
+	}
+	if (ret == 0 || (ret != -EPIPE && ret != -ECONNRESET))
+		supervisor_kill(s, ret ? "unreadable control message"
+				       : "unexpected control message");
+	iothread_unwatch(s->ev_ctl);
+	s->ev_ctl = NULL;
+}
+
+int supervisor_watch(struct supervisor *s, struct iothread *io,
+		     const struct supervisor_ops *ops, void *opaque)
+{
+	s->io = io;
+	s->ops = ops;
+	s->opaque = opaque;
+	s->ev_cq = iothread_watch(io, s->dp.cq_efd, supervisor_cq_event, s);
+	if (!s->ev_cq)
+		return -ENOMEM;
+	s->ev_pid = iothread_watch(io, s->pidfd, supervisor_pid_event, s);
+	s->ev_ctl = iothread_watch(io, s->ctl_fd, supervisor_ctl_event, s);
+	if (!s->ev_pid || !s->ev_ctl) {
+		supervisor_unwatch(s);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void supervisor_kill(struct supervisor *s, const char *why)
+{
+	if (!atomic_load(&s->alive))
+		return;
+	log_error("%s server (pid %d): %s: killing it", s->dev, (int)s->pid,
+		  why);
+	pidfd_send_signal(s->pidfd, SIGKILL, NULL, 0);
+}
+
+/* Forget the old server: watches, pidfd, control socket. */
+static void supervisor_drop_server(struct supervisor *s)
+{
+	supervisor_kill_reap(s);
+	if (s->ev_pid)
+		iothread_unwatch(s->ev_pid);
+	if (s->ev_ctl)
+		iothread_unwatch(s->ev_ctl);
+	s->ev_pid = s->ev_ctl = NULL;
+	if (s->pidfd >= 0)
+		close(s->pidfd);
+	if (s->ctl_fd >= 0)
+		close(s->ctl_fd);
+	s->pidfd = s->ctl_fd = -1;
+}
+
+int supervisor_restart(struct supervisor *s, pthread_mutex_t *dp_lock)
+{
+	char err[256];
+	int replayed, ret;
+
+	if (!s->dp_open)
+		return -EINVAL;
+	supervisor_drop_server(s);
+	if (dp_lock)
+		pthread_mutex_lock(dp_lock);
+	replayed = ipc_dp_vmm_restart(&s->dp, ++s->generation);
+	if (dp_lock)
+		pthread_mutex_unlock(dp_lock);
+	if (replayed < 0) {
+		log_error("%s data plane: restart failed: %s", s->dev,
+			  strerror(-replayed));
+		return replayed;
+	}
+	ret = supervisor_spawn(s, &s->spec, err, sizeof(err));
+	if (!ret)
+		ret = supervisor_handshake(s, &s->spec, err, sizeof(err));
+	if (ret) {
+		log_error("%s", err);
+		supervisor_drop_server(s);
+		return ret;
+	}
+	if (s->io) {
+		s->ev_pid = iothread_watch(s->io, s->pidfd,
+					   supervisor_pid_event, s);
+		s->ev_ctl = iothread_watch(s->io, s->ctl_fd,
+					   supervisor_ctl_event, s);
+		if (!s->ev_pid || !s->ev_ctl) {
+			supervisor_drop_server(s);
+			return -ENOMEM;
+		}
+	}
+	log_error("%s server restarted (pid %d), %d requests replayed", s->dev,
+		  (int)s->pid, replayed);
+	return replayed;
+}
+
+void supervisor_stop(struct supervisor *s, unsigned timeout_ms)
+{
+	struct ctl_msg m = {.type = CTL_SHUTDOWN};
+
+	supervisor_unwatch(s);
+	if (s->pid) {
+		if (!timeout_ms)
+			timeout_ms = SUPERVISOR_STOP_TIMEOUT_MS;
+		/* A dead peer refuses it: the wait below then ends at once. */
+		ctl_send(s->ctl_fd, &m, NULL, 0);
+		if (!supervisor_reap(s, (int)timeout_ms)) {
+			log_warn("%s server (pid %d) did not stop: killing it",
+				 s->dev, (int)s->pid);
+			supervisor_kill_reap(s);
+		}
+	}
+	if (s->pidfd >= 0)
+		close(s->pidfd);
+	if (s->ctl_fd >= 0)
+		close(s->ctl_fd);
+	s->pidfd = s->ctl_fd = -1;
+	if (s->dp_open)
+		ipc_dp_vmm_close(&s->dp);
+	s->dp_open = false;
+}

@@ -1,0 +1,120 @@
+/*
+ * supervisor.h: start one device server (isovm-<dev>), hand it its data
+ * plane and backend fds, and watch it from the I/O thread.
+ *
+ * The server is a separate executable next to the isovm binary, started
+ * with fork+exec (never a bare fork of a process that maps guest RAM), with
+ * PR_SET_PDEATHSIG(SIGKILL) and no fd but its control socket and stdio
+ * (devsrv/common/srv.h, launch contract). The data plane (region, rings,
+ * in-flight table) belongs to the VMM and outlives the server: when the
+ * server dies its in-flight requests stay there, owned by the VMM, until a
+ * restart replays them.
+ */
+#ifndef ISOVM_SUPERVISOR_H
+#define ISOVM_SUPERVISOR_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ipc/dataplane.h"
+#include "proto/ctl_msg.h"
+#include "vcpu/core/iothread.h"
+
+#define SUPERVISOR_READY_TIMEOUT_MS 5000
+#define SUPERVISOR_STOP_TIMEOUT_MS  1000
+
+/*
+ * What to start. The caller keeps ownership of the backend fds; they and
+ * the strings stay valid until supervisor_stop() (a restart uses them).
+ */
+struct supervisor_spec {
+	const char *dev;    /* "console" -> <bindir>/isovm-console */
+	const char *bindir; /* NULL: the directory of /proc/self/exe */
+	enum ctl_dev_type type;
+	struct ctl_setup setup;	   /* dev_type and cfg; geo and fds are
+				    * filled in by the supervisor */
+	struct ipc_geom geom;	   /* data plane geometry */
+	int backend_fd;		   /* CTL_FD_BACKEND, or -1 */
+	int backend_out_fd;	   /* CTL_FD_BACKEND_OUT, or -1 */
+	int log_level;		   /* enum log_level, passed as --log-level */
+	unsigned ready_timeout_ms; /* 0: SUPERVISOR_READY_TIMEOUT_MS */
+};
+
+/* Called on the I/O thread, with no supervisor lock held. */
+struct supervisor_ops {
+	/* The completion eventfd fired: reap (e.g. front_reap()). */
+	void (*completions)(void *opaque);
+	/* The server died (already logged and reaped). May be NULL. */
+	void (*died)(void *opaque);
+};
+
+struct supervisor {
+	char dev[16];
+	enum ctl_dev_type type;
+	pid_t pid;	      /* 0 when no server runs */
+	int pidfd;	      /* -1 when none; owned */
+	int ctl_fd;	      /* our end of the control socket, or -1; owned */
+	struct ipc_dp_vmm dp; /* valid after supervisor_start() */
+	bool dp_open;
+	uint64_t generation;
+	struct ctl_ready ready; /* what the server told the guest to see */
+	struct iothread *io;
+	struct event *ev_cq, *ev_pid, *ev_ctl;
+	const struct supervisor_ops *ops;
+	void *opaque;
+	atomic_bool alive;
+	int exit_status; /* wait status of the last server that ended */
+	struct supervisor_spec spec; /* as given to supervisor_start() */
+};
+
+/*
+ * Open the data plane, fork+exec the server, run the handshake and SETUP,
+ * and wait for READY (s->ready). Blocking; call before the VM runs.
+ * Returns 0, or -errno with one line in err (nothing left running).
+ */
+int supervisor_start(struct supervisor *s, const struct supervisor_spec *spec,
+		     char *err, size_t errlen);
+
+/*
+ * Watch the server's pidfd, the completion eventfd and the control socket
+ * on 'io' (started or not). ops->completions runs for every wake-up of the
+ * cq eventfd; a dead server is logged once ("isovm: console server (pid N)
+ * died: ...") and ops->died is called. An unasked CTL_ERROR is logged, any
+ * other unasked message gets the server killed: so a request/reply on
+ * s->ctl_fd (STATS_REQUEST) must run on the I/O thread, inside one
+ * callback, or after the I/O thread stopped. Returns 0 or -errno.
+ */
+int supervisor_watch(struct supervisor *s, struct iothread *io,
+		     const struct supervisor_ops *ops, void *opaque);
+
+/*
+ * The server broke the protocol (bad completion, bad control message):
+ * log 'why' and SIGKILL it. The pidfd watch then reports the death. Any
+ * thread.
+ */
+void supervisor_kill(struct supervisor *s, const char *why);
+
+/*
+ * Restart with replay (not triggered automatically yet): kill and reap the
+ * server if it still runs, reset the data plane under 'dp_lock' (the lock
+ * of whoever else uses s->dp, e.g. the front's; may be NULL) with a new
+ * generation, which re-posts every request still in flight, then start and
+ * hand-shake a new server with the spec of supervisor_start() (its strings
+ * and backend fds must still be valid) and watch it as before. Blocking
+ * (up to the READY time-out), but never with dp_lock held. Returns the
+ * number of requests replayed, or -errno (logged; no server then runs).
+ */
+int supervisor_restart(struct supervisor *s, pthread_mutex_t *dp_lock);
+
+/*
+ * End of the VM: unwatch, send CTL_SHUTDOWN, wait up to timeout_ms (0:
+ * SUPERVISOR_STOP_TIMEOUT_MS) for the exit, then SIGKILL; reap it (no
+ * zombie), close the control socket and the data plane. Call after the
+ * I/O thread stopped or from it. Idempotent.
+ */
+void supervisor_stop(struct supervisor *s, unsigned timeout_ms);
+
+#endif
