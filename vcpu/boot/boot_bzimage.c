@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "vcpu/boot/boot_bzimage.h"
+#include "vcpu/le.h"
 
 #define BZ_PAGE 0x1000ull
 #define BZ_SECTOR 512u
@@ -22,25 +23,6 @@ struct bz_image {
 	uint64_t load;        /* where the protected-mode kernel goes */
 };
 
-static uint16_t bz_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t bz_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static void bz_put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
 bool boot_bzimage_probe(const uint8_t *head, size_t len)
 {
 	return len >= BZ_HEADER + 4 && !memcmp(head + BZ_HEADER, "HdrS", 4);
@@ -57,7 +39,7 @@ static int bz_parse(struct boot_ctx *ctx, struct bz_image *bz)
 	memset(bz->hdr, 0, sizeof(bz->hdr));
 	if (boot_file_read(f, 0, bz->hdr, n))
 		return -EIO;
-	bz->version = bz_le16(bz->hdr + BZ_VERSION);
+	bz->version = le16_get(bz->hdr + BZ_VERSION);
 	if (bz->version < BZ_MIN_VERSION) {
 		boot_err(ctx->err, ctx->errlen,
 			 "kernel %s: boot protocol %u.%u too old (need 2.12 for the 64-bit entry)",
@@ -65,13 +47,13 @@ static int bz_parse(struct boot_ctx *ctx, struct bz_image *bz)
 		return -EPROTONOSUPPORT;
 	}
 	if (f->size < BZ_INIT_SIZE + 4 ||
-	    bz_le16(bz->hdr + BZ_BOOT_FLAG) != 0xaa55) {
+	    le16_get(bz->hdr + BZ_BOOT_FLAG) != 0xaa55) {
 		boot_err(ctx->err, ctx->errlen,
 			 "kernel %s: malformed bzImage: truncated setup header",
 			 f->path);
 		return -ENOEXEC;
 	}
-	if (!(bz_le16(bz->hdr + BZ_XLOADFLAGS) & BZ_XLF_KERNEL_64)) {
+	if (!(le16_get(bz->hdr + BZ_XLOADFLAGS) & BZ_XLF_KERNEL_64)) {
 		boot_err(ctx->err, ctx->errlen,
 			 "kernel %s: no 64-bit entry (XLF_KERNEL_64 not set: a 32-bit kernel?)",
 			 f->path);
@@ -92,7 +74,7 @@ static int bz_parse(struct boot_ctx *ctx, struct bz_image *bz)
 		return -ENOEXEC;
 	}
 	bz->pm_size = f->size - bz->setup_size;
-	init_size = bz_le32(bz->hdr + BZ_INIT_SIZE);
+	init_size = le32_get(bz->hdr + BZ_INIT_SIZE);
 	bz->footprint = init_size > bz->pm_size ? init_size : bz->pm_size;
 	return 0;
 }
@@ -100,9 +82,8 @@ static int bz_parse(struct boot_ctx *ctx, struct bz_image *bz)
 /* pref_address for a relocatable kernel that fits there, else 1 MiB. */
 static int bz_place(struct boot_ctx *ctx, struct bz_image *bz)
 {
-	uint64_t pref = bz_le32(bz->hdr + BZ_PREF_ADDRESS) |
-			(uint64_t)bz_le32(bz->hdr + BZ_PREF_ADDRESS + 4) << 32;
-	uint32_t align = bz_le32(bz->hdr + BZ_KERNEL_ALIGNMENT);
+	uint64_t pref = le64_get(bz->hdr + BZ_PREF_ADDRESS);
+	uint32_t align = le32_get(bz->hdr + BZ_KERNEL_ALIGNMENT);
 	char sz[32];
 
 	if (bz->hdr[BZ_RELOCATABLE] && pref >= BOOT_HIGH_RAM_START &&
@@ -158,10 +139,10 @@ static int bz_zero_page(struct boot_ctx *ctx, const struct bz_image *bz,
 	       end - BZ_SETUP_SECTS);
 	zp[BZ_TYPE_OF_LOADER] = 0xff; /* no registered boot loader id */
 	zp[BZ_LOADFLAGS] |= BZ_LOADED_HIGH;
-	bz_put32(zp + BZ_CODE32_START, (uint32_t)bz->load);
-	bz_put32(zp + BZ_RAMDISK_IMAGE, (uint32_t)initrd);
-	bz_put32(zp + BZ_RAMDISK_SIZE, (uint32_t)initrd_size);
-	bz_put32(zp + BZ_CMD_LINE_PTR, (uint32_t)BOOT_CMDLINE_GPA);
+	le32_put(zp + BZ_CODE32_START, (uint32_t)bz->load);
+	le32_put(zp + BZ_RAMDISK_IMAGE, (uint32_t)initrd);
+	le32_put(zp + BZ_RAMDISK_SIZE, (uint32_t)initrd_size);
+	le32_put(zp + BZ_CMD_LINE_PTR, (uint32_t)BOOT_CMDLINE_GPA);
 	_Static_assert(E820_MAX_ENTRIES <= BZ_E820_MAX, "e820 fits");
 	zp[BZ_E820_ENTRIES] = (uint8_t)ctx->nr_e820;
 	for (unsigned i = 0; i < ctx->nr_e820; i++) {
@@ -169,7 +150,7 @@ static int bz_zero_page(struct boot_ctx *ctx, const struct bz_image *bz,
 
 		memcpy(e, &ctx->e820[i].addr, 8);
 		memcpy(e + 8, &ctx->e820[i].size, 8);
-		bz_put32(e + 16, ctx->e820[i].type);
+		le32_put(e + 16, ctx->e820[i].type);
 	}
 	return 0;
 }
@@ -177,7 +158,7 @@ static int bz_zero_page(struct boot_ctx *ctx, const struct bz_image *bz,
 static int bz_load_initrd(struct boot_ctx *ctx, const struct bz_image *bz,
 			  gpa_t *initrd, uint64_t *size)
 {
-	uint64_t max = bz_le32(bz->hdr + BZ_INITRD_ADDR_MAX);
+	uint64_t max = le32_get(bz->hdr + BZ_INITRD_ADDR_MAX);
 	uint64_t floor = (bz->load + bz->footprint + BZ_PAGE - 1) &
 			 ~(BZ_PAGE - 1);
 
@@ -202,7 +183,7 @@ int boot_bzimage_load(struct boot_ctx *ctx, struct boot_entry *entry)
 			 f->path);
 	if (ret)
 		return ret;
-	cmdline_size = bz_le32(bz.hdr + BZ_CMDLINE_SIZE);
+	cmdline_size = le32_get(bz.hdr + BZ_CMDLINE_SIZE);
 	if (ctx->cmdline_len > cmdline_size) {
 		boot_err(ctx->err, ctx->errlen,
 			 "command line: %zu bytes, the kernel takes at most %u",

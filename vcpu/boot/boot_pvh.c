@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "vcpu/boot/boot_pvh.h"
+#include "vcpu/le.h"
 
 #define ELF_CLASS32 1
 #define ELF_CLASS64 2
@@ -35,22 +36,6 @@ struct pvh_elf {
 	struct pvh_phdr *ph; /* phnum entries */
 };
 
-static uint16_t pvh_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t pvh_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t pvh_le64(const uint8_t *p)
-{
-	return pvh_le32(p) | (uint64_t)pvh_le32(p + 4) << 32;
-}
-
 bool boot_pvh_probe(const uint8_t *head, size_t len)
 {
 	return len >= 4 && !memcmp(head, "\177ELF", 4);
@@ -67,28 +52,28 @@ static int pvh_read_ehdr(const struct boot_file *f, struct pvh_elf *elf)
 		return -ENOEXEC;
 	if (memcmp(eh, "\177ELF", 4) || eh[5] != ELF_DATA_LSB)
 		return -ENOEXEC;
-	machine = pvh_le16(eh + 18);
+	machine = le16_get(eh + 18);
 	if (eh[4] == ELF_CLASS64) {
 		if (boot_file_read(f, 0, eh, 64) || machine != ELF_EM_X86_64)
 			return -ENOEXEC;
 		elf->is64 = true;
-		elf->phoff = pvh_le64(eh + 32);
-		elf->shoff = pvh_le64(eh + 40);
-		elf->phentsize = pvh_le16(eh + 54);
-		elf->phnum = pvh_le16(eh + 56);
-		elf->shentsize = pvh_le16(eh + 58);
-		elf->shnum = pvh_le16(eh + 60);
+		elf->phoff = le64_get(eh + 32);
+		elf->shoff = le64_get(eh + 40);
+		elf->phentsize = le16_get(eh + 54);
+		elf->phnum = le16_get(eh + 56);
+		elf->shentsize = le16_get(eh + 58);
+		elf->shnum = le16_get(eh + 60);
 		if (elf->phentsize != 56 || (elf->shnum && elf->shentsize != 64))
 			return -ENOEXEC;
 	} else if (eh[4] == ELF_CLASS32) {
 		if (machine != ELF_EM_386 && machine != ELF_EM_X86_64)
 			return -ENOEXEC;
-		elf->phoff = pvh_le32(eh + 28);
-		elf->shoff = pvh_le32(eh + 32);
-		elf->phentsize = pvh_le16(eh + 42);
-		elf->phnum = pvh_le16(eh + 44);
-		elf->shentsize = pvh_le16(eh + 46);
-		elf->shnum = pvh_le16(eh + 48);
+		elf->phoff = le32_get(eh + 28);
+		elf->shoff = le32_get(eh + 32);
+		elf->phentsize = le16_get(eh + 42);
+		elf->phnum = le16_get(eh + 44);
+		elf->shentsize = le16_get(eh + 46);
+		elf->shnum = le16_get(eh + 48);
 		if (elf->phentsize != 32 || (elf->shnum && elf->shentsize != 40))
 			return -ENOEXEC;
 	} else {
@@ -118,17 +103,17 @@ static int pvh_read_phdrs(const struct boot_file *f, struct pvh_elf *elf)
 		const uint8_t *p = raw + (uint64_t)i * elf->phentsize;
 		struct pvh_phdr *ph = &elf->ph[i];
 
-		ph->type = pvh_le32(p);
+		ph->type = le32_get(p);
 		if (elf->is64) {
-			ph->offset = pvh_le64(p + 8);
-			ph->paddr = pvh_le64(p + 24);
-			ph->filesz = pvh_le64(p + 32);
-			ph->memsz = pvh_le64(p + 40);
+			ph->offset = le64_get(p + 8);
+			ph->paddr = le64_get(p + 24);
+			ph->filesz = le64_get(p + 32);
+			ph->memsz = le64_get(p + 40);
 		} else {
-			ph->offset = pvh_le32(p + 4);
-			ph->paddr = pvh_le32(p + 12);
-			ph->filesz = pvh_le32(p + 16);
-			ph->memsz = pvh_le32(p + 20);
+			ph->offset = le32_get(p + 4);
+			ph->paddr = le32_get(p + 12);
+			ph->filesz = le32_get(p + 16);
+			ph->memsz = le32_get(p + 20);
 		}
 	}
 out_free:
@@ -145,9 +130,9 @@ static int pvh_scan_notes(const uint8_t *p, uint64_t len, uint64_t *entry)
 	uint64_t pos = 0;
 
 	while (len - pos >= 12) {
-		uint32_t namesz = pvh_le32(p + pos);
-		uint32_t descsz = pvh_le32(p + pos + 4);
-		uint32_t type = pvh_le32(p + pos + 8);
+		uint32_t namesz = le32_get(p + pos);
+		uint32_t descsz = le32_get(p + pos + 4);
+		uint32_t type = le32_get(p + pos + 8);
 		/* 64-bit sums of 32-bit sizes cannot wrap. */
 		uint64_t name = pos + 12;
 		uint64_t desc = name + (((uint64_t)namesz + 3) & ~3ull);
@@ -158,9 +143,9 @@ static int pvh_scan_notes(const uint8_t *p, uint64_t len, uint64_t *entry)
 		if (type == XEN_ELFNOTE_PHYS32_ENTRY && namesz == 4 &&
 		    !memcmp(p + name, "Xen", 4)) {
 			if (descsz == 4)
-				*entry = pvh_le32(p + desc);
+				*entry = le32_get(p + desc);
 			else if (descsz == 8)
-				*entry = pvh_le64(p + desc);
+				*entry = le64_get(p + desc);
 			else
 				return -ENOEXEC;
 			return 1;
@@ -212,10 +197,10 @@ static int pvh_find_entry(const struct boot_file *f,
 		if (elf->shoff > UINT64_MAX - (uint64_t)PVH_MAX_SHDRS * 64 ||
 		    boot_file_read(f, at, sh, elf->shentsize))
 			return 0;
-		if (pvh_le32(sh + 4) != ELF_SHT_NOTE)
+		if (le32_get(sh + 4) != ELF_SHT_NOTE)
 			continue;
-		off = elf->is64 ? pvh_le64(sh + 24) : pvh_le32(sh + 16);
-		size = elf->is64 ? pvh_le64(sh + 32) : pvh_le32(sh + 20);
+		off = elf->is64 ? le64_get(sh + 24) : le32_get(sh + 16);
+		size = elf->is64 ? le64_get(sh + 32) : le32_get(sh + 20);
 		ret = pvh_scan_area(f, off, size, entry);
 		if (ret)
 			return ret;

@@ -6,6 +6,7 @@
 
 #include "ipc/devproto.h"
 #include "vcpu/front/blk/front_blk.h"
+#include "vcpu/le.h"
 
 /* Device features the front knows how to serve. */
 #define FRONT_BLK_FEATURES                                                    \
@@ -27,24 +28,6 @@ enum {
 	FRONT_BLK_PRIV_BYTES,  /* payload bytes, counted on success */
 	FRONT_BLK_PRIV_OFF,    /* status byte offset in the writable part */
 };
-
-static uint32_t front_blk_get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static void front_blk_put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t front_blk_get64(const uint8_t *p)
-{
-	return (uint64_t)front_blk_get32(p) | (uint64_t)front_blk_get32(p + 4)
-						      << 32;
-}
 
 __attribute__((format(printf, 3, 4))) static int
 front_blk_err(char *err, size_t errlen, const char *fmt, ...)
@@ -74,8 +57,8 @@ static void front_blk_segments(struct front_blk *b, uint32_t *seg_max,
 	uint8_t *c = b->config;
 	bool has_size = b->features & VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX);
 
-	*size_max = has_size ? front_blk_get32(c + VIRTIO_BLK_CFG_SIZE_MAX) : 0;
-	*seg_max = front_blk_get32(c + VIRTIO_BLK_CFG_SEG_MAX);
+	*size_max = has_size ? le32_get(c + VIRTIO_BLK_CFG_SIZE_MAX) : 0;
+	*seg_max = le32_get(c + VIRTIO_BLK_CFG_SEG_MAX);
 	while (has_size && *seg_max > FRONT_BLK_SEG_MAX && *size_max &&
 	       *size_max <= UINT32_MAX / 2) {
 		*seg_max = (*seg_max + 1) / 2;
@@ -84,9 +67,9 @@ static void front_blk_segments(struct front_blk *b, uint32_t *seg_max,
 	*seg_max = front_blk_min32(*seg_max, FRONT_BLK_SEG_MAX);
 	if (!*seg_max)
 		*seg_max = 1;
-	front_blk_put32(c + VIRTIO_BLK_CFG_SEG_MAX, *seg_max);
+	le32_put(c + VIRTIO_BLK_CFG_SEG_MAX, *seg_max);
 	if (has_size)
-		front_blk_put32(c + VIRTIO_BLK_CFG_SIZE_MAX, *size_max);
+		le32_put(c + VIRTIO_BLK_CFG_SIZE_MAX, *size_max);
 }
 
 /* Request size limits from the announced config, clamped to ours. */
@@ -104,15 +87,15 @@ static void front_blk_limits(struct front_blk *b)
 		(uint32_t)(rw & ~(uint64_t)(VIRTIO_BLK_SECTOR - 1));
 	/* The front takes one range per request: say so. */
 	b->lim.max_discard_sectors = front_blk_min32(
-		front_blk_get32(c + VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS),
+		le32_get(c + VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS),
 		VIRTIO_BLK_MAX_DISCARD_SECTORS);
-	b->lim.max_zeroes_sectors = front_blk_min32(
-		front_blk_get32(c + VIRTIO_BLK_CFG_MAX_ZEROES_SECTORS),
-		VIRTIO_BLK_MAX_ZERO_SECTORS);
+	b->lim.max_zeroes_sectors =
+		front_blk_min32(le32_get(c + VIRTIO_BLK_CFG_MAX_ZEROES_SECTORS),
+				VIRTIO_BLK_MAX_ZERO_SECTORS);
 	if (b->lim.discard)
-		front_blk_put32(c + VIRTIO_BLK_CFG_MAX_DISCARD_SEG, 1);
+		le32_put(c + VIRTIO_BLK_CFG_MAX_DISCARD_SEG, 1);
 	if (b->lim.write_zeroes)
-		front_blk_put32(c + VIRTIO_BLK_CFG_MAX_ZEROES_SEG, 1);
+		le32_put(c + VIRTIO_BLK_CFG_MAX_ZEROES_SEG, 1);
 }
 
 static void front_blk_config_read(void *opaque, uint32_t off, void *data,
@@ -176,7 +159,7 @@ static int front_blk_check_ready(struct front_blk *b,
 				     "%s: server says read-only=%d for a "
 				     "disk opened read-only=%d",
 				     b->name, ro, d->read_only);
-	cap = front_blk_get64(ready->config + VIRTIO_BLK_CFG_CAPACITY);
+	cap = le64_get(ready->config + VIRTIO_BLK_CFG_CAPACITY);
 	if (cap != d->capacity)
 		return front_blk_err(err, errlen,
 				     "%s: server capacity %llu sectors, the "

@@ -5,18 +5,7 @@
 #include "ipc/devproto.h"
 #include "ipc/virtio_blk_config.h"
 #include "vcpu/front/blk/front_blk_req.h"
-
-static uint32_t front_blk_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t front_blk_le64(const uint8_t *p)
-{
-	return (uint64_t)front_blk_le32(p) | (uint64_t)front_blk_le32(p + 4)
-						     << 32;
-}
+#include "vcpu/le.h"
 
 static enum front_blk_verdict front_blk_refuse(struct front_blk_req *r,
 					       uint8_t status, const char *why)
@@ -100,9 +89,9 @@ front_blk_parse_dwz(const struct guest_mem *mem, const struct virtq_chain *c,
 	    sizeof(seg))
 		return front_blk_refuse(r, VIRTIO_BLK_S_IOERR,
 					"range segment unreadable");
-	sector = front_blk_le64(seg);
-	count = front_blk_le32(seg + 8);
-	flags = front_blk_le32(seg + 12);
+	sector = le64_get(seg);
+	count = le32_get(seg + 8);
+	flags = le32_get(seg + 12);
 	/* Reserved flags, and unmap on a discard, are for UNSUPP (5.2.6.2). */
 	if (flags & ~(zero ? FRONT_BLK_DWZ_F_UNMAP : 0u))
 		return front_blk_refuse(r, VIRTIO_BLK_S_UNSUPP,
@@ -168,8 +157,8 @@ enum front_blk_verdict front_blk_req_parse(const struct guest_mem *mem,
 	    virtq_chain_read(mem, c, 0, hdr, sizeof(hdr)) != sizeof(hdr))
 		return front_blk_refuse(out, VIRTIO_BLK_S_IOERR,
 					"header shorter than 16 bytes");
-	out->type = front_blk_le32(hdr);
-	sector = front_blk_le64(hdr + 8);
+	out->type = le32_get(hdr);
+	sector = le64_get(hdr + 8);
 	switch (out->type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT:
