@@ -1,4 +1,7 @@
-/* log.c: leveled stderr logging with an "isovm: " prefix, and rate limits. */
+/*
+ * log.c: leveled stderr logging with an "isovm: " prefix, rate limits, and
+ * the one-line reasons functions hand back to their callers.
+ */
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -69,6 +72,18 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vwrite(fmt, ap);
 	va_end(ap);
+}
+
+int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return ret;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return ret;
 }
 
 _Noreturn void log_fatal(const char *func, const char *fmt, ...)

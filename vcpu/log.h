@@ -3,6 +3,7 @@
 #define ISOVM_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum log_level {
@@ -30,6 +31,15 @@ void log_msg(enum log_level level, const char *fmt, ...)
 #define log_warn(...)  log_msg(LOG_LVL_WARN, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_LVL_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
+
+/*
+ * For a function that reports its failure to the caller instead of logging
+ * it: formats a one-line reason (no newline) into err, truncated to errlen,
+ * and returns ret, as in `return errf(err, errlen, -EINVAL, "...", ...)`.
+ * Writes nothing when err is NULL or errlen is 0.
+ */
+int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* Broken invariant or set-up failure that cannot be unwound: log and exit. */
 #define fatal(fmt, ...) log_fatal(__func__, fmt, ##__VA_ARGS__)

@@ -7,6 +7,7 @@
 #include "vcpu/boot/boot_file.h"
 #include "vcpu/boot/boot_pvh.h"
 #include "vcpu/boot/mptable.h"
+#include "vcpu/log.h"
 
 /* The bzImage setup header ends well inside this; ELF needs 4 bytes. */
 #define BOOT_HEAD_LEN 1024
@@ -20,19 +21,18 @@ static int boot_common(struct boot_ctx *ctx)
 	int n;
 
 	if (len >= BOOT_CMDLINE_MAX) {
-		boot_err(ctx->err, ctx->errlen,
-			 "command line: %zu bytes or more, the limit is %d",
-			 len, BOOT_CMDLINE_MAX - 1);
-		return -E2BIG;
+		return errf(ctx->err, ctx->errlen, -E2BIG,
+			    "command line: %zu bytes or more, the limit is %d",
+			    len, BOOT_CMDLINE_MAX - 1);
 	}
 	n = e820_build(ctx->mem, ctx->e820, E820_MAX_ENTRIES);
 	if (n < 0) {
 		if (e820_low_ram_end(ctx->mem) <= BOOT_HIGH_RAM_START)
-			boot_err(ctx->err, ctx->errlen,
-				 "guest memory: too small, RAM must reach past 1 MiB");
+			errf(ctx->err, ctx->errlen, n,
+			     "guest memory: too small, RAM must reach past 1 MiB");
 		else
-			boot_err(ctx->err, ctx->errlen,
-				 "guest memory: a layout the e820 map cannot describe");
+			errf(ctx->err, ctx->errlen, n,
+			     "guest memory: a layout the e820 map cannot describe");
 		return n;
 	}
 	ctx->nr_e820 = (unsigned)n;
@@ -44,10 +44,9 @@ static int boot_common(struct boot_ctx *ctx)
 	ctx->cmdline_len = len;
 	n = mptable_write(ctx->mem, BOOT_MPTABLE_GPA, ctx->cfg->cpus);
 	if (n < 0) {
-		boot_err(ctx->err, ctx->errlen,
-			 "MP table: %u CPUs, need 1 to %d", ctx->cfg->cpus,
-			 MPTABLE_MAX_CPUS);
-		return n;
+		return errf(ctx->err, ctx->errlen, n,
+			    "MP table: %u CPUs, need 1 to %d", ctx->cfg->cpus,
+			    MPTABLE_MAX_CPUS);
 	}
 	return 0;
 }
@@ -62,7 +61,7 @@ int boot_load(struct guest_mem *mem, const struct boot_config *cfg,
 	uint64_t head_len;
 	int ret;
 
-	boot_err(err, errlen, "%s", "");
+	errf(err, errlen, 0, "%s", "");
 	memset(entry, 0, sizeof(*entry));
 	ret = boot_file_open(&ctx.kernel, "kernel", cfg->kernel_path, err,
 			     errlen);
@@ -72,8 +71,8 @@ int boot_load(struct guest_mem *mem, const struct boot_config *cfg,
 						    sizeof(head);
 	ret = boot_file_read(&ctx.kernel, 0, head, head_len);
 	if (ret) {
-		boot_err(err, errlen, "kernel %s: read error",
-			 cfg->kernel_path);
+		errf(err, errlen, ret, "kernel %s: read error",
+		     cfg->kernel_path);
 		goto out_close;
 	}
 	ret = boot_common(&ctx);
@@ -84,10 +83,10 @@ int boot_load(struct guest_mem *mem, const struct boot_config *cfg,
 	} else if (boot_pvh_probe(head, head_len)) {
 		ret = boot_pvh_load(&ctx, entry);
 	} else {
-		boot_err(err, errlen,
-			 "kernel %s: not a bzImage or an ELF kernel with a PVH entry note",
-			 cfg->kernel_path);
-		ret = -ENOEXEC;
+		ret = errf(
+			err, errlen, -ENOEXEC,
+			"kernel %s: not a bzImage or an ELF kernel with a PVH entry note",
+			cfg->kernel_path);
 	}
 out_close:
 	boot_file_close(&ctx.kernel);

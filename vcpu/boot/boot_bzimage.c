@@ -4,6 +4,7 @@
 
 #include "vcpu/boot/boot_bzimage.h"
 #include "vcpu/le.h"
+#include "vcpu/log.h"
 
 #define BZ_PAGE 0x1000ull
 #define BZ_SECTOR 512u
@@ -41,37 +42,37 @@ static int bz_parse(struct boot_ctx *ctx, struct bz_image *bz)
 		return -EIO;
 	bz->version = le16_get(bz->hdr + BZ_VERSION);
 	if (bz->version < BZ_MIN_VERSION) {
-		boot_err(ctx->err, ctx->errlen,
-			 "kernel %s: boot protocol %u.%u too old (need 2.12 for the 64-bit entry)",
-			 f->path, bz->version >> 8, bz->version & 0xff);
-		return -EPROTONOSUPPORT;
+		return errf(
+			ctx->err, ctx->errlen, -EPROTONOSUPPORT,
+			"kernel %s: boot protocol %u.%u too old (need 2.12 for the 64-bit entry)",
+			f->path, bz->version >> 8, bz->version & 0xff);
 	}
 	if (f->size < BZ_INIT_SIZE + 4 ||
 	    le16_get(bz->hdr + BZ_BOOT_FLAG) != 0xaa55) {
-		boot_err(ctx->err, ctx->errlen,
-			 "kernel %s: malformed bzImage: truncated setup header",
-			 f->path);
-		return -ENOEXEC;
+		return errf(
+			ctx->err, ctx->errlen, -ENOEXEC,
+			"kernel %s: malformed bzImage: truncated setup header",
+			f->path);
 	}
 	if (!(le16_get(bz->hdr + BZ_XLOADFLAGS) & BZ_XLF_KERNEL_64)) {
-		boot_err(ctx->err, ctx->errlen,
-			 "kernel %s: no 64-bit entry (XLF_KERNEL_64 not set: a 32-bit kernel?)",
-			 f->path);
-		return -EPROTONOSUPPORT;
+		return errf(
+			ctx->err, ctx->errlen, -EPROTONOSUPPORT,
+			"kernel %s: no 64-bit entry (XLF_KERNEL_64 not set: a 32-bit kernel?)",
+			f->path);
 	}
 	if (!(bz->hdr[BZ_LOADFLAGS] & BZ_LOADED_HIGH)) {
-		boot_err(ctx->err, ctx->errlen,
-			 "kernel %s: a zImage (not LOADED_HIGH) is not supported",
-			 f->path);
-		return -ENOEXEC;
+		return errf(
+			ctx->err, ctx->errlen, -ENOEXEC,
+			"kernel %s: a zImage (not LOADED_HIGH) is not supported",
+			f->path);
 	}
 	sects = bz->hdr[BZ_SETUP_SECTS] ? bz->hdr[BZ_SETUP_SECTS] : 4;
 	bz->setup_size = (uint64_t)(sects + 1) * BZ_SECTOR;
 	if (f->size <= bz->setup_size + BZ_ENTRY64_OFFSET) {
-		boot_err(ctx->err, ctx->errlen,
-			 "kernel %s: malformed bzImage: no protected-mode kernel after the setup code",
-			 f->path);
-		return -ENOEXEC;
+		return errf(
+			ctx->err, ctx->errlen, -ENOEXEC,
+			"kernel %s: malformed bzImage: no protected-mode kernel after the setup code",
+			f->path);
 	}
 	bz->pm_size = f->size - bz->setup_size;
 	init_size = le32_get(bz->hdr + BZ_INIT_SIZE);
@@ -95,11 +96,11 @@ static int bz_place(struct boot_ctx *ctx, struct bz_image *bz)
 	bz->load = BOOT_HIGH_RAM_START;
 	if (bz->footprint > ctx->low_end - bz->load) {
 		boot_size_str(bz->footprint, sz, sizeof(sz));
-		boot_err(ctx->err, ctx->errlen,
-			 "kernel %s: needs %s at 0x%llx, guest RAM below 4 GiB ends at 0x%llx",
-			 ctx->kernel.path, sz, (unsigned long long)bz->load,
-			 (unsigned long long)ctx->low_end);
-		return -E2BIG;
+		return errf(
+			ctx->err, ctx->errlen, -E2BIG,
+			"kernel %s: needs %s at 0x%llx, guest RAM below 4 GiB ends at 0x%llx",
+			ctx->kernel.path, sz, (unsigned long long)bz->load,
+			(unsigned long long)ctx->low_end);
 	}
 	return 0;
 }
@@ -179,16 +180,16 @@ int boot_bzimage_load(struct boot_ctx *ctx, struct boot_entry *entry)
 
 	ret = bz_parse(ctx, &bz);
 	if (ret == -EIO)
-		boot_err(ctx->err, ctx->errlen, "kernel %s: read error",
-			 f->path);
+		errf(ctx->err, ctx->errlen, ret, "kernel %s: read error",
+		     f->path);
 	if (ret)
 		return ret;
 	cmdline_size = le32_get(bz.hdr + BZ_CMDLINE_SIZE);
 	if (ctx->cmdline_len > cmdline_size) {
-		boot_err(ctx->err, ctx->errlen,
-			 "command line: %zu bytes, the kernel takes at most %u",
-			 ctx->cmdline_len, cmdline_size);
-		return -E2BIG;
+		return errf(
+			ctx->err, ctx->errlen, -E2BIG,
+			"command line: %zu bytes, the kernel takes at most %u",
+			ctx->cmdline_len, cmdline_size);
 	}
 	ret = bz_place(ctx, &bz);
 	if (ret)
@@ -196,9 +197,8 @@ int boot_bzimage_load(struct boot_ctx *ctx, struct boot_entry *entry)
 	ret = boot_file_to_guest(f, bz.setup_size, bz.pm_size, ctx->mem,
 				 bz.load);
 	if (ret) {
-		boot_err(ctx->err, ctx->errlen, "kernel %s: read error",
-			 f->path);
-		return ret;
+		return errf(ctx->err, ctx->errlen, ret, "kernel %s: read error",
+			    f->path);
 	}
 	ret = bz_load_initrd(ctx, &bz, &initrd, &initrd_size);
 	if (ret)
@@ -209,9 +209,8 @@ int boot_bzimage_load(struct boot_ctx *ctx, struct boot_entry *entry)
 	if (!ret)
 		ret = boot_gdt_write(ctx->mem, true, entry);
 	if (ret) {
-		boot_err(ctx->err, ctx->errlen,
-			 "boot structures do not fit in guest RAM");
-		return ret;
+		return errf(ctx->err, ctx->errlen, ret,
+			    "boot structures do not fit in guest RAM");
 	}
 	entry->mode = BOOT_MODE_LINUX64;
 	entry->rip = bz.load + BZ_ENTRY64_OFFSET;

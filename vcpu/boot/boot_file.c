@@ -1,26 +1,15 @@
 /* boot_file.c: bounded reads of kernel and initrd files into guest RAM. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "vcpu/boot/boot_file.h"
+#include "vcpu/log.h"
 
 #define BOOT_PAGE 0x1000ull
-
-void boot_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 void boot_size_str(uint64_t bytes, char *buf, size_t len)
 {
@@ -44,28 +33,27 @@ int boot_file_open(struct boot_file *f, const char *what, const char *path,
 	f->what = what;
 	f->path = path;
 	if (!path || !*path) {
-		boot_err(err, errlen, "%s: no path given", what);
-		return -EINVAL;
+		return errf(err, errlen, -EINVAL, "%s: no path given", what);
 	}
 	f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (f->fd < 0) {
 		ret = -errno;
-		boot_err(err, errlen, "%s %s: %s", what, path, strerror(-ret));
-		return ret;
+		return errf(err, errlen, ret, "%s %s: %s", what, path,
+			    strerror(-ret));
 	}
 	if (fstat(f->fd, &st) < 0) {
 		ret = -errno;
-		boot_err(err, errlen, "%s %s: %s", what, path, strerror(-ret));
+		errf(err, errlen, ret, "%s %s: %s", what, path, strerror(-ret));
 		goto err_close;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		ret = -EISDIR;
-		boot_err(err, errlen, "%s %s: Is a directory", what, path);
+		errf(err, errlen, ret, "%s %s: Is a directory", what, path);
 		goto err_close;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		ret = -EINVAL;
-		boot_err(err, errlen, "%s %s: not a regular file", what, path);
+		errf(err, errlen, ret, "%s %s: not a regular file", what, path);
 		goto err_close;
 	}
 	f->size = (uint64_t)st.st_size;
@@ -144,16 +132,16 @@ int boot_initrd_load(struct boot_ctx *ctx, gpa_t floor, gpa_t ceiling,
 	if (f.size > ceiling ||
 	    (at = (ceiling - f.size) & ~(BOOT_PAGE - 1)) < floor) {
 		boot_size_str(f.size, sz, sizeof(sz));
-		boot_err(ctx->err, ctx->errlen,
-			 "initrd %s: %s does not fit below 0x%llx (guest RAM too small?)",
-			 f.path, sz, (unsigned long long)ceiling);
-		ret = -E2BIG;
+		ret = errf(
+			ctx->err, ctx->errlen, -E2BIG,
+			"initrd %s: %s does not fit below 0x%llx (guest RAM too small?)",
+			f.path, sz, (unsigned long long)ceiling);
 		goto out_close;
 	}
 	ret = boot_file_to_guest(&f, 0, f.size, ctx->mem, at);
 	if (ret) {
-		boot_err(ctx->err, ctx->errlen, "initrd %s: %s", f.path,
-			 ret == -EIO ? "read error" : strerror(-ret));
+		errf(ctx->err, ctx->errlen, ret, "initrd %s: %s", f.path,
+		     ret == -EIO ? "read error" : strerror(-ret));
 		goto out_close;
 	}
 	*addr = at;

@@ -33,10 +33,6 @@ struct boot_ctx {
 	size_t errlen;
 };
 
-/* Formats a one-line message into err (never overflows, may truncate). */
-void boot_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 /*
  * Opens a regular file for reading. On error returns -errno (-EISDIR for a
  * directory, -EINVAL for another non-regular file) with

@@ -5,6 +5,7 @@
 
 #include "vcpu/boot/boot_pvh.h"
 #include "vcpu/le.h"
+#include "vcpu/log.h"
 
 #define ELF_CLASS32 1
 #define ELF_CLASS64 2
@@ -217,34 +218,33 @@ static int pvh_load_segment(struct boot_ctx *ctx, unsigned i,
 	int ret;
 
 	if (ph->filesz > ph->memsz) {
-		boot_err(ctx->err, ctx->errlen,
-			 "kernel %s: malformed ELF: segment %u has a file size above its memory size",
-			 f->path, i);
-		return -ENOEXEC;
+		return errf(
+			ctx->err, ctx->errlen, -ENOEXEC,
+			"kernel %s: malformed ELF: segment %u has a file size above its memory size",
+			f->path, i);
 	}
 	if (ph->offset > f->size || ph->filesz > f->size - ph->offset) {
-		boot_err(ctx->err, ctx->errlen,
-			 "kernel %s: truncated ELF: segment %u ends past the end of the file",
-			 f->path, i);
-		return -ENOEXEC;
+		return errf(
+			ctx->err, ctx->errlen, -ENOEXEC,
+			"kernel %s: truncated ELF: segment %u ends past the end of the file",
+			f->path, i);
 	}
 	/* Above the boot structures, below the hole: the entry is 32-bit. */
 	if (ph->paddr < BOOT_HIGH_RAM_START || ph->paddr > ctx->low_end ||
 	    ph->memsz > ctx->low_end - ph->paddr ||
 	    !(dst = guest_mem_ptr(ctx->mem, ph->paddr, ph->memsz))) {
-		boot_err(ctx->err, ctx->errlen,
-			 "kernel %s: segment %u at 0x%llx (0x%llx bytes) is outside guest RAM [0x%llx, 0x%llx)",
-			 f->path, i, (unsigned long long)ph->paddr,
-			 (unsigned long long)ph->memsz,
-			 (unsigned long long)BOOT_HIGH_RAM_START,
-			 (unsigned long long)ctx->low_end);
-		return -E2BIG;
+		return errf(
+			ctx->err, ctx->errlen, -E2BIG,
+			"kernel %s: segment %u at 0x%llx (0x%llx bytes) is outside guest RAM [0x%llx, 0x%llx)",
+			f->path, i, (unsigned long long)ph->paddr,
+			(unsigned long long)ph->memsz,
+			(unsigned long long)BOOT_HIGH_RAM_START,
+			(unsigned long long)ctx->low_end);
 	}
 	ret = boot_file_read(f, ph->offset, dst, ph->filesz);
 	if (ret) {
-		boot_err(ctx->err, ctx->errlen, "kernel %s: read error",
-			 f->path);
-		return ret;
+		return errf(ctx->err, ctx->errlen, ret, "kernel %s: read error",
+			    f->path);
 	}
 	memset(dst + ph->filesz, 0, ph->memsz - ph->filesz);
 	if (ph->paddr + ph->memsz > *end)
@@ -274,10 +274,10 @@ static int pvh_load_segments(struct boot_ctx *ctx, const struct pvh_elf *elf,
 			entry_ok = true;
 	}
 	if (!loads || !entry_ok) {
-		boot_err(ctx->err, ctx->errlen,
-			 "kernel %s: malformed ELF: the PVH entry 0x%llx is in no loadable segment",
-			 ctx->kernel.path, (unsigned long long)entry);
-		return -ENOEXEC;
+		return errf(
+			ctx->err, ctx->errlen, -ENOEXEC,
+			"kernel %s: malformed ELF: the PVH entry 0x%llx is in no loadable segment",
+			ctx->kernel.path, (unsigned long long)entry);
 	}
 	return 0;
 }
@@ -340,12 +340,12 @@ int boot_pvh_load(struct boot_ctx *ctx, struct boot_entry *entry)
 		ret = pvh_find_entry(f, &elf, &pvh_entry);
 	if (ret <= 0) {
 		if (ret == -ENOMEM || ret == -EIO)
-			boot_err(ctx->err, ctx->errlen, "kernel %s: %s",
-				 f->path, strerror(-ret));
+			errf(ctx->err, ctx->errlen, ret, "kernel %s: %s",
+			     f->path, strerror(-ret));
 		else
-			boot_err(ctx->err, ctx->errlen,
-				 "kernel %s: not a bzImage or an ELF kernel with a PVH entry note",
-				 f->path);
+			errf(ctx->err, ctx->errlen, ret,
+			     "kernel %s: not a bzImage or an ELF kernel with a PVH entry note",
+			     f->path);
 		if (ret == 0)
 			ret = -ENOEXEC;
 		goto out_free;
@@ -361,8 +361,8 @@ int boot_pvh_load(struct boot_ctx *ctx, struct boot_entry *entry)
 	if (!ret)
 		ret = boot_gdt_write(ctx->mem, false, entry);
 	if (ret) {
-		boot_err(ctx->err, ctx->errlen,
-			 "boot structures do not fit in guest RAM");
+		errf(ctx->err, ctx->errlen, ret,
+		     "boot structures do not fit in guest RAM");
 		goto out_free;
 	}
 	entry->mode = BOOT_MODE_PVH32;

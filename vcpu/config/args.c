@@ -1,12 +1,12 @@
 /* args.c: parsing and checking the `isovm` command line. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "vcpu/config/args.h"
+#include "vcpu/log.h"
 
 const char args_usage[] =
 	"usage: isovm run [--kernel PATH] [--initrd PATH] [--cmdline STR]\n"
@@ -91,17 +91,6 @@ int args_parse_size(const char *s, uint64_t *bytes)
 	return 0;
 }
 
-__attribute__((format(printf, 3, 4))) static int
-args_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
 static int args_parse_cpus(const char *v, struct vm_config *cfg, char *err,
 			   size_t errlen)
 {
@@ -111,10 +100,11 @@ static int args_parse_cpus(const char *v, struct vm_config *cfg, char *err,
 	errno = 0;
 	n = strtoul(v, &end, 10);
 	if (*v < '0' || *v > '9' || *end || errno)
-		return args_err(err, errlen, "--cpus: '%s' is not a number", v);
+		return errf(err, errlen, -EINVAL,
+			    "--cpus: '%s' is not a number", v);
 	if (n == 0 || n > ARGS_CPUS_MAX)
-		return args_err(err, errlen,
-				"--cpus: '%s' is out of range (1..254)", v);
+		return errf(err, errlen, -EINVAL,
+			    "--cpus: '%s' is out of range (1..254)", v);
 	cfg->cpus = (unsigned)n;
 	return 0;
 }
@@ -126,20 +116,20 @@ static int args_parse_memory(const char *v, struct vm_config *cfg, char *err,
 	int ret = args_parse_size(v, &bytes);
 
 	if (ret == -ERANGE)
-		return args_err(err, errlen, "--memory: '%s' is too large", v);
+		return errf(err, errlen, -EINVAL, "--memory: '%s' is too large",
+			    v);
 	if (ret)
-		return args_err(err, errlen,
-				"--memory: '%s' is not a size (e.g. 512M, 2G)",
-				v);
+		return errf(err, errlen, -EINVAL,
+			    "--memory: '%s' is not a size (e.g. 512M, 2G)", v);
 	if (bytes < ARGS_MEM_MIN)
-		return args_err(err, errlen,
-				"--memory: '%s' is too small (minimum 16M)", v);
+		return errf(err, errlen, -EINVAL,
+			    "--memory: '%s' is too small (minimum 16M)", v);
 	if (bytes > ARGS_MEM_MAX)
-		return args_err(err, errlen,
-				"--memory: '%s' is too large (maximum 1T)", v);
+		return errf(err, errlen, -EINVAL,
+			    "--memory: '%s' is too large (maximum 1T)", v);
 	if (bytes & 0xfff)
-		return args_err(err, errlen,
-				"--memory: '%s' is not a multiple of 4K", v);
+		return errf(err, errlen, -EINVAL,
+			    "--memory: '%s' is not a multiple of 4K", v);
 	cfg->mem_size = bytes;
 	return 0;
 }
@@ -170,21 +160,21 @@ static int args_apply(const char *flag, const char *v, struct vm_config *cfg,
 		else if (strcmp(v, "exit") == 0)
 			cfg->on_reboot = VM_ON_REBOOT_EXIT;
 		else
-			return args_err(
-				err, errlen,
-				"--on-reboot: '%s' is not restart or exit", v);
+			return errf(err, errlen, -EINVAL,
+				    "--on-reboot: '%s' is not restart or exit",
+				    v);
 	} else if (strcmp(flag, "--log-level") == 0) {
 		if (log_level_parse(v, &cfg->log_level))
-			return args_err(err, errlen,
-					"--log-level: '%s' is not error, warn, "
-					"info or debug",
-					v);
+			return errf(err, errlen, -EINVAL,
+				    "--log-level: '%s' is not error, warn, "
+				    "info or debug",
+				    v);
 	} else {
-		return args_err(err, errlen,
-				"unknown option '%s' (see isovm --help)", flag);
+		return errf(err, errlen, -EINVAL,
+			    "unknown option '%s' (see isovm --help)", flag);
 	}
 	if (*v == '\0' && strcmp(flag, "--cmdline") != 0)
-		return args_err(err, errlen, "%s: empty value", flag);
+		return errf(err, errlen, -EINVAL, "%s: empty value", flag);
 	return 0;
 }
 
@@ -208,19 +198,19 @@ static int args_parse_run(int argc, char **argv, struct vm_config *cfg,
 		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
 			return ARGS_HELP;
 		if (strncmp(arg, "--", 2) != 0)
-			return args_err(
-				err, errlen,
+			return errf(
+				err, errlen, -EINVAL,
 				"unexpected argument '%s' (see isovm --help)",
 				arg);
 		eq = strchr(arg, '=');
 		if ((eq ? (size_t)(eq - arg) : strlen(arg)) >= sizeof(flag))
-			return args_err(err, errlen,
-					"unknown option '%.40s...'", arg);
+			return errf(err, errlen, -EINVAL,
+				    "unknown option '%.40s...'", arg);
 		snprintf(flag, sizeof(flag), "%.*s",
 			 (int)(eq ? eq - arg : (long)strlen(arg)), arg);
 		if (args_is_unsupported(flag))
-			return args_err(err, errlen, "%s is not supported yet",
-					flag);
+			return errf(err, errlen, -EINVAL,
+				    "%s is not supported yet", flag);
 		if (eq) {
 			v = eq + 1;
 		} else {
@@ -255,15 +245,14 @@ int args_parse(int argc, char **argv, struct vm_config *cfg, char *err,
 		err[0] = '\0';
 
 	if (argc < 2)
-		return args_err(err, errlen,
-				"missing command (see isovm --help)");
+		return errf(err, errlen, -EINVAL,
+			    "missing command (see isovm --help)");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0)
 		return ARGS_HELP;
 	if (strcmp(argv[1], "run") != 0)
-		return args_err(err, errlen,
-				"unknown command '%s' (see isovm --help)",
-				argv[1]);
+		return errf(err, errlen, -EINVAL,
+			    "unknown command '%s' (see isovm --help)", argv[1]);
 	return args_parse_run(argc, argv, cfg, err, errlen);
 }
 
@@ -294,24 +283,24 @@ int args_default_guest(struct vm_config *cfg, const char *bindir,
 		n = snprintf(cfg->default_kernel, sizeof(cfg->default_kernel),
 			     "%s/isovm-testguest", bindir);
 		if (n < 0 || (size_t)n >= sizeof(cfg->default_kernel))
-			return args_err(err, errlen, "path too long: %s",
-					bindir);
+			return errf(err, errlen, -EINVAL, "path too long: %s",
+				    bindir);
 		cfg->kernel_path = cfg->default_kernel;
 		return 0;
 	}
 	n = snprintf(cfg->default_kernel, sizeof(cfg->default_kernel),
 		     "%s/../guest/vmlinux", bindir);
 	if (n < 0 || (size_t)n >= sizeof(cfg->default_kernel))
-		return args_err(err, errlen, "path too long: %s", bindir);
+		return errf(err, errlen, -EINVAL, "path too long: %s", bindir);
 	n = snprintf(cfg->default_initrd, sizeof(cfg->default_initrd),
 		     "%s/../guest/initramfs.cpio.gz", bindir);
 	if (n < 0 || (size_t)n >= sizeof(cfg->default_initrd))
-		return args_err(err, errlen, "path too long: %s", bindir);
+		return errf(err, errlen, -EINVAL, "path too long: %s", bindir);
 	n = snprintf(cfg->default_cmdline, sizeof(cfg->default_cmdline),
 		     "console=ttyS0 earlyprintk=serial%s%s",
 		     cfg->cmdline[0] ? " " : "", cfg->cmdline);
 	if (n < 0 || (size_t)n >= sizeof(cfg->default_cmdline))
-		return args_err(err, errlen, "--cmdline is too long");
+		return errf(err, errlen, -EINVAL, "--cmdline is too long");
 	cfg->kernel_path = cfg->default_kernel;
 	if (!cfg->initrd_path)
 		cfg->initrd_path = cfg->default_initrd;

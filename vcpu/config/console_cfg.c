@@ -1,7 +1,6 @@
 /* console_cfg.c: --console: parse it, open its backend, undo it at exit. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,20 +10,7 @@
 #include <unistd.h>
 
 #include "vcpu/config/console_cfg.h"
-
-static int console_cfg_err(char *err, size_t errlen, int ret, const char *fmt,
-			   ...) __attribute__((format(printf, 4, 5)));
-
-static int console_cfg_err(char *err, size_t errlen, int ret, const char *fmt,
-			   ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
+#include "vcpu/log.h"
 
 void console_cfg_default(struct console_cfg *cfg)
 {
@@ -49,21 +35,21 @@ int console_cfg_parse(const char *arg, struct console_cfg *cfg, char *err,
 		cfg->kind = CTL_CONSOLE_SOCKET;
 		cfg->path = arg + 7;
 	} else {
-		return console_cfg_err(err, errlen, -EINVAL,
-				       "--console: '%.64s' is not stdio, pty, "
-				       "file:PATH or socket:PATH",
-				       arg);
+		return errf(err, errlen, -EINVAL,
+			    "--console: '%.64s' is not stdio, pty, "
+			    "file:PATH or socket:PATH",
+			    arg);
 	}
 	if (!*cfg->path)
-		return console_cfg_err(
-			err, errlen, -EINVAL, "--console: %s needs a path",
-			cfg->kind == CTL_CONSOLE_FILE ? "file:" : "socket:");
+		return errf(err, errlen, -EINVAL, "--console: %s needs a path",
+			    cfg->kind == CTL_CONSOLE_FILE ? "file:"
+							  : "socket:");
 	if (strlen(cfg->path) >= PATH_MAX ||
 	    (cfg->kind == CTL_CONSOLE_SOCKET &&
 	     strlen(cfg->path) >= sizeof(sun.sun_path)))
-		return console_cfg_err(err, errlen, -EINVAL,
-				       "--console: path '%.40s...' is too long",
-				       cfg->path);
+		return errf(err, errlen, -EINVAL,
+			    "--console: path '%.40s...' is too long",
+			    cfg->path);
 	return 0;
 }
 
@@ -97,8 +83,8 @@ static int console_cfg_stdio(struct console_res *r, char *err, size_t errlen)
 
 	r->fd = fcntl(0, F_DUPFD_CLOEXEC, 3);
 	if (r->fd < 0)
-		return console_cfg_err(err, errlen, -errno,
-				       "--console stdio: %s", strerror(errno));
+		return errf(err, errlen, -errno, "--console stdio: %s",
+			    strerror(errno));
 	r->out_fd = -1;
 	if (fstat(1, &st) == 0 && !S_ISREG(st.st_mode))
 		r->out_fd = open("/proc/self/fd/1",
@@ -109,8 +95,8 @@ static int console_cfg_stdio(struct console_res *r, char *err, size_t errlen)
 		int e = errno;
 
 		console_cfg_close(r);
-		return console_cfg_err(err, errlen, -e, "--console stdio: %s",
-				       strerror(e));
+		return errf(err, errlen, -e, "--console stdio: %s",
+			    strerror(e));
 	}
 	console_cfg_raw(r);
 	return 0;
@@ -123,8 +109,8 @@ static int console_cfg_pty(struct console_res *r, char *err, size_t errlen)
 
 	r->fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (r->fd < 0)
-		return console_cfg_err(err, errlen, -errno, "--console pty: %s",
-				       strerror(errno));
+		return errf(err, errlen, -errno, "--console pty: %s",
+			    strerror(errno));
 	if (grantpt(r->fd) || unlockpt(r->fd) || !(name = ptsname(r->fd)))
 		goto err_close;
 	snprintf(r->pty_name, sizeof(r->pty_name), "%s", name);
@@ -137,8 +123,7 @@ static int console_cfg_pty(struct console_res *r, char *err, size_t errlen)
 	return 0;
 
 err_close:
-	console_cfg_err(err, errlen, -errno, "--console pty: %s",
-			strerror(errno));
+	errf(err, errlen, -errno, "--console pty: %s", strerror(errno));
 	close(r->fd);
 	r->fd = -1;
 	return -EIO;
@@ -150,9 +135,8 @@ static int console_cfg_file(const char *path, struct console_res *r, char *err,
 	r->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
 		     0644);
 	if (r->fd < 0)
-		return console_cfg_err(err, errlen, -errno,
-				       "--console file:%s: %s", path,
-				       strerror(errno));
+		return errf(err, errlen, -errno, "--console file:%s: %s", path,
+			    strerror(errno));
 	return 0;
 }
 
@@ -165,15 +149,13 @@ static int console_cfg_socket(const char *path, struct console_res *r,
 
 	/* Never take over or remove what is there: it may be someone's. */
 	if (lstat(path, &st) == 0)
-		return console_cfg_err(err, errlen, -EEXIST,
-				       "--console socket:%s: the path exists",
-				       path);
+		return errf(err, errlen, -EEXIST,
+			    "--console socket:%s: the path exists", path);
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
 	r->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (r->fd < 0)
-		return console_cfg_err(err, errlen, -errno,
-				       "--console socket:%s: %s", path,
-				       strerror(errno));
+		return errf(err, errlen, -errno, "--console socket:%s: %s",
+			    path, strerror(errno));
 	if (bind(r->fd, (struct sockaddr *)&sun, sizeof(sun)))
 		goto err_close;
 	snprintf(r->unlink_path, sizeof(r->unlink_path), "%s", path);
@@ -190,8 +172,8 @@ err_close:
 	ret = -errno;
 	close(r->fd);
 	r->fd = -1;
-	return console_cfg_err(err, errlen, ret, "--console socket:%s: %s",
-			       path, strerror(-ret));
+	return errf(err, errlen, ret, "--console socket:%s: %s", path,
+		    strerror(-ret));
 }
 
 int console_cfg_open(const struct console_cfg *cfg, struct console_res *r,
@@ -211,7 +193,7 @@ int console_cfg_open(const struct console_cfg *cfg, struct console_res *r,
 	case CTL_CONSOLE_SOCKET:
 		return console_cfg_socket(cfg->path, r, err, errlen);
 	}
-	return console_cfg_err(err, errlen, -EINVAL, "--console: bad kind");
+	return errf(err, errlen, -EINVAL, "--console: bad kind");
 }
 
 void console_cfg_close(struct console_res *r)

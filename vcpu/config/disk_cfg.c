@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -11,18 +10,7 @@
 
 #include "vcpu/config/args.h"
 #include "vcpu/config/disk_cfg.h"
-
-__attribute__((format(printf, 4, 5))) static int
-disk_err(int ret, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (errlen)
-		vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
+#include "vcpu/log.h"
 
 static int disk_parse_bytes(const char *key, const char *v, uint64_t *out,
 			    char *err, size_t errlen)
@@ -30,12 +18,12 @@ static int disk_parse_bytes(const char *key, const char *v, uint64_t *out,
 	int ret = args_parse_size(v, out);
 
 	if (ret == -ERANGE)
-		return disk_err(-EINVAL, err, errlen,
-				"--disk: %s=%s is too large", key, v);
+		return errf(err, errlen, -EINVAL, "--disk: %s=%s is too large",
+			    key, v);
 	if (ret)
-		return disk_err(-EINVAL, err, errlen,
-				"--disk: %s=%s is not a size (e.g. 1M, 4096)",
-				key, v);
+		return errf(err, errlen, -EINVAL,
+			    "--disk: %s=%s is not a size (e.g. 1M, 4096)", key,
+			    v);
 	return 0;
 }
 
@@ -45,14 +33,13 @@ static int disk_parse_id(const char *v, struct disk_cfg *d, char *err,
 	size_t n = strlen(v);
 
 	if (n == 0 || n > DISK_ID_MAX)
-		return disk_err(-EINVAL, err, errlen,
-				"--disk: id must be 1..%u characters",
-				DISK_ID_MAX);
+		return errf(err, errlen, -EINVAL,
+			    "--disk: id must be 1..%u characters", DISK_ID_MAX);
 	for (size_t i = 0; i < n; i++)
 		if (v[i] < 0x21 || v[i] > 0x7e)
-			return disk_err(-EINVAL, err, errlen,
-					"--disk: id may hold printable "
-					"characters only, no spaces");
+			return errf(err, errlen, -EINVAL,
+				    "--disk: id may hold printable "
+				    "characters only, no spaces");
 	memcpy(d->id, v, n + 1);
 	d->has_id = true;
 	return 0;
@@ -72,13 +59,12 @@ static int disk_parse_item(char *item, struct disk_cfg *d, char *err,
 		return 0;
 	}
 	if (!v || (*v == '\0'))
-		return disk_err(-EINVAL, err, errlen,
-				"--disk: '%s' needs a value (or is unknown)",
-				item);
+		return errf(err, errlen, -EINVAL,
+			    "--disk: '%s' needs a value (or is unknown)", item);
 	if (strcmp(item, "path") == 0) {
 		if (strlen(v) >= sizeof(d->path))
-			return disk_err(-EINVAL, err, errlen,
-					"--disk: path is too long");
+			return errf(err, errlen, -EINVAL,
+				    "--disk: path is too long");
 		strcpy(d->path, v);
 	} else if (strcmp(item, "offset") == 0) {
 		d->has_offset = true;
@@ -94,13 +80,13 @@ static int disk_parse_item(char *item, struct disk_cfg *d, char *err,
 		else if (strcmp(v, "none") == 0)
 			d->cache = DISK_CACHE_NONE;
 		else
-			return disk_err(-EINVAL, err, errlen,
-					"--disk: cache=%s is not writeback "
-					"or none",
-					v);
+			return errf(err, errlen, -EINVAL,
+				    "--disk: cache=%s is not writeback "
+				    "or none",
+				    v);
 	} else {
-		return disk_err(-EINVAL, err, errlen,
-				"--disk: unknown key '%s'", item);
+		return errf(err, errlen, -EINVAL, "--disk: unknown key '%s'",
+			    item);
 	}
 	return 0;
 }
@@ -109,21 +95,21 @@ static int disk_parse_item(char *item, struct disk_cfg *d, char *err,
 static int disk_check_static(const struct disk_cfg *d, char *err, size_t errlen)
 {
 	if (!d->path[0])
-		return disk_err(-EINVAL, err, errlen,
-				"--disk: path=FILE is required");
+		return errf(err, errlen, -EINVAL,
+			    "--disk: path=FILE is required");
 	if (d->offset % DISK_SECTOR)
-		return disk_err(-EINVAL, err, errlen,
-				"--disk path=%s: offset %llu is not a "
-				"multiple of 512",
-				d->path, (unsigned long long)d->offset);
+		return errf(err, errlen, -EINVAL,
+			    "--disk path=%s: offset %llu is not a "
+			    "multiple of 512",
+			    d->path, (unsigned long long)d->offset);
 	if (d->has_size && d->size == 0)
-		return disk_err(-EINVAL, err, errlen,
-				"--disk path=%s: size is zero", d->path);
+		return errf(err, errlen, -EINVAL,
+			    "--disk path=%s: size is zero", d->path);
 	if (d->size % DISK_SECTOR)
-		return disk_err(-EINVAL, err, errlen,
-				"--disk path=%s: size %llu is not a multiple "
-				"of 512",
-				d->path, (unsigned long long)d->size);
+		return errf(err, errlen, -EINVAL,
+			    "--disk path=%s: size %llu is not a multiple "
+			    "of 512",
+			    d->path, (unsigned long long)d->size);
 	return 0;
 }
 
@@ -136,7 +122,7 @@ int disk_cfg_parse(const char *spec, struct disk_cfg *d, char *err,
 	memset(d, 0, sizeof(*d));
 	d->fd = -1;
 	if (strlen(spec) >= sizeof(buf))
-		return disk_err(-EINVAL, err, errlen, "--disk: too long");
+		return errf(err, errlen, -EINVAL, "--disk: too long");
 	strcpy(buf, spec);
 	for (item = strtok_r(buf, ",", &save); item;
 	     item = strtok_r(NULL, ",", &save)) {
@@ -150,8 +136,8 @@ int disk_cfg_parse(const char *spec, struct disk_cfg *d, char *err,
 int disk_set_add(struct disk_set *s, const char *spec, char *err, size_t errlen)
 {
 	if (s->n >= DISK_MAX)
-		return disk_err(-E2BIG, err, errlen, "--disk: at most %u disks",
-				DISK_MAX);
+		return errf(err, errlen, -E2BIG, "--disk: at most %u disks",
+			    DISK_MAX);
 	int ret = disk_cfg_parse(spec, &s->disk[s->n], err, errlen);
 
 	if (ret)
@@ -225,30 +211,30 @@ static int disk_image_size(struct disk_cfg *d, const struct stat *st)
 static int disk_check_slice(struct disk_cfg *d, char *err, size_t errlen)
 {
 	if (d->offset > d->file_size)
-		return disk_err(-EINVAL, err, errlen,
-				"disk %s: offset %llu is past the end of the "
-				"image (%llu bytes)",
-				d->path, (unsigned long long)d->offset,
-				(unsigned long long)d->file_size);
+		return errf(err, errlen, -EINVAL,
+			    "disk %s: offset %llu is past the end of the "
+			    "image (%llu bytes)",
+			    d->path, (unsigned long long)d->offset,
+			    (unsigned long long)d->file_size);
 	if (!d->has_size)
 		d->size = d->file_size - d->offset;
 	else if (d->size > d->file_size - d->offset)
-		return disk_err(-EINVAL, err, errlen,
-				"disk %s: slice %llu+%llu reaches past the "
-				"end of the image (%llu bytes)",
-				d->path, (unsigned long long)d->offset,
-				(unsigned long long)d->size,
-				(unsigned long long)d->file_size);
+		return errf(err, errlen, -EINVAL,
+			    "disk %s: slice %llu+%llu reaches past the "
+			    "end of the image (%llu bytes)",
+			    d->path, (unsigned long long)d->offset,
+			    (unsigned long long)d->size,
+			    (unsigned long long)d->file_size);
 	if (d->size == 0)
-		return disk_err(-EINVAL, err, errlen, "disk %s: size is zero",
-				d->path);
+		return errf(err, errlen, -EINVAL, "disk %s: size is zero",
+			    d->path);
 	if (d->size % DISK_SECTOR)
-		return disk_err(-EINVAL, err, errlen,
-				"disk %s: size %llu is not a multiple of 512",
-				d->path, (unsigned long long)d->size);
+		return errf(err, errlen, -EINVAL,
+			    "disk %s: size %llu is not a multiple of 512",
+			    d->path, (unsigned long long)d->size);
 	if (d->size >= (1ull << 62))
-		return disk_err(-EINVAL, err, errlen, "disk %s: too large",
-				d->path);
+		return errf(err, errlen, -EINVAL, "disk %s: too large",
+			    d->path);
 	d->capacity = d->size / DISK_SECTOR;
 	return 0;
 }
@@ -266,24 +252,24 @@ static int disk_open_one(struct disk_cfg *d, char *err, size_t errlen)
 		ret = -errno;
 		/* open() says EINVAL for O_DIRECT on e.g. old tmpfs. */
 		if (ret == -EINVAL && (flags & O_DIRECT))
-			return disk_err(ret, err, errlen,
-					"disk %s: cache=none: the file system "
-					"refuses O_DIRECT",
-					d->path);
-		return disk_err(ret, err, errlen, "disk %s: %s", d->path,
-				disk_errno_str(ret, d->read_only));
+			return errf(err, errlen, ret,
+				    "disk %s: cache=none: the file system "
+				    "refuses O_DIRECT",
+				    d->path);
+		return errf(err, errlen, ret, "disk %s: %s", d->path,
+			    disk_errno_str(ret, d->read_only));
 	}
 	if (fstat(d->fd, &st))
 		ret = -errno;
 	else
 		ret = disk_image_size(d, &st);
 	if (ret == -ENODEV)
-		return disk_err(ret, err, errlen,
-				"disk %s: not a regular file or block device",
-				d->path);
+		return errf(err, errlen, ret,
+			    "disk %s: not a regular file or block device",
+			    d->path);
 	if (ret)
-		return disk_err(ret, err, errlen, "disk %s: %s", d->path,
-				disk_errno_str(ret, d->read_only));
+		return errf(err, errlen, ret, "disk %s: %s", d->path,
+			    disk_errno_str(ret, d->read_only));
 	return disk_check_slice(d, err, errlen);
 }
 
@@ -308,11 +294,11 @@ static int disk_check_overlap(const struct disk_set *s, char *err,
 				continue;
 			if (a->offset < b->offset + b->size &&
 			    b->offset < a->offset + a->size)
-				return disk_err(-EBUSY, err, errlen,
-						"disk %s: overlaps disk %u "
-						"(%s), and one of them is "
-						"writable",
-						b->path, i, a->path);
+				return errf(err, errlen, -EBUSY,
+					    "disk %s: overlaps disk %u "
+					    "(%s), and one of them is "
+					    "writable",
+					    b->path, i, a->path);
 		}
 	}
 	return 0;
@@ -325,10 +311,10 @@ static int disk_check_ids(struct disk_set *s, char *err, size_t errlen)
 			disk_default_id(&s->disk[i], s->disk[i].id);
 		for (unsigned j = 0; j < i; j++)
 			if (strcmp(s->disk[i].id, s->disk[j].id) == 0)
-				return disk_err(-EINVAL, err, errlen,
-						"disk %s: id '%s' is used "
-						"twice",
-						s->disk[i].path, s->disk[i].id);
+				return errf(err, errlen, -EINVAL,
+					    "disk %s: id '%s' is used "
+					    "twice",
+					    s->disk[i].path, s->disk[i].id);
 	}
 	return 0;
 }
@@ -350,10 +336,10 @@ static int disk_lock(struct disk_cfg *d, char *err, size_t errlen)
 	if (fcntl(d->fd, F_OFD_SETLK, &fl) == 0)
 		return 0;
 	if (errno == EAGAIN || errno == EACCES)
-		return disk_err(-EBUSY, err, errlen,
-				"disk %s: in use by another process", d->path);
-	return disk_err(-errno, err, errlen, "disk %s: cannot lock: %s",
-			d->path, strerror(errno));
+		return errf(err, errlen, -EBUSY,
+			    "disk %s: in use by another process", d->path);
+	return errf(err, errlen, -errno, "disk %s: cannot lock: %s", d->path,
+		    strerror(errno));
 }
 
 int disk_set_open(struct disk_set *s, char *err, size_t errlen)

@@ -5,7 +5,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/pidfd.h>
@@ -29,20 +28,6 @@ static const char *const supervisor_levels[] = {
 
 /* The fd number the server's control socket gets in the child. */
 #define SUPERVISOR_CHILD_FD 3
-
-static int supervisor_err(char *err, size_t errlen, int ret, const char *fmt,
-			  ...) __attribute__((format(printf, 4, 5)));
-
-static int supervisor_err(char *err, size_t errlen, int ret, const char *fmt,
-			  ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
 
 static int supervisor_path(const struct supervisor_spec *spec, char *path,
 			   size_t len)
@@ -106,25 +91,23 @@ static int supervisor_spawn(struct supervisor *s,
 
 	ret = supervisor_path(spec, path, sizeof(path));
 	if (ret)
-		return supervisor_err(err, errlen, ret,
-				      "cannot find isovm-%s: %s", spec->dev,
-				      strerror(-ret));
+		return errf(err, errlen, ret, "cannot find isovm-%s: %s",
+			    spec->dev, strerror(-ret));
 	if (access(path, X_OK))
-		return supervisor_err(err, errlen, -errno, "cannot run %s: %s",
-				      path, strerror(errno));
+		return errf(err, errlen, -errno, "cannot run %s: %s", path,
+			    strerror(errno));
 	if (lvl < 0 || lvl > 3)
 		lvl = 1;
 	argv[4] = (char *)supervisor_levels[lvl];
 	snprintf(fdarg, sizeof(fdarg), "%d", SUPERVISOR_CHILD_FD);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
-		return supervisor_err(err, errlen, -errno, "socketpair: %s",
-				      strerror(errno));
+		return errf(err, errlen, -errno, "socketpair: %s",
+			    strerror(errno));
 	pid = supervisor_fork_exec(path, argv, sv[1]);
 	close(sv[1]);
 	if (pid < 0) {
 		close(sv[0]);
-		return supervisor_err(err, errlen, pid, "fork: %s",
-				      strerror(-pid));
+		return errf(err, errlen, pid, "fork: %s", strerror(-pid));
 	}
 	s->pid = pid;
 	s->ctl_fd = sv[0];
@@ -134,8 +117,7 @@ static int supervisor_spawn(struct supervisor *s,
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		s->pid = 0;
-		return supervisor_err(err, errlen, ret, "pidfd_open: %s",
-				      strerror(-ret));
+		return errf(err, errlen, ret, "pidfd_open: %s", strerror(-ret));
 	}
 	atomic_store(&s->alive, true);
 	return 0;
@@ -184,21 +166,18 @@ static int supervisor_expect(struct supervisor *s, enum ctl_type type,
 	int ret = supervisor_recv(s, m, deadline);
 
 	if (ret == -ETIMEDOUT)
-		return supervisor_err(err, errlen, ret,
-				      "%s server: no %s in time", s->dev,
-				      ctl_type_name(type));
+		return errf(err, errlen, ret, "%s server: no %s in time",
+			    s->dev, ctl_type_name(type));
 	if (ret)
-		return supervisor_err(err, errlen, ret,
-				      "%s server: control channel: %s", s->dev,
-				      strerror(-ret));
+		return errf(err, errlen, ret, "%s server: control channel: %s",
+			    s->dev, strerror(-ret));
 	if (m->type == CTL_ERROR)
-		return supervisor_err(err, errlen, -(int)m->u.error.code,
-				      "%s server failed: %s", s->dev,
-				      m->u.error.text);
+		return errf(err, errlen, -(int)m->u.error.code,
+			    "%s server failed: %s", s->dev, m->u.error.text);
 	if (m->type != type)
-		return supervisor_err(
-			err, errlen, -EPROTO, "%s server: %s instead of %s",
-			s->dev, ctl_type_name(m->type), ctl_type_name(type));
+		return errf(err, errlen, -EPROTO, "%s server: %s instead of %s",
+			    s->dev, ctl_type_name(m->type),
+			    ctl_type_name(type));
 	return 0;
 }
 
@@ -232,9 +211,9 @@ static int supervisor_setup(struct supervisor *s,
 	st->nfds = n;
 	ret = ctl_send(s->ctl_fd, &m, fds, n);
 	if (ret)
-		return supervisor_err(err, errlen, ret,
-				      "%s server: cannot send SETUP: %s",
-				      s->dev, strerror(-ret));
+		return errf(err, errlen, ret,
+			    "%s server: cannot send SETUP: %s", s->dev,
+			    strerror(-ret));
 	return 0;
 }
 
@@ -257,9 +236,9 @@ static int supervisor_handshake(struct supervisor *s,
 		return ret;
 	if (m.u.hello.role != CTL_ROLE_SERVER ||
 	    m.u.hello.dev_type != spec->type)
-		return supervisor_err(
-			err, errlen, -EPROTO,
-			"%s server: HELLO of the wrong role or device", s->dev);
+		return errf(err, errlen, -EPROTO,
+			    "%s server: HELLO of the wrong role or device",
+			    s->dev);
 	memset(&m, 0, sizeof(m));
 	m.type = CTL_HELLO;
 	m.u.hello.version = ISOVM_PROTO_VERSION;
@@ -267,9 +246,9 @@ static int supervisor_handshake(struct supervisor *s,
 	m.u.hello.pid = (uint32_t)getpid();
 	ret = ctl_send(s->ctl_fd, &m, NULL, 0);
 	if (ret)
-		return supervisor_err(err, errlen, ret,
-				      "%s server: cannot send HELLO: %s",
-				      s->dev, strerror(-ret));
+		return errf(err, errlen, ret,
+			    "%s server: cannot send HELLO: %s", s->dev,
+			    strerror(-ret));
 	ret = supervisor_setup(s, spec, err, errlen);
 	if (ret)
 		return ret;
@@ -325,8 +304,8 @@ int supervisor_start(struct supervisor *s, const struct supervisor_spec *spec,
 	snprintf(s->dev, sizeof(s->dev), "%s", spec->dev);
 	ret = ipc_dp_vmm_open(&s->dp, &spec->geom, s->generation);
 	if (ret)
-		return supervisor_err(err, errlen, ret, "%s data plane: %s",
-				      s->dev, strerror(-ret));
+		return errf(err, errlen, ret, "%s data plane: %s", s->dev,
+			    strerror(-ret));
 	s->dp_open = true;
 	ret = supervisor_spawn(s, spec, err, errlen);
 	if (ret)

@@ -1,12 +1,12 @@
 /* front_blk.c: the virtio-blk front: chains <-> isovm-blk requests, config. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "ipc/devproto.h"
 #include "vcpu/front/blk/front_blk.h"
 #include "vcpu/le.h"
+#include "vcpu/log.h"
 
 /* Device features the front knows how to serve. */
 #define FRONT_BLK_FEATURES                                                    \
@@ -28,17 +28,6 @@ enum {
 	FRONT_BLK_PRIV_BYTES,  /* payload bytes, counted on success */
 	FRONT_BLK_PRIV_OFF,    /* status byte offset in the writable part */
 };
-
-__attribute__((format(printf, 3, 4))) static int
-front_blk_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EPROTO;
-}
 
 static uint32_t front_blk_min32(uint64_t a, uint64_t b)
 {
@@ -142,12 +131,12 @@ static int front_blk_check_ready(struct front_blk *b,
 
 	if (ready->config_len < VIRTIO_BLK_CFG_LEN ||
 	    ready->config_len > CTL_CONFIG_MAX)
-		return front_blk_err(
-			err, errlen, "%s: server config of %u bytes, want %u",
-			b->name, ready->config_len, VIRTIO_BLK_CFG_LEN);
+		return errf(err, errlen, -EPROTO,
+			    "%s: server config of %u bytes, want %u", b->name,
+			    ready->config_len, VIRTIO_BLK_CFG_LEN);
 	if (ready->features & ~(uint64_t)FRONT_BLK_FEATURES)
-		return front_blk_err(
-			err, errlen,
+		return errf(
+			err, errlen, -EPROTO,
 			"%s: server offers features %#llx the "
 			"front cannot serve",
 			b->name,
@@ -155,17 +144,17 @@ static int front_blk_check_ready(struct front_blk *b,
 					     ~(uint64_t)FRONT_BLK_FEATURES));
 	ro = ready->features & VIRTIO_BIT(VIRTIO_BLK_F_RO);
 	if (ro != d->read_only)
-		return front_blk_err(err, errlen,
-				     "%s: server says read-only=%d for a "
-				     "disk opened read-only=%d",
-				     b->name, ro, d->read_only);
+		return errf(err, errlen, -EPROTO,
+			    "%s: server says read-only=%d for a "
+			    "disk opened read-only=%d",
+			    b->name, ro, d->read_only);
 	cap = le64_get(ready->config + VIRTIO_BLK_CFG_CAPACITY);
 	if (cap != d->capacity)
-		return front_blk_err(err, errlen,
-				     "%s: server capacity %llu sectors, the "
-				     "slice has %llu",
-				     b->name, (unsigned long long)cap,
-				     (unsigned long long)d->capacity);
+		return errf(err, errlen, -EPROTO,
+			    "%s: server capacity %llu sectors, the "
+			    "slice has %llu",
+			    b->name, (unsigned long long)cap,
+			    (unsigned long long)d->capacity);
 	return 0;
 }
 
