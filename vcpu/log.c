@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "vcpu/clock.h"
 #include "vcpu/log.h"
 
 static enum log_level log_level_cur = LOG_LVL_WARN;
@@ -100,17 +100,9 @@ _Noreturn void log_fatal(const char *func, const char *fmt, ...)
 	exit(1);
 }
 
-static uint64_t log_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 bool log_ratelimit_ok(struct log_ratelimit *rl, unsigned *suppressed)
 {
-	uint64_t now = log_now_ms();
+	uint64_t now = clock_now_ms();
 	bool ok;
 
 	*suppressed = 0;

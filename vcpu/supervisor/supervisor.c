@@ -11,11 +11,11 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ipc/ctl_channel.h"
 #include "proto/proto_version.h"
+#include "vcpu/clock.h"
 #include "vcpu/log.h"
 #include "vcpu/supervisor/supervisor.h"
 
@@ -126,11 +126,8 @@ static int supervisor_spawn(struct supervisor *s,
 /* Milliseconds left until 'deadline' (CLOCK_MONOTONIC ns), at least 0. */
 static int supervisor_left_ms(uint64_t deadline)
 {
-	struct timespec ts;
-	uint64_t now;
+	uint64_t now = clock_now_ns();
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	return now >= deadline ? 0 : (int)((deadline - now) / 1000000u);
 }
 
@@ -223,14 +220,10 @@ static int supervisor_handshake(struct supervisor *s,
 {
 	unsigned ms = spec->ready_timeout_ms ? spec->ready_timeout_ms
 					     : SUPERVISOR_READY_TIMEOUT_MS;
-	uint64_t deadline;
+	uint64_t deadline = clock_now_ns() + (uint64_t)ms * 1000000u;
 	struct ctl_msg m;
-	struct timespec ts;
 	int ret;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	deadline = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec +
-		   (uint64_t)ms * 1000000u;
 	ret = supervisor_expect(s, CTL_HELLO, &m, deadline, err, errlen);
 	if (ret)
 		return ret;

@@ -2,17 +2,9 @@
 #include <errno.h>
 #include <time.h>
 
-#include "vcpu/deadline.h"
+#include "vcpu/clock.h"
 #include "vcpu/log.h"
 #include "vcpu/vm/vm.h"
-
-static uint64_t vm_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 void vm_vcpu_park(struct vm *vm, struct vcpu *v)
 {
@@ -99,7 +91,7 @@ void vm_get_status(struct vm *vm, struct vm_status *st)
 	st->state = vm->state;
 	st->uptime_ms = 0;
 	if (vm->state == VM_STATE_RUNNING || vm->state == VM_STATE_PAUSED)
-		st->uptime_ms = vm_now_ms() - vm->run_start_ms;
+		st->uptime_ms = clock_now_ms() - vm->run_start_ms;
 	st->vcpus = vm->cfg->cpus;
 	st->memory_bytes = vm->cfg->mem_size;
 	pthread_mutex_unlock(&vm->lock);
@@ -109,5 +101,5 @@ void vm_get_status(struct vm *vm, struct vm_status *st)
 void vm_mark_running(struct vm *vm)
 {
 	vm->state = VM_STATE_RUNNING;
-	vm->run_start_ms = vm_now_ms();
+	vm->run_start_ms = clock_now_ms();
 }

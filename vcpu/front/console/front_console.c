@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "ipc/devproto.h"
-#include "vcpu/deadline.h"
+#include "vcpu/clock.h"
 #include "vcpu/front/console/front_console.h"
 #include "vcpu/log.h"
 #include "vcpu/vm/vm.h"
