@@ -3,47 +3,26 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "vcpu/virtio/virtio_mmio.h"
-
-#define NSEC_PER_SEC 1000000000ull
-
-static uint64_t virtio_mmio_now_ns(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts))
-		return 0;
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
 
 /* One line through the VMM's hook, at most LOG_BURST a second. */
 static void virtio_mmio_vlog(struct virtio_mmio_dev *dev, const char *fmt,
 			     va_list ap)
 {
-	uint64_t now = virtio_mmio_now_ns();
 	char msg[160], line[224];
+	unsigned dropped;
 
-	if (!dev->log)
+	if (!dev->log || !log_ratelimit_ok(&dev->log_rl, &dropped))
 		return;
-	if (now - dev->log_window_ns >= NSEC_PER_SEC) {
-		dev->log_window_ns = now;
-		dev->log_lines = 0;
-	}
-	if (dev->log_lines >= VIRTIO_MMIO_LOG_BURST) {
-		dev->log_dropped++;
-		return;
-	}
-	dev->log_lines++;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (dev->log_dropped)
-		snprintf(line, sizeof(line), "virtio-mmio %s: %s (%u suppressed)",
-			 dev->name, msg, dev->log_dropped);
+	if (dropped)
+		snprintf(line, sizeof(line),
+			 "virtio-mmio %s: %s (%u suppressed)", dev->name, msg,
+			 dropped);
 	else
 		snprintf(line, sizeof(line), "virtio-mmio %s: %s", dev->name,
 			 msg);
-	dev->log_dropped = 0;
 	dev->log(dev->host_opaque, line);
 }
 
@@ -139,6 +118,8 @@ int virtio_mmio_init(struct virtio_mmio_dev *dev, const char *name,
 	dev->irq = irq;
 	dev->log = log;
 	dev->host_opaque = host_opaque;
+	dev->log_rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(
+		1000, VIRTIO_MMIO_LOG_BURST);
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "vcpu/core/guest_mem.h"
+#include "vcpu/log.h"
 #include "vcpu/virtio/virtio_spec.h"
 #include "vcpu/virtio/virtq.h"
 
@@ -88,9 +89,7 @@ struct virtio_mmio_dev {
 	struct virtio_mmio_queue queue[VIRTIO_MMIO_MAX_QUEUES];
 
 	/* Log rate limit: at most VIRTIO_MMIO_LOG_BURST lines a second. */
-	uint64_t log_window_ns;
-	unsigned log_lines;
-	unsigned log_dropped;
+	struct log_ratelimit log_rl;
 };
 
 #define VIRTIO_MMIO_LOG_BURST 5
