@@ -371,6 +371,13 @@ static void supervisor_cq_event(int fd, void *arg)
 		s->ops->completions(s->opaque);
 }
 
+/* A CTL_ERROR the server sent, asked for or not: one line. */
+static void supervisor_log_error(struct supervisor *s, const struct ctl_msg *m)
+{
+	log_error("%s server (pid %d) reports: %s (%s)", s->dev, (int)s->pid,
+		  m->u.error.text, strerror((int)m->u.error.code));
+}
+
 /*
  * I/O thread: the server spoke on its control socket. While running it
  * sends nothing unasked but CTL_ERROR before it exits; anything else is a
@@ -390,9 +397,7 @@ static void supervisor_ctl_event(int fd, void *arg)
 	if (ret == -EAGAIN || ret == -EINTR)
 		return;
 	if (ret == 0 && m.type == CTL_ERROR) {
-		log_error("%s server (pid %d) reports: %s (%s)", s->dev,
-			  (int)s->pid, m.u.error.text,
-			  strerror((int)m.u.error.code));
+		supervisor_log_error(s, &m);
 		return;
 	}
 	if (ret == 0 || (ret != -EPIPE && ret != -ECONNRESET))
@@ -427,6 +432,29 @@ void supervisor_kill(struct supervisor *s, const char *why)
 	log_error("%s server (pid %d): %s: killing it", s->dev, (int)s->pid,
 		  why);
 	pidfd_send_signal(s->pidfd, SIGKILL, NULL, 0);
+}
+
+int supervisor_stats(struct supervisor *s, struct ctl_stats *st, bool reset,
+		     unsigned timeout_ms)
+{
+	struct ctl_msg m = {.type = CTL_STATS_REQUEST};
+	int ret;
+
+	if (s->ctl_fd < 0 || !atomic_load(&s->alive))
+		return -ESRCH;
+	m.u.stats_request.reset = reset;
+	if (ctl_send(s->ctl_fd, &m, NULL, 0))
+		return -EPROTO;
+	ret = supervisor_recv(s, &m,
+			      clock_now_ns() + (uint64_t)timeout_ms * 1000000u);
+	if (ret == -ETIMEDOUT)
+		return ret;
+	if (ret == 0 && m.type == CTL_ERROR)
+		supervisor_log_error(s, &m);
+	if (ret || m.type != CTL_STATS_REPLY)
+		return -EPROTO;
+	*st = m.u.stats;
+	return 0;
 }
 
 /* Forget the old server: watches, pidfd, control socket. */

@@ -98,6 +98,18 @@ int supervisor_watch(struct supervisor *s, struct iothread *io,
 void supervisor_kill(struct supervisor *s, const char *why);
 
 /*
+ * The server's own per-op counters over its control socket (STATS_REQUEST
+ * -> STATS_REPLY; 'reset' zeroes them), for the API server. On the I/O
+ * thread (the control-socket watch runs there as well, so it cannot take
+ * the reply), or once that thread stopped. Blocks up to timeout_ms.
+ * Returns 0, -ESRCH (no server), -ETIMEDOUT, or -EPROTO (a CTL_ERROR,
+ * logged like an unasked one; any other message instead of the reply; a
+ * broken control socket).
+ */
+int supervisor_stats(struct supervisor *s, struct ctl_stats *st, bool reset,
+		     unsigned timeout_ms);
+
+/*
  * Restart with replay (not triggered automatically yet): kill and reap the
  * server if it still runs, reset the data plane under 'dp_lock' (the lock
  * of whoever else uses s->dp, e.g. the front's; may be NULL) with a new

@@ -127,12 +127,9 @@ void front_blk_server_line(const struct ctl_stats *st, const char *name,
 			   char *out, size_t cap);
 
 /*
- * The server's own per-op counters over its control socket (STATS_REQUEST
- * -> STATS_REPLY; 'reset' zeroes them), for the API server. On the I/O
- * thread (the supervisor's control-socket watch runs there as well, so it
- * cannot take the reply), or once that thread stopped. Blocks up to timeout_ms.
- * Returns 0, -ESRCH (no server), -ETIMEDOUT, or -EPROTO (a CTL_ERROR, logged,
- * or any other message instead of the reply).
+ * The server's own per-op counters: supervisor_stats() on the disk's
+ * server (same threads, time-out and results), -ESRCH before
+ * front_blk_start() or after front_blk_stop().
  */
 int front_blk_server_stats(struct front_blk *b, struct ctl_stats *st,
 			   bool reset, unsigned timeout_ms);

@@ -1,12 +1,9 @@
 /* front_blk_dev.c: one --disk wired up: isovm-blk, a virtio-mmio slot, a front.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "ipc/ctl_channel.h"
 #include "vcpu/front/blk/front_blk.h"
 
 /* I/O thread: the server pushed completions. */
@@ -160,30 +157,7 @@ void front_blk_stop(struct front_blk *b)
 int front_blk_server_stats(struct front_blk *b, struct ctl_stats *st,
 			   bool reset, unsigned timeout_ms)
 {
-	struct ctl_msg m = {.type = CTL_STATS_REQUEST};
-	struct pollfd p = {.events = POLLIN};
-	int fds[CTL_SETUP_MAX_FDS];
-	unsigned nfds = 0;
-	int ret;
-
-	if (!b->sup_up || b->sup.ctl_fd < 0 || !atomic_load(&b->sup.alive))
+	if (!b->sup_up)
 		return -ESRCH;
-	m.u.stats_request.reset = reset;
-	if (ctl_send(b->sup.ctl_fd, &m, NULL, 0))
-		return -EPROTO;
-	p.fd = b->sup.ctl_fd;
-	do
-		ret = poll(&p, 1, (int)timeout_ms);
-	while (ret < 0 && errno == EINTR);
-	if (ret <= 0)
-		return ret ? -errno : -ETIMEDOUT;
-	ret = ctl_recv(b->sup.ctl_fd, &m, fds, CTL_SETUP_MAX_FDS, &nfds);
-	for (unsigned i = 0; i < nfds; i++)
-		close(fds[i]);
-	if (ret == 0 && m.type == CTL_ERROR)
-		log_error("%s: server reports: %s", b->name, m.u.error.text);
-	if (ret || nfds || m.type != CTL_STATS_REPLY)
-		return -EPROTO;
-	*st = m.u.stats;
-	return 0;
+	return supervisor_stats(&b->sup, st, reset, timeout_ms);
 }
