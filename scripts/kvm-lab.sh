@@ -84,6 +84,15 @@ trap 'exit 143' TERM
 	printf '\n'
 } >"$run/cmd.sh"
 
+# The lab mounts its own /tmp and /run: a project or directory below them
+# is bound through (its top folder there), anything below /dev cannot be.
+for p in "$PWD" "$top"; do
+	case "$p/" in
+	/tmp/?*/* | /run/?*/*) cut -d/ -f1-3 <<<"$p" ;;
+	/dev/*) lab_error "the lab cannot reach $p (below /dev)" ;;
+	esac
+done | sort -u >"$run/keep"
+
 truncate -s "${ISOVM_LAB_SCRATCH:-32G}" "$run/scratch.img"
 mkfs.ext4 -q -F -E lazy_itable_init=1,lazy_journal_init=1 "$run/scratch.img" ||
 	lab_error "mkfs.ext4 on the scratch disk failed"

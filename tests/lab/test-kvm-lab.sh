@@ -19,6 +19,8 @@ expect() { # expect WHAT HAYSTACK NEEDLE
 # clock as it arrives, to see the output stream.
 inside='
 echo "whoami=$(id -u) pwd=$PWD foo=$LAB_TEST_FOO tmpdir=$TMPDIR in_lab=$ISOVM_IN_LAB"
+echo "marker=$(cat marker)"
+echo written >from-lab
 [ -c /dev/kvm ] && exec 3<>/dev/kvm && echo kvm=usable
 echo "tmpfs=$(stat -f -c %T /tmp)"
 dd if=/dev/zero of=/tmp/direct bs=4096 count=4 oflag=direct status=none && echo odirect=ok
@@ -29,15 +31,24 @@ echo first-line
 sleep 4
 echo last-line
 exit 7'
+# From a folder below /tmp, which the lab covers with its scratch disk:
+# the folder must still be seen, and written, through it.
+here=$(mktemp -d /tmp/isovm-labtest-XXXXXX)
+echo host-side >"$here/marker"
 start=$(date +%s.%N)
-out=$(cd build 2>/dev/null || cd /; LAB_TEST_FOO='a b$c' "$OLDPWD/$lab" -- bash -c "$inside" |
+out=$(cd "$here" && LAB_TEST_FOO='a b$c' "$OLDPWD/$lab" -- bash -c "$inside" |
 	while IFS= read -r l; do echo "$(date +%s.%N) $l"; done; exit "${PIPESTATUS[0]}")
 rc=$?
 end=$(date +%s.%N)
 echo "$out" | sed 's/^/  | /'
 [ "$rc" -eq 7 ] && pass "exit status comes back" || fail "exit status $rc, want 7"
 expect "runs as root in the caller's directory with its environment" "$out" \
-	"whoami=0 pwd=$PWD/build foo=a b\$c tmpdir=/tmp in_lab=1"
+	"whoami=0 pwd=$here foo=a b\$c tmpdir=/tmp in_lab=1"
+expect "a host folder below /tmp is seen in the lab" "$out" "marker=host-side"
+[ "$(cat "$here/from-lab" 2>/dev/null)" = written ] &&
+	pass "... and what the lab writes there reaches the host" ||
+	fail "the lab's write below /tmp did not reach the host"
+rm -rf "$here"
 expect "a usable /dev/kvm" "$out" "kvm=usable"
 expect "/tmp is the ext4 scratch disk" "$out" "tmpfs=ext2/ext3"
 expect "O_DIRECT works in /tmp" "$out" "odirect=ok"
