@@ -1,4 +1,4 @@
-/* test_pio_devices.c: isovm port, i8042 reset, CMOS, quiet legacy ports. */
+/* test_pio_devices.c: isovm port, port A reset, CMOS, quiet legacy ports. */
 #include <criterion/criterion.h>
 #include <string.h>
 
@@ -78,15 +78,6 @@ Test(pio_devices, narrow_writes_and_unknown_commands_do_nothing)
 	out8(ISOVM_PORT, ISOVM_CMD_POWEROFF);
 	out32(ISOVM_PORT, 0x77);
 	cr_assert_eq(events, 0);
-}
-
-Test(pio_devices, i8042_reset_command_reboots_and_others_do_not)
-{
-	out8(0x64, 0xd1);
-	cr_assert_eq(events, 0);
-	cr_assert_eq(in8(0x64), 0, "controller idle");
-	out8(0x64, 0xfe);
-	cr_assert_eq(last_ev, PIO_EVENT_REBOOT);
 }
 
 Test(pio_devices, cmos_clock_reads_bcd_and_reports_no_update_in_progress)

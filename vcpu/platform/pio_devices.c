@@ -1,4 +1,4 @@
-/* pio_devices.c: isovm port, i8042 reset, CMOS clock, quiet legacy ports. */
+/* pio_devices.c: isovm port, port A reset, CMOS clock, quiet legacy ports. */
 #include <string.h>
 #include <time.h>
 
@@ -6,9 +6,6 @@
 #include "vcpu/log.h"
 #include "vcpu/platform/pio_devices.h"
 
-#define PIO_I8042_DATA	0x60
-#define PIO_I8042_CMD	0x64
-#define PIO_I8042_RESET 0xfe
 #define PIO_POST	0x80
 #define PIO_PORT_A	0x92 /* bit 0: fast reset */
 #define PIO_CMOS_INDEX	0x70
@@ -65,35 +62,6 @@ static void pio_isovm_write(void *opaque, uint64_t offset, const uint8_t *data,
 static const struct io_bus_ops pio_isovm_ops = {
 	.read = pio_isovm_read,
 	.write = pio_isovm_write,
-};
-
-/* i8042: no keyboard; only the controller's CPU reset command matters. */
-static void pio_i8042_read(void *opaque, uint64_t offset, uint8_t *data,
-			   unsigned len)
-{
-	(void)opaque;
-	(void)offset;
-	memset(data, 0, len); /* status: no data, input buffer empty */
-}
-
-static void pio_i8042_write(void *opaque, uint64_t offset, const uint8_t *data,
-			    unsigned len)
-{
-	struct pio_devices *d = opaque;
-
-	(void)offset;
-	(void)len;
-	if (data[0] == PIO_I8042_RESET)
-		d->event(d->opaque, PIO_EVENT_REBOOT, 0);
-}
-
-static const struct io_bus_ops pio_i8042_cmd_ops = {
-	.read = pio_i8042_read,
-	.write = pio_i8042_write,
-};
-
-static const struct io_bus_ops pio_i8042_data_ops = {
-	.read = pio_i8042_read,
 };
 
 static void pio_port_a_read(void *opaque, uint64_t offset, uint8_t *data,
@@ -218,12 +186,6 @@ int pio_devices_register(struct pio_devices *d, struct io_bus *bus,
 	pthread_mutex_init(&d->cmos_lock, NULL);
 
 	ret = io_bus_register(bus, ISOVM_PORT, 4, &pio_isovm_ops, d, "isovm");
-	if (!ret)
-		ret = io_bus_register(bus, PIO_I8042_DATA, 1,
-				      &pio_i8042_data_ops, d, "i8042-data");
-	if (!ret)
-		ret = io_bus_register(bus, PIO_I8042_CMD, 1, &pio_i8042_cmd_ops,
-				      d, "i8042");
 	if (!ret)
 		ret = io_bus_register(bus, PIO_PORT_A, 1, &pio_port_a_ops, d,
 				      "port-a");

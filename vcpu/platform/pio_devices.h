@@ -1,6 +1,7 @@
 /*
  * pio_devices.h: the small port-I/O devices of the board: the isovm port,
- * the i8042 reset line, the CMOS clock and ports Linux probes.
+ * port A's fast reset, the CMOS clock and ports Linux probes (the PS/2
+ * controller has its own file, i8042.h).
  */
 #ifndef ISOVM_PIO_DEVICES_H
 #define ISOVM_PIO_DEVICES_H

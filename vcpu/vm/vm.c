@@ -61,6 +61,26 @@ static const struct io_bus_ops vm_uart_ops = {
 	.write = vm_uart_write,
 };
 
+static void vm_pio_event(void *opaque, enum pio_event ev, uint32_t code);
+
+static void vm_i8042_reset(void *opaque)
+{
+	vm_pio_event(opaque, PIO_EVENT_REBOOT, 0);
+}
+
+static void vm_i8042_irq(void *opaque, unsigned irq, int level)
+{
+	int ret = vm_irq_line(opaque, irq, level);
+
+	if (ret && ret != -ENODEV)
+		log_warn("i8042: KVM_IRQ_LINE: %s", strerror(-ret));
+}
+
+static const struct i8042_ops vm_i8042_ops = {
+	.reset = vm_i8042_reset,
+	.irq = vm_i8042_irq,
+};
+
 static void vm_pio_event(void *opaque, enum pio_event ev, uint32_t code)
 {
 	struct vm *vm = opaque;
@@ -138,6 +158,8 @@ int vm_init(struct vm *vm, const struct kvm *kvm, const struct vm_config *cfg,
 	if (!ret)
 		ret = pio_devices_register(&vm->pio_dev, &vm->pio, vm_pio_event,
 					   vm);
+	if (!ret)
+		ret = i8042_register(&vm->i8042, &vm->pio, &vm_i8042_ops, vm);
 	if (ret) {
 		snprintf(err, errlen, "port devices: %s", strerror(-ret));
 		goto err_fini_devices;
@@ -162,6 +184,7 @@ err_close_efd:
 void vm_fini(struct vm *vm)
 {
 	pio_devices_fini(&vm->pio_dev);
+	i8042_fini(&vm->i8042);
 	if (vm->kvm->coalesced_ring_off)
 		coalesce_log_stats(&vm->coal);
 	else
@@ -523,5 +546,6 @@ int vm_run(struct vm *vm, int sig_fd)
 		}
 		vm->boot_count++;
 		uart_reset(&vm->uart);
+		i8042_reset(&vm->i8042);
 	}
 }

@@ -17,6 +17,7 @@
 #include "vcpu/core/coalesce_poll.h"
 #include "vcpu/core/io_bus.h"
 #include "vcpu/core/kvm.h"
+#include "vcpu/platform/i8042.h"
 #include "vcpu/platform/pio_devices.h"
 #include "vcpu/platform/uart.h"
 #include "vcpu/vm/vcpu_thread.h"
@@ -95,6 +96,7 @@ struct vm {
 	struct io_bus mmio; /* virtio-mmio devices register here */
 	struct uart uart;
 	struct pio_devices pio_dev;
+	struct i8042 i8042;
 	/* UART transmit writes KVM queues; replayed on every vCPU exit. */
 	struct coalesce coal;
 	struct coalesce_poll coal_poll; /* started by vm_start_poller() */
