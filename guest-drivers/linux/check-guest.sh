@@ -145,6 +145,9 @@ check "isovm.ko takes device=" isovm_has_device_param
 check "initramfs has the blk-pattern test" \
 	test -x "$tmp/lib/isovm/tests/blk-pattern"
 check "initramfs has the fio test" test -x "$tmp/lib/isovm/tests/fio"
+for t in fio-verify blk-sync blk-ro reboot panic; do
+	check "initramfs has the $t test" test -x "$tmp/lib/isovm/tests/$t"
+done
 check "isovm-blkpattern is a static executable" helper_is_static
 check "isovm-blkpattern refuses bad keys" helper_refuses_bad_keys
 check "initramfs has fio and the dynamic loader" \

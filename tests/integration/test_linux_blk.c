@@ -1,0 +1,325 @@
+/*
+ * test_linux_blk.c: virtual disks under the Linux guest's virtio-blk
+ * driver: the seeded pattern over a whole image and over a slice of one
+ * (the host checks the image byte for byte, and that the bytes around the
+ * slice are untouched), fio's crc32c verify after random writes, a guest
+ * sync reaching the block server as FLUSH, and a read-only disk refusing
+ * the guest's writes. Like test_linux.c, every test needs hardware
+ * virtualization.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "guest-drivers/abi/isovm_abi.h"
+#include "tests/integration/harness.h"
+
+#define LINUX_BLK_TIMEOUT_MS 300000
+/* fio writes and reads back 64 MiB: the slowest test of the lab. */
+#define LINUX_FIO_TIMEOUT_MS 900000
+#define LINUX_MAX_ARGS	     32
+#define MIB		     (1024ull * 1024)
+#define LINUX_FILL	     0xa5
+
+/* Each test's files live in a directory of its own, removed after it. */
+static char lb_dir[] = "/tmp/isovm-linuxblk-XXXXXX";
+
+static void lb_setup(void)
+{
+	cr_assert_not_null(mkdtemp(lb_dir));
+	cr_assert_eq(chdir(lb_dir), 0);
+}
+
+static void lb_teardown(void)
+{
+	char cmd[64];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", lb_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", lb_dir);
+}
+
+TestSuite(linux, .init = lb_setup, .fini = lb_teardown);
+
+static void lb_need_guest(void)
+{
+	if (access(HARNESS_GUEST_DIR "/vmlinux", R_OK) != 0 ||
+	    access(HARNESS_GUEST_DIR "/initramfs.cpio.gz", R_OK) != 0)
+		cr_assert_fail("the Linux guest was not built (%s)",
+			       HARNESS_GUEST_DIR);
+}
+
+/*
+ * Boots the Linux guest (2 vCPUs, 512 MiB) with one disk and the command
+ * line, at log level debug so that isovm prints the block stats at exit.
+ */
+static void lb_boot(struct vmrun *r, int timeout_ms, const char *cmdline,
+		    const char *disk)
+{
+	char *argv[] = {(char *)HARNESS_ISOVM,
+			"run",
+			"--kernel",
+			HARNESS_GUEST_DIR "/vmlinux",
+			"--initrd",
+			HARNESS_GUEST_DIR "/initramfs.cpio.gz",
+			"--cpus",
+			"2",
+			"--memory",
+			"512M",
+			"--log-level",
+			"debug",
+			"--disk",
+			(char *)disk,
+			"--cmdline",
+			(char *)cmdline,
+			NULL};
+
+	cr_assert_eq(vmrun(r, timeout_ms, argv), 0);
+	if (r->status != 0 || r->timed_out)
+		vmrun_dump(r, cmdline);
+	cr_assert(!r->timed_out, "the guest did not finish in time");
+	cr_assert_eq(r->status, ISOVM_EXIT_POWEROFF,
+		     "exit status %d, not the power-off's 0", r->status);
+	cr_assert(!r->strays, "processes outlived isovm");
+}
+
+/* The guest's one report line for test name, which must have passed. */
+static void lb_report(const struct vmrun *r, const char *name, char *line,
+		      size_t cap)
+{
+	char needle[64];
+
+	snprintf(needle, sizeof(needle), "ISOVM-TEST name=%s ", name);
+	cr_assert_not_null(vmrun_line(r, needle, line, cap),
+			   "no %s report from the guest", name);
+	cr_assert_not_null(strstr(line, "status=pass"), "%s", line);
+}
+
+static uint64_t lb_splitmix64(uint64_t x)
+{
+	uint64_t z = x + 0x9e3779b97f4a7c15ull;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* A file of size bytes, every byte fill. */
+static void lb_make_image(const char *path, uint64_t size, uint8_t fill)
+{
+	static uint8_t chunk[1 << 20];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	cr_assert_geq(fd, 0);
+	memset(chunk, fill, sizeof(chunk));
+	for (uint64_t off = 0; off < size; off += sizeof(chunk))
+		cr_assert_eq(pwrite(fd, chunk, sizeof(chunk), (off_t)off),
+			     (ssize_t)sizeof(chunk));
+	close(fd);
+}
+
+/*
+ * Checks that the size-byte file holds at [base, base + len) the pattern
+ * the guest's blk-pattern writes for seed (the 64-bit little-endian word
+ * splitmix64(seed + k) at disk byte 8k) and LINUX_FILL everywhere else.
+ * Returns the FNV-1a 64 of the slice, as the guest computes it.
+ */
+static uint64_t lb_check_image(const char *path, uint64_t size, uint64_t base,
+			       uint64_t len, uint64_t seed)
+{
+	static uint8_t buf[1 << 20];
+	uint64_t hash = 0xcbf29ce484222325ull;
+	int fd = open(path, O_RDONLY);
+
+	cr_assert_geq(fd, 0);
+	for (uint64_t off = 0; off < size; off += sizeof(buf)) {
+		cr_assert_eq(pread(fd, buf, sizeof(buf), (off_t)off),
+			     (ssize_t)sizeof(buf),
+			     "image shorter than %" PRIu64, size);
+		for (size_t i = 0; i < sizeof(buf); i++) {
+			uint64_t at = off + i;
+			bool inside = at >= base && at < base + len;
+			uint8_t want = LINUX_FILL;
+
+			if (inside) {
+				want = (uint8_t)(lb_splitmix64(seed +
+							       (at - base) /
+								       8) >>
+						 (8 * ((at - base) % 8)));
+				hash ^= buf[i];
+				hash *= 0x100000001b3ull;
+			}
+			/* One assert per byte is slow: test, then report. */
+			if (buf[i] != want)
+				cr_assert_fail(
+					"image byte %" PRIu64
+					" (%s the disk) is %#x, want %#x",
+					at, inside ? "inside" : "outside",
+					buf[i], want);
+		}
+	}
+	close(fd);
+	return hash;
+}
+
+/* FNV-1a 64 of a whole file. */
+static uint64_t lb_hash_file(const char *path)
+{
+	static uint8_t buf[1 << 20];
+	uint64_t hash = 0xcbf29ce484222325ull;
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	cr_assert_geq(fd, 0);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n; i++) {
+			hash ^= buf[i];
+			hash *= 0x100000001b3ull;
+		}
+	cr_assert_eq(n, 0);
+	close(fd);
+	return hash;
+}
+
+/* Runs blk-pattern with seed over the disk spec; checks the image. */
+static void lb_pattern(const char *disk, uint64_t size, uint64_t base,
+		       uint64_t len, uint64_t seed)
+{
+	char cmdline[128], line[512], want[48];
+	struct vmrun r;
+
+	lb_make_image("disk.img", size, LINUX_FILL);
+	snprintf(cmdline, sizeof(cmdline),
+		 "console=ttyS0 isovm.test=blk-pattern isovm.blk.seed=%" PRIu64
+		 " isovm.blk.dev=vda",
+		 seed);
+	lb_boot(&r, LINUX_BLK_TIMEOUT_MS, cmdline, disk);
+	lb_report(&r, "blk-pattern", line, sizeof(line));
+	cr_assert_not_null(strstr(line, "disk=vda"), "%s", line);
+	cr_assert_eq(vmrun_key(line, "bytes"), (long long)len,
+		     "the guest's disk is not the slice: %s", line);
+	snprintf(want, sizeof(want), "hash=0x%016" PRIx64,
+		 lb_check_image("disk.img", size, base, len, seed));
+	cr_assert_not_null(strstr(line, want), "guest and host differ: %s",
+			   line);
+	vmrun_free(&r);
+}
+
+/*
+ * Whole-disk pattern: the guest's isovm-blkpattern writes the pattern over
+ * /dev/vda, flushes, drops its caches and reads it all back; the host then
+ * reads the image itself and must find the same words and hash.
+ */
+Test(linux, full_blk_pattern_through_vda)
+{
+	harness_need_hw_virt();
+	lb_need_guest();
+	lb_pattern("path=disk.img", 8 * MIB, 0, 8 * MIB, 7);
+}
+
+/*
+ * A slice that starts at an odd sector of the file: guest sector s is
+ * file byte offset + 512 s, and no byte around the slice may change.
+ */
+Test(linux, blk_pattern_on_a_slice_leaves_the_rest_untouched)
+{
+	const uint64_t base = 3 * MIB + 3 * 512, len = 4 * MIB;
+	char disk[96];
+
+	harness_need_hw_virt();
+	lb_need_guest();
+	snprintf(disk, sizeof(disk),
+		 "path=disk.img,offset=%" PRIu64 ",size=%" PRIu64, base, len);
+	lb_pattern(disk, 12 * MIB, base, len, 9);
+}
+
+/*
+ * fio's own check of random writes at queue depth 16: each block carries
+ * a crc32c, every block of the 64 MiB is read back and verified. Block
+ * sizes from 4 KiB to 64 KiB give one-page and multi-segment requests
+ * (4 KiB only would take too long in the lab).
+ */
+Test(linux, fio_random_writes_verify_with_crc32c)
+{
+	struct vmrun r;
+	char line[512];
+	FILE *f;
+
+	harness_need_hw_virt();
+	lb_need_guest();
+	f = fopen("disk.img", "w");
+	cr_assert_not_null(f);
+	cr_assert_eq(ftruncate(fileno(f), 64 * MIB), 0);
+	fclose(f);
+	lb_boot(&r, LINUX_FIO_TIMEOUT_MS,
+		"console=ttyS0 isovm.test=fio-verify isovm.fio.bs=4k-64k "
+		"isovm.fio.size=64m isovm.fio.iodepth=16",
+		"path=disk.img");
+	lb_report(&r, "fio-verify", line, sizeof(line));
+	cr_assert_eq(vmrun_key(line, "error"), 0, "%s", line);
+	cr_assert_eq(vmrun_key(line, "written_kb"), 64 * 1024, "%s", line);
+	cr_assert_eq(vmrun_key(line, "verified_kb"), 64 * 1024, "%s", line);
+	vmrun_free(&r);
+}
+
+/*
+ * A buffered write then "sync /dev/vda" in the guest: the kernel counts a
+ * FLUSH for vda, and the block server, whose stats isovm logs at exit at
+ * log level debug, received at least as many (nothing else in this boot
+ * flushes: a bare sync of a raw disk writes it back but sends no FLUSH).
+ */
+Test(linux, sync_reaches_the_block_server_as_flush)
+{
+	struct vmrun r;
+	char line[512], stats[512];
+	long long guest, server, syncs;
+
+	harness_need_hw_virt();
+	lb_need_guest();
+	lb_make_image("disk.img", 4 * MIB, LINUX_FILL);
+	lb_boot(&r, LINUX_BLK_TIMEOUT_MS, "console=ttyS0 isovm.test=blk-sync",
+		"path=disk.img");
+	lb_report(&r, "blk-sync", line, sizeof(line));
+	guest = vmrun_key(line, "flushes_after");
+	cr_assert_gt(guest, 0, "%s", line);
+	cr_assert_not_null(
+		vmrun_line(&r, "blk0 server stats:", stats, sizeof(stats)),
+		"isovm logged no block server stats");
+	server = vmrun_key(stats, "flush");
+	syncs = vmrun_key(stats, "fdatasync");
+	cr_assert_geq(server, guest,
+		      "the guest sent %lld FLUSH, the server saw %lld: %s",
+		      guest, server, stats);
+	cr_assert_geq(syncs, 1, "the server never called fdatasync: %s", stats);
+	vmrun_free(&r);
+}
+
+/*
+ * "ro": the guest sees a read-only disk, its direct write fails, and the
+ * image is byte for byte what it was.
+ */
+Test(linux, read_only_disk_refuses_guest_writes)
+{
+	struct vmrun r;
+	char line[512];
+	uint64_t before;
+
+	harness_need_hw_virt();
+	lb_need_guest();
+	lb_make_image("disk.img", 4 * MIB, LINUX_FILL);
+	before = lb_hash_file("disk.img");
+	lb_boot(&r, LINUX_BLK_TIMEOUT_MS, "console=ttyS0 isovm.test=blk-ro",
+		"path=disk.img,ro");
+	lb_report(&r, "blk-ro", line, sizeof(line));
+	cr_assert_not_null(strstr(line, "write=failed"), "%s", line);
+	cr_assert_eq(vmrun_key(line, "ro"), 1,
+		     "the guest does not see the disk read-only: %s", line);
+	cr_assert_eq(lb_hash_file("disk.img"), before,
+		     "the read-only image changed");
+	vmrun_free(&r);
+}
