@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "guest-drivers/abi/isovm_abi.h"
+#include "tests/integration/blk_image.h"
 #include "tests/integration/harness.h"
 
 #define BLK_TIMEOUT_MS 120000
@@ -39,66 +40,6 @@ static void blk_teardown(void)
 }
 
 TestSuite(blk, .init = blk_setup, .fini = blk_teardown);
-
-static uint64_t blk_splitmix64(uint64_t x)
-{
-	uint64_t z = x + 0x9e3779b97f4a7c15ull;
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-/* A file of size bytes, every byte fill. */
-static void blk_make_image(const char *path, uint64_t size, uint8_t fill)
-{
-	static uint8_t chunk[1 << 20];
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	cr_assert_geq(fd, 0);
-	memset(chunk, fill, sizeof(chunk));
-	for (uint64_t off = 0; off < size; off += sizeof(chunk))
-		cr_assert_eq(pwrite(fd, chunk, sizeof(chunk), (off_t)off),
-			     (ssize_t)sizeof(chunk));
-	close(fd);
-}
-
-/*
- * Checks [base, base + len) of the file holds the pattern of seed and
- * returns its FNV-1a hash; bytes outside [base, base + len) must be
- * outside_fill unless outside_fill < 0.
- */
-static uint64_t blk_check_image(const char *path, uint64_t base, uint64_t len,
-				uint64_t seed, int outside_fill)
-{
-	static uint8_t buf[1 << 20];
-	uint64_t hash = 0xcbf29ce484222325ull, off = 0;
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	cr_assert_geq(fd, 0);
-	while ((n = pread(fd, buf, sizeof(buf), (off_t)off)) > 0) {
-		for (ssize_t i = 0; i < n; i++, off++) {
-			if (off >= base && off < base + len) {
-				uint64_t k = (off - base) / 8;
-				uint8_t want = (uint8_t)(blk_splitmix64(seed + k) >>
-							 (8 * ((off - base) % 8)));
-
-				cr_assert_eq(buf[i], want,
-					     "image byte %" PRIu64 " is %#x, want %#x",
-					     off, buf[i], want);
-				hash ^= buf[i];
-				hash *= 0x100000001b3ull;
-			} else if (outside_fill >= 0) {
-				cr_assert_eq(buf[i], (uint8_t)outside_fill,
-					     "byte %" PRIu64 " outside the slice changed",
-					     off);
-			}
-		}
-	}
-	close(fd);
-	return hash;
-}
 
 static void blk_boot(struct vmrun *r, const char *cmdline, const char *d0,
 		     const char *d1)
@@ -147,10 +88,10 @@ Test(blk, pattern_on_a_whole_file_is_exact)
 	uint64_t hash;
 
 	harness_need_kvm();
-	blk_make_image("disk.img", 16 * MIB, 0);
+	blk_image_make("disk.img", 16 * MIB, 0);
 	blk_boot(&r, "test=blk-pattern blk-pattern.seed=5", "path=disk.img",
 		 NULL);
-	hash = blk_check_image("disk.img", 0, 16 * MIB, 5, -1);
+	hash = blk_image_check("disk.img", 0, 16 * MIB, 5, -1);
 	blk_expect_pattern(&r, 16 * MIB, hash);
 	vmrun_free(&r);
 }
@@ -163,11 +104,11 @@ Test(blk, pattern_in_1_mib_requests_is_exact)
 	uint64_t hash;
 
 	harness_need_kvm();
-	blk_make_image("big.img", 8 * MIB, 0);
+	blk_image_make("big.img", 8 * MIB, 0);
 	blk_boot(&r, "test=blk-pattern blk-pattern.seed=11 "
 		     "blk-pattern.chunk=1048576",
 		 "path=big.img,cache=none", NULL);
-	hash = blk_check_image("big.img", 0, 8 * MIB, 11, -1);
+	hash = blk_image_check("big.img", 0, 8 * MIB, 11, -1);
 	blk_expect_pattern(&r, 8 * MIB, hash);
 	vmrun_free(&r);
 }
@@ -179,21 +120,21 @@ Test(blk, pattern_on_two_slices_of_one_file_leaves_the_rest)
 
 	harness_need_kvm();
 	/* [0,4M) untouched | disk 0 [4M,12M) | [12M,16M) untouched | disk 1 [16M,24M) | [24M,32M) */
-	blk_make_image("big.img", 32 * MIB, 0xaa);
+	blk_image_make("big.img", 32 * MIB, 0xaa);
 	blk_boot(&r, "test=blk-pattern blk-pattern.seed=11 blk-pattern.disk=0",
 		 "path=big.img,offset=4M,size=8M,id=slice0",
 		 "path=big.img,offset=16M,size=8M,id=slice1");
 	blk_expect_pattern(&r, 8 * MIB,
-			   blk_check_image("big.img", 4 * MIB, 8 * MIB, 11, -1));
+			   blk_image_check("big.img", 4 * MIB, 8 * MIB, 11, -1));
 	vmrun_free(&r);
 	blk_boot(&r, "test=blk-pattern blk-pattern.seed=12 blk-pattern.disk=1",
 		 "path=big.img,offset=4M,size=8M,id=slice0",
 		 "path=big.img,offset=16M,size=8M,id=slice1");
-	h1 = blk_check_image("big.img", 16 * MIB, 8 * MIB, 12, -1);
+	h1 = blk_image_check("big.img", 16 * MIB, 8 * MIB, 12, -1);
 	blk_expect_pattern(&r, 8 * MIB, h1);
 	vmrun_free(&r);
 	/* Both slices hold their own pattern; everything else is 0xaa. */
-	blk_check_image("big.img", 4 * MIB, 8 * MIB, 11, -1);
+	blk_image_check("big.img", 4 * MIB, 8 * MIB, 11, -1);
 	{
 		static uint8_t buf[1 << 20];
 		int fd = open("big.img", O_RDONLY);
@@ -223,14 +164,14 @@ Test(blk, read_only_disk_refuses_writes_and_stays_untouched)
 	struct stat before, after;
 
 	harness_need_kvm();
-	blk_make_image("ro.img", 4 * MIB, 0x5a);
+	blk_image_make("ro.img", 4 * MIB, 0x5a);
 	cr_assert_eq(stat("ro.img", &before), 0);
 	blk_boot(&r, "test=blk-ro", "path=ro.img,ro", NULL);
 	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
 	cr_assert_not_null(vmrun_line(&r, "ISOVM-TEST name=blk-ro", line,
 				      sizeof(line)));
 	cr_assert_not_null(strstr(line, "status=pass"), "%s", line);
-	blk_check_image("ro.img", 0, 0, 0, 0x5a);
+	blk_image_check("ro.img", 0, 0, 0, 0x5a);
 	cr_assert_eq(stat("ro.img", &after), 0);
 	cr_assert_eq(before.st_mtime, after.st_mtime);
 	vmrun_free(&r);
@@ -243,7 +184,7 @@ Test(blk, flush_reaches_fdatasync)
 	long long flushes;
 
 	harness_need_kvm();
-	blk_make_image("f.img", 4 * MIB, 0);
+	blk_image_make("f.img", 4 * MIB, 0);
 	blk_boot(&r, "test=blk-pattern", "path=f.img", NULL);
 	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
 	/* The server's own count of fdatasync() calls, logged at exit. */
@@ -306,7 +247,7 @@ Test(blk, bad_disk_arguments)
 {
 	int fd;
 
-	blk_make_image("ok.img", 1 * MIB, 0);
+	blk_image_make("ok.img", 1 * MIB, 0);
 	fd = open("odd.img", O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(ftruncate(fd, 1000), 0);
@@ -332,7 +273,7 @@ Test(blk, overlapping_writable_slices_are_refused)
 			 "path=ov.img,offset=512K,size=1M", NULL };
 	struct vmrun r;
 
-	blk_make_image("ov.img", 2 * MIB, 0);
+	blk_image_make("ov.img", 2 * MIB, 0);
 	cr_assert_eq(vmrun(&r, 20000, argv), 0);
 	if (r.status != ISOVM_EXIT_USAGE)
 		vmrun_dump(&r, "overlap");
@@ -349,7 +290,7 @@ Test(blk, image_in_use_by_another_writer_is_refused)
 	struct vmrun r;
 	int fd;
 
-	blk_make_image("busy.img", 1 * MIB, 0);
+	blk_image_make("busy.img", 1 * MIB, 0);
 	/* Another isovm holds it: the same kind of lock, taken here. */
 	fd = open("busy.img", O_RDWR);
 	cr_assert_geq(fd, 0);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "guest-drivers/abi/isovm_abi.h"
+#include "tests/integration/blk_image.h"
 #include "tests/integration/harness.h"
 
 #define LINUX_BLK_TIMEOUT_MS 300000
@@ -100,73 +101,6 @@ static void lb_report(const struct vmrun *r, const char *name, char *line,
 	cr_assert_not_null(strstr(line, "status=pass"), "%s", line);
 }
 
-static uint64_t lb_splitmix64(uint64_t x)
-{
-	uint64_t z = x + 0x9e3779b97f4a7c15ull;
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-/* A file of size bytes, every byte fill. */
-static void lb_make_image(const char *path, uint64_t size, uint8_t fill)
-{
-	static uint8_t chunk[1 << 20];
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	cr_assert_geq(fd, 0);
-	memset(chunk, fill, sizeof(chunk));
-	for (uint64_t off = 0; off < size; off += sizeof(chunk))
-		cr_assert_eq(pwrite(fd, chunk, sizeof(chunk), (off_t)off),
-			     (ssize_t)sizeof(chunk));
-	close(fd);
-}
-
-/*
- * Checks that the size-byte file holds at [base, base + len) the pattern
- * the guest's blk-pattern writes for seed (the 64-bit little-endian word
- * splitmix64(seed + k) at disk byte 8k) and LINUX_FILL everywhere else.
- * Returns the FNV-1a 64 of the slice, as the guest computes it.
- */
-static uint64_t lb_check_image(const char *path, uint64_t size, uint64_t base,
-			       uint64_t len, uint64_t seed)
-{
-	static uint8_t buf[1 << 20];
-	uint64_t hash = 0xcbf29ce484222325ull;
-	int fd = open(path, O_RDONLY);
-
-	cr_assert_geq(fd, 0);
-	for (uint64_t off = 0; off < size; off += sizeof(buf)) {
-		cr_assert_eq(pread(fd, buf, sizeof(buf), (off_t)off),
-			     (ssize_t)sizeof(buf),
-			     "image shorter than %" PRIu64, size);
-		for (size_t i = 0; i < sizeof(buf); i++) {
-			uint64_t at = off + i;
-			bool inside = at >= base && at < base + len;
-			uint8_t want = LINUX_FILL;
-
-			if (inside) {
-				want = (uint8_t)(lb_splitmix64(seed +
-							       (at - base) /
-								       8) >>
-						 (8 * ((at - base) % 8)));
-				hash ^= buf[i];
-				hash *= 0x100000001b3ull;
-			}
-			/* One assert per byte is slow: test, then report. */
-			if (buf[i] != want)
-				cr_assert_fail(
-					"image byte %" PRIu64
-					" (%s the disk) is %#x, want %#x",
-					at, inside ? "inside" : "outside",
-					buf[i], want);
-		}
-	}
-	close(fd);
-	return hash;
-}
-
 /* FNV-1a 64 of a whole file. */
 static uint64_t lb_hash_file(const char *path)
 {
@@ -193,7 +127,7 @@ static void lb_pattern(const char *disk, uint64_t size, uint64_t base,
 	char cmdline[128], line[512], want[48];
 	struct vmrun r;
 
-	lb_make_image("disk.img", size, LINUX_FILL);
+	blk_image_make("disk.img", size, LINUX_FILL);
 	snprintf(cmdline, sizeof(cmdline),
 		 "console=ttyS0 isovm.test=blk-pattern isovm.blk.seed=%" PRIu64
 		 " isovm.blk.dev=vda",
@@ -204,7 +138,7 @@ static void lb_pattern(const char *disk, uint64_t size, uint64_t base,
 	cr_assert_eq(vmrun_key(line, "bytes"), (long long)len,
 		     "the guest's disk is not the slice: %s", line);
 	snprintf(want, sizeof(want), "hash=0x%016" PRIx64,
-		 lb_check_image("disk.img", size, base, len, seed));
+		 blk_image_check("disk.img", base, len, seed, LINUX_FILL));
 	cr_assert_not_null(strstr(line, want), "guest and host differ: %s",
 			   line);
 	vmrun_free(&r);
@@ -281,7 +215,7 @@ Test(linux, sync_reaches_the_block_server_as_flush)
 
 	harness_need_hw_virt();
 	lb_need_guest();
-	lb_make_image("disk.img", 4 * MIB, LINUX_FILL);
+	blk_image_make("disk.img", 4 * MIB, LINUX_FILL);
 	lb_boot(&r, LINUX_BLK_TIMEOUT_MS, "console=ttyS0 isovm.test=blk-sync",
 		"path=disk.img");
 	lb_report(&r, "blk-sync", line, sizeof(line));
@@ -311,7 +245,7 @@ Test(linux, read_only_disk_refuses_guest_writes)
 
 	harness_need_hw_virt();
 	lb_need_guest();
-	lb_make_image("disk.img", 4 * MIB, LINUX_FILL);
+	blk_image_make("disk.img", 4 * MIB, LINUX_FILL);
 	before = lb_hash_file("disk.img");
 	lb_boot(&r, LINUX_BLK_TIMEOUT_MS, "console=ttyS0 isovm.test=blk-ro",
 		"path=disk.img,ro");
