@@ -4,6 +4,8 @@
 # and their ratio). Extra arguments go to bench-ipc (--runs N --entries N
 # --round-trips N --ring N). BUILD_DIR selects the build directory (default
 # build). The machine should be quiet: the one-way test spins two threads.
+# Where: always here (no KVM involved), whatever KVM the host has; each line
+# says "where":"host".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${BUILD_DIR:-build}
