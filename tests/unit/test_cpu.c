@@ -110,3 +110,15 @@ Test(cpu, other_leaves_are_untouched)
 	cr_assert_eq(t->entries[8].ebx, 0x4b4d564b);
 	free(t);
 }
+
+Test(cpu, tsc_deadline_is_set_in_leaf1_only)
+{
+	struct kvm_cpuid2 *t = table();
+
+	cpu_cpuid_set_tsc_deadline(t);
+	cr_assert(t->entries[0].ecx & (1u << 24), "leaf 1 ECX bit 24");
+	for (unsigned i = 1; i < NENT; i++)
+		cr_assert_eq(t->entries[i].ecx & (1u << 24), 0,
+			     "leaf 0x%x touched", t->entries[i].function);
+	free(t);
+}

@@ -8,6 +8,7 @@
 #include "vcpu/boot/cpu.h"
 
 #define CPU_CPUID_MAX_ENTRIES 256
+#define CPU_CPUID1_ECX_TSC_DEADLINE (1u << 24)
 
 #define MSR_IA32_TSC	      0x10
 #define MSR_IA32_APICBASE     0x1b
@@ -61,7 +62,18 @@ int cpu_cpuid_fetch(struct cpu_cpuid *c, int kvm_sys_fd)
 		c->table = NULL;
 		return ret;
 	}
+	/* KVM emulates the TSC-deadline timer but leaves the bit to us. */
+	if (ioctl(kvm_sys_fd, KVM_CHECK_EXTENSION,
+		  KVM_CAP_TSC_DEADLINE_TIMER) > 0)
+		cpu_cpuid_set_tsc_deadline(c->table);
 	return 0;
+}
+
+void cpu_cpuid_set_tsc_deadline(struct kvm_cpuid2 *t)
+{
+	for (unsigned i = 0; i < t->nent; i++)
+		if (t->entries[i].function == 0x1)
+			t->entries[i].ecx |= CPU_CPUID1_ECX_TSC_DEADLINE;
 }
 
 void cpu_cpuid_free(struct cpu_cpuid *c)

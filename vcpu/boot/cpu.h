@@ -11,7 +11,10 @@ struct cpu_cpuid {
 	struct kvm_cpuid2 *table; /* owned, malloc'd */
 };
 
-/* Fetches the supported CPUID table. 0 or -errno. */
+/*
+ * Fetches the supported CPUID table, with the TSC-deadline timer added when
+ * KVM has it. 0 or -errno.
+ */
 int cpu_cpuid_fetch(struct cpu_cpuid *c, int kvm_sys_fd);
 void cpu_cpuid_free(struct cpu_cpuid *c);
 
@@ -29,5 +32,12 @@ int cpu_setup(int vcpu_fd, const struct cpu_cpuid *c, unsigned id,
  * for tests.
  */
 void cpu_cpuid_fixup(struct kvm_cpuid2 *t, unsigned id, unsigned nr_cpus);
+
+/*
+ * Pure: sets CPUID.1:ECX.TSC_DEADLINE. Linux then arms its timer by MSR and
+ * skips calibrating the LAPIC timer against the PIT, which waits for 25
+ * PIT ticks (100 ms) and never ends when a tick is lost. Exposed for tests.
+ */
+void cpu_cpuid_set_tsc_deadline(struct kvm_cpuid2 *t);
 
 #endif
