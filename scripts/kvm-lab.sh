@@ -13,8 +13,11 @@
 #
 # Environment: ISOVM_LAB_MEMORY (default 6G), ISOVM_LAB_CPU (QEMU -cpu,
 # default max; without svm there is no KVM), ISOVM_LAB_SCRATCH (size of
-# the scratch disk, default 32G, sparse). CMD sees the caller's
-# environment with TMPDIR=/tmp and ISOVM_IN_LAB=1.
+# the scratch disk, default 32G, sparse), ISOVM_LAB_FROZEN (seconds
+# without the lab's heartbeat before it counts as frozen and is stopped,
+# default 120). CMD sees the caller's environment with TMPDIR=/tmp and
+# ISOVM_IN_LAB=1. The lab's monitor is the socket monitor.sock in its run
+# folder (build/lab/runs/), for looking into a lab that stopped answering.
 set -euo pipefail
 
 usage() {
@@ -107,6 +110,9 @@ args=(
 	-initrd "$top/build/lab/initramfs.cpio"
 	-append "console=ttyS0 panic=-1 ${ISOVM_LAB_KARGS:-quiet} lab.run=$run lab.tty=$tty"
 	-serial "file:$run/lab.log"
+	-serial "file:$run/heartbeat"
+	# For looking into a lab that stopped answering (info registers).
+	-monitor "unix:$run/monitor.sock,server=on,wait=off"
 	-device isa-debug-exit,iobase=0xf4,iosize=0x01
 	-fsdev local,id=hostroot,path=/,security_model=passthrough,multidevs=remap
 	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
@@ -124,21 +130,50 @@ else
 fi
 qemu_pid=$!
 
-# The watchdog: QEMU gets SIGKILL at the time limit, and this says so.
-if [ "$timeout_s" -gt 0 ]; then
-	( sleep "$timeout_s"; touch "$run/timed-out"; kill -KILL "$qemu_pid" ) 2>/dev/null &
-	watch_pid=$!
-fi
+# The watchdog: QEMU gets SIGKILL at the time limit, or when the lab's
+# heartbeat (a byte on its second serial port every 5 s, from its init)
+# stops for ${ISOVM_LAB_FROZEN:-120} s: a lab that froze whole runs
+# nothing, its own timeouts included. It holds none of our output open,
+# so a caller reading our stdout through a pipe sees the end at once.
+(
+	trap 'exit 0' TERM
+	frozen_s=${ISOVM_LAB_FROZEN:-120}
+	last_size=-1
+	last_beat=$SECONDS
+	while :; do
+		sleep 5 &
+		wait $! || exit 0
+		size=$(stat -c %s "$run/heartbeat" 2>/dev/null || echo 0)
+		if [ "$size" != "$last_size" ]; then
+			last_size=$size
+			last_beat=$SECONDS
+		fi
+		if [ "$timeout_s" -gt 0 ] && [ "$SECONDS" -ge "$timeout_s" ]; then
+			touch "$run/timed-out"
+			break
+		fi
+		if [ $((SECONDS - last_beat)) -ge "$frozen_s" ]; then
+			echo "$((SECONDS - last_beat))" >"$run/frozen"
+			break
+		fi
+	done
+	kill -KILL "$qemu_pid"
+) </dev/null >/dev/null 2>&1 &
+watch_pid=$!
 set +e
 { wait "$qemu_pid"; } 2>/dev/null
 qemu_status=$?
 set -e
 qemu_pid=
-[ -z "${watch_pid:-}" ] || kill "$watch_pid" 2>/dev/null || true
+kill "$watch_pid" 2>/dev/null || true
 [ "$tty" = 0 ] || stty sane 2>/dev/null || true
 
 if [ -f "$run/timed-out" ]; then
 	lab_error "time limit of ${timeout_s} s reached while running: $*"
+fi
+if [ -f "$run/frozen" ]; then
+	lab_error "the lab froze (no heartbeat for $(cat "$run/frozen") s)" \
+		"while running: $*"
 fi
 if [ -f "$run/status" ]; then
 	exit "$(cat "$run/status")"
