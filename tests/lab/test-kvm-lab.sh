@@ -3,8 +3,9 @@
 # root in the caller's directory with the caller's environment, a real
 # /dev/kvm, a /tmp that holds O_DIRECT files, sockets and fifos, an empty
 # stdin when there is no terminal; its output streams while it runs; its
-# exit status comes back; and each failure (no QEMU, no svm, the time
-# limit) is one clear line and status 125.
+# exit status comes back; kvm_amd runs without virtual GIF; and each
+# failure (no QEMU, no svm, the time limit, a frozen lab) is one clear line
+# and status 125.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 lab=scripts/kvm-lab.sh
@@ -23,6 +24,7 @@ echo "marker=$(cat marker)"
 echo written >from-lab
 [ -c /dev/kvm ] && exec 3<>/dev/kvm && echo kvm=usable
 echo "tmpfs=$(stat -f -c %T /tmp)"
+echo "vgif=$(cat /sys/module/kvm_amd/parameters/vgif)"
 dd if=/dev/zero of=/tmp/direct bs=4096 count=4 oflag=direct status=none && echo odirect=ok
 mkfifo /tmp/fifo && echo fifo=ok
 python3 -c "import socket; socket.socket(socket.AF_UNIX).bind(\"/tmp/sock\")" && echo socket=ok
@@ -51,6 +53,7 @@ expect "a host folder below /tmp is seen in the lab" "$out" "marker=host-side"
 rm -rf "$here"
 expect "a usable /dev/kvm" "$out" "kvm=usable"
 expect "/tmp is the ext4 scratch disk" "$out" "tmpfs=ext2/ext3"
+expect "kvm_amd runs without virtual GIF" "$out" "vgif=0"
 expect "O_DIRECT works in /tmp" "$out" "odirect=ok"
 expect "fifos work in /tmp" "$out" "fifo=ok"
 expect "unix sockets work in /tmp" "$out" "socket=ok"
@@ -68,11 +71,16 @@ t_cmd=$(head -n1 <<<"$out" | cut -d' ' -f1)
 awk -v s="$start" -v c="$t_cmd" -v e="$end" \
 	'BEGIN { printf "info: start to first command %.1f s, whole run %.1f s\n", c - s, e - s }'
 
-# 2. A signal's status (128 + n) comes back whole.
-"$lab" -- sh -c 'kill -TERM $$' >/dev/null 2>&1
-rc=$?
+# 2. A signal's status (128 + n) comes back whole; read through a pipe,
+# the lab's output ends when the lab does, not at its time limit.
+start=$SECONDS
+"$lab" --timeout 300 -- sh -c 'kill -TERM $$' 2>&1 | cat >/dev/null
+rc=${PIPESTATUS[0]}
 [ "$rc" -eq 143 ] && pass "a killed command's status (143) comes back" ||
 	fail "status $rc, want 143"
+[ $((SECONDS - start)) -lt 120 ] &&
+	pass "a pipe from the lab ends with it ($((SECONDS - start)) s)" ||
+	fail "a pipe from the lab stayed open $((SECONDS - start)) s"
 
 # 3. Failures: one line each, status 125.
 err=$(QEMU=/nonexistent/qemu "$lab" -- true 2>&1)
@@ -92,6 +100,17 @@ rc=$?
 	fail "time limit: status $rc ($err)"
 [ "$(grep -c . <<<"$err")" -eq 1 ] && pass "time limit: one line" ||
 	fail "time limit: more than one line: $err"
+# A lab whose heartbeat stops is stopped as frozen, well before its limit.
+start=$SECONDS
+err=$(ISOVM_LAB_FROZEN=20 "$lab" --timeout 600 -- sh -c \
+	'kill -STOP "$(cat /run/kvm-lab-heartbeat.pid)"; sleep 600' 2>&1)
+rc=$?
+[ "$rc" -eq 125 ] && expect "frozen lab: one clear line" "$err" \
+	"kvm-lab: error: the lab froze (no heartbeat for" ||
+	fail "frozen lab: status $rc ($err)"
+[ $((SECONDS - start)) -lt 120 ] &&
+	pass "frozen lab: stopped after $((SECONDS - start)) s" ||
+	fail "frozen lab: took $((SECONDS - start)) s"
 err=$("$lab" --timeout x -- true 2>&1)
 [ $? -eq 125 ] && expect "bad --timeout" "$err" "--timeout takes whole seconds" ||
 	fail "bad --timeout accepted"
