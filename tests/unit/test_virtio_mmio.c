@@ -304,6 +304,43 @@ Test(virtio_mmio, packed_ring_is_not_offered_and_refused)
 		      VIRTIO_STATUS_FEATURES_OK);
 }
 
+/*
+ * Bits 24..49 belong to the transport (virtio 1.x section 6): a device
+ * asking for one (packed rings, in-order, notification data, platform
+ * access) gets it neither offered nor accepted. Its own bits above 49 pass.
+ */
+Test(virtio_mmio, transport_bits_in_device_features_are_not_offered)
+{
+	const uint64_t transport_range =
+		VIRTIO_BIT(24) | VIRTIO_BIT(27) |
+		VIRTIO_BIT(VIRTIO_F_ACCESS_PLATFORM) |
+		VIRTIO_BIT(VIRTIO_F_RING_PACKED) |
+		VIRTIO_BIT(VIRTIO_F_IN_ORDER) | VIRTIO_BIT(36) |
+		VIRTIO_BIT(VIRTIO_F_NOTIFICATION_DATA) | VIRTIO_BIT(40) |
+		VIRTIO_BIT(49);
+	struct virtio_dev_ops ops = fake_ops;
+	uint32_t lo, hi;
+
+	ops.features = F_DEV_A | VIRTIO_BIT(50) | transport_range;
+	cr_assert_eq(virtio_mmio_init(&dev, "blk0", &ops, NULL, &mem, fake_irq,
+				      fake_log, NULL),
+		     0);
+	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	lo = rd(VIRTIO_MMIO_DEVICE_FEATURES);
+	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	hi = rd(VIRTIO_MMIO_DEVICE_FEATURES);
+	cr_assert_eq(lo, (1u << 0) | (1u << 28) | (1u << 29), "%#x", lo);
+	cr_assert_eq(hi, 1u | (1u << (50 - 32)), "%#x", hi);
+	cr_assert_not(negotiate(F_V1 | VIRTIO_BIT(VIRTIO_F_RING_PACKED)) &
+		      VIRTIO_STATUS_FEATURES_OK);
+	cr_assert_not(needs_reset());
+	write_features(F_V1 | F_DEV_A | VIRTIO_BIT(50));
+	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE |
+				       VIRTIO_STATUS_DRIVER |
+				       VIRTIO_STATUS_FEATURES_OK);
+	cr_assert(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK);
+}
+
 Test(virtio_mmio, feature_bits_beyond_64_are_refused)
 {
 	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 2);

@@ -70,9 +70,15 @@ bool virtio_mmio_running(const struct virtio_mmio_dev *dev)
 	       !(dev->status & VIRTIO_STATUS_FAILED);
 }
 
+/*
+ * The device's own bits, and of the transport range only what this
+ * transport implements: a device (or the server behind it) cannot make the
+ * guest use packed rings or in-order completion, which nothing here serves.
+ */
 static uint64_t virtio_mmio_offered(const struct virtio_mmio_dev *dev)
 {
-	return dev->ops->features | VIRTIO_MMIO_TRANSPORT_FEATURES;
+	return (dev->ops->features & VIRTIO_DEVICE_FEATURE_MASK) |
+	       VIRTIO_MMIO_TRANSPORT_FEATURES;
 }
 
 /* Back to the state after power-on; the config generation keeps counting. */

@@ -25,7 +25,10 @@
 #define VIRTIO_MMIO_CONFIG_MAX (VIRTIO_MMIO_WINDOW - VIRTIO_MMIO_CONFIG)
 #define VIRTIO_MMIO_VENDOR 0x4d565349u /* "ISVM" little-endian */
 
-/* Feature bits the transport always offers besides the device's own. */
+/*
+ * Feature bits of the transport range (24-49) the transport offers: what it
+ * implements, split rings only. A device's bits in that range are dropped.
+ */
 #define VIRTIO_MMIO_TRANSPORT_FEATURES                                     \
 	(VIRTIO_BIT(VIRTIO_F_VERSION_1) |                                  \
 	 VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX) |                             \
@@ -37,7 +40,7 @@
  */
 struct virtio_dev_ops {
 	uint32_t device_id;  /* VIRTIO_ID_* */
-	uint64_t features;   /* device-specific feature bits offered */
+	uint64_t features;   /* device-type bits offered (others dropped) */
 	unsigned nr_queues;  /* 1..VIRTIO_MMIO_MAX_QUEUES */
 	uint16_t queue_max[VIRTIO_MMIO_MAX_QUEUES]; /* QueueNumMax, power of 2 */
 	uint32_t config_size; /* bytes of config space, <= CONFIG_MAX */

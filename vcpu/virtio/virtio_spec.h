@@ -57,6 +57,11 @@
 #define VIRTIO_F_IN_ORDER 35
 #define VIRTIO_F_NOTIFICATION_DATA 38
 #define VIRTIO_BIT(n) (1ull << (n))
+/*
+ * Bits a device type defines: 0-23 and 50 up. 24-49 are the transport's and
+ * the ring's (section 6); a device never chooses them.
+ */
+#define VIRTIO_DEVICE_FEATURE_MASK (~0ull << 50 | (VIRTIO_BIT(24) - 1))
 
 /* Device IDs, section 5. */
 #define VIRTIO_ID_NET 1
