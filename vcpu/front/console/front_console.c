@@ -16,7 +16,14 @@
 #define FC_TX_QUEUE    1
 #define FC_IN_RETRY_US 2000  /* UART FIFO full: look again this soon */
 #define FC_IN_POLL_US  20000 /* UART not read by the guest: look again */
-#define FC_F_MULTIPORT 1     /* virtio-console feature bit */
+#define FC_F_SIZE      0     /* virtio-console feature bit: cols, rows */
+#define FC_CFG_SIZE_LEN 4    /* config bytes F_SIZE needs: cols, rows */
+/*
+ * Device features this front serves. Not MULTIPORT (it has port 0 only)
+ * nor EMERG_WRITE (config writes are ignored); SIZE is only the server's
+ * config shown as is.
+ */
+#define FC_FEATURES VIRTIO_BIT(FC_F_SIZE)
 
 static struct ipc_req fc_req(uint32_t op, enum console_stream stream)
 {
@@ -364,6 +371,16 @@ int front_console_init(struct front_console *fc)
 	return 0;
 }
 
+uint64_t front_console_features(const struct ctl_ready *ready)
+{
+	uint64_t f = ready->features & FC_FEATURES;
+
+	/* A guest with SIZE reads cols and rows: they must be there. */
+	if (ready->config_len < FC_CFG_SIZE_LEN)
+		f &= ~VIRTIO_BIT(FC_F_SIZE);
+	return f;
+}
+
 static void fc_fill_ops(struct front_console *fc)
 {
 	struct virtio_dev_ops *o = &fc->ops;
@@ -371,8 +388,12 @@ static void fc_fill_ops(struct front_console *fc)
 
 	memset(o, 0, sizeof(*o));
 	o->device_id = VIRTIO_ID_CONSOLE;
-	/* No MULTIPORT, whatever the server says: this front has port 0. */
-	o->features = fc->sup.ready.features & ~VIRTIO_BIT(FC_F_MULTIPORT);
+	o->features = front_console_features(&fc->sup.ready);
+	if (fc->sup.ready.features & ~o->features)
+		log_warn("console: server offers features %#llx the front "
+			 "does not serve; not offered",
+			 (unsigned long long)(fc->sup.ready.features &
+					      ~o->features));
 	o->nr_queues = 2;
 	o->queue_max[FC_RX_QUEUE] = FRONT_CONSOLE_QUEUE_MAX;
 	o->queue_max[FC_TX_QUEUE] = FRONT_CONSOLE_QUEUE_MAX;

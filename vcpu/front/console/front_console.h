@@ -82,6 +82,12 @@ struct front_console {
 /* UART backend ops for vm_init(); opaque is the struct front_console. */
 extern const struct uart_backend_ops front_console_uart_ops;
 
+/*
+ * The device feature bits the guest is offered for the server's READY:
+ * what the server says, limited to what this front can serve.
+ */
+uint64_t front_console_features(const struct ctl_ready *ready);
+
 /* Before vm_init(): the UART output buffer (queues until started). */
 int front_console_init(struct front_console *fc);
 
