@@ -371,18 +371,53 @@ static void supervisor_cq_event(int fd, void *arg)
 		s->ops->completions(s->opaque);
 }
 
-/* A CTL_ERROR the server sent, asked for or not: one line. */
-static void supervisor_log_error(struct supervisor *s, const struct ctl_msg *m)
+/* Take a token from the CTL_ERROR bucket; false when it is empty. */
+static bool supervisor_error_token(struct supervisor *s)
 {
+	uint64_t now = clock_now_ms(), back;
+
+	if (!s->err_spent)
+		s->err_since_ms = now;
+	back = (now - s->err_since_ms) / SUPERVISOR_ERROR_REFILL_MS;
+	if (back >= s->err_spent) {
+		s->err_spent = 0;
+		s->err_since_ms = now;
+	} else {
+		s->err_spent -= (unsigned)back;
+		s->err_since_ms += back * SUPERVISOR_ERROR_REFILL_MS;
+	}
+	if (s->err_spent >= SUPERVISOR_ERROR_BURST)
+		return false;
+	s->err_spent++;
+	return true;
+}
+
+/*
+ * A CTL_ERROR the server sent, asked for or not: one line while the
+ * bucket holds a token, else the server is killed. False after a kill.
+ */
+static bool supervisor_on_error(struct supervisor *s, const struct ctl_msg *m)
+{
+	char why[96];
+
+	if (!supervisor_error_token(s)) {
+		snprintf(why, sizeof(why),
+			 "flood of errors (limit %d, then one per %d ms)",
+			 SUPERVISOR_ERROR_BURST, SUPERVISOR_ERROR_REFILL_MS);
+		supervisor_kill(s, why);
+		return false;
+	}
 	log_error("%s server (pid %d) reports: %s (%s)", s->dev, (int)s->pid,
 		  m->u.error.text, strerror((int)m->u.error.code));
+	return true;
 }
 
 /*
  * I/O thread: the server spoke on its control socket. While running it
- * sends nothing unasked but CTL_ERROR before it exits; anything else is a
- * protocol error. EOF or an error ends the watch (the pidfd reports the
- * death).
+ * sends nothing unasked but CTL_ERROR before it exits; anything else, or a
+ * flood of errors, is a protocol error. EOF, an error or a kill ends the
+ * watch (the pidfd reports the death): a killed server's queued messages
+ * are not read.
  */
 static void supervisor_ctl_event(int fd, void *arg)
 {
@@ -397,12 +432,12 @@ static void supervisor_ctl_event(int fd, void *arg)
 	if (ret == -EAGAIN || ret == -EINTR)
 		return;
 	if (ret == 0 && m.type == CTL_ERROR) {
-		supervisor_log_error(s, &m);
-		return;
-	}
-	if (ret == 0 || (ret != -EPIPE && ret != -ECONNRESET))
+		if (supervisor_on_error(s, &m))
+			return;
+	} else if (ret == 0 || (ret != -EPIPE && ret != -ECONNRESET)) {
 		supervisor_kill(s, ret ? "unreadable control message"
 				       : "unexpected control message");
+	}
 	iothread_unwatch(s->ev_ctl);
 	s->ev_ctl = NULL;
 }
@@ -450,7 +485,7 @@ int supervisor_stats(struct supervisor *s, struct ctl_stats *st, bool reset,
 	if (ret == -ETIMEDOUT)
 		return ret;
 	if (ret == 0 && m.type == CTL_ERROR)
-		supervisor_log_error(s, &m);
+		supervisor_on_error(s, &m);
 	if (ret || m.type != CTL_STATS_REPLY)
 		return -EPROTO;
 	*st = m.u.stats;

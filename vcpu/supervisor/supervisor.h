@@ -25,6 +25,14 @@
 
 #define SUPERVISOR_READY_TIMEOUT_MS 5000
 #define SUPERVISOR_STOP_TIMEOUT_MS  1000
+/*
+ * CTL_ERRORs a server may send: a token bucket of SUPERVISOR_ERROR_BURST,
+ * one token back every SUPERVISOR_ERROR_REFILL_MS. A server has one error
+ * to report before it exits; one that empties the bucket floods the log
+ * and the I/O thread, which is a protocol error: it is killed.
+ */
+#define SUPERVISOR_ERROR_BURST	    5
+#define SUPERVISOR_ERROR_REFILL_MS  1000
 
 /*
  * What to start. The caller keeps ownership of the backend fds; they and
@@ -67,6 +75,9 @@ struct supervisor {
 	void *opaque;
 	atomic_bool alive;
 	int exit_status; /* wait status of the last server that ended */
+	/* The CTL_ERROR bucket; I/O thread (or its owner once it stopped). */
+	unsigned err_spent;    /* tokens taken: 0 is a full bucket */
+	uint64_t err_since_ms; /* refills count from here (CLOCK_MONOTONIC) */
 	struct supervisor_spec spec; /* as given to supervisor_start() */
 };
 
@@ -82,8 +93,9 @@ int supervisor_start(struct supervisor *s, const struct supervisor_spec *spec,
  * Watch the server's pidfd, the completion eventfd and the control socket
  * on 'io' (started or not). ops->completions runs for every wake-up of the
  * cq eventfd; a dead server is logged once ("isovm: console server (pid N)
- * died: ...") and ops->died is called. An unasked CTL_ERROR is logged, any
- * other unasked message gets the server killed: so a request/reply on
+ * died: ...") and ops->died is called. An unasked CTL_ERROR is logged
+ * while the SUPERVISOR_ERROR_BURST bucket lasts, then the server is killed;
+ * any other unasked message gets it killed: so a request/reply on
  * s->ctl_fd (STATS_REQUEST) must run on the I/O thread, inside one
  * callback, or after the I/O thread stopped. Returns 0 or -errno.
  */

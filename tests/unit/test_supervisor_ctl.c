@@ -1,0 +1,149 @@
+/*
+ * test_supervisor_ctl.c: the supervisor against a server that misbehaves on
+ * its control socket (isovm-ctlpeer, ctl_peer.c): a flood of unasked errors
+ * gets it killed with few lines logged; a reply nobody asked for as well.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/unit/ctl_peer.h"
+#include "vcpu/supervisor/supervisor.h"
+
+static char logpath[] = "/tmp/isovm-supctl-XXXXXX";
+static int saved_stderr = -1;
+static atomic_int died;
+
+static void on_died(void *opaque)
+{
+	(void)opaque;
+	atomic_fetch_add(&died, 1);
+}
+
+static const struct supervisor_ops t_ops = {
+	.died = on_died,
+};
+
+/* stderr (the VMM's log and the peer's) goes to a file the test reads. */
+static void setup(void)
+{
+	int fd = mkstemp(logpath);
+
+	cr_assert_geq(fd, 0);
+	saved_stderr = dup(STDERR_FILENO);
+	cr_assert_geq(saved_stderr, 0);
+	cr_assert_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	close(fd);
+	atomic_store(&died, 0);
+}
+
+static void teardown(void)
+{
+	dup2(saved_stderr, STDERR_FILENO);
+	close(saved_stderr);
+	unlink(logpath);
+}
+
+TestSuite(supervisor_ctl, .init = setup, .fini = teardown, .timeout = 30);
+
+/* Lines of the log so far that contain 'what'. */
+static int log_lines_with(const char *what)
+{
+	char line[512];
+	int n = 0;
+	FILE *f = fopen(logpath, "r");
+
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, what) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* Start isovm-ctlpeer misbehaving as 'evil'. */
+static void start(struct supervisor *s, const char *evil)
+{
+	struct supervisor_spec sp;
+	char err[256];
+
+	cr_assert_eq(setenv(CTL_PEER_EVIL, evil, 1), 0);
+	memset(&sp, 0, sizeof(sp));
+	sp.dev = "ctlpeer";
+	sp.bindir = CTL_PEER_BINDIR;
+	sp.type = CTL_DEV_CONSOLE;
+	sp.setup.cfg.console.backend = CTL_CONSOLE_STDIO;
+	sp.geom = (struct ipc_geom){8, 8, 4096, 4};
+	sp.backend_fd = -1;
+	sp.backend_out_fd = -1;
+	sp.ready_timeout_ms = 5000;
+	cr_assert_eq(supervisor_start(s, &sp, err, sizeof(err)), 0, "%s", err);
+}
+
+static void watch(struct supervisor *s, struct iothread *io)
+{
+	cr_assert_eq(iothread_init(io), 0);
+	cr_assert_eq(supervisor_watch(s, io, &t_ops, NULL), 0);
+	cr_assert_eq(iothread_start(io), 0);
+}
+
+/* Wait up to ms for the death report; true when it came. */
+static bool died_within(int ms)
+{
+	for (int i = 0; i < ms && !atomic_load(&died); i++)
+		usleep(1000);
+	return atomic_load(&died) > 0;
+}
+
+static void end(struct supervisor *s, struct iothread *io)
+{
+	iothread_stop(io);
+	supervisor_stop(s, 0);
+	iothread_fini(io);
+}
+
+Test(supervisor_ctl, an_error_flood_gets_the_server_killed_and_few_lines)
+{
+	struct supervisor s;
+	struct iothread io;
+
+	start(&s, "error-flood");
+	watch(&s, &io);
+	cr_assert(died_within(5000), "a flooding server keeps running");
+	cr_assert_eq(s.exit_status & 0x7f, SIGKILL);
+	end(&s, &io);
+	cr_assert_leq(log_lines_with("reports: error"), 10, "%d lines",
+		      log_lines_with("reports: error"));
+	cr_assert_eq(log_lines_with("flood of errors"), 1);
+}
+
+Test(supervisor_ctl, a_few_errors_are_all_logged_and_no_reason_to_kill)
+{
+	struct supervisor s;
+	struct iothread io;
+
+	start(&s, "error-burst");
+	watch(&s, &io);
+	cr_assert_not(died_within(500));
+	cr_assert(atomic_load(&s.alive));
+	end(&s, &io);
+	cr_assert_eq(log_lines_with("reports: error"), CTL_PEER_BURST);
+	cr_assert_eq(s.exit_status, 0, "stopped by SHUTDOWN");
+}
+
+Test(supervisor_ctl, a_stats_reply_nobody_asked_for_gets_the_server_killed)
+{
+	struct supervisor s;
+	struct iothread io;
+
+	start(&s, "unasked-stats");
+	watch(&s, &io);
+	cr_assert(died_within(5000));
+	cr_assert_eq(s.exit_status & 0x7f, SIGKILL);
+	end(&s, &io);
+}
