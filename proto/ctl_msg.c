@@ -277,6 +277,7 @@ int ctl_msg_encode(const struct ctl_msg *msg, uint8_t *buf, size_t cap)
 	if (ret)
 		return ret;
 	ctl_msg_fill(&s, msg, &env);
+	env.seq = msg->seq;
 	len = isovm__ctl__envelope__get_packed_size(&env);
 	if (len > cap || len > CTL_MSG_MAX)
 		return -ENOBUFS;
@@ -389,7 +390,10 @@ static int ctl_msg_read(const Isovm__Ctl__Envelope *env, struct ctl_msg *out)
 
 static int ctl_msg_read_pb(const ProtobufCMessage *msg, void *out)
 {
-	return ctl_msg_read((const Isovm__Ctl__Envelope *)msg, out);
+	const Isovm__Ctl__Envelope *env = (const Isovm__Ctl__Envelope *)msg;
+
+	((struct ctl_msg *)out)->seq = env->seq;
+	return ctl_msg_read(env, out);
 }
 
 static int ctl_msg_validate_any(const void *out)

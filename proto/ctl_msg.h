@@ -184,6 +184,11 @@ struct ctl_fault {
 
 struct ctl_msg {
 	enum ctl_type type;
+	/*
+	 * STATS_REQUEST: the VMM's number for it (from 1, increasing);
+	 * STATS_REPLY: the number of the request it answers. 0 elsewhere.
+	 */
+	uint64_t seq;
 	union {
 		struct ctl_hello hello;
 		struct ctl_setup setup;

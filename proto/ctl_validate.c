@@ -213,6 +213,10 @@ static int ctl_error_validate(const struct ctl_error *e)
 
 int ctl_msg_validate(const struct ctl_msg *msg)
 {
+	/* A number only where a reply is matched to its request. */
+	if (msg->seq && msg->type != CTL_STATS_REQUEST &&
+	    msg->type != CTL_STATS_REPLY)
+		return -EINVAL;
 	switch (msg->type) {
 	case CTL_HELLO:
 		return ctl_hello_validate(&msg->u.hello);

@@ -2,7 +2,8 @@
 #ifndef ISOVM_PROTO_VERSION_H
 #define ISOVM_PROTO_VERSION_H
 
-#define ISOVM_PROTO_VERSION 1u
+/* 2: STATS_REPLY echoes the seq of its STATS_REQUEST. */
+#define ISOVM_PROTO_VERSION 2u
 
 extern const unsigned proto_version;
 

@@ -101,7 +101,8 @@ static int srv_on_setup(struct srv *s, const struct ctl_msg *m, int *fds,
 static int srv_on_stats(struct srv *s, const struct ctl_msg *m, int *fds,
 			unsigned nfds)
 {
-	struct ctl_msg r = {.type = CTL_STATS_REPLY};
+	/* The VMM matches the reply to its request by this number. */
+	struct ctl_msg r = {.type = CTL_STATS_REPLY, .seq = m->seq};
 	bool reset = m->u.stats_request.reset;
 
 	(void)fds;

@@ -30,9 +30,10 @@
  *     geometry of SETUP and lets the device set its backend up.
  *  4. server -> VMM  READY {features, config bytes}
  * Then the server runs. Legal in the running state: STATS_REQUEST (answered
- * by STATS_REPLY), RESET (device reset op), FAULT (fault-injection table),
- * SHUTDOWN. Any message outside this route table, in the wrong state, or
- * undecodable is a protocol error: the server sends CTL_ERROR and exits 1.
+ * in order by STATS_REPLY, which echoes the request's seq), RESET (device
+ * reset op), FAULT (fault-injection table), SHUTDOWN. Any message outside
+ * this route table, in the wrong state, or undecodable is a protocol error:
+ * the server sends CTL_ERROR and exits 1.
  *
  * Exit status: 0 when the VMM goes away (HUP/EOF on the control socket) or
  * after SHUTDOWN; 1 after a fatal error, which is always first reported to

@@ -305,6 +305,20 @@ Test(console_srv, stats_count_requests_bytes_and_streams, .init = srv_stdio)
 	cr_assert_eq(extra(&st, "out_uart_bytes"), 3);
 }
 
+Test(console_srv, a_stats_reply_echoes_the_requests_seq, .init = srv_stdio)
+{
+	struct ctl_msg m = {.type = CTL_STATS_REQUEST, .seq = 41};
+
+	send_msg(&m);
+	m.seq = 42;
+	send_msg(&m);
+	cr_assert_eq(fake_vmm_recv(&vmm, &m, 5000), 0);
+	cr_assert_eq(m.type, CTL_STATS_REPLY);
+	cr_assert_eq(m.seq, 41);
+	cr_assert_eq(fake_vmm_recv(&vmm, &m, 5000), 0);
+	cr_assert_eq(m.seq, 42);
+}
+
 Test(console_srv, setup_twice_is_a_protocol_error, .init = srv_stdio)
 {
 	struct ctl_msg m = {.type = CTL_SETUP};

@@ -178,8 +178,10 @@ Test(ctl_msg, stats_request_round_trips)
 	struct ctl_msg in = msg_of(CTL_STATS_REQUEST), out;
 
 	in.u.stats_request.reset = true;
+	in.seq = 7;
 	out = round_trip(&in);
 	cr_assert_eq(out.u.stats_request.reset, true);
+	cr_assert_eq(out.seq, 7);
 }
 
 Test(ctl_msg, stats_reply_round_trips)
@@ -201,7 +203,9 @@ Test(ctl_msg, stats_reply_round_trips)
 	st->extra[0].value = 17;
 	strcpy(st->extra[1].key, "queue.depth_max-1");
 	st->extra[1].value = UINT64_MAX;
+	in.seq = UINT64_MAX;
 	out = round_trip(&in);
+	cr_assert_eq(out.seq, UINT64_MAX, "the request's number comes back");
 	cr_assert_eq(out.u.stats.nops, CTL_STATS_MAX_OPS);
 	for (unsigned i = 0; i < st->nops; i++) {
 		const struct ctl_op_stats *a = &out.u.stats.ops[i];
@@ -550,6 +554,25 @@ Test(ctl_msg_bad, oversized_config_space_rejected)
 	r.config_space.len = sizeof(cfg);
 	env.msg_case = ISOVM__CTL__ENVELOPE__MSG_READY;
 	env.ready = &r;
+	cr_assert_eq(decode_env(&env), -EINVAL);
+}
+
+/* Only a statistics request and its reply carry a sequence number. */
+Test(ctl_msg_bad, seq_on_any_other_message_is_refused)
+{
+	Isovm__Ctl__Envelope env = ISOVM__CTL__ENVELOPE__INIT;
+	Isovm__Ctl__Shutdown sd = ISOVM__CTL__SHUTDOWN__INIT;
+	struct ctl_msg m = msg_of(CTL_READY);
+
+	m.seq = 1;
+	cr_assert_eq(ctl_msg_encode(&m, wire, sizeof(wire)), -EINVAL);
+	m = msg_of(CTL_SHUTDOWN);
+	m.seq = 1;
+	cr_assert_eq(ctl_msg_encode(&m, wire, sizeof(wire)), -EINVAL);
+	env.msg_case = ISOVM__CTL__ENVELOPE__MSG_SHUTDOWN;
+	env.shutdown = &sd;
+	cr_assert_eq(decode_env(&env), 0);
+	env.seq = 3;
 	cr_assert_eq(decode_env(&env), -EINVAL);
 }
 
