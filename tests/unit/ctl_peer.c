@@ -66,11 +66,10 @@ static int peer_stats(int fd, const struct ctl_msg *req, bool late,
 		      uint64_t asked)
 {
 	struct timespec ts = {0, CTL_PEER_LATE_MS * 1000000L};
-	struct ctl_msg r = {.type = CTL_STATS_REPLY};
+	struct ctl_msg r = {.type = CTL_STATS_REPLY, .seq = req->seq};
 
 	if (late)
 		nanosleep(&ts, NULL);
-	(void)req;
 	r.u.stats.nextra = 1;
 	snprintf(r.u.stats.extra[0].key, sizeof(r.u.stats.extra[0].key),
 		 "asked");
@@ -99,7 +98,8 @@ static int peer_serve(int fd, const char *evil)
 int main(int argc, char **argv)
 {
 	const char *evil = getenv(CTL_PEER_EVIL);
-	struct ctl_msg m = {.type = CTL_STATS_REPLY};
+	/* A number the VMM has not used yet. */
+	struct ctl_msg m = {.type = CTL_STATS_REPLY, .seq = 99};
 	int fd, ret;
 
 	if (argc < 3 || strcmp(argv[1], "--ctl-fd"))

@@ -899,7 +899,8 @@ Test(front_blk_server, stats_come_from_the_servers_stats_reply)
 	m.u.stats.ops[0] =
 		(struct ctl_op_stats){CTL_OP_READ, 5, 2560, 1, 100, 50};
 	/* The reply is already queued: the call must send its request and
-	 * then read this reply. */
+	 * then read this reply, which answers request 1, the first. */
+	m.seq = 1;
 	cr_assert_eq(ctl_send(sv[1], &m, NULL, 0), 0);
 	cr_assert_eq(front_blk_server_stats(&b, &st, true, 1000), 0);
 	cr_assert_eq(st.nops, 1);
@@ -908,6 +909,7 @@ Test(front_blk_server, stats_come_from_the_servers_stats_reply)
 	cr_assert_eq(st.ops[0].bytes, 2560);
 	cr_assert_eq(ctl_recv(sv[1], &got, fds, CTL_SETUP_MAX_FDS, &nfds), 0);
 	cr_assert_eq(got.type, CTL_STATS_REQUEST);
+	cr_assert_eq(got.seq, 1);
 	cr_assert(got.u.stats_request.reset);
 	close(sv[0]);
 	close(sv[1]);

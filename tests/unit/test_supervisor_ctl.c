@@ -1,7 +1,9 @@
 /*
  * test_supervisor_ctl.c: the supervisor against a server that misbehaves on
  * its control socket (isovm-ctlpeer, ctl_peer.c): a flood of unasked errors
- * gets it killed with few lines logged; a reply nobody asked for as well.
+ * gets it killed with few lines logged; a statistics reply that comes after
+ * its requester gave up is dropped, never taken for the next one's reply
+ * and no reason to kill; a reply nobody asked for still is.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -107,6 +109,14 @@ static void end(struct supervisor *s, struct iothread *io)
 	iothread_fini(io);
 }
 
+/* The "asked" counter of a ctl_peer reply. */
+static uint64_t asked(const struct ctl_stats *st)
+{
+	cr_assert_eq(st->nextra, 1);
+	cr_assert_str_eq(st->extra[0].key, "asked");
+	return st->extra[0].value;
+}
+
 Test(supervisor_ctl, an_error_flood_gets_the_server_killed_and_few_lines)
 {
 	struct supervisor s;
@@ -134,6 +144,40 @@ Test(supervisor_ctl, a_few_errors_are_all_logged_and_no_reason_to_kill)
 	end(&s, &io);
 	cr_assert_eq(log_lines_with("reports: error"), CTL_PEER_BURST);
 	cr_assert_eq(s.exit_status, 0, "stopped by SHUTDOWN");
+}
+
+Test(supervisor_ctl, a_late_stats_reply_is_dropped_and_the_server_lives)
+{
+	struct supervisor s;
+	struct ctl_stats st;
+	struct iothread io;
+
+	start(&s, "late-stats");
+	cr_assert_eq(supervisor_stats(&s, &st, false, 20), -ETIMEDOUT);
+	/* The reply comes while the I/O thread watches the socket. */
+	watch(&s, &io);
+	cr_assert_not(died_within(CTL_PEER_LATE_MS + 500),
+		      "killed for a late reply");
+	iothread_stop(&io);
+	cr_assert_eq(supervisor_stats(&s, &st, false, 5000), 0);
+	cr_assert_eq(asked(&st), 2, "the reply to the second request");
+	supervisor_stop(&s, 0);
+	iothread_fini(&io);
+	cr_assert_eq(s.exit_status, 0, "stopped by SHUTDOWN");
+}
+
+Test(supervisor_ctl, the_next_request_skips_a_late_reply)
+{
+	struct supervisor s;
+	struct ctl_stats st;
+
+	start(&s, "late-stats");
+	cr_assert_eq(supervisor_stats(&s, &st, false, 20), -ETIMEDOUT);
+	/* Reply 1 arrives first, while this call waits for reply 2. */
+	cr_assert_eq(supervisor_stats(&s, &st, false, 5000), 0);
+	cr_assert_eq(asked(&st), 2, "got the reply to an earlier request");
+	supervisor_stop(&s, 0);
+	cr_assert_eq(s.exit_status, 0);
 }
 
 Test(supervisor_ctl, a_stats_reply_nobody_asked_for_gets_the_server_killed)

@@ -413,11 +413,26 @@ static bool supervisor_on_error(struct supervisor *s, const struct ctl_msg *m)
 }
 
 /*
+ * A STATS_REPLY numbered 'seq' that answers a request whose caller timed
+ * out: newer than the last reply, not newer than the last request (servers
+ * answer in order). Such a reply is dropped; true when it was one.
+ */
+static bool supervisor_stats_late(struct supervisor *s, uint64_t seq)
+{
+	if (seq <= s->stats_answered || seq > s->stats_sent)
+		return false;
+	s->stats_answered = seq;
+	log_debug("%s server (pid %d): late statistics reply %llu dropped",
+		  s->dev, (int)s->pid, (unsigned long long)seq);
+	return true;
+}
+
+/*
  * I/O thread: the server spoke on its control socket. While running it
- * sends nothing unasked but CTL_ERROR before it exits; anything else, or a
- * flood of errors, is a protocol error. EOF, an error or a kill ends the
- * watch (the pidfd reports the death): a killed server's queued messages
- * are not read.
+ * sends nothing unasked but CTL_ERROR before it exits, and late statistics
+ * replies; anything else, or a flood of errors, is a protocol error. EOF,
+ * an error or a kill ends the watch (the pidfd reports the death): a
+ * killed server's queued messages are not read.
  */
 static void supervisor_ctl_event(int fd, void *arg)
 {
@@ -430,6 +445,9 @@ static void supervisor_ctl_event(int fd, void *arg)
 	for (unsigned i = 0; i < nfds; i++)
 		close(fds[i]);
 	if (ret == -EAGAIN || ret == -EINTR)
+		return;
+	if (ret == 0 && m.type == CTL_STATS_REPLY &&
+	    supervisor_stats_late(s, m.seq))
 		return;
 	if (ret == 0 && m.type == CTL_ERROR) {
 		if (supervisor_on_error(s, &m))
@@ -473,21 +491,28 @@ int supervisor_stats(struct supervisor *s, struct ctl_stats *st, bool reset,
 		     unsigned timeout_ms)
 {
 	struct ctl_msg m = {.type = CTL_STATS_REQUEST};
+	uint64_t deadline;
 	int ret;
 
 	if (s->ctl_fd < 0 || !atomic_load(&s->alive))
 		return -ESRCH;
 	m.u.stats_request.reset = reset;
+	m.seq = ++s->stats_sent;
 	if (ctl_send(s->ctl_fd, &m, NULL, 0))
 		return -EPROTO;
-	ret = supervisor_recv(s, &m,
-			      clock_now_ns() + (uint64_t)timeout_ms * 1000000u);
+	deadline = clock_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	/* Replies to earlier requests that timed out may come first. */
+	do
+		ret = supervisor_recv(s, &m, deadline);
+	while (ret == 0 && m.type == CTL_STATS_REPLY &&
+	       m.seq != s->stats_sent && supervisor_stats_late(s, m.seq));
 	if (ret == -ETIMEDOUT)
 		return ret;
 	if (ret == 0 && m.type == CTL_ERROR)
 		supervisor_on_error(s, &m);
-	if (ret || m.type != CTL_STATS_REPLY)
+	if (ret || m.type != CTL_STATS_REPLY || m.seq != s->stats_sent)
 		return -EPROTO;
+	s->stats_answered = m.seq;
 	*st = m.u.stats;
 	return 0;
 }

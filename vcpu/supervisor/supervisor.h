@@ -31,8 +31,8 @@
  * to report before it exits; one that empties the bucket floods the log
  * and the I/O thread, which is a protocol error: it is killed.
  */
-#define SUPERVISOR_ERROR_BURST	    5
-#define SUPERVISOR_ERROR_REFILL_MS  1000
+#define SUPERVISOR_ERROR_BURST	   5
+#define SUPERVISOR_ERROR_REFILL_MS 1000
 
 /*
  * What to start. The caller keeps ownership of the backend fds; they and
@@ -78,6 +78,9 @@ struct supervisor {
 	/* The CTL_ERROR bucket; I/O thread (or its owner once it stopped). */
 	unsigned err_spent;    /* tokens taken: 0 is a full bucket */
 	uint64_t err_since_ms; /* refills count from here (CLOCK_MONOTONIC) */
+	/* STATS_REQUEST numbers (seq), same threads as the bucket. */
+	uint64_t stats_sent;	     /* the newest request's */
+	uint64_t stats_answered;     /* the newest reply's, taken or dropped */
 	struct supervisor_spec spec; /* as given to supervisor_start() */
 };
 
@@ -95,7 +98,8 @@ int supervisor_start(struct supervisor *s, const struct supervisor_spec *spec,
  * cq eventfd; a dead server is logged once ("isovm: console server (pid N)
  * died: ...") and ops->died is called. An unasked CTL_ERROR is logged
  * while the SUPERVISOR_ERROR_BURST bucket lasts, then the server is killed;
- * any other unasked message gets it killed: so a request/reply on
+ * a STATS_REPLY to a request whose caller timed out is dropped; any other
+ * unasked message gets the server killed: so a request/reply on
  * s->ctl_fd (STATS_REQUEST) must run on the I/O thread, inside one
  * callback, or after the I/O thread stopped. Returns 0 or -errno.
  */
@@ -113,10 +117,12 @@ void supervisor_kill(struct supervisor *s, const char *why);
  * The server's own per-op counters over its control socket (STATS_REQUEST
  * -> STATS_REPLY; 'reset' zeroes them), for the API server. On the I/O
  * thread (the control-socket watch runs there as well, so it cannot take
- * the reply), or once that thread stopped. Blocks up to timeout_ms.
- * Returns 0, -ESRCH (no server), -ETIMEDOUT, or -EPROTO (a CTL_ERROR,
- * logged like an unasked one; any other message instead of the reply; a
- * broken control socket).
+ * the reply), or once that thread stopped. Blocks up to timeout_ms. The
+ * request is numbered and only the reply with its number is taken; late
+ * replies to earlier requests that timed out are dropped. Returns 0,
+ * -ESRCH (no server), -ETIMEDOUT, or -EPROTO (a CTL_ERROR, logged like an
+ * unasked one; any other message instead of the reply; a broken control
+ * socket).
  */
 int supervisor_stats(struct supervisor *s, struct ctl_stats *st, bool reset,
 		     unsigned timeout_ms);
