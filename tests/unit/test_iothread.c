@@ -1,6 +1,7 @@
 /* test_iothread.c: the I/O thread runs watch callbacks off the caller's thread.
  */
 #include <criterion/criterion.h>
+#include <event2/event.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -80,4 +81,69 @@ Test(iothread, stop_returns_promptly_with_nothing_to_do)
 			     (b.tv_nsec - a.tv_nsec) / 1000000,
 		     500);
 	iothread_fini(&io);
+}
+
+/* What ran, in order: 'f' the fd watch, 's' the soon call. */
+struct order {
+	char log[16];
+	unsigned n, rearm;
+	struct event *soon;
+};
+
+static void order_fd(int fd, void *arg)
+{
+	struct order *o = arg;
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) == sizeof(v) && o->n < sizeof(o->log))
+		o->log[o->n++] = 'f';
+}
+
+static void order_soon(void *arg)
+{
+	struct order *o = arg;
+
+	if (o->n < sizeof(o->log))
+		o->log[o->n++] = 's';
+	if (o->rearm) {
+		o->rearm--;
+		cr_assert_eq(iothread_soon(o->soon), 0);
+	}
+}
+
+/* The loop turned by hand: one poll, then what became ready. */
+static void turn(struct iothread *io)
+{
+	cr_assert_geq(event_base_loop(io->base, EVLOOP_ONCE | EVLOOP_NONBLOCK),
+		      0);
+}
+
+Test(iothread, a_soon_call_runs_once_a_turn_behind_ready_fds)
+{
+	struct iothread io;
+	struct order o = {0};
+	struct event *w;
+	int efd = eventfd(0, EFD_NONBLOCK);
+
+	cr_assert_geq(efd, 0);
+	cr_assert_eq(iothread_init(&io), 0);
+	w = iothread_watch(&io, efd, order_fd, &o);
+	o.soon = iothread_soon_new(&io, order_soon, &o);
+	cr_assert(w && o.soon);
+	o.rearm = 2; /* it asks for two more turns from its own call */
+	cr_assert_eq(iothread_soon(o.soon), 0);
+	kick(efd, 1);
+	turn(&io);
+	cr_assert_str_eq(o.log, "fs", "the fd first, the call once");
+	kick(efd, 1);
+	turn(&io);
+	cr_assert_str_eq(o.log, "fsfs", "re-armed from itself: next turn");
+	turn(&io);
+	cr_assert_str_eq(o.log, "fsfss");
+	turn(&io);
+	cr_assert_str_eq(o.log, "fsfss", "not armed any more");
+	iothread_soon_free(o.soon);
+	iothread_unwatch(w);
+	iothread_fini(&io);
+	close(efd);
 }

@@ -13,6 +13,11 @@ struct iothread_watch {
 	void *arg;
 };
 
+struct iothread_call {
+	iothread_fn fn;
+	void *arg;
+};
+
 static pthread_once_t iothread_once = PTHREAD_ONCE_INIT;
 static int iothread_locking = -1;
 
@@ -95,6 +100,55 @@ void iothread_unwatch(struct event *ev)
 	/* event_free waits for a running callback of ev on the loop thread. */
 	event_free(ev);
 	free(w);
+}
+
+static void iothread_call_dispatch(evutil_socket_t fd, short what, void *arg)
+{
+	struct iothread_call *c = arg;
+
+	(void)fd;
+	(void)what;
+	c->fn(c->arg);
+}
+
+struct event *iothread_soon_new(struct iothread *io, iothread_fn fn, void *arg)
+{
+	struct iothread_call *c = malloc(sizeof(*c));
+	struct event *ev;
+
+	if (!c)
+		return NULL;
+	c->fn = fn;
+	c->arg = arg;
+	ev = evtimer_new(io->base, iothread_call_dispatch, c);
+	if (!ev)
+		free(c);
+	return ev;
+}
+
+int iothread_soon(struct event *ev)
+{
+	/*
+	 * A timer due now, not event_active(): an active event re-armed from
+	 * its own callback runs again in the same turn, before the loop
+	 * polls, so ready fds would wait. An expired timer fires after the
+	 * next poll, behind the fds that poll found. The base's timer heap
+	 * only grows past its largest size so far, so this rarely allocates.
+	 */
+	static const struct timeval now = {0, 0};
+
+	return event_add(ev, &now) < 0 ? -ENOMEM : 0;
+}
+
+void iothread_soon_free(struct event *ev)
+{
+	struct iothread_call *c;
+
+	if (!ev)
+		return;
+	c = event_get_callback_arg(ev);
+	event_free(ev);
+	free(c);
 }
 
 void iothread_stop(struct iothread *io)

@@ -19,6 +19,7 @@ struct iothread {
 };
 
 typedef void (*iothread_fd_fn)(int fd, void *arg);
+typedef void (*iothread_fn)(void *arg);
 
 /* Creates the event base (libevent made thread-safe first). 0 or -errno. */
 int iothread_init(struct iothread *io);
@@ -33,6 +34,24 @@ int iothread_start(struct iothread *io);
 struct event *iothread_watch(struct iothread *io, int fd, iothread_fd_fn fn,
 			     void *arg);
 void iothread_unwatch(struct event *ev);
+
+/*
+ * A call of fn(arg) on the I/O thread at the loop's next turn, after the
+ * fd callbacks ready by then: work cut into slices so that other events
+ * run between them. Made once (allocates); iothread_soon() arms it any
+ * number of times (allocating only when the loop holds more timers at
+ * once than ever before). Returns it or NULL.
+ */
+struct event *iothread_soon_new(struct iothread *io, iothread_fn fn, void *arg);
+
+/*
+ * Any thread, also from fn itself: call it once more at the next turn.
+ * 0, or -ENOMEM when the loop had no room for it (it will not be called).
+ */
+int iothread_soon(struct event *ev);
+
+/* Disarms and frees it; waits for a call running on the I/O thread. */
+void iothread_soon_free(struct event *ev);
 
 /* Ends the loop and joins the thread; callbacks have returned after it. */
 void iothread_stop(struct iothread *io);
