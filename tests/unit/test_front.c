@@ -1,16 +1,19 @@
 /*
  * test_front.c: the generic device front between a guest virtqueue (the
  * real transport on fake guest RAM) and a real data plane whose server
- * side this test plays.
+ * side this test plays. The I/O thread's loop is turned by hand.
  */
 #include <criterion/criterion.h>
 #include <ctype.h>
 #include <errno.h>
+#include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "ipc/dataplane.h"
+#include "vcpu/core/iothread.h"
 #include "vcpu/front/front.h"
 
 #define RAM_GPA	  0x100000ull
@@ -33,14 +36,18 @@ static struct virtio_mmio_dev dev;
 static struct ipc_dp_vmm dp;
 static struct ipc_dp_srv srv;
 static struct front fr;
+static struct iothread io;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static uint16_t avail_idx, next_desc;
 static int resets_seen, pumps_seen;
+static unsigned spin_left; /* 'S' chains the guest still adds */
 
 static void *gp(uint64_t gpa)
 {
 	return guest_mem_ptr(&mem, gpa, 1);
 }
+
+static uint16_t post(const char *in, uint32_t wlen);
 
 /* Fake device front: one request per chain, readable bytes in. */
 static int fake_chain(struct front *f, struct front_chain *c)
@@ -58,6 +65,14 @@ static int fake_chain(struct front *f, struct front_chain *c)
 	}
 	if (first == 'Z')
 		return 0; /* done at once, nothing written */
+	if (first == 'S') {
+		/* A guest on another vCPU refills the ring meanwhile. */
+		if (spin_left) {
+			spin_left--;
+			post("S", 0);
+		}
+		return 0;
+	}
 	memset(&r, 0, sizeof(r));
 	r.op = OP_UPPER;
 	r.args.blk.count = c->vc.readable_len;
@@ -148,6 +163,8 @@ static void open_all(uint32_t sq, uint32_t slot, uint32_t slots)
 	mem.memfd = -1;
 	avail_idx = next_desc = 0;
 	resets_seen = pumps_seen = 0;
+	spin_left = 0;
+	cr_assert_eq(iothread_init(&io), 0);
 	cr_assert_eq(ipc_dp_vmm_open(&dp, &g, 1), 0);
 	cr_assert_eq(
 		ipc_dp_srv_open(&srv, dp.reg.fd, dp.sq_efd, dp.cq_efd, NULL),
@@ -155,8 +172,8 @@ static void open_all(uint32_t sq, uint32_t slot, uint32_t slots)
 	cr_assert_eq(virtio_mmio_init(&dev, "fake0", &t_ops, &fr, &mem, NULL,
 				      NULL, NULL),
 		     0);
-	cr_assert_eq(front_init(&fr, &fake_front_ops, NULL, &dev, &lock, &dp, 1,
-				QSIZE),
+	cr_assert_eq(front_init(&fr, &fake_front_ops, NULL, &dev, &lock, &dp,
+				&io, 1, QSIZE),
 		     0);
 	bring_up();
 }
@@ -164,6 +181,7 @@ static void open_all(uint32_t sq, uint32_t slot, uint32_t slots)
 static void close_all(void)
 {
 	front_fini(&fr);
+	iothread_fini(&io);
 	ipc_dp_srv_close(&srv);
 	ipc_dp_vmm_close(&dp);
 	free(mem.region[0].host);
@@ -196,6 +214,13 @@ static void notify(void)
 	pthread_mutex_lock(&lock);
 	front_notify(&fr, 0);
 	pthread_mutex_unlock(&lock);
+}
+
+/* One turn of the I/O thread's loop: whatever is ready runs, no wait. */
+static void turn(void)
+{
+	cr_assert_geq(event_base_loop(io.base, EVLOOP_ONCE | EVLOOP_NONBLOCK),
+		      0);
 }
 
 static uint16_t used_idx(void)
@@ -391,4 +416,98 @@ Test(front, own_requests_complete_with_their_tag)
 	cr_assert_eq(front_reap(&fr), 1);
 	cr_assert_eq(fr.inflight, 0);
 	cr_assert_geq(pumps_seen, 1, "pump runs after completions");
+}
+
+/* Another device's event on the same loop: when did it run? */
+struct other {
+	unsigned runs;
+	uint16_t used_at; /* the spinning queue's used idx then */
+};
+
+static void other_ready(int fd, void *arg)
+{
+	struct other *o = arg;
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) != sizeof(v))
+		return;
+	o->runs++;
+	o->used_at = used_idx();
+}
+
+/*
+ * The guest keeps adding chains the front completes itself: without a
+ * budget one notify would take all of them while every other event of
+ * the I/O thread waits.
+ */
+Test(front, a_queue_kept_full_yields_to_other_events_after_the_budget)
+{
+	const unsigned total = 8 + 1000; /* 14 budgets and 48 after the first */
+	struct other o = {0};
+	unsigned turns = 0;
+	struct event *ev;
+	uint16_t before;
+	uint64_t one = 1;
+	int efd;
+
+	open_all(8, 64, 64);
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	cr_assert_geq(efd, 0);
+	ev = iothread_watch(&io, efd, other_ready, &o);
+	cr_assert_not_null(ev);
+	spin_left = total - 8;
+	for (int i = 0; i < 8; i++)
+		post("S", 0);
+	notify();
+	cr_assert_eq(used_idx(), FRONT_BUDGET, "one pass takes one budget");
+	cr_assert_eq(fr.st.yields, 1);
+	while (used_idx() != total && turns < 100) {
+		before = used_idx();
+		cr_assert_eq(write(efd, &one, sizeof(one)),
+			     (ssize_t)sizeof(one));
+		turn();
+		turns++;
+		cr_assert_eq(o.runs, turns, "the other event ran in turn %u",
+			     turns);
+		cr_assert_eq(o.used_at, before,
+			     "it ran before the deferred pass, not after");
+		cr_assert_leq((uint16_t)(used_idx() - before), FRONT_BUDGET);
+		cr_assert_gt((uint16_t)(used_idx() - before), 0,
+			     "each turn moves the queue on");
+	}
+	cr_assert_eq(used_idx(), total, "no chain lost");
+	cr_assert_eq(turns, (total - 1) / FRONT_BUDGET);
+	cr_assert_eq(event_base_loop(io.base, EVLOOP_ONCE | EVLOOP_NONBLOCK |
+						      EVLOOP_NO_EXIT_ON_EMPTY),
+		     0);
+	cr_assert_eq(o.runs, turns, "nothing more ran");
+	iothread_unwatch(ev);
+	close(efd);
+}
+
+Test(front, a_pass_that_empties_the_queue_defers_nothing)
+{
+	open_all(8, 64, 64);
+	for (int i = 0; i < 10; i++)
+		post("Z", 8);
+	notify();
+	cr_assert_eq(used_idx(), 10);
+	cr_assert_eq(fr.st.yields, 0);
+	cr_assert_eq(event_base_loop(io.base, EVLOOP_ONCE | EVLOOP_NONBLOCK), 1,
+		     "no event armed");
+}
+
+Test(front, a_device_reset_drops_the_deferred_pass)
+{
+	open_all(8, 64, 64);
+	spin_left = 1000;
+	for (int i = 0; i < 8; i++)
+		post("S", 0);
+	notify();
+	cr_assert_eq(used_idx(), FRONT_BUDGET);
+	cr_assert_eq(wr(VIRTIO_MMIO_STATUS, 0), 0); /* guest resets */
+	cr_assert_eq(fr.want_pass, 0);
+	turn();
+	cr_assert_eq(used_idx(), FRONT_BUDGET, "nothing served after reset");
+	cr_assert_eq(spin_left, 1000 - FRONT_BUDGET);
 }

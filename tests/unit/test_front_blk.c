@@ -510,6 +510,7 @@ static struct {
 	struct front_blk b;
 	struct virtio_mmio_dev mmio;
 	pthread_mutex_t lock;
+	struct iothread io; /* its loop never turns: no pass is deferred */
 	struct ipc_dp_vmm dp;
 	struct ipc_dp_srv srv;
 	uint16_t avail_idx, used_seen, next_desc;
@@ -600,8 +601,9 @@ static void e2e_setup(void)
 	cr_assert_eq(virtio_mmio_init(&t.mmio, "blk0", &t.b.ops, &t.b, &mem,
 				      e2e_irq, e2e_log, NULL),
 		     0);
+	cr_assert_eq(iothread_init(&t.io), 0);
 	cr_assert_eq(front_init(&t.b.front, &front_blk_front_ops, &t.b, &t.mmio,
-				&t.lock, &t.dp, 1, QSIZE),
+				&t.lock, &t.dp, &t.io, 1, QSIZE),
 		     0);
 	for (unsigned i = 0; i < sizeof(t.disk); i++)
 		t.disk[i] = (uint8_t)(i * 7 + 3);
@@ -611,6 +613,7 @@ static void e2e_setup(void)
 static void e2e_teardown(void)
 {
 	front_fini(&t.b.front);
+	iothread_fini(&t.io);
 	ipc_dp_srv_close(&t.srv);
 	ipc_dp_vmm_close(&t.dp);
 	pthread_mutex_destroy(&t.lock);

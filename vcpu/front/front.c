@@ -8,17 +8,26 @@
 #include "vcpu/front/front.h"
 #include "vcpu/log.h"
 
+static void front_pass(void *arg);
+
 int front_init(struct front *f, const struct front_ops *ops, void *opaque,
 	       struct virtio_mmio_dev *vdev, pthread_mutex_t *lock,
-	       struct ipc_dp_vmm *dp, unsigned nr_queues, unsigned max_chains)
+	       struct ipc_dp_vmm *dp, struct iothread *io, unsigned nr_queues,
+	       unsigned max_chains)
 {
-	if (!ops || !ops->chain || !ops->done || !vdev || !lock || !dp ||
+	if (!ops || !ops->chain || !ops->done || !vdev || !lock || !dp || !io ||
 	    !nr_queues || nr_queues > VIRTIO_MMIO_MAX_QUEUES || !max_chains)
 		return -EINVAL;
 	memset(f, 0, sizeof(*f));
 	f->pool = calloc(max_chains, sizeof(*f->pool));
 	if (!f->pool)
 		return -ENOMEM;
+	f->next_pass = iothread_soon_new(io, front_pass, f);
+	if (!f->next_pass) {
+		free(f->pool);
+		f->pool = NULL;
+		return -ENOMEM;
+	}
 	f->ops = ops;
 	f->opaque = opaque;
 	f->vdev = vdev;
@@ -37,6 +46,8 @@ int front_init(struct front *f, const struct front_ops *ops, void *opaque,
 
 void front_fini(struct front *f)
 {
+	iothread_soon_free(f->next_pass);
+	f->next_pass = NULL;
 	free(f->pool);
 	f->pool = NULL;
 	f->free = NULL;
@@ -239,13 +250,49 @@ static int front_offer(struct front *f, struct front_chain *c)
 	return 0;
 }
 
-/* Pop and offer chains of queue qi until it is empty or room runs out. */
+/*
+ * Out of budget with queue qi not done: its next pass waits for the I/O
+ * thread's next turn. False when that cannot be arranged: the pass goes
+ * on now, since a guest waiting for an avail_event it already passed
+ * would never kick again.
+ */
+static bool front_yield(struct front *f, unsigned qi)
+{
+	static bool warned;
+
+	if (!f->pass_armed) {
+		if (iothread_soon(f->next_pass)) {
+			if (!warned)
+				log_warn("%s: cannot defer a pass: out of "
+					 "memory",
+					 f->vdev->name);
+			warned = true;
+			return false;
+		}
+		f->pass_armed = true;
+	}
+	f->want_pass |= 1u << qi;
+	f->st.yields++;
+	return true;
+}
+
+/*
+ * Pop and offer chains of queue qi until it is empty, room runs out, or
+ * FRONT_BUDGET chains were taken.
+ */
 static void front_process(struct front *f, unsigned qi)
 {
+	unsigned budget = FRONT_BUDGET;
 	struct front_chain *c;
 	int ret;
 
+	f->want_pass &= ~(1u << qi);
 	while (virtio_mmio_running(f->vdev)) {
+		if (!budget--) {
+			if (front_yield(f, qi))
+				return;
+			budget = FRONT_BUDGET;
+		}
 		c = f->stalled[qi];
 		if (c) {
 			f->stalled[qi] = NULL;
@@ -279,8 +326,26 @@ void front_notify(struct front *f, unsigned qi)
 	front_kick(f);
 }
 
+/* I/O thread: the passes that ran out of budget go on. */
+static void front_pass(void *arg)
+{
+	struct front *f = arg;
+	uint32_t want;
+
+	pthread_mutex_lock(f->lock);
+	f->pass_armed = false;
+	want = f->want_pass;
+	for (unsigned qi = 0; qi < f->nr_queues; qi++)
+		if (want & (1u << qi))
+			front_process(f, qi);
+	front_signal(f);
+	front_kick(f);
+	pthread_mutex_unlock(f->lock);
+}
+
 void front_reset(struct front *f)
 {
+	f->want_pass = 0; /* a pass armed already finds nothing */
 	for (unsigned qi = 0; qi < VIRTIO_MMIO_MAX_QUEUES; qi++) {
 		if (f->stalled[qi])
 			front_chain_put(f, f->stalled[qi]);

@@ -12,6 +12,13 @@
  * popping stops and resumes after completions: no chain is lost. Nothing
  * on this path allocates: the chain pool is made once by front_init().
  *
+ * Fairness: one pass over a queue takes at most FRONT_BUDGET chains. A
+ * queue with more is taken up again on the I/O thread's next turn, after
+ * the other events ready by then (other devices' kicks and completions,
+ * UART output, a server's death), so a guest that refills a queue as fast
+ * as the VMM empties it (requests the VMM answers itself never wait for a
+ * server) slows its own device, not the I/O thread.
+ *
  * Locking: one mutex (the transport's, given to front_init) guards the
  * transport, the front and the data plane. front_notify(), front_reset()
  * and front_req() run with it held (transport callbacks already hold it);
@@ -26,10 +33,18 @@
 #include <stdint.h>
 
 #include "ipc/dataplane.h"
+#include "vcpu/core/iothread.h"
 #include "vcpu/virtio/virtio_mmio.h"
 
 #define FRONT_CHAIN_MAX_REQS 4 /* requests one chain may become */
 #define FRONT_REAP_BATCH     32
+/*
+ * Chains one pass over a queue may take. A chain the VMM refuses itself
+ * costs about 1-5 us (its walk, the status, the push), so a pass stays
+ * well under a millisecond; a pass of real requests is bounded by the
+ * ring and arena room anyway.
+ */
+#define FRONT_BUDGET 64
 
 struct front;
 
@@ -89,6 +104,7 @@ struct front_stats {
 	uint64_t stalls;   /* times popping stopped for lack of room */
 	uint64_t orphans;  /* chains dropped by a device reset */
 	uint64_t errors;   /* server protocol errors seen by front_reap */
+	uint64_t yields;   /* passes the budget ended, the rest deferred */
 };
 
 struct front {
@@ -107,22 +123,33 @@ struct front {
 	struct front_chain *stalled[VIRTIO_MMIO_MAX_QUEUES];
 	bool want_kick;	      /* submitted since the last kick */
 	uint32_t want_signal; /* queues pushed since the last signal */
+	uint32_t want_pass;   /* queues whose pass ran out of budget */
+	bool pass_armed;      /* next_pass will run */
 	bool dead;	      /* the server broke the protocol (counted once) */
+	/* Owned: runs the passes of want_pass on the I/O thread. */
+	struct event *next_pass;
 	struct front_stats st;
 };
 
 /*
  * Set up a front over transport 'vdev' (its queues 0..nr_queues-1) and
- * data plane 'dp', guarded by 'lock'. Allocates the pool of 'max_chains'
- * chains (at least the sum of the queue sizes the device offers, so that
- * a full ring never stalls on the pool). Returns 0, -EINVAL or -ENOMEM.
+ * data plane 'dp', guarded by 'lock'; a pass cut short by the budget goes
+ * on from I/O thread 'io' (running or not yet). Allocates the pool of
+ * 'max_chains' chains (at least the sum of the queue sizes the device
+ * offers, so that a full ring never stalls on the pool) and the event of
+ * the next pass. Returns 0, -EINVAL or -ENOMEM.
  */
 int front_init(struct front *f, const struct front_ops *ops, void *opaque,
 	       struct virtio_mmio_dev *vdev, pthread_mutex_t *lock,
-	       struct ipc_dp_vmm *dp, unsigned nr_queues, unsigned max_chains);
+	       struct ipc_dp_vmm *dp, struct iothread *io, unsigned nr_queues,
+	       unsigned max_chains);
+/* Lock not held: waits for a pass running on the I/O thread. */
 void front_fini(struct front *f);
 
-/* Lock held (the transport's notify callback): process queue qi. */
+/*
+ * Lock held (the transport's notify callback): process queue qi, at most
+ * FRONT_BUDGET chains now and the rest from the I/O thread's next turn.
+ */
 void front_notify(struct front *f, unsigned qi);
 
 /*

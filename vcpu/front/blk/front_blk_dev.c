@@ -89,7 +89,8 @@ int front_blk_start(struct front_blk *b, unsigned index,
 	}
 	b->vdev_up = true;
 	ret = front_init(&b->front, &front_blk_front_ops, b, &b->vdev.mmio,
-			 &b->vdev.lock, &b->sup.dp, 1, FRONT_BLK_QUEUE_SIZE);
+			 &b->vdev.lock, &b->sup.dp, io, 1,
+			 FRONT_BLK_QUEUE_SIZE);
 	if (ret) {
 		snprintf(err, errlen, "%s: front: %s", b->name, strerror(-ret));
 		goto err_stop;

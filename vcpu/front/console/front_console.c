@@ -446,7 +446,7 @@ int front_console_start(struct front_console *fc, struct vm *vm,
 	}
 	fc->vdev_ready = true;
 	ret = front_init(&fc->front, &fc_front_ops, fc, &fc->vdev.mmio,
-			 &fc->vdev.lock, &fc->sup.dp, 2,
+			 &fc->vdev.lock, &fc->sup.dp, io, 2,
 			 2 * FRONT_CONSOLE_QUEUE_MAX + 8);
 	if (ret) {
 		snprintf(err, errlen, "console front: %s", strerror(-ret));
