@@ -26,6 +26,8 @@ void test_blk_ro(const char *name);
 void test_blk_bench(const char *name);
 void test_blk_info(const char *name);
 void test_virtq_evil(const char *name);
+/* virtq-evil=spin, run by test_virtq_evil (tests/test_virtq_spin.c). */
+void test_virtq_spin(const char *name);
 
 /* The test called name, or NULL. */
 const struct tg_test *tests_find(const char *name);

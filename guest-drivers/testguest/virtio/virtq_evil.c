@@ -1,12 +1,20 @@
-/* virtq_evil.c: set up a queue correctly, then break exactly one rule. */
+/*
+ * virtq_evil.c: set up a queue correctly, then break exactly one rule; or
+ * keep a queue full of requests the device refuses (spin).
+ */
 #include "boot/kernel.h"
+#include "rt/clock.h"
+#include "rt/io.h"
 #include "rt/string.h"
+#include "virtio/blk.h"
 #include "virtio/dma.h"
 #include "virtio/virtq.h"
 #include "virtio/virtq_evil.h"
 
-#define EVIL_QSIZE    8
-#define EVIL_BAD_ADDR 0x7f0000000000ull /* far above any guest RAM */
+#define EVIL_QSIZE	   8
+#define EVIL_BAD_ADDR	   0x7f0000000000ull /* far above any guest RAM */
+#define EVIL_SPIN_TYPE	   0x7fffu /* no virtio-blk request has this type */
+#define EVIL_SPIN_DRAIN_US 2000000ull
 
 static const char *const evil_rules[] = {
 	"loop",	 "index",	 "addr", "overflow", "nested-indirect",
@@ -129,4 +137,119 @@ int virtq_evil_break(struct vmmio_dev *d, const char *rule)
 			 __ATOMIC_RELEASE);
 	vmmio_notify(d, qi);
 	return 0;
+}
+
+/* One spinning request: header, then the status the device writes. */
+struct evil_spin_req {
+	uint32_t type;
+	uint32_t reserved;
+	uint64_t sector;
+	uint8_t status;
+	uint8_t pad[15];
+};
+
+static struct evil_spin_req *evil_spin_reqs; /* evil_q.size, dma */
+static uint8_t *evil_spin_data;		     /* what every segment names */
+static uint16_t evil_spin_free[VIRTQ_SIZE_MAX];
+static unsigned evil_spin_nfree, evil_spin_segs;
+
+int virtq_evil_spin_init(struct virtq_evil_spin *s, struct vmmio_dev *d,
+			 unsigned segs)
+{
+	uint64_t want =
+		(1ull << VIRTIO_F_EVENT_IDX) | (1ull << VIRTIO_F_INDIRECT_DESC);
+	unsigned i;
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	if (d->device_id != VIRTIO_ID_BLOCK || segs > VIRTQ_INDIRECT_MAX - 2)
+		return -TG_EINVAL;
+	s->dev = d;
+	if ((ret = vmmio_begin(d)) || (ret = vmmio_negotiate(d, want)))
+		return ret;
+	d->poll = true; /* the spinning CPU never sleeps */
+	/* One ring entry per request when indirect: the whole queue. */
+	if ((ret = virtq_init(&evil_q, d, 0, VIRTQ_SIZE_MAX, segs + 2)))
+		return ret;
+	if (!evil_q.indirect_max && segs + 2 > evil_q.size)
+		return -TG_ENOSYS;
+	evil_spin_segs = segs;
+	evil_spin_reqs = dma_alloc(sizeof(*evil_spin_reqs) * evil_q.size, 64);
+	evil_spin_data = dma_alloc(VBLK_SECTOR, VBLK_SECTOR);
+	if (!evil_spin_reqs || !evil_spin_data)
+		return -TG_ENOSPC;
+	evil_spin_nfree = 0;
+	for (i = 0; i < evil_q.size; i++)
+		evil_spin_free[evil_spin_nfree++] = (uint16_t)i;
+	return vmmio_driver_ok(d);
+}
+
+/* Takes every completed request back; <0 when the device broke a rule. */
+static int evil_spin_reap(struct virtq_evil_spin *s)
+{
+	struct evil_spin_req *r;
+	uint32_t len;
+	void *c;
+	int ret;
+
+	while ((ret = virtq_get(&evil_q, &c, &len)) == 1) {
+		r = c;
+		s->served++;
+		if (*(volatile uint8_t *)&r->status == VBLK_S_UNSUPP)
+			s->unsupp++;
+		evil_spin_free[evil_spin_nfree++] =
+			(uint16_t)(r - evil_spin_reqs);
+	}
+	if (ret < 0)
+		s->error = -TG_EIO;
+	return ret;
+}
+
+/* Every free slot becomes a request again. */
+static void evil_spin_fill(void)
+{
+	static struct virtq_buf b[VIRTQ_INDIRECT_MAX];
+	unsigned n = evil_spin_segs + 2, i;
+	struct evil_spin_req *r;
+	uint16_t k;
+
+	for (i = 1; i + 1 < n; i++)
+		b[i] = (struct virtq_buf){.addr = dma_pa(evil_spin_data),
+					  .len = VBLK_SECTOR};
+	while (evil_spin_nfree) {
+		k = evil_spin_free[evil_spin_nfree - 1];
+		r = &evil_spin_reqs[k];
+		r->type = EVIL_SPIN_TYPE;
+		r->reserved = 0;
+		r->sector = 0;
+		r->status = 0xff;
+		b[0] = (struct virtq_buf){.addr = dma_pa(r), .len = 16};
+		b[n - 1] = (struct virtq_buf){
+			.addr = dma_pa(&r->status), .len = 1, .write = true};
+		if (virtq_add(&evil_q, b, n, r) < 0)
+			return;
+		evil_spin_nfree--;
+	}
+}
+
+void virtq_evil_spin_run(struct virtq_evil_spin *s)
+{
+	uint64_t kicks = evil_q.kicks, deadline;
+
+	__atomic_store_n(&s->active, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE) && !s->error) {
+		if (evil_spin_reap(s) < 0)
+			break;
+		evil_spin_fill();
+		virtq_kick(&evil_q);
+	}
+	/* The next phase starts from an idle queue. */
+	deadline = clock_deadline_us(EVIL_SPIN_DRAIN_US);
+	while (evil_q.inflight && !s->error && !clock_expired(deadline)) {
+		if (evil_spin_reap(s) < 0)
+			break;
+		cpu_relax();
+	}
+	s->kicks += evil_q.kicks - kicks;
+	__atomic_store_n(&s->active, 0, __ATOMIC_RELEASE);
 }

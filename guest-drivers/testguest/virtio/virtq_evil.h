@@ -26,4 +26,36 @@ int virtq_evil_break(struct vmmio_dev *d, const char *rule);
 /* True when rule is one of the above. */
 int virtq_evil_known(const char *rule);
 
+/*
+ * "spin" breaks no rule: it keeps a virtio-blk device busy. Every request
+ * is well formed but of an unknown type, which the VMM answers (UNSUPP)
+ * without any server trip, and the queue is refilled as fast as the device
+ * empties it, so the device never finds it empty. No descriptor is made
+ * available again before the device used it; kicks follow the device's
+ * avail_event like any driver's.
+ */
+struct virtq_evil_spin {
+	struct vmmio_dev *dev;
+	uint64_t served; /* requests the device completed */
+	uint64_t unsupp; /* ... with VIRTIO_BLK_S_UNSUPP */
+	uint64_t kicks;
+	int error;		  /* -TG_EIO: the device broke a ring rule */
+	volatile uint32_t stop;	  /* another CPU sets it */
+	volatile uint32_t active; /* the spinning CPU's phase: 1 spinning */
+};
+
+/*
+ * Sets d (a virtio-blk device) up for spinning: polling, the whole queue,
+ * each request with 'segs' readable data segments between its header and
+ * status (0..VIRTQ_INDIRECT_MAX - 2; the device walks them all before it
+ * refuses the type). Allocates dma memory (take a dma_mark() first; call
+ * vmmio_stop() after). 0 or -errno.
+ */
+int virtq_evil_spin_init(struct virtq_evil_spin *s, struct vmmio_dev *d,
+			 unsigned segs);
+
+/* On the spinning CPU: refill and reap until s->stop, then wait for what
+ * is in flight (bounded). Counts in s. */
+void virtq_evil_spin_run(struct virtq_evil_spin *s);
+
 #endif
