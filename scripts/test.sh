@@ -47,8 +47,11 @@ run_label() {
 	fi
 	rc=${PIPESTATUS[0]}
 	set -e
-	# "100% tests passed, 0 tests failed out of 50"
-	line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n1 || true)
+	# "100% tests passed, 0 tests failed out of 50"; in the lab, whose
+	# console is a terminal, ctest colours it: the escapes go first.
+	line=$(sed 's/\x1b\[[0-9;]*m//g' "$log" |
+		grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' |
+		tail -n1 || true)
 	rm -f "$log"
 	if [ -z "$line" ]; then
 		echo "test: $name: ctest gave no summary (status $rc)" >&2

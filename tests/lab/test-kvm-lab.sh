@@ -29,6 +29,7 @@ dd if=/dev/zero of=/tmp/direct bs=4096 count=4 oflag=direct status=none && echo 
 mkfifo /tmp/fifo && echo fifo=ok
 python3 -c "import socket; socket.socket(socket.AF_UNIX).bind(\"/tmp/sock\")" && echo socket=ok
 echo "stdin=$(head -c 10 | wc -c)"
+[ -t 1 ] && echo stdout=terminal || echo stdout=not-a-terminal
 echo first-line
 sleep 4
 echo last-line
@@ -58,6 +59,7 @@ expect "O_DIRECT works in /tmp" "$out" "odirect=ok"
 expect "fifos work in /tmp" "$out" "fifo=ok"
 expect "unix sockets work in /tmp" "$out" "socket=ok"
 expect "stdin is empty without a terminal" "$out" "stdin=0"
+expect "stdout is not a terminal without one" "$out" "stdout=not-a-terminal"
 t_first=$(awk '/ first-line$/ { print $1 }' <<<"$out")
 t_last=$(awk '/ last-line$/ { print $1 }' <<<"$out")
 if [ -n "$t_first" ] && [ -n "$t_last" ] &&
