@@ -177,21 +177,24 @@ static int cpu_set_msrs(int vcpu_fd, unsigned id)
 		MSR_KERNEL_GS_BASE,
 		MSR_IA32_TSC,
 	};
-	struct {
+	/* kvm_msrs ends in a flexible array: room for 16 entries after it. */
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[16];
+		uint8_t bytes[sizeof(struct kvm_msrs) +
+			      16 * sizeof(struct kvm_msr_entry)];
 	} m;
+	struct kvm_msr_entry *e = m.hdr.entries;
 	unsigned n = 0;
 
 	memset(&m, 0, sizeof(m));
 	for (size_t i = 0; i < sizeof(zeroed) / sizeof(*zeroed); i++)
-		m.e[n++].index = zeroed[i];
-	m.e[n].index = MSR_IA32_MISC_ENABLE;
-	m.e[n++].data = CPU_MISC_ENABLE_FAST_STRING;
-	m.e[n].index = MSR_MTRR_DEF_TYPE;
-	m.e[n++].data = CPU_MTRR_ENABLE_WB;
-	m.e[n].index = MSR_IA32_APICBASE;
-	m.e[n++].data = CPU_APIC_BASE | CPU_APICBASE_ENABLE |
+		e[n++].index = zeroed[i];
+	e[n].index = MSR_IA32_MISC_ENABLE;
+	e[n++].data = CPU_MISC_ENABLE_FAST_STRING;
+	e[n].index = MSR_MTRR_DEF_TYPE;
+	e[n++].data = CPU_MTRR_ENABLE_WB;
+	e[n].index = MSR_IA32_APICBASE;
+	e[n++].data = CPU_APIC_BASE | CPU_APICBASE_ENABLE |
 			(id == 0 ? CPU_APICBASE_BSP : 0);
 	m.hdr.nmsrs = n;
 	/* KVM_SET_MSRS returns how many it set: all or it is an error. */
