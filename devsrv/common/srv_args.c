@@ -37,7 +37,8 @@ int srv_args_parse(int argc, char **argv, struct srv_args *a)
 {
 	a->ctl_fd = -1;
 	a->level = SRV_LOG_WARN;
-	for (int i = 1; i < argc; i++) {
+	/* Every option takes a value: they come in pairs. */
+	for (int i = 1; i < argc; i += 2) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		int ret;
 
@@ -49,7 +50,6 @@ int srv_args_parse(int argc, char **argv, struct srv_args *a)
 			ret = -EINVAL;
 		if (ret)
 			return ret;
-		i++;
 	}
 	return a->ctl_fd < 0 ? -EINVAL : 0;
 }
