@@ -1,7 +1,8 @@
-/* dataplane.c: region, rings, arena, eventfds and in-flight table wired up. */
+/* dataplane.c: region, rings, arena, wake-up pipes and in-flight table. */
 #include "ipc/dataplane.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -16,9 +17,42 @@ static int dp_vmm_attach(struct ipc_dp_vmm *d)
 	if (!ret)
 		ret = ipc_ring_attach(&d->cq, ipc_region_cq(&d->reg),
 				      d->reg.geom.cq_entries, false);
-	ipc_notify_init(&d->sq_kick, &d->sq, d->sq_efd);
-	ipc_notify_init(&d->cq_wait, &d->cq, d->cq_efd);
+	ipc_notify_init(&d->sq_kick, &d->sq, d->kick_fd);
+	ipc_notify_init(&d->cq_wait, &d->cq, d->call_fd);
 	return ret;
+}
+
+/* One pipe per direction: the VMM's end and the server's end. */
+static int dp_vmm_pipes(struct ipc_dp_vmm *d)
+{
+	int kick[2], call[2], ret;
+
+	ret = ipc_notify_pipe(kick);
+	if (ret)
+		return ret;
+	ret = ipc_notify_pipe(call);
+	if (ret) {
+		close(kick[0]);
+		close(kick[1]);
+		return ret;
+	}
+	d->kick_fd = kick[1];
+	d->srv_kick_fd = kick[0];
+	d->call_fd = call[0];
+	d->srv_call_fd = call[1];
+	return 0;
+}
+
+static void dp_vmm_close_pipes(struct ipc_dp_vmm *d)
+{
+	int *fds[] = { &d->kick_fd, &d->srv_kick_fd, &d->call_fd,
+		       &d->srv_call_fd };
+
+	for (unsigned int i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
 }
 
 int ipc_dp_vmm_open(struct ipc_dp_vmm *d, const struct ipc_geom *g,
@@ -27,7 +61,8 @@ int ipc_dp_vmm_open(struct ipc_dp_vmm *d, const struct ipc_geom *g,
 	int ret;
 
 	memset(d, 0, sizeof(*d));
-	d->sq_efd = d->cq_efd = d->reg.fd = -1;
+	d->kick_fd = d->call_fd = d->reg.fd = -1;
+	d->srv_kick_fd = d->srv_call_fd = -1;
 	if (g->cq_entries < g->sq_entries)
 		return -EINVAL;
 	ret = ipc_region_create(&d->reg, g, generation);
@@ -40,41 +75,31 @@ int ipc_dp_vmm_open(struct ipc_dp_vmm *d, const struct ipc_geom *g,
 	ret = ipc_inflight_init(&d->inf, g->sq_entries);
 	if (ret)
 		goto err_fini_arena;
-	ret = d->sq_efd = ipc_notify_eventfd(0);
-	if (ret < 0)
+	ret = dp_vmm_pipes(d);
+	if (ret)
 		goto err_fini_inflight;
-	ret = d->cq_efd = ipc_notify_eventfd(1);
-	if (ret < 0)
-		goto err_close_sq_efd;
 	ret = dp_vmm_attach(d);
 	if (ret)
-		goto err_close_cq_efd;
+		goto err_close_pipes;
 	return 0;
 
-err_close_cq_efd:
-	close(d->cq_efd);
-err_close_sq_efd:
-	close(d->sq_efd);
+err_close_pipes:
+	dp_vmm_close_pipes(d);
 err_fini_inflight:
 	ipc_inflight_fini(&d->inf);
 err_fini_arena:
 	ipc_arena_fini(&d->arena);
 err_close_region:
 	ipc_region_close(&d->reg);
-	d->sq_efd = d->cq_efd = -1;
 	return ret;
 }
 
 void ipc_dp_vmm_close(struct ipc_dp_vmm *d)
 {
-	if (d->cq_efd >= 0)
-		close(d->cq_efd);
-	if (d->sq_efd >= 0)
-		close(d->sq_efd);
+	dp_vmm_close_pipes(d);
 	ipc_inflight_fini(&d->inf);
 	ipc_arena_fini(&d->arena);
 	ipc_region_close(&d->reg);
-	d->sq_efd = d->cq_efd = -1;
 }
 
 int ipc_dp_vmm_submit(struct ipc_dp_vmm *d, struct ipc_req *req,
@@ -143,6 +168,11 @@ int ipc_dp_vmm_restart(struct ipc_dp_vmm *d, uint64_t generation)
 	ret = dp_vmm_attach(d);
 	if (ret)
 		return ret;
+	/* Undo what the old server did to its ends' flags (O_NONBLOCK
+	 * cleared, O_ASYNC set): the next one gets them as open made them. */
+	if (fcntl(d->srv_kick_fd, F_SETFL, O_NONBLOCK) < 0 ||
+	    fcntl(d->srv_call_fd, F_SETFL, O_NONBLOCK) < 0)
+		return -errno;
 	/* The table holds at most sq_entries: they all fit the empty ring. */
 	while (ipc_inflight_next(&d->inf, &pos, &req, NULL)) {
 		req.flags |= IPC_REQ_F_REPLAY;
@@ -153,8 +183,8 @@ int ipc_dp_vmm_restart(struct ipc_dp_vmm *d, uint64_t generation)
 	return n;
 }
 
-int ipc_dp_srv_open(struct ipc_dp_srv *s, int memfd, int sq_efd, int cq_efd,
-		    const struct ipc_geom *expect)
+int ipc_dp_srv_open(struct ipc_dp_srv *s, int memfd, int kick_fd,
+		    int call_fd, const struct ipc_geom *expect)
 {
 	int ret;
 
@@ -173,8 +203,8 @@ int ipc_dp_srv_open(struct ipc_dp_srv *s, int memfd, int sq_efd, int cq_efd,
 				     s->reg.geom.arena_slots, false);
 	if (ret)
 		goto err_unmap;
-	ipc_notify_init(&s->sq_wait, &s->sq, sq_efd);
-	ipc_notify_init(&s->cq_kick, &s->cq, cq_efd);
+	ipc_notify_init(&s->sq_wait, &s->sq, kick_fd);
+	ipc_notify_init(&s->cq_kick, &s->cq, call_fd);
 	return 0;
 
 err_unmap:

@@ -13,8 +13,13 @@
 
 /*
  * VMM side: the region it created, both rings, the arena allocator, the
- * in-flight table and two eventfds. It pushes on sq and kicks sq_efd; it
- * pops cq and sleeps on cq_efd. One thread (the I/O thread) uses it.
+ * in-flight table and two wake-up pipes. It pushes on sq and kicks through
+ * kick_fd; it pops cq and sleeps on call_fd. One thread (the I/O thread)
+ * uses it.
+ *
+ * The VMM's ends are file descriptions the server never holds: whatever the
+ * server does to its own ends (fill, drain, F_SETFL), a kick or a drain
+ * here returns at once (ipc/notify.h).
  */
 struct ipc_dp_vmm {
 	struct ipc_region reg;
@@ -23,9 +28,12 @@ struct ipc_dp_vmm {
 	struct ipc_inflight inf;
 	struct ipc_notify sq_kick;
 	struct ipc_notify cq_wait;
-	int sq_efd;   /* owned; blocking (a server may block reading it) */
-	int cq_efd;   /* owned; non-blocking, for the VMM's event loop */
-	int err;      /* sticky protocol error of the server, or 0 */
+	int kick_fd;     /* owned; write end of the kick pipe; non-blocking */
+	int call_fd;     /* owned; read end of the call pipe; non-blocking,
+			  * for the VMM's event loop (ipc_notify_drain()) */
+	int srv_kick_fd; /* owned; the kick pipe's read end, the server's */
+	int srv_call_fd; /* owned; the call pipe's write end, the server's */
+	int err;         /* sticky protocol error of the server, or 0 */
 };
 
 /* A retired request, as ipc_dp_vmm_reap() returns it. */
@@ -37,11 +45,13 @@ struct ipc_dp_done {
 };
 
 /*
- * Create region, eventfds and tables for geometry @g. cq_entries must be
+ * Create region, pipes and tables for geometry @g. cq_entries must be
  * >= sq_entries: at most sq_entries requests are in flight, so a well-
  * behaved server always finds room for its completions. The fds to hand to
- * the server are d->reg.fd, d->sq_efd and d->cq_efd (close-on-exec; the
- * launcher passes them explicitly). Returns 0, -EINVAL or -errno.
+ * the server are d->reg.fd, d->srv_kick_fd and d->srv_call_fd (close-on-
+ * exec; the launcher passes them explicitly). The VMM keeps them open
+ * until close, for the next server after a restart; it never reads or
+ * writes them. Returns 0, -EINVAL or -errno.
  */
 int ipc_dp_vmm_open(struct ipc_dp_vmm *d, const struct ipc_geom *g,
 		    uint64_t generation);
@@ -57,7 +67,10 @@ void ipc_dp_vmm_close(struct ipc_dp_vmm *d);
 int ipc_dp_vmm_submit(struct ipc_dp_vmm *d, struct ipc_req *req,
 		      void *cookie);
 
-/* Wake the server if it sleeps: 1 kicked, 0 suppressed, -errno. */
+/*
+ * Wake the server if it sleeps: 1 kicked (or a wake-up was still queued),
+ * 0 suppressed, -errno. Never waits, whatever the server does.
+ */
 int ipc_dp_vmm_kick(struct ipc_dp_vmm *d);
 
 /*
@@ -73,16 +86,18 @@ int ipc_dp_vmm_reap(struct ipc_dp_vmm *d, struct ipc_dp_done *done,
 
 /*
  * After the old server is dead and before the new one starts: empty both
- * rings, publish @generation, clear the sticky error and post every request
- * still in flight again (flag IPC_REQ_F_REPLAY, same ids, in slot order, not
- * submission order). Returns the number re-posted, or -EPROTO.
+ * rings, publish @generation, clear the sticky error, set the server's
+ * pipe ends back to non-blocking (the old server may have changed their
+ * flags) and post every request still in flight again (flag
+ * IPC_REQ_F_REPLAY, same ids, in slot order, not submission order).
+ * Returns the number re-posted, -EPROTO or -errno.
  */
 int ipc_dp_vmm_restart(struct ipc_dp_vmm *d, uint64_t generation);
 
 /*
  * Server side: the mapped region, both rings and a view of the arena. It
- * pops sq (sleeping on sq_efd) and pushes cq (kicking cq_efd). It owns
- * none of the fds.
+ * pops sq (sleeping on the kick pipe's read end) and pushes cq (kicking
+ * the call pipe's write end). It owns none of the fds.
  */
 struct ipc_dp_srv {
 	struct ipc_region reg;
@@ -97,8 +112,8 @@ struct ipc_dp_srv {
  * NULL) and attach. Returns 0 or a negative error of ipc_region_map(),
  * ipc_ring_attach() or ipc_arena_init().
  */
-int ipc_dp_srv_open(struct ipc_dp_srv *s, int memfd, int sq_efd, int cq_efd,
-		    const struct ipc_geom *expect);
+int ipc_dp_srv_open(struct ipc_dp_srv *s, int memfd, int kick_fd,
+		    int call_fd, const struct ipc_geom *expect);
 void ipc_dp_srv_close(struct ipc_dp_srv *s);
 
 /*

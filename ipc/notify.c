@@ -1,22 +1,29 @@
-/* notify.c: need-wakeup flag protocol and eventfd kicks for one ring. */
+/* notify.c: need-wakeup flag protocol and pipe kicks for one ring. */
 #include "ipc/notify.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
-int ipc_notify_eventfd(int nonblock)
-{
-	int fd = eventfd(0, EFD_CLOEXEC | (nonblock ? EFD_NONBLOCK : 0));
+/*
+ * Drain in a fixed stack buffer: no allocation on the ring path. A
+ * well-behaved producer queues one byte per sleep, so one read nearly
+ * always empties the pipe; the bound keeps a flooding peer from holding
+ * the caller.
+ */
+#define NOTIFY_DRAIN_BYTES 64
+#define NOTIFY_DRAIN_READS 4
 
-	return fd < 0 ? -errno : fd;
+int ipc_notify_pipe(int fds[2])
+{
+	return pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0 ? -errno : 0;
 }
 
-void ipc_notify_init(struct ipc_notify *n, struct ipc_ring *ring, int efd)
+void ipc_notify_init(struct ipc_notify *n, struct ipc_ring *ring, int fd)
 {
 	n->ring = ring;
-	n->efd = efd;
+	n->fd = fd;
 	n->st = (struct ipc_notify_stats){ 0 };
 }
 
@@ -33,14 +40,14 @@ void ipc_notify_init(struct ipc_notify *n, struct ipc_ring *ring, int efd)
 int ipc_notify_kick(struct ipc_notify *n)
 {
 	_Atomic uint32_t *flag = &n->ring->hdr->need_wakeup;
-	uint64_t one = 1;
+	static const unsigned char one = 1;
 
 	/* Fence A: pairs with fence B in ipc_notify_arm(). */
 	atomic_thread_fence(memory_order_seq_cst);
 	/*
 	 * Read first and only then claim the flag: a busy consumer's cache
 	 * line stays shared and a suppressed kick costs no write. The
-	 * exchange makes one sleep cost exactly one eventfd write even when
+	 * exchange makes one sleep cost exactly one pipe write even when
 	 * several pushes race with it.
 	 */
 	if (!atomic_load_explicit(flag, memory_order_relaxed) ||
@@ -48,7 +55,12 @@ int ipc_notify_kick(struct ipc_notify *n)
 		n->st.suppressed++;
 		return 0;
 	}
-	while (write(n->efd, &one, sizeof(one)) < 0) {
+	while (write(n->fd, &one, sizeof(one)) < 0) {
+		if (errno == EAGAIN) {
+			/* Full: the consumer has wake-ups queued unread. */
+			n->st.full++;
+			break;
+		}
 		if (errno != EINTR)
 			return -errno;
 	}
@@ -80,32 +92,43 @@ void ipc_notify_disarm(struct ipc_notify *n)
 				      memory_order_relaxed);
 }
 
-/* Block until the eventfd is signalled: 1, 0 on time-out, or -errno. */
-static int notify_sleep(int efd, int timeout_ms)
+int ipc_notify_drain(struct ipc_notify *n)
 {
-	struct pollfd pfd = { .fd = efd, .events = POLLIN };
-	uint64_t v;
+	unsigned char buf[NOTIFY_DRAIN_BYTES];
+	int got = 0;
+	ssize_t r;
+
+	for (int i = 0; i < NOTIFY_DRAIN_READS; i++) {
+		r = read(n->fd, buf, sizeof(buf));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return errno == EAGAIN ? got : -errno;
+		if (r == 0) /* end of file: no write end is left */
+			return got ? got : -EPIPE;
+		got = 1;
+		if (r < (ssize_t)sizeof(buf))
+			break; /* a pipe reads short only when empty */
+	}
+	return got;
+}
+
+/* Sleep until the pipe has wake-ups and drain them: 1, 0 on time-out, or
+ * -errno. Readable but empty (a stale poll) sleeps again. */
+static int notify_sleep(struct ipc_notify *n, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = n->fd, .events = POLLIN };
 	int ret;
 
 	for (;;) {
-		/* With no time-out a blocking fd needs only the read. */
-		if (timeout_ms < 0) {
-			if (read(efd, &v, sizeof(v)) == sizeof(v))
-				return 1;
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				return -errno;
-		}
 		ret = poll(&pfd, 1, timeout_ms);
 		if (ret < 0 && errno == EINTR)
 			continue;
 		if (ret <= 0)
 			return ret < 0 ? -errno : 0;
-		if (read(efd, &v, sizeof(v)) == sizeof(v))
-			return 1;
-		if (errno != EAGAIN && errno != EINTR)
-			return -errno;
+		ret = ipc_notify_drain(n);
+		if (ret)
+			return ret;
 	}
 }
 
@@ -126,7 +149,7 @@ int ipc_notify_wait(struct ipc_notify *n, int timeout_ms)
 		return ret;
 	}
 	n->st.sleeps++;
-	ret = notify_sleep(n->efd, timeout_ms);
+	ret = notify_sleep(n, timeout_ms);
 	ipc_notify_disarm(n);
 	return ret;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -130,7 +131,7 @@ static double tput_run(const struct bench_opts *o)
 	return (double)t.n / (t1 - t0);
 }
 
-/* ---- round trip through both rings with eventfd wake-ups ---- */
+/* ---- round trip through both rings with pipe wake-ups ---- */
 
 struct rt {
 	struct ipc_region reg;
@@ -198,7 +199,7 @@ static void rt_client(struct rt *x)
 static double rt_run(const struct bench_opts *o)
 {
 	struct ipc_geom g = { 64, 64, 4096, 1 };
-	int sq_efd, cq_efd, ret;
+	int sq_pipe[2], cq_pipe[2], ret;
 	struct rt x;
 	pthread_t th;
 	double t0, t1;
@@ -212,14 +213,15 @@ static double rt_run(const struct bench_opts *o)
 	    ipc_ring_attach(&x.cq_c, ipc_region_cq(&x.reg), 64, false) ||
 	    ipc_inflight_init(&x.inf, 64))
 		bench_fail("attach", EPROTO);
-	sq_efd = ipc_notify_eventfd(0);
-	cq_efd = ipc_notify_eventfd(0);
-	if (sq_efd < 0 || cq_efd < 0)
-		bench_fail("eventfd", EMFILE);
-	ipc_notify_init(&x.sq_kick, &x.sq_p, sq_efd);
-	ipc_notify_init(&x.sq_wait, &x.sq_c, sq_efd);
-	ipc_notify_init(&x.cq_kick, &x.cq_p, cq_efd);
-	ipc_notify_init(&x.cq_wait, &x.cq_c, cq_efd);
+	ret = ipc_notify_pipe(sq_pipe);
+	if (!ret)
+		ret = ipc_notify_pipe(cq_pipe);
+	if (ret)
+		bench_fail("pipe", -ret);
+	ipc_notify_init(&x.sq_kick, &x.sq_p, sq_pipe[1]);
+	ipc_notify_init(&x.sq_wait, &x.sq_c, sq_pipe[0]);
+	ipc_notify_init(&x.cq_kick, &x.cq_p, cq_pipe[1]);
+	ipc_notify_init(&x.cq_wait, &x.cq_c, cq_pipe[0]);
 	x.n = o->round_trips;
 	bench_pin(0);
 	ret = pthread_create(&th, NULL, rt_server, &x);
@@ -229,8 +231,10 @@ static double rt_run(const struct bench_opts *o)
 	rt_client(&x);
 	t1 = bench_now();
 	pthread_join(th, NULL);
-	close(sq_efd);
-	close(cq_efd);
+	for (int i = 0; i < 2; i++) {
+		close(sq_pipe[i]);
+		close(cq_pipe[i]);
+	}
 	ipc_inflight_fini(&x.inf);
 	ipc_region_close(&x.reg);
 	return (t1 - t0) * 1e9 / (double)x.n;
@@ -265,8 +269,8 @@ static double pp_run(const struct bench_opts *o)
 	double t0, t1;
 	int ret;
 
-	p.efd[0] = ipc_notify_eventfd(0);
-	p.efd[1] = ipc_notify_eventfd(0);
+	p.efd[0] = eventfd(0, EFD_CLOEXEC);
+	p.efd[1] = eventfd(0, EFD_CLOEXEC);
 	if (p.efd[0] < 0 || p.efd[1] < 0)
 		bench_fail("eventfd", EMFILE);
 	p.n = o->round_trips;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds bench-ipc if needed and runs it; prints JSON lines (one-way ring
-# throughput, ring round trip with eventfd wake-ups, plain eventfd ping-pong,
+# throughput, ring round trip with pipe wake-ups, plain eventfd ping-pong,
 # and their ratio). Extra arguments go to bench-ipc (--runs N --entries N
 # --round-trips N --ring N). BUILD_DIR selects the build directory (default
 # build). The machine should be quiet: the one-way test spins two threads.

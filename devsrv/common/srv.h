@@ -23,8 +23,9 @@
  *  1. server -> VMM  HELLO {version, role SERVER, its dev type, pid}
  *  2. VMM -> server  HELLO {same version, role VMM}
  *  3. VMM -> server  SETUP {dev type (must match), device config, geometry,
- *                    fds: CTL_FD_MEMFD, CTL_FD_KICK (sq eventfd the VMM
- *                    writes), CTL_FD_CALL (cq eventfd the server writes),
+ *                    fds: CTL_FD_MEMFD, CTL_FD_KICK (read end of the sq
+ *                    pipe the VMM writes), CTL_FD_CALL (write end of the
+ *                    cq pipe the VMM reads), both non-blocking,
  *                    backend fd(s): CTL_FD_BACKEND, CTL_FD_BACKEND_OUT}
  *     The server maps the memfd with ipc_dp_srv_open() against the
  *     geometry of SETUP and lets the device set its backend up.

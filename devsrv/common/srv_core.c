@@ -10,12 +10,13 @@
 static void srv_kick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct srv *s = arg;
-	uint64_t v;
+	int ret;
 
-	/* EV_TIMEOUT is our own re-activation: no eventfd count to read. */
-	if ((what & EV_READ) && read(fd, &v, sizeof(v)) < 0 &&
-	    errno != EAGAIN) {
-		srv_fail(s, errno, "kick eventfd: %s", strerror(errno));
+	(void)fd;
+	/* EV_TIMEOUT is our own re-activation: no wake-up to read. */
+	ret = (what & EV_READ) ? ipc_notify_drain(&s->dp.sq_wait) : 0;
+	if (ret < 0) {
+		srv_fail(s, -ret, "kick pipe: %s", strerror(-ret));
 		return;
 	}
 	ipc_notify_disarm(&s->dp.sq_wait);

@@ -42,8 +42,8 @@ static void fuzz_init(void)
 		abort();
 	fuzz_srv = srv_core_new(&console_ops, &fuzz_console);
 	if (!fuzz_srv ||
-	    srv_core_attach(fuzz_srv, fuzz_vmm.reg.fd, fuzz_vmm.sq_efd,
-			    fuzz_vmm.cq_efd, &fuzz_geom))
+	    srv_core_attach(fuzz_srv, fuzz_vmm.reg.fd, fuzz_vmm.srv_kick_fd,
+			    fuzz_vmm.srv_call_fd, &fuzz_geom))
 		abort();
 	fds.backend = sp[1];
 	fuzz_peer = sp[0];

@@ -103,9 +103,9 @@ int fake_vmm_setup(struct fake_vmm *v, const struct ctl_setup *setup,
 	ctl_geometry_from_ipc(&v->dp.reg.geom, v->dp.reg.size, &m.u.setup.geo);
 	fds[n] = v->dp.reg.fd;
 	m.u.setup.fds[n++] = CTL_FD_MEMFD;
-	fds[n] = v->dp.sq_efd;
+	fds[n] = v->dp.srv_kick_fd;
 	m.u.setup.fds[n++] = CTL_FD_KICK;
-	fds[n] = v->dp.cq_efd;
+	fds[n] = v->dp.srv_call_fd;
 	m.u.setup.fds[n++] = CTL_FD_CALL;
 	for (unsigned i = 0; i < nbe && n < CTL_SETUP_MAX_FDS; i++) {
 		fds[n] = be[i];
@@ -179,7 +179,6 @@ int fake_vmm_reap(struct fake_vmm *v, struct ipc_dp_done *done, void *data,
 		  size_t cap, int ms)
 {
 	struct timespec end;
-	uint64_t cnt;
 
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	end.tv_sec += ms / 1000;
@@ -189,7 +188,7 @@ int fake_vmm_reap(struct fake_vmm *v, struct ipc_dp_done *done, void *data,
 		end.tv_nsec -= 1000000000L;
 	}
 	for (;;) {
-		struct pollfd p = {.fd = v->dp.cq_efd, .events = POLLIN};
+		struct pollfd p = {.fd = v->dp.call_fd, .events = POLLIN};
 		int n = ipc_dp_vmm_reap(&v->dp, done, 1);
 		long left;
 
@@ -204,9 +203,9 @@ int fake_vmm_reap(struct fake_vmm *v, struct ipc_dp_done *done, void *data,
 		if (left <= 0)
 			return 0;
 		poll(&p, 1, (int)left);
-		if (read(v->dp.cq_efd, &cnt, sizeof(cnt)) < 0 &&
-		    errno != EAGAIN)
-			return -errno;
+		n = ipc_notify_drain(&v->dp.cq_wait);
+		if (n < 0)
+			return n;
 		ipc_notify_disarm(&v->dp.cq_wait);
 	}
 }

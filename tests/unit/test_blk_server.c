@@ -121,8 +121,8 @@ static void vmm_setup(struct fake_vmm *v, bool ro, size_t size)
 	st->fds[2] = CTL_FD_CALL;
 	st->fds[3] = CTL_FD_BACKEND;
 	fds[0] = v->dp.reg.fd;
-	fds[1] = v->dp.sq_efd;
-	fds[2] = v->dp.cq_efd;
+	fds[1] = v->dp.srv_kick_fd;
+	fds[2] = v->dp.srv_call_fd;
 	fds[3] = v->img;
 	cr_assert_eq(ctl_send(v->sock, &m, fds, 4), 0);
 }
@@ -178,8 +178,7 @@ static void vmm_reap(struct fake_vmm *v, struct ipc_dp_done *done, unsigned n)
 
 	cr_assert_geq(ipc_dp_vmm_kick(&v->dp), 0);
 	for (int spins = 0; got < n && spins < 500; spins++) {
-		struct pollfd pfd = {.fd = v->dp.cq_efd, .events = POLLIN};
-		uint64_t cnt;
+		struct pollfd pfd = {.fd = v->dp.call_fd, .events = POLLIN};
 		int k = ipc_dp_vmm_reap(&v->dp, done + got, n - got);
 
 		cr_assert_geq(k, 0, "reap: %d", k);
@@ -187,9 +186,9 @@ static void vmm_reap(struct fake_vmm *v, struct ipc_dp_done *done, unsigned n)
 		if (got == n || ipc_notify_arm(&v->dp.cq_wait) > 0)
 			continue;
 		poll(&pfd, 1, 10);
-		if (read(v->dp.cq_efd, &cnt, sizeof(cnt)) < 0 &&
-		    errno != EAGAIN)
-			cr_assert_fail("cq eventfd: %s", strerror(errno));
+		k = ipc_notify_drain(&v->dp.cq_wait);
+		if (k < 0)
+			cr_assert_fail("cq pipe: %s", strerror(-k));
 		ipc_notify_disarm(&v->dp.cq_wait);
 	}
 	cr_assert_eq(got, n, "%u of %u completions", got, n);

@@ -724,8 +724,8 @@ Test(console_srv, a_region_that_is_no_sealed_memfd_is_refused,
 	ctl_geometry_from_ipc(&vmm.dp.reg.geom, vmm.dp.reg.size,
 			      &m.u.setup.geo);
 	fds[0] = p[0]; /* claims to be the region */
-	fds[1] = vmm.dp.sq_efd;
-	fds[2] = vmm.dp.cq_efd;
+	fds[1] = vmm.dp.srv_kick_fd;
+	fds[2] = vmm.dp.srv_call_fd;
 	m.u.setup.nfds = 3;
 	m.u.setup.fds[0] = CTL_FD_MEMFD;
 	m.u.setup.fds[1] = CTL_FD_KICK;

@@ -16,8 +16,8 @@ static struct ipc_dp_srv srv;
 static void dp_setup(void)
 {
 	cr_assert_eq(ipc_dp_vmm_open(&vmm, &geom, 1), 0);
-	cr_assert_eq(ipc_dp_srv_open(&srv, vmm.reg.fd, vmm.sq_efd, vmm.cq_efd,
-				     &geom), 0);
+	cr_assert_eq(ipc_dp_srv_open(&srv, vmm.reg.fd, vmm.srv_kick_fd,
+				     vmm.srv_call_fd, &geom), 0);
 }
 
 static void dp_teardown(void)
@@ -125,8 +125,8 @@ Test(dataplane, bad_completion_sticks_until_restart_then_replays,
 	/* The supervisor kills the server and starts a new one. */
 	ipc_dp_srv_close(&srv);
 	cr_assert_eq(ipc_dp_vmm_restart(&vmm, 2), 1);
-	cr_assert_eq(ipc_dp_srv_open(&srv, vmm.reg.fd, vmm.sq_efd, vmm.cq_efd,
-				     &geom), 0);
+	cr_assert_eq(ipc_dp_srv_open(&srv, vmm.reg.fd, vmm.srv_kick_fd,
+				     vmm.srv_call_fd, &geom), 0);
 	cr_assert_eq(srv.reg.generation, 2);
 	cr_assert_eq(ipc_dp_srv_next(&srv, r, 8), 1);
 	cr_assert_eq(r[0].id, kept.id, "same id after replay");
@@ -154,8 +154,8 @@ Test(dataplane, a_push_onto_a_corrupt_ring_is_kept_once_for_replay,
 		     "the kept request is in flight once");
 	ipc_dp_srv_close(&srv);
 	cr_assert_eq(ipc_dp_vmm_restart(&vmm, 2), 1);
-	cr_assert_eq(ipc_dp_srv_open(&srv, vmm.reg.fd, vmm.sq_efd, vmm.cq_efd,
-				     &geom), 0);
+	cr_assert_eq(ipc_dp_srv_open(&srv, vmm.reg.fd, vmm.srv_kick_fd,
+				     vmm.srv_call_fd, &geom), 0);
 	cr_assert_eq(ipc_dp_srv_next(&srv, r, 8), 1);
 	cr_assert_eq(r[0].id, kept.id);
 }
@@ -187,7 +187,42 @@ Test(dataplane, server_rejects_a_region_of_another_geometry)
 
 	other.arena_slots = 64;
 	cr_assert_eq(ipc_dp_vmm_open(&d, &geom, 1), 0);
-	cr_assert_eq(ipc_dp_srv_open(&s, d.reg.fd, d.sq_efd, d.cq_efd,
-				     &other), -EINVAL);
+	cr_assert_eq(ipc_dp_srv_open(&s, d.reg.fd, d.srv_kick_fd,
+				     d.srv_call_fd, &other), -EINVAL);
+	ipc_dp_vmm_close(&d);
+}
+
+/* The server's ends are other file descriptions than the VMM's. */
+Test(dataplane, the_server_cannot_change_the_vmm_ends)
+{
+	struct ipc_dp_vmm d;
+	int ends[] = { 0, 0 };
+
+	cr_assert_eq(ipc_dp_vmm_open(&d, &geom, 1), 0);
+	ends[0] = d.srv_kick_fd;
+	ends[1] = d.srv_call_fd;
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(fcntl(ends[i], F_SETFL, 0), 0, "server end %d", i);
+	cr_assert_eq(fcntl(d.kick_fd, F_GETFL) & (O_ACCMODE | O_NONBLOCK),
+		     O_WRONLY | O_NONBLOCK);
+	cr_assert_eq(fcntl(d.call_fd, F_GETFL) & (O_ACCMODE | O_NONBLOCK),
+		     O_RDONLY | O_NONBLOCK);
+	cr_assert_eq(fcntl(d.srv_kick_fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+	cr_assert_eq(fcntl(d.srv_call_fd, F_GETFL) & O_ACCMODE, O_WRONLY);
+	cr_assert_eq(ipc_notify_drain(&d.cq_wait), 0, "an empty read returns");
+	ipc_dp_vmm_close(&d);
+}
+
+Test(dataplane, restart_gives_the_next_server_non_blocking_ends)
+{
+	struct ipc_dp_vmm d;
+
+	cr_assert_eq(ipc_dp_vmm_open(&d, &geom, 1), 0);
+	cr_assert_eq(fcntl(d.srv_kick_fd, F_SETFL, O_ASYNC), 0);
+	cr_assert_eq(fcntl(d.srv_call_fd, F_SETFL, 0), 0);
+	cr_assert_eq(ipc_dp_vmm_restart(&d, 2), 0);
+	cr_assert_eq(fcntl(d.srv_kick_fd, F_GETFL) & (O_NONBLOCK | O_ASYNC),
+		     O_NONBLOCK);
+	cr_assert_eq(fcntl(d.srv_call_fd, F_GETFL) & O_NONBLOCK, O_NONBLOCK);
 	ipc_dp_vmm_close(&d);
 }

@@ -595,8 +595,8 @@ static void e2e_setup(void)
 		     0, "%s", err);
 	cr_assert_eq(pthread_mutex_init(&t.lock, NULL), 0);
 	cr_assert_eq(ipc_dp_vmm_open(&t.dp, &g, 1), 0);
-	cr_assert_eq(ipc_dp_srv_open(&t.srv, t.dp.reg.fd, t.dp.sq_efd,
-				     t.dp.cq_efd, NULL),
+	cr_assert_eq(ipc_dp_srv_open(&t.srv, t.dp.reg.fd, t.dp.srv_kick_fd,
+				     t.dp.srv_call_fd, NULL),
 		     0);
 	cr_assert_eq(virtio_mmio_init(&t.mmio, "blk0", &t.b.ops, &t.b, &mem,
 				      e2e_irq, e2e_log, NULL),

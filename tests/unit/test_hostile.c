@@ -361,7 +361,7 @@ struct vmm {
 	struct ipc_ring sq, cq;
 	struct ipc_arena arena;
 	struct ipc_notify kick, wait;
-	int sq_efd, cq_efd;
+	int sq_pipe[2], cq_pipe[2]; /* [0] read end, [1] write end */
 	pid_t pid;
 };
 
@@ -377,12 +377,12 @@ static void vmm_start(struct vmm *v, const char *evil)
 	cr_assert_eq(ipc_arena_init(&v->arena, ipc_region_arena(&v->reg),
 				    256, 16, true), 0);
 	cr_assert_eq(ipc_inflight_init(&inf, 16), 0);
-	v->sq_efd = ipc_notify_eventfd(0);
-	v->cq_efd = ipc_notify_eventfd(0);
-	cr_assert(v->sq_efd >= 0 && v->cq_efd >= 0);
-	ipc_notify_init(&v->kick, &v->sq, v->sq_efd);
-	ipc_notify_init(&v->wait, &v->cq, v->cq_efd);
-	v->pid = ring_peer_spawn(v->reg.fd, v->sq_efd, v->cq_efd, evil);
+	cr_assert_eq(ipc_notify_pipe(v->sq_pipe), 0);
+	cr_assert_eq(ipc_notify_pipe(v->cq_pipe), 0);
+	ipc_notify_init(&v->kick, &v->sq, v->sq_pipe[1]);
+	ipc_notify_init(&v->wait, &v->cq, v->cq_pipe[0]);
+	v->pid = ring_peer_spawn(v->reg.fd, v->sq_pipe[0], v->cq_pipe[1],
+				 evil);
 	cr_assert_gt(v->pid, 0);
 }
 
@@ -431,8 +431,10 @@ static void vmm_stop(struct vmm *v)
 	/* What the supervisor does to a server that broke the protocol. */
 	kill(v->pid, SIGKILL);
 	cr_assert_eq(waitpid(v->pid, &status, 0), v->pid);
-	close(v->sq_efd);
-	close(v->cq_efd);
+	for (int i = 0; i < 2; i++) {
+		close(v->sq_pipe[i]);
+		close(v->cq_pipe[i]);
+	}
 	ipc_inflight_fini(&inf);
 	ipc_arena_fini(&v->arena);
 	ipc_region_close(&v->reg);

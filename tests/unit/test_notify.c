@@ -1,11 +1,13 @@
-/* test_notify.c: eventfd wake-ups are sent only to a consumer that sleeps. */
+/* test_notify.c: pipe wake-ups are sent only to a consumer that sleeps. */
 #include <criterion/criterion.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,7 +18,7 @@ struct chan {
 	void *mem;
 	struct ipc_ring prod, cons;
 	struct ipc_notify kick, wait;
-	int efd;
+	int fds[2]; /* the wake-up pipe: [0] read end, [1] write end */
 };
 
 static void chan_new(struct chan *c, uint32_t cap)
@@ -26,25 +28,25 @@ static void chan_new(struct chan *c, uint32_t cap)
 	ipc_ring_format(c->mem, 0);
 	cr_assert_eq(ipc_ring_attach(&c->prod, c->mem, cap, true), 0);
 	cr_assert_eq(ipc_ring_attach(&c->cons, c->mem, cap, false), 0);
-	c->efd = ipc_notify_eventfd(1);
-	cr_assert_geq(c->efd, 0);
-	ipc_notify_init(&c->kick, &c->prod, c->efd);
-	ipc_notify_init(&c->wait, &c->cons, c->efd);
+	cr_assert_eq(ipc_notify_pipe(c->fds), 0);
+	ipc_notify_init(&c->kick, &c->prod, c->fds[1]);
+	ipc_notify_init(&c->wait, &c->cons, c->fds[0]);
 }
 
 static void chan_free(struct chan *c)
 {
-	close(c->efd);
+	close(c->fds[0]);
+	close(c->fds[1]);
 	free(c->mem);
 }
 
-static uint64_t efd_count(int efd)
+/* Wake-ups written and not yet read. */
+static int queued(const struct chan *c)
 {
-	uint64_t v = 0;
+	int n = -1;
 
-	if (read(efd, &v, sizeof(v)) != sizeof(v))
-		return 0;
-	return v;
+	cr_assert_eq(ioctl(c->fds[0], FIONREAD, &n), 0);
+	return n;
 }
 
 Test(notify, busy_ring_costs_no_eventfd_writes)
@@ -66,7 +68,7 @@ Test(notify, busy_ring_costs_no_eventfd_writes)
 	cr_assert_eq(c.kick.st.kicks, 0);
 	cr_assert_eq(c.kick.st.suppressed, 10000);
 	cr_assert_eq(c.wait.st.sleeps, 0);
-	cr_assert_eq(efd_count(c.efd), 0, "nothing was written");
+	cr_assert_eq(queued(&c), 0, "nothing was written");
 	chan_free(&c);
 }
 
@@ -84,7 +86,7 @@ Test(notify, one_wakeup_for_many_pushes_to_a_sleeper)
 	}
 	cr_assert_eq(c.kick.st.kicks, 1);
 	cr_assert_eq(c.kick.st.suppressed, 7);
-	cr_assert_eq(efd_count(c.efd), 1);
+	cr_assert_eq(queued(&c), 1);
 	ipc_notify_disarm(&c.wait);
 	cr_assert_eq(ipc_ring_pop(&c.cons, e, 8), 8);
 	chan_free(&c);
@@ -234,4 +236,94 @@ Test(notify, no_wakeup_is_lost_under_a_race, .timeout = 60)
 	cr_assert_eq(pthread_join(th, &res), 0);
 	cr_assert_null(res, "consumer stalled: lost wake-up");
 	chan_free(&c);
+}
+
+/* Kick with the flag set each time until the pipe is full; returns kicks. */
+static int fill(struct chan *c)
+{
+	int cap = fcntl(c->fds[1], F_GETPIPE_SZ), i;
+
+	cr_assert_gt(cap, 0);
+	for (i = 0; i < cap + 10 && !c->kick.st.full; i++) {
+		atomic_store(&c->cons.hdr->need_wakeup, 1);
+		cr_assert_eq(ipc_notify_kick(&c->kick), 1, "kick %d", i);
+	}
+	cr_assert_eq(c->kick.st.full, 1, "the pipe filled up");
+	return i;
+}
+
+Test(notify, a_full_pipe_counts_as_a_kick_and_never_waits, .timeout = 20)
+{
+	struct chan c;
+	int n;
+
+	chan_new(&c, 8);
+	n = fill(&c);
+	cr_assert_eq(queued(&c), n - 1, "every kick but the last wrote");
+	atomic_store(&c.cons.hdr->need_wakeup, 1);
+	cr_assert_eq(ipc_notify_kick(&c.kick), 1, "still a kick");
+	cr_assert_eq(c.kick.st.full, 2);
+	cr_assert_eq(c.kick.st.kicks, (uint64_t)n + 1);
+	chan_free(&c);
+}
+
+Test(notify, a_drain_reads_a_bounded_amount_and_never_waits, .timeout = 20)
+{
+	struct chan c;
+	int left, calls = 0;
+
+	chan_new(&c, 8);
+	fill(&c);
+	while ((left = queued(&c)) > 0) {
+		cr_assert_eq(ipc_notify_drain(&c.wait), 1);
+		cr_assert_lt(queued(&c), left, "each drain reads something");
+		cr_assert_leq(left - queued(&c), 256, "and at most 256 bytes");
+		calls++;
+	}
+	cr_assert_gt(calls, 1);
+	cr_assert_eq(ipc_notify_drain(&c.wait), 0, "empty: returns at once");
+	chan_free(&c);
+}
+
+Test(notify, a_wait_after_a_full_pipe_wakes_and_drains)
+{
+	struct chan c;
+
+	chan_new(&c, 8);
+	fill(&c);
+	cr_assert_eq(ipc_notify_wait(&c.wait, 0), 1, "a stale wake-up");
+	cr_assert_eq(c.wait.st.sleeps, 1);
+	chan_free(&c);
+}
+
+/* What one end does to its file description stays there. */
+Test(notify, the_two_ends_keep_their_own_flags, .timeout = 20)
+{
+	struct chan c;
+	int fl;
+
+	chan_new(&c, 8);
+	fl = fcntl(c.fds[1], F_GETFL);
+	cr_assert_eq(fcntl(c.fds[1], F_SETFL, fl & ~O_NONBLOCK), 0);
+	cr_assert_eq(fcntl(c.fds[0], F_GETFL) & O_NONBLOCK, O_NONBLOCK);
+	cr_assert_eq(ipc_notify_drain(&c.wait), 0, "the reader never waits");
+	cr_assert_eq(fcntl(c.fds[1], F_SETFL, fl), 0);
+	fl = fcntl(c.fds[0], F_GETFL);
+	cr_assert_eq(fcntl(c.fds[0], F_SETFL, fl & ~O_NONBLOCK), 0);
+	cr_assert_eq(fcntl(c.fds[1], F_GETFL) & O_NONBLOCK, O_NONBLOCK);
+	fill(&c); /* the writer never waits */
+	chan_free(&c);
+}
+
+Test(notify, a_drain_without_any_writer_left_is_an_error)
+{
+	struct chan c;
+
+	chan_new(&c, 8);
+	close(c.fds[1]);
+	c.fds[1] = -1;
+	cr_assert_eq(ipc_notify_drain(&c.wait), -EPIPE);
+	cr_assert_eq(ipc_notify_wait(&c.wait, 1000), -EPIPE);
+	close(c.fds[0]);
+	free(c.mem);
 }

@@ -241,7 +241,7 @@ struct xproc {
 	struct ipc_arena arena;
 	struct ipc_inflight inf;
 	struct ipc_notify sq_kick, cq_wait;
-	int sq_efd, cq_efd;
+	int sq_pipe[2], cq_pipe[2]; /* [0] read end, [1] write end */
 };
 
 static void xproc_post(struct xproc *x, uint32_t op, uint32_t len,
@@ -294,13 +294,11 @@ Test(ring, helper_process_answers_every_request_over_shared_memory,
 	cr_assert_eq(ipc_arena_init(&x.arena, ipc_region_arena(&x.reg), 512,
 				    256, true), 0);
 	cr_assert_eq(ipc_inflight_init(&x.inf, 64), 0);
-	x.sq_efd = ipc_notify_eventfd(0);
-	x.cq_efd = ipc_notify_eventfd(0);
-	cr_assert_geq(x.sq_efd, 0);
-	cr_assert_geq(x.cq_efd, 0);
-	ipc_notify_init(&x.sq_kick, &x.sq, x.sq_efd);
-	ipc_notify_init(&x.cq_wait, &x.cq, x.cq_efd);
-	pid = ring_peer_spawn(x.reg.fd, x.sq_efd, x.cq_efd, NULL);
+	cr_assert_eq(ipc_notify_pipe(x.sq_pipe), 0);
+	cr_assert_eq(ipc_notify_pipe(x.cq_pipe), 0);
+	ipc_notify_init(&x.sq_kick, &x.sq, x.sq_pipe[1]);
+	ipc_notify_init(&x.cq_wait, &x.cq, x.cq_pipe[0]);
+	pid = ring_peer_spawn(x.reg.fd, x.sq_pipe[0], x.cq_pipe[1], NULL);
 	cr_assert_gt(pid, 0);
 
 	while (done < 20000) {
@@ -326,6 +324,8 @@ Test(ring, helper_process_answers_every_request_over_shared_memory,
 	ipc_inflight_fini(&x.inf);
 	ipc_arena_fini(&x.arena);
 	ipc_region_close(&x.reg);
-	close(x.sq_efd);
-	close(x.cq_efd);
+	for (i = 0; i < 2; i++) {
+		close(x.sq_pipe[i]);
+		close(x.cq_pipe[i]);
+	}
 }

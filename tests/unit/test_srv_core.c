@@ -57,7 +57,8 @@ static void core_init(void)
 	s = srv_core_new(&fake_ops, NULL);
 	cr_assert_not_null(s);
 	cr_assert_eq(
-		srv_core_attach(s, vmm.reg.fd, vmm.sq_efd, vmm.cq_efd, &geo),
+		srv_core_attach(s, vmm.reg.fd, vmm.srv_kick_fd,
+				vmm.srv_call_fd, &geo),
 		0);
 }
 

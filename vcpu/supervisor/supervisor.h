@@ -53,7 +53,7 @@ struct supervisor_spec {
 
 /* Called on the I/O thread, with no supervisor lock held. */
 struct supervisor_ops {
-	/* The completion eventfd fired: reap (e.g. front_reap()). */
+	/* The completion pipe woke us: reap (e.g. front_reap()). */
 	void (*completions)(void *opaque);
 	/* The server died (already logged and reaped). May be NULL. */
 	void (*died)(void *opaque);
@@ -93,9 +93,9 @@ int supervisor_start(struct supervisor *s, const struct supervisor_spec *spec,
 		     char *err, size_t errlen);
 
 /*
- * Watch the server's pidfd, the completion eventfd and the control socket
+ * Watch the server's pidfd, the completion pipe and the control socket
  * on 'io' (started or not). ops->completions runs for every wake-up of the
- * cq eventfd; a dead server is logged once ("isovm: console server (pid N)
+ * cq pipe; a dead server is logged once ("isovm: console server (pid N)
  * died: ...") and ops->died is called. An unasked CTL_ERROR is logged
  * while the SUPERVISOR_ERROR_BURST bucket lasts, then the server is killed;
  * a STATS_REPLY to a request whose caller timed out is dropped; any other
