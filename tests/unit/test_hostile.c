@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "ipc/arena.h"
+#include "ipc/dataplane.h"
 #include "ipc/inflight.h"
 #include "ipc/notify.h"
 #include "ipc/region.h"
@@ -498,4 +500,100 @@ Test(hostile, server_process_moving_its_index_back, .timeout = 30)
 	}
 	cr_assert_eq(ret, -EPROTO);
 	vmm_stop(&v);
+}
+
+/*
+ * Hostile peers of the wake-up fds: whatever the server does to the fds it
+ * was handed, the VMM's kick and its completion read return at once. The
+ * data plane is the one the VMM really opens; .timeout turns a blocked
+ * call into a failure.
+ */
+static const struct ipc_geom dp_geom = { 16, 16, 256, 16 };
+
+static pid_t dp_peer(struct ipc_dp_vmm *d, const char *evil)
+{
+	pid_t pid;
+
+	cr_assert_eq(ipc_dp_vmm_open(d, &dp_geom, 1), 0);
+	pid = ring_peer_spawn(d->reg.fd, d->srv_kick_fd, d->srv_call_fd, evil);
+	cr_assert_gt(pid, 0);
+	return pid;
+}
+
+static void dp_peer_stop(struct ipc_dp_vmm *d, pid_t pid)
+{
+	cr_assert_eq(kill(pid, SIGKILL), 0);
+	cr_assert_eq(waitpid(pid, NULL, 0), pid);
+	ipc_dp_vmm_close(d);
+}
+
+static double dp_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+Test(hostile, server_filling_its_kick_fd_cannot_block_a_kick, .timeout = 20)
+{
+	_Atomic uint32_t *flag;
+	struct ipc_dp_vmm d;
+	struct timespec ms = { 0, 1000000 };
+	double t0;
+	pid_t pid;
+	int i, ret, cap;
+
+	pid = dp_peer(&d, "efdfill");
+	flag = &d.sq.hdr->need_wakeup;
+	/* The peer asks for a kick once its fill is done. */
+	for (i = 0; i < 5000 && !atomic_load(flag); i++)
+		nanosleep(&ms, NULL);
+	cr_assert(atomic_load(flag), "the peer set need_wakeup");
+	cap = fcntl(d.kick_fd, F_GETPIPE_SZ);
+	cr_assert_gt(cap, 0);
+	t0 = dp_now();
+	/* More kicks than the pipe holds, each one asked for. */
+	for (i = 0; i < cap + 100; i++) {
+		atomic_store(flag, 1);
+		ret = ipc_dp_vmm_kick(&d);
+		cr_assert_eq(ret, 1, "kick %d: %d", i, ret);
+	}
+	cr_assert_lt(dp_now() - t0, 5.0, "kicks returned at once");
+	cr_assert_geq(d.sq_kick.st.full, 100, "a full pipe is a kick sent");
+	cr_assert_eq(fcntl(d.kick_fd, F_GETFL) & O_NONBLOCK, O_NONBLOCK,
+		     "the VMM's end is still non-blocking");
+	dp_peer_stop(&d, pid);
+}
+
+Test(hostile, server_taking_back_its_wakeup_cannot_block_the_read,
+     .timeout = 20)
+{
+	struct ipc_req r = { .op = IPC_OP_READ, .arena_len = 100 };
+	struct timespec later = { 0, 50000000 };
+	struct ipc_dp_done done;
+	struct ipc_dp_vmm d;
+	struct pollfd p;
+	double t0;
+	pid_t pid;
+
+	pid = dp_peer(&d, "cqblock");
+	/* The VMM's event loop sleeps on the completion fd. */
+	cr_assert_eq(ipc_notify_arm(&d.cq_wait), 0);
+	cr_assert_eq(ipc_arena_alloc(&d.arena, 100, &r.arena_off), 0);
+	cr_assert_eq(ipc_dp_vmm_submit(&d, &r, NULL), 0);
+	cr_assert_geq(ipc_dp_vmm_kick(&d), 0);
+	p = (struct pollfd){ .fd = d.call_fd, .events = POLLIN };
+	cr_assert_eq(poll(&p, 1, 5000), 1, "the peer answered and woke us");
+	/* Other callbacks run first; the peer takes its wake-up back. */
+	nanosleep(&later, NULL);
+	t0 = dp_now();
+	/* What the I/O thread does with a readable completion fd. */
+	cr_assert_eq(ipc_notify_drain(&d.cq_wait), 1, "our wake-up is ours");
+	cr_assert_eq(ipc_notify_drain(&d.cq_wait), 0, "then it is empty");
+	cr_assert_lt(dp_now() - t0, 1.0, "the reads returned at once");
+	ipc_notify_disarm(&d.cq_wait);
+	cr_assert_eq(ipc_dp_vmm_reap(&d, &done, 1), 1, "the answer is there");
+	cr_assert_eq(done.len, 100);
+	dp_peer_stop(&d, pid);
 }
