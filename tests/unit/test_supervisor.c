@@ -209,3 +209,155 @@ Test(supervisor, restart_replays_what_was_in_flight)
 	cr_assert(got_in, "the replayed IN was answered by the new server");
 	supervisor_stop(&s, 0);
 }
+
+/*
+ * A hostile server's tricks with the wake-up fds it was handed. The test
+ * plays that server with the same fds (the supervisor keeps them for a
+ * restart); the real server is stopped first so that it cannot undo the
+ * trick. Every VMM thread must stay responsive: the I/O thread still
+ * reports the server's death.
+ */
+struct trick {
+	struct supervisor *s;
+	int pipe[2];	  /* makes the I/O thread run trick_cb */
+	atomic_int calls; /* trick_cb runs */
+	void (*act)(struct trick *t);
+};
+
+static void trick_cb(int fd, void *arg)
+{
+	struct trick *t = arg;
+	char c;
+
+	if (read(fd, &c, 1) != 1)
+		return;
+	t->act(t);
+	atomic_fetch_add(&t->calls, 1);
+}
+
+/* SIGSTOP the server and wait until it is stopped. */
+static void trick_freeze(pid_t pid)
+{
+	char path[64], buf[512], *p = NULL;
+	FILE *f;
+
+	cr_assert_eq(kill(pid, SIGSTOP), 0);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	for (int i = 0; i < 2000; i++, usleep(1000)) {
+		f = fopen(path, "r");
+		cr_assert_not_null(f);
+		p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+		fclose(f);
+		if (p && p[1] == ' ' && p[2] == 'T')
+			return;
+	}
+	cr_assert_fail("server %d did not stop", (int)pid);
+}
+
+/* Wait up to 3 s for *v to reach want. */
+static bool trick_wait(atomic_int *v, int want)
+{
+	for (int i = 0; i < 3000 && atomic_load(v) < want; i++)
+		usleep(1000);
+	return atomic_load(v) >= want;
+}
+
+/* Start, freeze the server, watch t->pipe first and then the server. */
+static void trick_start(struct trick *t, struct supervisor *s,
+			struct iothread *io, struct event **ev)
+{
+	struct supervisor_spec sp;
+	char err[256];
+
+	spec_init(&sp, SUPERVISOR_BINDIR);
+	cr_assert_eq(supervisor_start(s, &sp, err, sizeof(err)), 0, "%s", err);
+	trick_freeze(s->pid);
+	t->s = s;
+	atomic_store(&t->calls, 0);
+	cr_assert_eq(pipe(t->pipe), 0);
+	cr_assert_eq(iothread_init(io), 0);
+	*ev = iothread_watch(io, t->pipe[0], trick_cb, t);
+	cr_assert_not_null(*ev);
+}
+
+static void trick_end(struct trick *t, struct supervisor *s,
+		      struct iothread *io, struct event *ev)
+{
+	cr_assert_eq(kill(s->pid, SIGKILL), 0);
+	cr_assert(trick_wait(&died, 1), "the I/O thread reported the death");
+	iothread_stop(io);
+	iothread_unwatch(ev);
+	supervisor_stop(s, 0);
+	iothread_fini(io);
+	close(t->pipe[0]);
+	close(t->pipe[1]);
+}
+
+/* The front kicks from the I/O thread (and vCPUs and main do too). */
+static void trick_kick(struct trick *t)
+{
+	ipc_dp_vmm_kick(&t->s->dp);
+}
+
+Test(supervisor, a_server_filling_its_kick_fd_blocks_no_vmm_thread,
+     .timeout = 30)
+{
+	uint64_t max = 0xfffffffffffffffeull;
+	struct trick t = {.act = trick_kick};
+	struct supervisor s;
+	struct iothread io;
+	struct event *ev;
+	int fd;
+
+	trick_start(&t, &s, &io, &ev);
+	cr_assert_eq(supervisor_watch(&s, &io, &t_ops, NULL), 0);
+	cr_assert_eq(iothread_start(&io), 0);
+	/* The server's trick: its kick fd full, never read, a kick asked. */
+	fd = s.dp.srv_kick_fd;
+	if (write(fd, &max, sizeof(max)) < 0)
+		cr_log_info("kick fd not writable by the server: %d", errno);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	atomic_store(&s.dp.sq.hdr->need_wakeup, 1);
+	cr_assert_eq(write(t.pipe[1], "k", 1), 1);
+	cr_assert(trick_wait(&t.calls, 1), "the I/O thread's kick returned");
+	/* The main thread's kick (a reboot) returns too. */
+	atomic_store(&s.dp.sq.hdr->need_wakeup, 1);
+	cr_assert_geq(ipc_dp_vmm_kick(&s.dp), 0);
+	trick_end(&t, &s, &io, ev);
+}
+
+/* The server's trick, run on the I/O thread between its wake-up and the
+ * completion callback: the call fd made blocking, its wake-up taken back. */
+static void trick_steal(struct trick *t)
+{
+	int fd = t->s->dp.srv_call_fd;
+	uint64_t v;
+
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	if (read(fd, &v, sizeof(v)) < 0) {
+		/* Not readable by the server: nothing to take back. */
+	}
+}
+
+Test(supervisor, a_server_taking_back_its_wakeup_blocks_no_vmm_thread,
+     .timeout = 30)
+{
+	struct trick t = {.act = trick_steal};
+	struct supervisor s;
+	struct iothread io;
+	struct event *ev;
+	uint64_t one = 1;
+
+	trick_start(&t, &s, &io, &ev);
+	/*
+	 * Both fds readable before the loop starts, the trick's first: one
+	 * pass of the loop runs trick_cb, then the completion callback.
+	 */
+	cr_assert_eq(write(t.pipe[1], "s", 1), 1);
+	cr_assert_eq(write(s.dp.srv_call_fd, &one, sizeof(one)),
+		     (ssize_t)sizeof(one), "the server's wake-up");
+	cr_assert_eq(supervisor_watch(&s, &io, &t_ops, NULL), 0);
+	cr_assert_eq(iothread_start(&io), 0);
+	cr_assert(trick_wait(&t.calls, 1), "the trick ran");
+	trick_end(&t, &s, &io, ev);
+}
