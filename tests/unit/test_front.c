@@ -477,6 +477,7 @@ Test(front, a_queue_kept_full_yields_to_other_events_after_the_budget)
 	}
 	cr_assert_eq(used_idx(), total, "no chain lost");
 	cr_assert_eq(turns, (total - 1) / FRONT_BUDGET);
+	cr_assert_eq(fr.st.longest, FRONT_BUDGET);
 	cr_assert_eq(event_base_loop(io.base, EVLOOP_ONCE | EVLOOP_NONBLOCK |
 						      EVLOOP_NO_EXIT_ON_EMPTY),
 		     0);

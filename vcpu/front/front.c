@@ -46,6 +46,19 @@ int front_init(struct front *f, const struct front_ops *ops, void *opaque,
 
 void front_fini(struct front *f)
 {
+	const struct front_stats *st = &f->st;
+
+	if (f->pool)
+		log_debug("%s front: chains=%llu requests=%llu stalls=%llu "
+			  "orphans=%llu errors=%llu yields=%llu "
+			  "longest_pass=%llu",
+			  f->vdev->name, (unsigned long long)st->chains,
+			  (unsigned long long)st->requests,
+			  (unsigned long long)st->stalls,
+			  (unsigned long long)st->orphans,
+			  (unsigned long long)st->errors,
+			  (unsigned long long)st->yields,
+			  (unsigned long long)st->longest);
 	iothread_soon_free(f->next_pass);
 	f->next_pass = NULL;
 	free(f->pool);
@@ -282,7 +295,7 @@ static bool front_yield(struct front *f, unsigned qi)
  */
 static void front_process(struct front *f, unsigned qi)
 {
-	unsigned budget = FRONT_BUDGET;
+	unsigned budget = FRONT_BUDGET, taken = 0;
 	struct front_chain *c;
 	int ret;
 
@@ -314,6 +327,8 @@ static void front_process(struct front *f, unsigned qi)
 			f->st.stalls++;
 			return;
 		}
+		if (++taken > f->st.longest)
+			f->st.longest = taken;
 	}
 }
 

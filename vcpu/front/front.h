@@ -105,6 +105,7 @@ struct front_stats {
 	uint64_t orphans;  /* chains dropped by a device reset */
 	uint64_t errors;   /* server protocol errors seen by front_reap */
 	uint64_t yields;   /* passes the budget ended, the rest deferred */
+	uint64_t longest;  /* most chains one pass took */
 };
 
 struct front {
@@ -143,7 +144,11 @@ int front_init(struct front *f, const struct front_ops *ops, void *opaque,
 	       struct virtio_mmio_dev *vdev, pthread_mutex_t *lock,
 	       struct ipc_dp_vmm *dp, struct iothread *io, unsigned nr_queues,
 	       unsigned max_chains);
-/* Lock not held: waits for a pass running on the I/O thread. */
+/*
+ * Lock not held: waits for a pass running on the I/O thread. Logs the
+ * counters at debug level, one line: "NAME front: chains=N requests=N
+ * stalls=N orphans=N errors=N yields=N longest_pass=N".
+ */
 void front_fini(struct front *f);
 
 /*
