@@ -116,5 +116,8 @@ int main(int argc, char **argv)
 		ret = peer_errors(fd, CTL_PEER_BURST);
 	else if (!strcmp(evil, "unasked-stats"))
 		ret = ctl_send(fd, &m, NULL, 0) ? PEER_SEND : PEER_OK;
+	else if (!strcmp(evil, "deaf"))
+		for (;;)
+			pause(); /* until the VMM kills us */
 	return ret ? ret : peer_serve(fd, evil);
 }

@@ -9,6 +9,7 @@
  *   "error-flood"    sends CTL_PEER_FLOOD unasked CTL_ERRORs after READY
  *   "error-burst"    sends CTL_PEER_BURST of them, then behaves
  *   "late-stats"     answers each STATS_REQUEST CTL_PEER_LATE_MS late
+ *   "deaf"           never reads its control socket again after READY
  *   "unasked-stats"  sends a STATS_REPLY nobody asked for after READY
  * Every STATS_REPLY carries one extra counter, "asked": the number of
  * STATS_REQUESTs received so far.

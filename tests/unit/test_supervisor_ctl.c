@@ -191,3 +191,26 @@ Test(supervisor_ctl, a_stats_reply_nobody_asked_for_gets_the_server_killed)
 	cr_assert_eq(s.exit_status & 0x7f, SIGKILL);
 	end(&s, &io);
 }
+
+/*
+ * A server that stops reading its control socket fills it: the VMM's
+ * sends must fail at once then, not wait for room (the I/O thread would
+ * stop). A socket queues a few hundred requests: 10000 fill it.
+ */
+Test(supervisor_ctl, a_server_that_stops_reading_blocks_no_request)
+{
+	struct supervisor s;
+	struct ctl_stats st;
+	int refused = 0;
+
+	start(&s, "deaf");
+	for (int i = 0; i < 10000 && !refused; i++) {
+		int ret = supervisor_stats(&s, &st, false, 0);
+
+		cr_assert(ret == -ETIMEDOUT || ret == -EPROTO, "%d", ret);
+		refused += ret == -EPROTO;
+	}
+	cr_assert_gt(refused, 0, "the socket never filled");
+	supervisor_stop(&s, 0);
+	cr_assert_eq(s.exit_status & 0x7f, SIGKILL, "a deaf server is killed");
+}

@@ -103,6 +103,18 @@ static int supervisor_spawn(struct supervisor *s,
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
 		return errf(err, errlen, -errno, "socketpair: %s",
 			    strerror(errno));
+	/*
+	 * Our end alone is non-blocking (socketpair's ends are two file
+	 * descriptions): a server that stops reading fills its queue, and a
+	 * send must then fail, not stop the I/O thread until it reads.
+	 */
+	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0) {
+		ret = -errno;
+		close(sv[0]);
+		close(sv[1]);
+		return errf(err, errlen, ret, "control socket: %s",
+			    strerror(-ret));
+	}
 	pid = supervisor_fork_exec(path, argv, sv[1]);
 	close(sv[1]);
 	if (pid < 0) {
@@ -140,6 +152,7 @@ static int supervisor_recv(struct supervisor *s, struct ctl_msg *m,
 	unsigned nfds = 0;
 	int ret;
 
+again:
 	do
 		ret = poll(&p, 1, supervisor_left_ms(deadline));
 	while (ret < 0 && errno == EINTR);
@@ -148,6 +161,9 @@ static int supervisor_recv(struct supervisor *s, struct ctl_msg *m,
 	if (ret == 0)
 		return -ETIMEDOUT;
 	ret = ctl_recv(s->ctl_fd, m, fds, CTL_SETUP_MAX_FDS, &nfds);
+	/* The socket is non-blocking: readable may still find nothing. */
+	if (ret == -EAGAIN || ret == -EINTR)
+		goto again;
 	for (unsigned i = 0; i < nfds; i++)
 		close(fds[i]);
 	if (!ret && nfds)
