@@ -2,7 +2,9 @@
  * fuzz_driver.c: a stand-alone driver for the fuzz targets when libFuzzer is
  * not available. Runs each file named on the command line through the
  * target, then N seeded inputs: random bytes, and mutations of the target's
- * own seed (LLVMFuzzerSeed(), when the target provides one).
+ * own seed (LLVMFuzzerSeed(), when the target provides one). With
+ * --write-seed FILE it writes that seed to FILE instead (scripts/fuzz.sh
+ * starts libFuzzer's corpus with it).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -73,6 +75,17 @@ int main(int argc, char **argv)
 	long iterations = 10000;
 	int first_file = 1;
 
+	/* --write-seed FILE: the seed, as a first corpus entry for libFuzzer. */
+	if (argc == 3 && strcmp(argv[1], "--write-seed") == 0) {
+		FILE *f = fopen(argv[2], "wb");
+
+		if (!f || fwrite(seed, 1, seed_len, f) != seed_len ||
+		    fclose(f) != 0) {
+			perror(argv[2]);
+			return 1;
+		}
+		return 0;
+	}
 	if (argc > 1 && strspn(argv[1], "0123456789") == strlen(argv[1])) {
 		iterations = atol(argv[1]);
 		first_file = 2;
