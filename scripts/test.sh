@@ -74,6 +74,7 @@ cmake -S . -B build/asan -DISOVM_SANITIZE=ON -DISOVM_UNIT_ONLY=ON \
 	-DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build/asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
 	run_label unit-asan host build/asan -L unit -j "$jobs"
 
 echo "== normal build"
