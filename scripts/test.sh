@@ -33,22 +33,34 @@ status=0
 # on the host or in the lab, and records its counts and time.
 run_label() {
 	local name=$1 where=$2 dir=$3 start=$SECONDS log rc line pass fail
+	local attempt froze=''
 	shift 3
 	log=$(mktemp)
 	echo "== $name: $where"
 	set +e
 	if [ "$where" = kvm-lab ]; then
-		scripts/kvm-lab.sh --timeout "$lab_timeout" -- \
-			ctest --test-dir "$dir" --output-on-failure "$@" 2>&1 |
-			tee "$log"
+		# A lab that froze whole (kvm-lab.sh stops it when its heartbeat
+		# ends: QEMU's emulated CPU has been seen to stop taking
+		# interrupts) says nothing of the tests: the label runs once more.
+		for attempt in 1 2; do
+			scripts/kvm-lab.sh --timeout "$lab_timeout" -- \
+				ctest --test-dir "$dir" --output-on-failure "$@" 2>&1 |
+				tee "$log"
+			rc=${PIPESTATUS[0]}
+			[ "$rc" -eq 125 ] && [ "$attempt" -eq 1 ] &&
+				grep -q '^kvm-lab: error: the lab froze' "$log" || break
+			echo "test: $name: the lab froze; running the label once more" >&2
+			froze=" (lab froze once)"
+		done
+		(exit "$rc")
 	else
 		ctest --test-dir "$dir" --output-on-failure "$@" 2>&1 |
 			tee "$log"
 	fi
 	rc=${PIPESTATUS[0]}
 	set -e
-	# "100% tests passed, 0 tests failed out of 50"; in the lab, whose
-	# console is a terminal, ctest colours it: the escapes go first.
+	# "100% tests passed, 0 tests failed out of 50"; ctest may colour it
+	# (a terminal in the lab once did): the escapes go first.
 	line=$(sed 's/\x1b\[[0-9;]*m//g' "$log" |
 		grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' |
 		tail -n1 || true)
@@ -65,8 +77,8 @@ run_label() {
 	[ "$fail" -eq 0 ] || status=1
 	total_pass=$((total_pass + pass))
 	total_fail=$((total_fail + fail))
-	report+=("$(printf '%-12s %-8s %4d passed %3d failed %5d s' \
-		"$name" "$where" "$pass" "$fail" $((SECONDS - start)))")
+	report+=("$(printf '%-12s %-8s %4d passed %3d failed %5d s%s' \
+		"$name" "$where" "$pass" "$fail" $((SECONDS - start)) "$froze")")
 }
 
 echo "== sanitizer build (ASan + UBSan)"
