@@ -3,11 +3,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A pty master reads EIO while no one holds the slave: look again later. */
@@ -305,11 +307,59 @@ int console_backend_open(struct console_backend *b, struct event_base *base,
 	return 0;
 }
 
+static int console_backend_ms_left(const struct timespec *end)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int)((end->tv_sec - now.tv_sec) * 1000 +
+		     (end->tv_nsec - now.tv_nsec) / 1000000);
+}
+
+/*
+ * At exit the queue may still hold up to CONSOLE_OUTQ_BYTES the guest was
+ * told are written (its OUTs completed when they were queued), and held
+ * OUTs more: the guest may power off right after its last write, while the
+ * reader is behind. One non-blocking try would lose what the fd cannot take
+ * at once, so wait for room, up to CONSOLE_CLOSE_DRAIN_MS. A hang-up or an
+ * error on the fd ends the wait at once: no one is reading.
+ */
+static void console_backend_drain(struct console_backend *b)
+{
+	struct timespec end;
+	struct pollfd p;
+	int left;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += CONSOLE_CLOSE_DRAIN_MS / 1000;
+	end.tv_nsec += (CONSOLE_CLOSE_DRAIN_MS % 1000) * 1000000L;
+	if (end.tv_nsec >= 1000000000L) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000L;
+	}
+	for (;;) {
+		/* Written bytes make room: cb->on_space moves held OUTs in. */
+		console_backend_flush(b);
+		if (b->out_fd < 0 || !b->outq.len)
+			return;
+		left = console_backend_ms_left(&end);
+		if (left <= 0)
+			break;
+		p = (struct pollfd){.fd = b->out_fd, .events = POLLOUT};
+		if (poll(&p, 1, left) < 0 && errno != EINTR)
+			break;
+		if (p.revents & (POLLHUP | POLLERR | POLLNVAL))
+			break;
+	}
+	srv_warn("console output: %zu bytes not written at exit", b->outq.len);
+	b->st.dropped += b->outq.len;
+	console_bytes_consume(&b->outq, b->outq.len);
+}
+
 void console_backend_close(struct console_backend *b)
 {
-	/* One last non-blocking try; what does not fit now is lost. */
 	if (b->out_fd >= 0 && b->outq.len)
-		console_backend_flush(b);
+		console_backend_drain(b);
 	if (b->in_armed)
 		event_del(&b->ev_in);
 	if (event_initialized(&b->ev_out))

@@ -33,6 +33,8 @@
 #include "devsrv/console/console_bytes.h"
 
 #define CONSOLE_OUTQ_BYTES (64u * 1024u)
+/* At exit, how long queued output may wait for a slow reader. */
+#define CONSOLE_CLOSE_DRAIN_MS 2000
 
 struct console_backend_cb {
 	void (*on_input)(void *ctx); /* new bytes in the input buffer */
@@ -73,7 +75,12 @@ int console_backend_open(struct console_backend *b, struct event_base *base,
 			 const struct srv_fds *fds, struct console_bytes *inbuf,
 			 const struct console_backend_cb *cb, void *ctx);
 
-/* Best effort to write what is queued, then stop (no blocking). */
+/*
+ * Write what is queued, and what held OUTs still offer through
+ * cb->on_space, waiting for the output fd up to CONSOLE_CLOSE_DRAIN_MS
+ * (not at all once it reports a hang-up or an error); drop and count what
+ * is left then. Then stop. Called at exit, outside the event loop.
+ */
 void console_backend_close(struct console_backend *b);
 
 /*

@@ -4,12 +4,14 @@
  * backends in polling and interrupt modes; every virtq-evil rule puts only
  * that device in NEEDS_RESET while the VMM and the UART go on; a killed
  * console server leaves the VMM and the guest running; bad --console values
- * are refused before any VM exists.
+ * are refused before any VM exists; a slow pty reader still gets every
+ * byte the guest wrote before it powered off.
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "guest-drivers/abi/isovm_abi.h"
@@ -25,6 +28,7 @@
 
 #define CON_TIMEOUT_MS 90000
 #define CON_ECHO_LINE "hello-isovm-console-42"
+#define CON_PAUSE_MS 1200
 
 enum con_backend { CON_STDIO, CON_PTY, CON_SOCKET, CON_FILE };
 
@@ -37,6 +41,11 @@ struct con_run {
 	const char *disk;     /* --disk value, or NULL */
 	bool kill_server;     /* kill isovm-console once the guest is ready */
 	bool killed;
+	size_t slow;          /* pty: the hook reads at most this per call */
+	size_t pause_at;      /* ...and stops for CON_PAUSE_MS once it has this */
+	double resume;        /* when it reads again (CLOCK_MONOTONIC s) */
+	char *got;            /* what that slow reader read */
+	size_t got_len;
 };
 
 static const char *con_output(const struct vmrun *r, const struct con_run *c)
@@ -59,14 +68,58 @@ static void con_open_pty(struct vmrun *r, struct con_run *c)
 		return;
 	memcpy(path, p, n);
 	path[n] = '\0';
-	c->fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	c->fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC |
+			   (c->slow ? O_NONBLOCK : 0));
 	if (c->fd < 0)
 		return;
 	if (tcgetattr(c->fd, &t) == 0) {
 		cfmakeraw(&t);
 		tcsetattr(c->fd, TCSANOW, &t);
 	}
-	r->extra_fd = c->fd;
+	if (!c->slow)
+		r->extra_fd = c->fd; /* the harness reads it as fast as it can */
+}
+
+static double con_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * A slow reader: at most c->slow bytes per call of the hook (~50 ms),
+ * with one pause once it has c->pause_at bytes. A read of a pty returns at
+ * most its 4 KiB input queue: read until the kernel has given c->slow or
+ * nothing for 2 ms.
+ */
+static void con_read_slowly(struct con_run *c)
+{
+	static char buf[4 << 20];
+	size_t want = c->slow;
+	ssize_t n;
+
+	if (c->pause_at && c->got_len >= c->pause_at) {
+		c->pause_at = 0;
+		c->resume = con_now() + CON_PAUSE_MS / 1000.0;
+	}
+	if (con_now() < c->resume)
+		return;
+	while (want && c->got_len < sizeof(buf) - 1) {
+		struct pollfd p = { .fd = c->fd, .events = POLLIN };
+		size_t room = sizeof(buf) - 1 - c->got_len;
+
+		if (poll(&p, 1, 2) != 1)
+			break;
+		n = read(c->fd, buf + c->got_len, room < want ? room : want);
+		if (n <= 0)
+			break;
+		c->got_len += (size_t)n;
+		want -= (size_t)n;
+	}
+	buf[c->got_len] = '\0';
+	c->got = buf;
 }
 
 static void con_open_socket(struct vmrun *r, struct con_run *c)
@@ -95,6 +148,8 @@ static void con_hook(struct vmrun *r, void *arg)
 		con_open_pty(r, c);
 	if (c->fd < 0 && c->backend == CON_SOCKET)
 		con_open_socket(r, c);
+	if (c->slow && c->fd >= 0)
+		con_read_slowly(c);
 	out = con_output(r, c);
 	if (c->kill_server && !c->killed && strstr(out, "console-echo ready")) {
 		pid_t pid = harness_child_pid(r->pid, "isovm-console");
@@ -280,6 +335,33 @@ Test(console, bulk_socket_poll) { con_bulk(CON_SOCKET, "poll"); }
 Test(console, bulk_socket_irq) { con_bulk(CON_SOCKET, "irq"); }
 Test(console, bulk_file_poll) { con_bulk(CON_FILE, "poll"); }
 Test(console, bulk_file_irq) { con_bulk(CON_FILE, "irq"); }
+
+/*
+ * The reader of the pty is slower than the guest, so when the guest powers
+ * off right after its last write, the server still queues output and the
+ * pty holds more: neither the server nor isovm may exit (the master's last
+ * close discards what the slave's reader has not read) before the reader
+ * has it all. The reader takes 32 KiB per ~50 ms, nothing after isovm
+ * exited. It pauses for CON_PAUSE_MS with 40 KiB still to come, less than
+ * the server queues: the guest powers off during the pause, and isovm is
+ * told to stop with output in the server and in the pty. The pause is
+ * longer than a server is given to stop by default (1 s).
+ */
+Test(console, bulk_pty_slow_reader_gets_every_byte)
+{
+	struct con_run c = { .backend = CON_PTY, .slow = 32 << 10,
+			     .pause_at = (1 << 20) - (40 << 10) };
+	struct vmrun r;
+
+	harness_need_kvm();
+	con_boot(&r, &c,
+		 "test=console-bulk console-bulk.mib=1 console-bulk.seed=77 virtio-mode=irq");
+	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
+	cr_assert_not_null(c.got, "the pty was never opened");
+	con_check_bulk(c.got, c.got_len, 1 << 20);
+	cr_assert_null(strstr(r.err, "not written at exit"), "%s", r.err);
+	vmrun_free(&r);
+}
 
 /*
  * The rule is broken on the first virtio device, the console (slot 0); a

@@ -2,12 +2,16 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vcpu/config/console_cfg.h"
@@ -235,4 +239,87 @@ Test(console_cfg, stdio_gives_its_own_output_description)
 				  "stdout became non-blocking");
 	}
 	console_cfg_close(&r);
+}
+
+/* Write n bytes of guest output into the master, as the server would. */
+static void pty_fill(int master, size_t n)
+{
+	char buf[1024];
+
+	memset(buf, 'g', sizeof(buf));
+	for (size_t done = 0; done < n; done += sizeof(buf))
+		cr_assert_eq(write(master, buf, sizeof(buf)), sizeof(buf));
+}
+
+static long ms_since(const struct timespec *a)
+{
+	struct timespec b;
+
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (b.tv_sec - a->tv_sec) * 1000 +
+	       (b.tv_nsec - a->tv_nsec) / 1000000;
+}
+
+/*
+ * The master's last close hangs the slave up and the kernel drops what the
+ * slave's reader had not read: the close waits for a reader that is late.
+ */
+Test(console_cfg, pty_close_waits_for_the_slaves_reader)
+{
+	struct console_res r;
+	struct termios t;
+	int s, st;
+	pid_t pid;
+
+	cr_assert_eq(open_value("pty", &r), 0, "%s", err);
+	s = open(r.pty_name, O_RDONLY | O_NOCTTY);
+	cr_assert_geq(s, 0);
+	cr_assert_eq(tcgetattr(s, &t), 0);
+	cfmakeraw(&t);
+	cr_assert_eq(tcsetattr(s, TCSANOW, &t), 0);
+	pty_fill(r.fd, 8192);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (!pid) {
+		char buf[4096];
+		size_t got = 0;
+		struct pollfd p = {.fd = s, .events = POLLIN};
+		ssize_t n;
+
+		close(r.fd); /* the parent's close is the master's last */
+		usleep(300000);
+		while (got < 8192 && poll(&p, 1, 3000) == 1 &&
+		       (n = read(s, buf, sizeof(buf))) > 0)
+			got += (size_t)n;
+		_exit(got == 8192 ? 0 : 1);
+	}
+	close(s);
+	console_cfg_close(&r);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		  "the reader lost output at the close");
+}
+
+/* Output no one can read any more does not hold the close up. */
+Test(console_cfg, pty_close_does_not_wait_without_a_reader)
+{
+	struct console_res r;
+	struct timespec t0;
+	int s;
+
+	/* A slave never opened. */
+	cr_assert_eq(open_value("pty", &r), 0, "%s", err);
+	pty_fill(r.fd, 4096);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	console_cfg_close(&r);
+	cr_assert_lt(ms_since(&t0), 500);
+	/* A slave opened, then closed again. */
+	cr_assert_eq(open_value("pty", &r), 0, "%s", err);
+	s = open(r.pty_name, O_RDONLY | O_NOCTTY);
+	cr_assert_geq(s, 0);
+	pty_fill(r.fd, 4096);
+	close(s);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	console_cfg_close(&r);
+	cr_assert_lt(ms_since(&t0), 500);
 }

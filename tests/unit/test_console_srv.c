@@ -494,6 +494,97 @@ Test(console_srv, full_output_holds_out_requests_back, .init = srv_start)
 	close(out[0]);
 }
 
+static long ms_since(const struct timespec *a)
+{
+	struct timespec b;
+
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (b.tv_sec - a->tv_sec) * 1000 +
+	       (b.tv_nsec - a->tv_nsec) / 1000000;
+}
+
+/*
+ * Output the server took (and OUTs it still holds) reaches a reader slower
+ * than the guest even when the shutdown comes first: the guest may power
+ * off right after its last write.
+ */
+Test(console_srv, shutdown_writes_queued_output_to_a_slow_reader,
+     .init = srv_start)
+{
+	enum ctl_fd_role roles[2] = {CTL_FD_BACKEND, CTL_FD_BACKEND_OUT};
+	struct ctl_msg m = {.type = CTL_SHUTDOWN};
+	int in[2], out[2], be[2], st;
+	static char chunk[4096], got[4096];
+	unsigned total = 20, done = 0;
+	struct ipc_dp_done d;
+
+	cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+	cr_assert(fcntl(out[1], F_SETPIPE_SZ, 4096) > 0);
+	be[0] = in[0];
+	be[1] = out[1];
+	setup_with(CTL_CONSOLE_STDIO, be, roles, 2);
+	close(in[0]);
+	close(out[1]);
+	/* 20 x 4 KiB: more than the pipe and the queue hold together. */
+	for (unsigned i = 0; i < total; i++) {
+		memset(chunk, 'A' + i % 26, sizeof(chunk));
+		post(OUT, VIRTIO, chunk, sizeof(chunk));
+	}
+	while (fake_vmm_reap(&vmm, &d, NULL, 0, 300) == 1)
+		done++;
+	cr_assert_lt(done, total, "nothing was held back");
+	send_msg(&m);
+	for (unsigned i = 0; i < total; i++) {
+		usleep(20000);
+		cr_assert_eq(read_exact(out[0], got, sizeof(got), 3000),
+			     sizeof(got), "chunk %u of %u lost", i, total);
+		for (size_t j = 0; j < sizeof(got); j++)
+			cr_assert_eq(got[j], 'A' + i % 26, "chunk %u", i);
+	}
+	st = fake_vmm_wait(&vmm, 5000);
+	cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		  "status %#x", st);
+	cr_assert_eq(read(out[0], got, 1), 0, "more than was sent");
+	close(in[1]);
+	close(out[0]);
+}
+
+/* No one holds the pty's slave any more: the exit does not wait for it. */
+Test(console_srv, shutdown_does_not_wait_for_a_hung_up_pty, .init = srv_start)
+{
+	static const enum ctl_fd_role role = CTL_FD_BACKEND;
+	int mfd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), sl, st;
+	struct ctl_msg m = {.type = CTL_SHUTDOWN};
+	static char chunk[4096];
+	struct ipc_dp_done d;
+	struct timespec t0;
+	struct termios t;
+
+	cr_assert_geq(mfd, 0);
+	cr_assert_eq(grantpt(mfd), 0);
+	cr_assert_eq(unlockpt(mfd), 0);
+	sl = open(ptsname(mfd), O_RDWR | O_NOCTTY | O_CLOEXEC);
+	cr_assert_geq(sl, 0);
+	cr_assert_eq(tcgetattr(sl, &t), 0);
+	cfmakeraw(&t);
+	cr_assert_eq(tcsetattr(sl, TCSANOW, &t), 0);
+	setup_with(CTL_CONSOLE_PTY, &mfd, &role, 1);
+	close(mfd);
+	memset(chunk, 'x', sizeof(chunk));
+	for (unsigned i = 0; i < 8; i++)
+		post(OUT, VIRTIO, chunk, sizeof(chunk));
+	while (fake_vmm_reap(&vmm, &d, NULL, 0, 300) == 1)
+		;
+	close(sl);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	send_msg(&m);
+	st = fake_vmm_wait(&vmm, 5000);
+	cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		  "status %#x", st);
+	cr_assert_lt(ms_since(&t0), 1000, "the exit waited for no reader");
+}
+
 Test(console_srv, file_backend_appends_output, .init = srv_start)
 {
 	static const enum ctl_fd_role role = CTL_FD_BACKEND;

@@ -1,12 +1,15 @@
 /* console_cfg.c: --console: parse it, open its backend, undo it at exit. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vcpu/config/console_cfg.h"
@@ -196,8 +199,84 @@ int console_cfg_open(const struct console_cfg *cfg, struct console_res *r,
 	return errf(err, errlen, -EINVAL, "--console: bad kind");
 }
 
+/* A master reports POLLHUP once the last holder of its slave has gone. */
+static bool console_cfg_pty_hup(int master)
+{
+	struct pollfd p = {.fd = master};
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
+}
+
+/*
+ * 1 while the slave's reader has output left to read, 0 when it has read
+ * all, -1 when no one but us holds the slave (also when it was never
+ * opened: only our own close then makes the master report POLLHUP) or we
+ * cannot tell.
+ */
+static int console_cfg_pty_unread(const struct console_res *r)
+{
+	struct pollfd p = {.events = POLLIN};
+	int queued = 0, left = 0;
+
+	if (console_cfg_pty_hup(r->fd))
+		return -1;
+	p.fd = ioctl(r->fd, TIOCGPTPEER,
+		     O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (p.fd < 0)
+		p.fd = open(r->pty_name,
+			    O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (p.fd < 0)
+		return -1;
+	/*
+	 * The slave's input queue holds 4 KiB; the kernel keeps the rest in
+	 * a buffer that its work moves into the queue as the reader makes
+	 * room. FIONREAD waits for a read in progress to end (the read then
+	 * has restarted that work); poll() waits for that work to finish and
+	 * reports what it moved; FIONREAD counts the queue once more.
+	 */
+	if (ioctl(p.fd, FIONREAD, &queued) < 0 || poll(&p, 1, 0) < 0 ||
+	    ioctl(p.fd, FIONREAD, &left) < 0)
+		queued = left = -1;
+	close(p.fd);
+	if (queued < 0 || console_cfg_pty_hup(r->fd))
+		return -1;
+	return queued || left || (p.revents & POLLIN);
+}
+
+/*
+ * The last close of a pty master hangs the slave up, and Linux then
+ * flushes the slave's input queue: guest output the server wrote but the
+ * reader has not read yet would be lost, and the guest may power off right
+ * after its last write. While someone holds the slave and has output left
+ * to read, wait for it, up to CONSOLE_CFG_PTY_DRAIN_MS. A reader may take
+ * the queue's last bytes while we look and leave more on their way: only
+ * two empty looks in a row, CONSOLE_CFG_PTY_POLL_MS apart, count. Call
+ * after the server stopped (nothing more is written).
+ */
+static void console_cfg_pty_drain(const struct console_res *r)
+{
+	struct timespec nap = {0, CONSOLE_CFG_PTY_POLL_MS * 1000000L};
+	int naps = CONSOLE_CFG_PTY_DRAIN_MS / CONSOLE_CFG_PTY_POLL_MS;
+	int quiet = 0, unread;
+
+	while ((unread = console_cfg_pty_unread(r)) >= 0) {
+		quiet = unread ? 0 : quiet + 1;
+		if (quiet == 2)
+			return;
+		if (naps-- <= 0) {
+			if (unread)
+				log_warn("console pty: output the reader had "
+					 "not read at exit is lost");
+			return;
+		}
+		nanosleep(&nap, NULL);
+	}
+}
+
 void console_cfg_close(struct console_res *r)
 {
+	if (r->kind == CTL_CONSOLE_PTY && r->fd >= 0)
+		console_cfg_pty_drain(r);
 	if (r->tty_raw)
 		tcsetattr(r->fd, TCSAFLUSH, &r->tty_saved);
 	r->tty_raw = false;

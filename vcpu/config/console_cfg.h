@@ -13,6 +13,9 @@
 
 #include "proto/ctl_msg.h"
 
+#define CONSOLE_CFG_PTY_DRAIN_MS 2000 /* at exit, for the pty's reader */
+#define CONSOLE_CFG_PTY_POLL_MS	 10   /* how often it is looked at */
+
 struct console_cfg {
 	enum ctl_console_backend kind; /* CTL_CONSOLE_STDIO by default */
 	const char *path;	       /* file or socket; points into argv */
@@ -50,7 +53,12 @@ int console_cfg_parse(const char *arg, struct console_cfg *cfg, char *err,
 int console_cfg_open(const struct console_cfg *cfg, struct console_res *r,
 		     char *err, size_t errlen);
 
-/* Close fds, restore the terminal, remove the socket path. Idempotent. */
+/*
+ * Close fds, restore the terminal, remove the socket path. Idempotent.
+ * A pty whose slave someone holds with output unread waits for it first,
+ * up to CONSOLE_CFG_PTY_DRAIN_MS (the master's last close would discard
+ * it): call after the console server stopped.
+ */
 void console_cfg_close(struct console_res *r);
 
 #endif

@@ -507,7 +507,7 @@ void front_console_drain(struct front_console *fc)
 void front_console_stop(struct front_console *fc)
 {
 	if (fc->started)
-		supervisor_stop(&fc->sup, 0);
+		supervisor_stop(&fc->sup, FRONT_CONSOLE_STOP_MS);
 	fc->started = false;
 	if (fc->tx_ev)
 		iothread_unwatch(fc->tx_ev);

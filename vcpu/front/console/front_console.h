@@ -41,6 +41,11 @@
 #define FRONT_CONSOLE_OUT_MAX	  (256u << 10) /* bytes per virtio OUT request */
 #define FRONT_CONSOLE_IN_MAX	  4096u	       /* bytes per virtio IN request */
 #define FRONT_CONSOLE_DRAIN_MS	  2000	       /* at exit, for UART output */
+/*
+ * At exit, for the server to stop: it first writes what it queued to a
+ * slow reader, for up to 2 s (its CONSOLE_CLOSE_DRAIN_MS), then exits.
+ */
+#define FRONT_CONSOLE_STOP_MS 3000
 
 struct front_console_stats {
 	uint64_t uart_out, uart_in;	/* bytes delivered */
