@@ -179,6 +179,23 @@ static void assert_protocol_error(void)
 
 TestSuite(console_srv, .fini = srv_stop, .timeout = 60);
 
+/* A pty whose slave (*slave, raw) this test holds; returns the master. */
+static int open_raw_pty(int *slave)
+{
+	int mfd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	struct termios t;
+
+	cr_assert_geq(mfd, 0);
+	cr_assert_eq(grantpt(mfd), 0);
+	cr_assert_eq(unlockpt(mfd), 0);
+	*slave = open(ptsname(mfd), O_RDWR | O_NOCTTY | O_CLOEXEC);
+	cr_assert_geq(*slave, 0);
+	cr_assert_eq(tcgetattr(*slave, &t), 0);
+	cfmakeraw(&t);
+	cr_assert_eq(tcsetattr(*slave, TCSANOW, &t), 0);
+	return mfd;
+}
+
 Test(console_srv, out_bytes_reach_the_backend_in_order, .init = srv_stdio)
 {
 	char want[8192], got[8192];
@@ -554,21 +571,12 @@ Test(console_srv, shutdown_writes_queued_output_to_a_slow_reader,
 Test(console_srv, shutdown_does_not_wait_for_a_hung_up_pty, .init = srv_start)
 {
 	static const enum ctl_fd_role role = CTL_FD_BACKEND;
-	int mfd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), sl, st;
+	int sl, st, mfd = open_raw_pty(&sl);
 	struct ctl_msg m = {.type = CTL_SHUTDOWN};
 	static char chunk[4096];
 	struct ipc_dp_done d;
 	struct timespec t0;
-	struct termios t;
 
-	cr_assert_geq(mfd, 0);
-	cr_assert_eq(grantpt(mfd), 0);
-	cr_assert_eq(unlockpt(mfd), 0);
-	sl = open(ptsname(mfd), O_RDWR | O_NOCTTY | O_CLOEXEC);
-	cr_assert_geq(sl, 0);
-	cr_assert_eq(tcgetattr(sl, &t), 0);
-	cfmakeraw(&t);
-	cr_assert_eq(tcsetattr(sl, TCSANOW, &t), 0);
 	setup_with(CTL_CONSOLE_PTY, &mfd, &role, 1);
 	close(mfd);
 	memset(chunk, 'x', sizeof(chunk));
@@ -706,19 +714,10 @@ Test(console_srv, socket_clients_come_and_go, .init = srv_start)
 Test(console_srv, pty_master_carries_both_directions, .init = srv_start)
 {
 	static const enum ctl_fd_role role = CTL_FD_BACKEND;
-	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), sl;
+	int sl, m = open_raw_pty(&sl);
 	char buf[16] = {0};
-	struct termios t;
 	struct ipc_dp_done d;
 
-	cr_assert_geq(m, 0);
-	cr_assert_eq(grantpt(m), 0);
-	cr_assert_eq(unlockpt(m), 0);
-	sl = open(ptsname(m), O_RDWR | O_NOCTTY | O_CLOEXEC);
-	cr_assert_geq(sl, 0);
-	cr_assert_eq(tcgetattr(sl, &t), 0);
-	cfmakeraw(&t);
-	cr_assert_eq(tcsetattr(sl, TCSANOW, &t), 0);
 	setup_with(CTL_CONSOLE_PTY, &m, &role, 1);
 	close(m);
 	post(OUT, UART, "boot\n", 5);
