@@ -15,7 +15,8 @@
 # default max; without svm there is no KVM), ISOVM_LAB_SCRATCH (size of
 # the scratch disk, default 32G, sparse), ISOVM_LAB_FROZEN (seconds
 # without the lab's heartbeat before it counts as frozen and is stopped,
-# default 120). CMD sees the caller's environment with TMPDIR=/tmp and
+# default 120), ISOVM_LAB_MIN_FREE_MB (host space the lab needs free
+# beside its run folder, default 2048). CMD sees the caller's environment with TMPDIR=/tmp and
 # ISOVM_IN_LAB=1. The lab's monitor is the socket monitor.sock in its run
 # folder (build/lab/runs/), for looking into a lab that stopped answering.
 set -euo pipefail
@@ -96,6 +97,13 @@ for p in "$PWD" "$top"; do
 	esac
 done | sort -u >"$run/keep"
 
+# The scratch disk is sparse: it takes host space only as the lab writes.
+# Too little room fails here, not as I/O errors deep in a test.
+avail_mb=$(df --output=avail -B1M "$run" | tail -n1 | tr -d ' ')
+[ "$avail_mb" -ge "${ISOVM_LAB_MIN_FREE_MB:-2048}" ] ||
+	lab_error "only $avail_mb MiB free on the disk of $top/build/lab" \
+		"(the lab's scratch disk grows there; it needs" \
+		"${ISOVM_LAB_MIN_FREE_MB:-2048} MiB)"
 truncate -s "${ISOVM_LAB_SCRATCH:-32G}" "$run/scratch.img"
 mkfs.ext4 -q -F -E lazy_itable_init=1,lazy_journal_init=1 "$run/scratch.img" ||
 	lab_error "mkfs.ext4 on the scratch disk failed"
@@ -116,7 +124,9 @@ args=(
 	-device isa-debug-exit,iobase=0xf4,iosize=0x01
 	-fsdev local,id=hostroot,path=/,security_model=passthrough,multidevs=remap
 	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
-	-drive "file=$run/scratch.img,if=none,id=scratch,format=raw,cache=unsafe"
+	# A host write error (its disk full) reaches the lab as an I/O error;
+	# QEMU's default would pause the whole lab, which looks frozen.
+	-drive "file=$run/scratch.img,if=none,id=scratch,format=raw,cache=unsafe,werror=report,rerror=report"
 	-device virtio-blk-pci,drive=scratch
 	-device virtio-serial-pci
 	-chardev stdio,id=out,signal=off
@@ -153,6 +163,10 @@ qemu_pid=$!
 			break
 		fi
 		if [ $((SECONDS - last_beat)) -ge "$frozen_s" ]; then
+			# What the lab's CPU was doing, for the error below.
+			timeout 20 python3 "$top/scripts/lab/monitor-query.py" \
+				"$run/monitor.sock" "info status" "info registers" "info lapic" \
+				"x/8i \$pc" >"$run/frozen-cpu" 2>&1
 			echo "$((SECONDS - last_beat))" >"$run/frozen"
 			break
 		fi
@@ -172,6 +186,14 @@ if [ -f "$run/timed-out" ]; then
 	lab_error "time limit of ${timeout_s} s reached while running: $*"
 fi
 if [ -f "$run/frozen" ]; then
+	# The evidence first, the one-line verdict last.
+	{
+		echo "kvm-lab: the frozen lab's log ends:"
+		tail -n 15 "$run/lab.log" 2>/dev/null
+		echo "kvm-lab: its CPU when it was stopped:"
+		grep -Ev '^(GDT|IDT|[CDEFGS]S |LDT|TR |ST[0-7]|FPR|FCW|XMM|YMM|MXCSR|DR[0-7]|$)' \
+			"$run/frozen-cpu" 2>/dev/null | head -n 60
+	} >&2
 	lab_error "the lab froze (no heartbeat for $(cat "$run/frozen") s)" \
 		"while running: $*"
 fi

@@ -4,8 +4,9 @@
 # /dev/kvm, a /tmp that holds O_DIRECT files, sockets and fifos, an empty
 # stdin when there is no terminal; its output streams while it runs; its
 # exit status comes back; kvm_amd runs without virtual GIF; and each
-# failure (no QEMU, no svm, the time limit, a frozen lab) is one clear line
-# and status 125.
+# failure (no QEMU, no svm, the time limit, a frozen lab, a host disk too
+# full for the scratch disk) is one clear line and status 125; a frozen
+# lab also shows its log and its CPU's state.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 lab=scripts/kvm-lab.sh
@@ -113,6 +114,16 @@ rc=$?
 [ $((SECONDS - start)) -lt 120 ] &&
 	pass "frozen lab: stopped after $((SECONDS - start)) s" ||
 	fail "frozen lab: took $((SECONDS - start)) s"
+# ...and shows what its CPU was doing, read from QEMU's monitor.
+expect "frozen lab: its state" "$err" "kvm-lab: its CPU when it was stopped:"
+expect "frozen lab: run state" "$err" "VM status: running"
+expect "frozen lab: registers" "$err" "RIP="
+# Too little host disk for the scratch disk: refused at once, one line.
+err=$(ISOVM_LAB_MIN_FREE_MB=999999999 "$lab" -- true 2>&1)
+rc=$?
+[ "$rc" -eq 125 ] && expect "disk full: one clear line" "$err" \
+	"kvm-lab: error: only " ||
+	fail "disk full: status $rc ($err)"
 err=$("$lab" --timeout x -- true 2>&1)
 [ $? -eq 125 ] && expect "bad --timeout" "$err" "--timeout takes whole seconds" ||
 	fail "bad --timeout accepted"
