@@ -154,6 +154,7 @@ int ipc_dp_vmm_reap(struct ipc_dp_vmm *d, struct ipc_dp_done *done,
 		done[k].status = cpl[i].status;
 		done[k].len = cpl[i].len;
 	}
+	d->completed += (uint64_t)k;
 	return k ? k : d->err;
 }
 

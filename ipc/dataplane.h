@@ -34,6 +34,7 @@ struct ipc_dp_vmm {
 	int srv_kick_fd; /* owned; the kick pipe's read end, the server's */
 	int srv_call_fd; /* owned; the call pipe's write end, the server's */
 	int err;         /* sticky protocol error of the server, or 0 */
+	uint64_t completed; /* good completions reaped, ever (progress) */
 };
 
 /* A retired request, as ipc_dp_vmm_reap() returns it. */
@@ -89,8 +90,11 @@ int ipc_dp_vmm_reap(struct ipc_dp_vmm *d, struct ipc_dp_done *done,
  * rings, publish @generation, clear the sticky error, set the server's
  * pipe ends back to non-blocking (the old server may have changed their
  * flags) and post every request still in flight again (flag
- * IPC_REQ_F_REPLAY, same ids, in slot order, not submission order).
- * Returns the number re-posted, -EPROTO or -errno.
+ * IPC_REQ_F_REPLAY, same ids, in the order they were first submitted).
+ * Completions still in the cq are dropped with it: reap them first
+ * (ipc_dp_vmm_reap() until it returns 0 or an error), so that a request
+ * the dead server finished is not served twice. Returns the number
+ * re-posted, -EPROTO or -errno.
  */
 int ipc_dp_vmm_restart(struct ipc_dp_vmm *d, uint64_t generation);
 

@@ -23,6 +23,7 @@ int ipc_inflight_init(struct ipc_inflight *t, uint32_t cap)
 		t->free[i] = cap - 1 - i;
 	t->nfree = cap;
 	t->cap = cap;
+	t->oldest = t->newest = IPC_INFLIGHT_NONE;
 	return 0;
 
 err_free_slot:
@@ -55,6 +56,13 @@ int ipc_inflight_begin(struct ipc_inflight *t, struct ipc_req *req,
 	s->req = *req;
 	s->cookie = cookie;
 	s->busy = true;
+	s->next = IPC_INFLIGHT_NONE;
+	s->prev = t->newest;
+	if (t->newest == IPC_INFLIGHT_NONE)
+		t->oldest = n;
+	else
+		t->slot[t->newest].next = n;
+	t->newest = n;
 	return 0;
 }
 
@@ -75,6 +83,14 @@ int ipc_inflight_complete(struct ipc_inflight *t, const struct ipc_cpl *cpl,
 	if (cpl->len > s->req.arena_len)
 		return -ERANGE;
 	s->busy = false;
+	if (s->prev == IPC_INFLIGHT_NONE)
+		t->oldest = s->next;
+	else
+		t->slot[s->prev].next = s->next;
+	if (s->next == IPC_INFLIGHT_NONE)
+		t->newest = s->prev;
+	else
+		t->slot[s->next].prev = s->prev;
 	t->free[t->nfree++] = n;
 	if (req)
 		*req = s->req;
@@ -86,17 +102,17 @@ int ipc_inflight_complete(struct ipc_inflight *t, const struct ipc_cpl *cpl,
 int ipc_inflight_next(const struct ipc_inflight *t, uint32_t *pos,
 		      struct ipc_req *req, void **cookie)
 {
-	for (; *pos < t->cap; (*pos)++) {
-		const struct ipc_inflight_slot *s = &t->slot[*pos];
+	/* *pos is 0 before the first, then 1 + the slot returned last. */
+	uint32_t n = *pos ? t->slot[*pos - 1].next : t->oldest;
+	const struct ipc_inflight_slot *s;
 
-		if (!s->busy)
-			continue;
-		if (req)
-			*req = s->req;
-		if (cookie)
-			*cookie = s->cookie;
-		(*pos)++;
-		return 1;
-	}
-	return 0;
+	if (n == IPC_INFLIGHT_NONE || n >= t->cap)
+		return 0;
+	s = &t->slot[n];
+	if (req)
+		*req = s->req;
+	if (cookie)
+		*cookie = s->cookie;
+	*pos = n + 1;
+	return 1;
 }

@@ -19,13 +19,19 @@ struct ipc_inflight_slot {
 	void *cookie;         /* caller's context (e.g. the virtqueue chain) */
 	uint32_t seq;         /* sequence of the last id issued for this slot */
 	bool busy;
+	/* Busy slots in submission order, for replay (IPC_INFLIGHT_NONE
+	 * ends the list). */
+	uint32_t prev, next;
 };
+
+#define IPC_INFLIGHT_NONE UINT32_MAX
 
 struct ipc_inflight {
 	struct ipc_inflight_slot *slot;
 	uint32_t *free;       /* stack of free slot numbers */
 	uint32_t nfree;
 	uint32_t cap;
+	uint32_t oldest, newest; /* ends of the submission-order list */
 };
 
 /* Table for @cap (1..IPC_INFLIGHT_MAX) requests: 0, -EINVAL or -ENOMEM. */
@@ -59,8 +65,9 @@ static inline uint32_t ipc_inflight_count(const struct ipc_inflight *t)
 }
 
 /*
- * Walk the requests in flight (for replay after a server restart): start
- * with *@pos = 0; returns 1 and fills @req/@cookie, or 0 at the end.
+ * Walk the requests in flight in the order they were begun (for replay
+ * after a server restart): start with *@pos = 0; returns 1 and fills
+ * @req/@cookie, or 0 at the end. The table must not change during a walk.
  */
 int ipc_inflight_next(const struct ipc_inflight *t, uint32_t *pos,
 		      struct ipc_req *req, void **cookie);

@@ -76,6 +76,7 @@ enum ctl_fault_kind {
 	CTL_FAULT_DELAY,
 	CTL_FAULT_CRASH,
 	CTL_FAULT_DROP,
+	CTL_FAULT_CORRUPT,	/* a completion with an id never issued */
 };
 enum ctl_trigger { CTL_TRIGGER_PROBABILITY = 1, CTL_TRIGGER_EVERY_NTH };
 

@@ -175,7 +175,7 @@ int ctl_fault_validate(const struct ctl_fault *f)
 {
 	if (f->op < CTL_OP_ANY || f->op > CTL_OP_MAX)
 		return -EINVAL;
-	if (f->kind < CTL_FAULT_NONE || f->kind > CTL_FAULT_DROP)
+	if (f->kind < CTL_FAULT_NONE || f->kind > CTL_FAULT_CORRUPT)
 		return -EINVAL;
 	if (f->kind == CTL_FAULT_NONE)
 		return (f->trigger || f->probability_ppm || f->every_nth ||

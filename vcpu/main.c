@@ -151,6 +151,23 @@ static int main_signals(void)
 	return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
+/* What the command line asks of the servers of device 'dev'. */
+static void main_policy(const struct server_cfg *c, const char *dev,
+			struct supervisor_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->restart_limit = c->restart_limit;
+	p->restart_window_ms = c->restart_window_ms;
+	p->watchdog_ms = c->watchdog_ms;
+	for (unsigned i = 0; i < c->nfaults; i++) {
+		if (strcmp(c->faults[i].dev, dev) ||
+		    p->nfaults >= SUPERVISOR_FAULTS_MAX)
+			continue;
+		p->again[p->nfaults] = c->faults[i].on_restart;
+		p->faults[p->nfaults++] = c->faults[i].f;
+	}
+}
+
 /*
  * Devices and their servers, started once and kept across reboots; the
  * I/O thread serves them while the VM runs.
@@ -159,18 +176,23 @@ static int main_devices(struct vm *vm, struct iothread *io,
 			struct front_console *fc, const struct console_res *con,
 			struct front_blk *blk, const struct vm_config *cfg)
 {
-	char err[PATH_MAX + 256];
+	char err[PATH_MAX + 256], dev[16];
+	struct supervisor_policy policy;
 
-	if (front_console_start(fc, vm, io, con, (int)cfg->log_level, err,
-				sizeof(err))) {
+	main_policy(&cfg->servers, "console", &policy);
+	if (front_console_start(fc, vm, io, con, (int)cfg->log_level, &policy,
+				err, sizeof(err))) {
 		log_error("%s", err);
 		return -1;
 	}
 	/* Disks take the slots after the console, in --disk order. */
 	for (unsigned i = 0; i < cfg->disks.n; i++) {
+		snprintf(dev, sizeof(dev), "blk%u", i);
+		main_policy(&cfg->servers, dev, &policy);
 		if (front_blk_start(&blk[i], i, &cfg->disks.disk[i], vm, io,
 				    FRONT_CONSOLE_SLOT + 1 + i,
-				    (int)cfg->log_level, err, sizeof(err))) {
+				    (int)cfg->log_level, &policy, err,
+				    sizeof(err))) {
 			log_error("%s", err);
 			return -1;
 		}

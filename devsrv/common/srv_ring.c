@@ -151,6 +151,14 @@ void srv_ring_dispatch(struct srv *s, const struct ipc_req *req)
 	case CTL_FAULT_DROP:
 		s->cst.faults_dropped++; /* never completed, on purpose */
 		break;
+	case CTL_FAULT_CORRUPT: {
+		/* Another sequence in the id: one the VMM never issued. */
+		struct ipc_cpl bad = {.id = req->id ^ (1ull << 63)};
+
+		s->cst.faults_dropped++;
+		srv_ring_queue(s, &bad);
+		break;
+	}
 	case CTL_FAULT_CRASH:
 		srv_err("fault injection: crash on request op %u", req->op);
 		abort();

@@ -10,10 +10,12 @@
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "guest-drivers/abi/isovm_abi.h"
@@ -59,8 +61,20 @@ static void lb_need_guest(void)
  * Boots the Linux guest (2 vCPUs, 512 MiB) with one disk and the command
  * line, at log level debug so that isovm prints the block stats at exit.
  */
+static void lb_boot_hook(struct vmrun *r, int timeout_ms,
+			 const char *cmdline, const char *disk,
+			 const struct vmrun_opts *o);
+
 static void lb_boot(struct vmrun *r, int timeout_ms, const char *cmdline,
 		    const char *disk)
+{
+	lb_boot_hook(r, timeout_ms, cmdline, disk, NULL);
+}
+
+/* lb_boot() with a hook that watches (and may act) while it runs. */
+static void lb_boot_hook(struct vmrun *r, int timeout_ms,
+			 const char *cmdline, const char *disk,
+			 const struct vmrun_opts *o)
 {
 	char *argv[] = {(char *)HARNESS_ISOVM,
 			"run",
@@ -78,9 +92,12 @@ static void lb_boot(struct vmrun *r, int timeout_ms, const char *cmdline,
 			(char *)disk,
 			"--cmdline",
 			(char *)cmdline,
+			/* Kill tests kill more often than a crash loop would. */
+			o ? "--restart-limit" : NULL,
+			"1000/10",
 			NULL};
 
-	cr_assert_eq(vmrun(r, timeout_ms, argv), 0);
+	cr_assert_eq(vmrun_opts(r, timeout_ms, o, argv), 0);
 	if (r->status != 0 || r->timed_out)
 		vmrun_dump(r, cmdline);
 	cr_assert(!r->timed_out, "the guest did not finish in time");
@@ -198,6 +215,71 @@ Test(linux, fio_random_writes_verify_with_crc32c)
 	cr_assert_eq(vmrun_key(line, "error"), 0, "%s", line);
 	cr_assert_eq(vmrun_key(line, "written_kb"), 64 * 1024, "%s", line);
 	cr_assert_eq(vmrun_key(line, "verified_kb"), 64 * 1024, "%s", line);
+	vmrun_free(&r);
+}
+
+struct lb_killer {
+	unsigned kills;
+	double next; /* seconds since the start */
+	pid_t last;
+};
+
+/* From the guest's READY on, SIGKILL the block server every 0.3 s, 20
+ * times: fio is writing, then verifying, meanwhile. */
+static void lb_kill_hook(struct vmrun *r, void *arg)
+{
+	struct lb_killer *k = arg;
+	struct timespec ts;
+	double t;
+	pid_t pid;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t = ts.tv_sec + ts.tv_nsec / 1e9 - r->start_mono;
+	if (k->kills >= 20 || !strstr(r->out, "ISOVM-GUEST-READY")) {
+		k->next = t + 1.0;
+		return;
+	}
+	if (t < k->next || strstr(r->out, "name=fio-verify"))
+		return;
+	pid = harness_child_pid(r->pid, "isovm-blk");
+	if (pid <= 0 || pid == k->last)
+		return;
+	if (kill(pid, SIGKILL) == 0) {
+		k->kills++;
+		k->last = pid;
+	}
+	k->next = t + 0.3;
+}
+
+/*
+ * The same fio verify while the block server is killed 20 times: every
+ * kill is a restart with the requests in flight replayed, and fio sees no
+ * error and no verify failure.
+ */
+Test(linux, fio_verify_passes_while_the_block_server_is_killed_20_times)
+{
+	struct lb_killer k = {0};
+	struct vmrun_opts o = {.hook = lb_kill_hook, .arg = &k};
+	struct vmrun r;
+	char line[512];
+	FILE *f;
+
+	harness_need_hw_virt();
+	lb_need_guest();
+	f = fopen("disk.img", "w");
+	cr_assert_not_null(f);
+	cr_assert_eq(ftruncate(fileno(f), 64 * MIB), 0);
+	fclose(f);
+	lb_boot_hook(&r, LINUX_FIO_TIMEOUT_MS,
+		     "console=ttyS0 isovm.test=fio-verify isovm.fio.bs=4k-64k "
+		     "isovm.fio.size=64m isovm.fio.iodepth=16",
+		     "path=disk.img", &o);
+	lb_report(&r, "fio-verify", line, sizeof(line));
+	cr_assert_eq(vmrun_key(line, "error"), 0, "%s", line);
+	cr_assert_eq(vmrun_key(line, "verified_kb"), 64 * 1024, "%s", line);
+	cr_assert_eq(k.kills, 20u, "fio ended after %u kills", k.kills);
+	cr_assert_geq(vmrun_count(&r, "blk0 server restarted"), 20u);
+	cr_assert_eq(vmrun_count(&r, "NEEDS_RESET"), 0u);
 	vmrun_free(&r);
 }
 

@@ -86,6 +86,48 @@ Test(inflight, walk_lists_exactly_the_requests_in_flight)
 	ipc_inflight_fini(&t);
 }
 
+/* Slots are reused out of order; the walk still gives submission order. */
+Test(inflight, walk_follows_submission_order_not_slot_order)
+{
+	struct ipc_inflight t;
+	struct ipc_req r[8] = { 0 }, got;
+	struct ipc_cpl c = { 0 };
+	uint64_t want[] = { 1, 3, 10, 11, 12 };
+	uint32_t pos = 0;
+	unsigned n = 0;
+
+	cr_assert_eq(ipc_inflight_init(&t, 5), 0);
+	for (int i = 0; i < 5; i++) {
+		r[i].args.blk.sector = (uint64_t)i;
+		cr_assert_eq(ipc_inflight_begin(&t, &r[i], NULL), 0);
+	}
+	/* Free slots 4, 0, 2 (newest, oldest, middle), then refill them. */
+	for (int i = 4; i >= 0; i -= 2) {
+		c.id = r[i].id;
+		cr_assert_eq(ipc_inflight_complete(&t, &c, NULL, NULL), 0);
+	}
+	for (int i = 5; i < 8; i++) {
+		r[i].args.blk.sector = (uint64_t)(i + 5);
+		cr_assert_eq(ipc_inflight_begin(&t, &r[i], NULL), 0);
+	}
+	while (ipc_inflight_next(&t, &pos, &got, NULL)) {
+		cr_assert_lt(n, 5u);
+		cr_assert_eq(got.args.blk.sector, want[n], "entry %u", n);
+		n++;
+	}
+	cr_assert_eq(n, 5u);
+	/* Emptied, the walk finds nothing. */
+	pos = 0;
+	for (int i = 1; i < 8; i++) {
+		if (i == 2 || i == 4)
+			continue;
+		c.id = r[i].id;
+		cr_assert_eq(ipc_inflight_complete(&t, &c, NULL, NULL), 0);
+	}
+	cr_assert_eq(ipc_inflight_next(&t, &pos, &got, NULL), 0);
+	ipc_inflight_fini(&t);
+}
+
 Test(inflight, init_rejects_bad_capacity)
 {
 	struct ipc_inflight t;

@@ -138,7 +138,7 @@ Test(supervisor, a_killed_server_is_reported_once_and_reaped)
 	spec_init(&sp, SUPERVISOR_BINDIR);
 	cr_assert_eq(supervisor_start(&s, &sp, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(iothread_init(&io), 0);
-	cr_assert_eq(supervisor_watch(&s, &io, &t_ops, NULL), 0);
+	cr_assert_eq(supervisor_watch(&s, &io, &t_ops, NULL, NULL), 0);
 	cr_assert_eq(iothread_start(&io), 0);
 	pid = s.pid;
 	cr_assert_eq(kill(pid, SIGKILL), 0);
@@ -310,7 +310,7 @@ Test(supervisor, a_server_filling_its_kick_fd_blocks_no_vmm_thread,
 	int fd;
 
 	trick_start(&t, &s, &io, &ev);
-	cr_assert_eq(supervisor_watch(&s, &io, &t_ops, NULL), 0);
+	cr_assert_eq(supervisor_watch(&s, &io, &t_ops, NULL, NULL), 0);
 	cr_assert_eq(iothread_start(&io), 0);
 	/* The server's trick: its kick fd full, never read, a kick asked. */
 	fd = s.dp.srv_kick_fd;
@@ -356,7 +356,7 @@ Test(supervisor, a_server_taking_back_its_wakeup_blocks_no_vmm_thread,
 	cr_assert_eq(write(t.pipe[1], "s", 1), 1);
 	cr_assert_eq(write(s.dp.srv_call_fd, &one, sizeof(one)),
 		     (ssize_t)sizeof(one), "the server's wake-up");
-	cr_assert_eq(supervisor_watch(&s, &io, &t_ops, NULL), 0);
+	cr_assert_eq(supervisor_watch(&s, &io, &t_ops, NULL, NULL), 0);
 	cr_assert_eq(iothread_start(&io), 0);
 	cr_assert(trick_wait(&t.calls, 1), "the trick ran");
 	trick_end(&t, &s, &io, ev);

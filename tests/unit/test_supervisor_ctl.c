@@ -90,7 +90,7 @@ static void start(struct supervisor *s, const char *evil)
 static void watch(struct supervisor *s, struct iothread *io)
 {
 	cr_assert_eq(iothread_init(io), 0);
-	cr_assert_eq(supervisor_watch(s, io, &t_ops, NULL), 0);
+	cr_assert_eq(supervisor_watch(s, io, &t_ops, NULL, NULL), 0);
 	cr_assert_eq(iothread_start(io), 0);
 }
 
@@ -129,7 +129,10 @@ Test(supervisor_ctl, an_error_flood_gets_the_server_killed_and_few_lines)
 	end(&s, &io);
 	cr_assert_eq(log_lines_with("reports: error"), SUPERVISOR_ERROR_BURST,
 		     "%d lines", log_lines_with("reports: error"));
-	cr_assert_eq(log_lines_with("flood of errors"), 1);
+	cr_assert_eq(log_lines_with("flood of errors (limit 5, then one per "
+				    "1000 ms): killing it"),
+		     1);
+	cr_assert_eq(log_lines_with("died: killed: flood of errors"), 1);
 }
 
 Test(supervisor_ctl, a_few_errors_are_all_logged_and_no_reason_to_kill)

@@ -16,6 +16,8 @@ const char args_usage[] =
 	"\n                         [,cache=writeback|none]]...\n"
 	"                 [--console stdio|pty|file:PATH|socket:PATH]\n"
 	"                 [--log-level error|warn|info|debug]\n"
+	"                 [--restart-limit N[/SECONDS]] [--watchdog-ms MS]\n"
+	"                 [--fault DEV:KIND[:KEY=VALUE]...]...\n"
 	"       isovm --help | isovm run --help\n"
 	"\n"
 	"  --kernel PATH      ELF kernel with a PVH note, or a bzImage. "
@@ -39,6 +41,22 @@ const char args_usage[] =
 	"                     socket:PATH (a new unix socket, removed at exit)\n"
 	"  --on-reboot ACT    restart (default) or exit with status 0\n"
 	"  --log-level L      error, warn (default), info or debug\n"
+	"  --restart-limit N[/S]  a device server that dies is restarted\n"
+	"                     and its requests replayed, up to N deaths in S\n"
+	"                     seconds; one more marks the device NEEDS_RESET\n"
+	"                     (default 5/10; 0 never restarts)\n"
+	"  --watchdog-ms MS   kill (and restart) a server that completes\n"
+	"                     nothing for MS ms with requests pending\n"
+	"                     (default 5000; 0 off; the console has none)\n"
+	"  --fault RULE       inject a fault into a device server, for\n"
+	"                     testing drivers and restarts (repeatable):\n"
+	"                     DEV:KIND[:KEY=VALUE]..., DEV blk0..blk7 or\n"
+	"                     console, KIND error|delay|crash|drop|corrupt,\n"
+	"                     keys op=any|read|write|flush|get_id|out|in,\n"
+	"                     every=N or ppm=N (default every=1), count=N\n"
+	"                     (default 1, 0 no limit), delay-us=N, errno=N;\n"
+	"                     the word restarts repeats it in every\n"
+	"                     restarted server\n"
 	"\n"
 	"exit status: 0 guest powered off, 1 VMM error, 2 bad arguments or\n"
 	"configuration, 3 guest panic, 4 guest fault (KVM internal error)\n";
@@ -163,6 +181,12 @@ static int args_apply(const char *flag, const char *v, struct vm_config *cfg,
 			return errf(err, errlen, -EINVAL,
 				    "--on-reboot: '%s' is not restart or exit",
 				    v);
+	} else if (strcmp(flag, "--restart-limit") == 0) {
+		return server_cfg_parse_restarts(v, &cfg->servers, err, errlen);
+	} else if (strcmp(flag, "--watchdog-ms") == 0) {
+		return server_cfg_parse_watchdog(v, &cfg->servers, err, errlen);
+	} else if (strcmp(flag, "--fault") == 0) {
+		return server_cfg_parse_fault(v, &cfg->servers, err, errlen);
 	} else if (strcmp(flag, "--log-level") == 0) {
 		if (log_level_parse(v, &cfg->log_level))
 			return errf(err, errlen, -EINVAL,
@@ -228,6 +252,15 @@ static int args_parse_run(int argc, char **argv, struct vm_config *cfg,
 		if (ret)
 			return ret;
 	}
+	for (unsigned i = 0; i < cfg->servers.nfaults; i++) {
+		const char *dev = cfg->servers.faults[i].dev;
+
+		if (!strncmp(dev, "blk", 3) &&
+		    (unsigned)(dev[3] - '0') >= cfg->disks.n)
+			return errf(err, errlen, -EINVAL,
+				    "--fault: there is no %s (%u --disk given)",
+				    dev, cfg->disks.n);
+	}
 	return ARGS_RUN;
 }
 
@@ -239,6 +272,7 @@ int args_parse(int argc, char **argv, struct vm_config *cfg, char *err,
 	cfg->cpus = 1;
 	cfg->mem_size = ARGS_MEM_DEFAULT;
 	console_cfg_default(&cfg->console);
+	server_cfg_default(&cfg->servers);
 	cfg->on_reboot = VM_ON_REBOOT_RESTART;
 	cfg->log_level = LOG_LVL_WARN;
 	if (errlen)

@@ -9,6 +9,7 @@
 
 #include "vcpu/config/console_cfg.h"
 #include "vcpu/config/disk_cfg.h"
+#include "vcpu/config/server_cfg.h"
 #include "vcpu/log.h"
 
 #define ARGS_MEM_DEFAULT (256ull << 20)
@@ -32,6 +33,7 @@ struct vm_config {
 	bool default_guest; /* kernel chosen by args_default_guest() */
 	struct disk_set disks; /* --disk, in order; opened by disk_set_open() */
 	struct console_cfg console; /* --console; opened by console_cfg_open() */
+	struct server_cfg servers;  /* --restart-limit, --watchdog-ms, --fault */
 	/* Storage for paths and the command line chosen for the default guest.
 	 */
 	char default_kernel[PATH_MAX];

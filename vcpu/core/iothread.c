@@ -140,6 +140,19 @@ int iothread_soon(struct event *ev)
 	return event_add(ev, &now) < 0 ? -ENOMEM : 0;
 }
 
+int iothread_later(struct event *ev, unsigned ms)
+{
+	struct timeval tv = {ms / 1000u, (ms % 1000u) * 1000};
+
+	return event_add(ev, &tv) < 0 ? -ENOMEM : 0;
+}
+
+void iothread_cancel(struct event *ev)
+{
+	if (ev)
+		event_del(ev);
+}
+
 void iothread_soon_free(struct event *ev)
 {
 	struct iothread_call *c;

@@ -50,6 +50,13 @@ struct event *iothread_soon_new(struct iothread *io, iothread_fn fn, void *arg);
  */
 int iothread_soon(struct event *ev);
 
+/* Any thread: call it once ms milliseconds from now instead (re-arming
+ * moves the time). 0 or -ENOMEM. */
+int iothread_later(struct event *ev, unsigned ms);
+
+/* Any thread: disarm it; a call already running finishes. */
+void iothread_cancel(struct event *ev);
+
 /* Disarms and frees it; waits for a call running on the I/O thread. */
 void iothread_soon_free(struct event *ev);
 

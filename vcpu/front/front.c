@@ -452,3 +452,20 @@ void front_pump(struct front *f)
 	front_kick(f);
 	pthread_mutex_unlock(f->lock);
 }
+
+void front_restarted(struct front *f)
+{
+	pthread_mutex_lock(f->lock);
+	f->dead = false;
+	pthread_mutex_unlock(f->lock);
+	front_reap(f);
+}
+
+void front_failed(struct front *f)
+{
+	pthread_mutex_lock(f->lock);
+	if (virtio_mmio_running(f->vdev))
+		virtio_mmio_fail(f->vdev, "%s: its device server failed",
+				 f->vdev->name);
+	pthread_mutex_unlock(f->lock);
+}

@@ -177,6 +177,16 @@ int front_reap(struct front *f);
 void front_pump(struct front *f);
 
 /*
+ * Lock NOT held (I/O thread): a new server took over the data plane (the
+ * requests in flight were posted again): forget the old one's protocol
+ * error, arm the completion wake-up and go on as after completions.
+ */
+void front_restarted(struct front *f);
+
+/* Lock NOT held: the device's server is gone for good: NEEDS_RESET. */
+void front_failed(struct front *f);
+
+/*
  * Lock held, from ops->chain (c != NULL) or from the device front itself
  * (c == NULL, e.g. UART bytes; 'tag' then comes back as d->cookie).
  * Allocates arena_len bytes (none for 0), copies 'copy_len' bytes into it

@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "ipc/ctl_channel.h"
 #include "proto/proto_version.h"
 #include "vcpu/clock.h"
@@ -171,29 +173,6 @@ again:
 	return ret;
 }
 
-/* Expect a message of 'type'; a CTL_ERROR is reported in err. */
-static int supervisor_expect(struct supervisor *s, enum ctl_type type,
-			     struct ctl_msg *m, uint64_t deadline, char *err,
-			     size_t errlen)
-{
-	int ret = supervisor_recv(s, m, deadline);
-
-	if (ret == -ETIMEDOUT)
-		return errf(err, errlen, ret, "%s server: no %s in time",
-			    s->dev, ctl_type_name(type));
-	if (ret)
-		return errf(err, errlen, ret, "%s server: control channel: %s",
-			    s->dev, strerror(-ret));
-	if (m->type == CTL_ERROR)
-		return errf(err, errlen, -(int)m->u.error.code,
-			    "%s server failed: %s", s->dev, m->u.error.text);
-	if (m->type != type)
-		return errf(err, errlen, -EPROTO, "%s server: %s instead of %s",
-			    s->dev, ctl_type_name(m->type),
-			    ctl_type_name(type));
-	return 0;
-}
-
 static int supervisor_setup(struct supervisor *s,
 			    const struct supervisor_spec *spec, char *err,
 			    size_t errlen)
@@ -230,39 +209,84 @@ static int supervisor_setup(struct supervisor *s,
 	return 0;
 }
 
-static int supervisor_handshake(struct supervisor *s,
-				const struct supervisor_spec *spec, char *err,
-				size_t errlen)
+/*
+ * One message of the hand-shake: the server's HELLO is answered with ours
+ * and SETUP (0: more to come), its READY ends it (1). A CTL_ERROR or any
+ * other message is an error, described in err.
+ */
+static int supervisor_hs_step(struct supervisor *s, const struct ctl_msg *m,
+			      char *err, size_t errlen)
 {
-	unsigned ms = spec->ready_timeout_ms ? spec->ready_timeout_ms
-					     : SUPERVISOR_READY_TIMEOUT_MS;
-	uint64_t deadline = clock_now_ns() + (uint64_t)ms * 1000000u;
-	struct ctl_msg m;
+	enum ctl_type want = s->hs_hello ? CTL_READY : CTL_HELLO;
+	struct ctl_msg r;
 	int ret;
 
-	ret = supervisor_expect(s, CTL_HELLO, &m, deadline, err, errlen);
-	if (ret)
-		return ret;
-	if (m.u.hello.role != CTL_ROLE_SERVER ||
-	    m.u.hello.dev_type != spec->type)
+	if (m->type == CTL_ERROR)
+		return errf(err, errlen, -(int)m->u.error.code,
+			    "%s server failed: %s", s->dev, m->u.error.text);
+	if (m->type != want)
+		return errf(err, errlen, -EPROTO, "%s server: %s instead of %s",
+			    s->dev, ctl_type_name(m->type),
+			    ctl_type_name(want));
+	if (want == CTL_READY)
+		return 1;
+	if (m->u.hello.role != CTL_ROLE_SERVER ||
+	    m->u.hello.dev_type != s->spec.type)
 		return errf(err, errlen, -EPROTO,
 			    "%s server: HELLO of the wrong role or device",
 			    s->dev);
-	memset(&m, 0, sizeof(m));
-	m.type = CTL_HELLO;
-	m.u.hello.version = ISOVM_PROTO_VERSION;
-	m.u.hello.role = CTL_ROLE_VMM;
-	m.u.hello.pid = (uint32_t)getpid();
-	ret = ctl_send(s->ctl_fd, &m, NULL, 0);
+	memset(&r, 0, sizeof(r));
+	r.type = CTL_HELLO;
+	r.u.hello.version = ISOVM_PROTO_VERSION;
+	r.u.hello.role = CTL_ROLE_VMM;
+	r.u.hello.pid = (uint32_t)getpid();
+	ret = ctl_send(s->ctl_fd, &r, NULL, 0);
 	if (ret)
 		return errf(err, errlen, ret,
 			    "%s server: cannot send HELLO: %s", s->dev,
 			    strerror(-ret));
-	ret = supervisor_setup(s, spec, err, errlen);
-	if (ret)
-		return ret;
-	ret = supervisor_expect(s, CTL_READY, &m, deadline, err, errlen);
-	if (ret)
+	s->hs_hello = true;
+	return supervisor_setup(s, &s->spec, err, errlen);
+}
+
+/* The faults the policy asks for, into the server that just said READY
+ * (a restarted one gets only those marked again). */
+static void supervisor_send_faults(struct supervisor *s, bool restarted)
+{
+	const struct supervisor_policy *p = &s->spec.policy;
+	struct ctl_msg m = {.type = CTL_FAULT};
+
+	for (unsigned i = 0; i < p->nfaults && i < SUPERVISOR_FAULTS_MAX; i++) {
+		if (restarted && !p->again[i])
+			continue;
+		m.u.fault = p->faults[i];
+		if (ctl_send(s->ctl_fd, &m, NULL, 0))
+			log_warn("%s server: cannot send a fault rule",
+				 s->dev);
+	}
+}
+
+/* The whole hand-shake, blocking, within ms. */
+static int supervisor_handshake(struct supervisor *s, unsigned ms, char *err,
+				size_t errlen)
+{
+	uint64_t deadline = clock_now_ns() + (uint64_t)ms * 1000000u;
+	struct ctl_msg m;
+	int ret;
+
+	s->hs_hello = false;
+	do {
+		ret = supervisor_recv(s, &m, deadline);
+		if (ret == -ETIMEDOUT)
+			return errf(err, errlen, ret, "%s server: no %s in time",
+				    s->dev, s->hs_hello ? "READY" : "HELLO");
+		if (ret)
+			return errf(err, errlen, ret,
+				    "%s server: control channel: %s", s->dev,
+				    strerror(-ret));
+		ret = supervisor_hs_step(s, &m, err, errlen);
+	} while (ret == 0);
+	if (ret < 0)
 		return ret;
 	s->ready = m.u.ready;
 	return 0;
@@ -310,7 +334,9 @@ int supervisor_start(struct supervisor *s, const struct supervisor_spec *spec,
 	s->type = spec->type;
 	s->generation = 1;
 	s->spec = *spec;
-	snprintf(s->dev, sizeof(s->dev), "%s", spec->dev);
+	s->state = SUPERVISOR_RUNNING;
+	snprintf(s->dev, sizeof(s->dev), "%s",
+		 spec->name ? spec->name : spec->dev);
 	ret = ipc_dp_vmm_open(&s->dp, &spec->geom, s->generation);
 	if (ret)
 		return errf(err, errlen, ret, "%s data plane: %s", s->dev,
@@ -319,9 +345,15 @@ int supervisor_start(struct supervisor *s, const struct supervisor_spec *spec,
 	ret = supervisor_spawn(s, spec, err, errlen);
 	if (ret)
 		goto err_close_dp;
-	ret = supervisor_handshake(s, spec, err, errlen);
+	ret = supervisor_handshake(s,
+				   spec->ready_timeout_ms
+					   ? spec->ready_timeout_ms
+					   : SUPERVISOR_READY_TIMEOUT_MS,
+				   err, errlen);
 	if (ret)
 		goto err_kill;
+	supervisor_send_faults(s, false);
+	s->ready_ms = clock_now_ms();
 	log_info("%s server (pid %d) ready", s->dev, (int)s->pid);
 	return 0;
 
@@ -336,27 +368,248 @@ err_close_dp:
 	return ret;
 }
 
-static void supervisor_log_death(struct supervisor *s, pid_t pid)
+/* Why the server ended, in words, into s->rec.last_cause. */
+static void supervisor_note_cause(struct supervisor *s)
 {
 	int st = s->exit_status;
+	char *c = s->rec.last_cause;
+	size_t len = sizeof(s->rec.last_cause);
 
-	if (st & 0x7f)
-		log_error("%s server (pid %d) died: killed by signal %d",
-			  s->dev, (int)pid, st & 0x7f);
+	if (s->kill_why[0])
+		snprintf(c, len, "killed: %s", s->kill_why);
+	else if (st & 0x7f)
+		snprintf(c, len, "killed by signal %d (%s)", st & 0x7f,
+			 strsignal(st & 0x7f));
 	else
-		log_error("%s server (pid %d) died: exit status %d", s->dev,
-			  (int)pid, st >> 8);
+		snprintf(c, len, "exit status %d", st >> 8);
+	s->kill_why[0] = '\0';
+}
+
+static void supervisor_unwatch_server(struct supervisor *s)
+{
+	if (s->ev_pid)
+		iothread_unwatch(s->ev_pid);
+	if (s->ev_ctl)
+		iothread_unwatch(s->ev_ctl);
+	s->ev_pid = s->ev_ctl = NULL;
 }
 
 static void supervisor_unwatch(struct supervisor *s)
 {
-	struct event **ev[] = {&s->ev_pid, &s->ev_cq, &s->ev_ctl};
+	supervisor_unwatch_server(s);
+	if (s->ev_cq)
+		iothread_unwatch(s->ev_cq);
+	s->ev_cq = NULL;
+}
 
-	for (unsigned i = 0; i < 3; i++) {
-		if (*ev[i])
-			iothread_unwatch(*ev[i]);
-		*ev[i] = NULL;
+/* Forget the old server: watches, pidfd, control socket. */
+static void supervisor_drop_server(struct supervisor *s)
+{
+	supervisor_kill_reap(s);
+	supervisor_unwatch_server(s);
+	if (s->pidfd >= 0)
+		close(s->pidfd);
+	if (s->ctl_fd >= 0)
+		close(s->ctl_fd);
+	s->pidfd = s->ctl_fd = -1;
+}
+
+static void supervisor_pid_event(int fd, void *arg);
+static void supervisor_ctl_event(int fd, void *arg);
+
+static int supervisor_watch_server(struct supervisor *s)
+{
+	if (!s->io)
+		return 0;
+	s->ev_pid = iothread_watch(s->io, s->pidfd, supervisor_pid_event, s);
+	s->ev_ctl = iothread_watch(s->io, s->ctl_fd, supervisor_ctl_event, s);
+	if (!s->ev_pid || !s->ev_ctl) {
+		supervisor_unwatch_server(s);
+		return -ENOMEM;
 	}
+	return 0;
+}
+
+/*
+ * The old server is gone (reaped): reap what it completed, reset the data
+ * plane with every request still in flight posted again, and start a new
+ * server (not yet hand-shaken). Returns the number replayed or -errno,
+ * with one line in err.
+ */
+static int supervisor_relaunch(struct supervisor *s, char *err, size_t errlen)
+{
+	int replayed, ret;
+
+	/* Completions in an intact ring are real: served, not replayed. */
+	if (s->ops && s->ops->completions)
+		s->ops->completions(s->opaque);
+	if (s->dp_lock)
+		pthread_mutex_lock(s->dp_lock);
+	replayed = ipc_dp_vmm_restart(&s->dp, ++s->generation);
+	if (s->dp_lock)
+		pthread_mutex_unlock(s->dp_lock);
+	if (replayed < 0)
+		return errf(err, errlen, replayed,
+			    "%s data plane: restart failed: %s", s->dev,
+			    strerror(-replayed));
+	ret = supervisor_spawn(s, &s->spec, err, errlen);
+	if (ret)
+		return ret;
+	s->hs_hello = false;
+	return replayed;
+}
+
+/* The new server is READY: it serves from now on. */
+static void supervisor_ready_again(struct supervisor *s, int replayed)
+{
+	uint64_t us = (clock_now_ns() - s->down_ns) / 1000u;
+
+	supervisor_send_faults(s, true);
+	s->state = SUPERVISOR_RUNNING;
+	s->ready_ms = clock_now_ms();
+	s->wd_since_ms = s->ready_ms;
+	s->rec.restarts++;
+	s->rec.replayed += (uint64_t)replayed;
+	s->rec.last_restart_us = us;
+	if (us > s->rec.max_restart_us)
+		s->rec.max_restart_us = us;
+	log_warn("%s server restarted (pid %d) in %llu.%03llu ms after: %s; "
+		 "%d requests replayed",
+		 s->dev, (int)s->pid, (unsigned long long)(us / 1000),
+		 (unsigned long long)(us % 1000), s->rec.last_cause, replayed);
+	if (s->ops && s->ops->restarted)
+		s->ops->restarted(s->opaque);
+}
+
+/* Too many deaths: the device is failed for good, the VM runs on. */
+static void supervisor_give_up(struct supervisor *s)
+{
+	s->state = SUPERVISOR_FAILED;
+	s->rec.failed = true;
+	if (!s->spec.policy.restart_limit)
+		log_error("%s server: restarts are off: the device is marked "
+			  "NEEDS_RESET and the VM runs on",
+			  s->dev);
+	else
+		log_error("%s server died %u times within %u s: no more "
+			  "restarts; the device is marked NEEDS_RESET and the "
+			  "VM runs on",
+			  s->dev, s->window_deaths,
+			  s->spec.policy.restart_window_ms / 1000u);
+	if (s->ops && s->ops->failed)
+		s->ops->failed(s->opaque);
+}
+
+/* I/O thread: a server (running or starting) ended and was reaped. */
+static void supervisor_on_death(struct supervisor *s, pid_t pid)
+{
+	const struct supervisor_policy *p = &s->spec.policy;
+	uint64_t now = clock_now_ms();
+	bool was_stable;
+
+	supervisor_note_cause(s);
+	log_error("%s server (pid %d) died: %s", s->dev, (int)pid,
+		  s->rec.last_cause);
+	s->rec.deaths++;
+	was_stable = s->state == SUPERVISOR_RUNNING &&
+		     now - s->ready_ms >= SUPERVISOR_STABLE_MS;
+	supervisor_drop_server(s);
+	if (s->ops && s->ops->died)
+		s->ops->died(s->opaque);
+	if (s->state == SUPERVISOR_STOPPED || !s->ev_restart)
+		return;
+	if (!s->window_deaths || now - s->window_ms > p->restart_window_ms) {
+		s->window_ms = now;
+		s->window_deaths = 0;
+	}
+	if (++s->window_deaths > p->restart_limit) {
+		supervisor_give_up(s);
+		return;
+	}
+	if (was_stable || !s->backoff_ms)
+		s->backoff_ms = was_stable ? 0 : SUPERVISOR_BACKOFF_MIN_MS;
+	else if (s->backoff_ms < SUPERVISOR_BACKOFF_MAX_MS)
+		s->backoff_ms = s->backoff_ms * 2 < SUPERVISOR_BACKOFF_MAX_MS
+					? s->backoff_ms * 2
+					: SUPERVISOR_BACKOFF_MAX_MS;
+	s->state = SUPERVISOR_DOWN;
+	s->down_ns = clock_now_ns();
+	if (iothread_later(s->ev_restart, s->backoff_ms)) {
+		snprintf(s->rec.last_cause, sizeof(s->rec.last_cause),
+			 "cannot schedule a restart: out of memory");
+		supervisor_give_up(s);
+	}
+}
+
+/* I/O thread: the back-off ended (restart now), or a restarted server
+ * ran out of time for its hand-shake (kill it: that is a death too). */
+static void supervisor_restart_event(void *arg)
+{
+	struct supervisor *s = arg;
+	char err[256];
+	int ret;
+
+	if (s->state == SUPERVISOR_STARTING) {
+		supervisor_kill(s, "no READY in time after a restart");
+		return;
+	}
+	if (s->state != SUPERVISOR_DOWN)
+		return;
+	ret = supervisor_relaunch(s, err, sizeof(err));
+	if (ret >= 0) {
+		s->hs_replayed = ret;
+		ret = supervisor_watch_server(s);
+		if (ret)
+			snprintf(err, sizeof(err), "%s: watch: %s", s->dev,
+				 strerror(-ret));
+	}
+	if (ret < 0) {
+		log_error("%s", err);
+		snprintf(s->rec.last_cause, sizeof(s->rec.last_cause),
+			 "restart failed");
+		supervisor_drop_server(s);
+		s->window_deaths = s->spec.policy.restart_limit;
+		supervisor_give_up(s);
+		return;
+	}
+	s->state = SUPERVISOR_STARTING;
+	iothread_later(s->ev_restart, SUPERVISOR_RESTART_READY_MS);
+}
+
+/* I/O thread: a hand-shake message from a restarted server. */
+static void supervisor_hs_event(struct supervisor *s)
+{
+	int fds[CTL_SETUP_MAX_FDS];
+	unsigned nfds = 0;
+	struct ctl_msg m;
+	char err[256];
+	int ret = ctl_recv(s->ctl_fd, &m, fds, CTL_SETUP_MAX_FDS, &nfds);
+
+	for (unsigned i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (ret == -EAGAIN || ret == -EINTR)
+		return;
+	if (ret || nfds) {
+		supervisor_kill(s, "unreadable hand-shake message");
+		return;
+	}
+	ret = supervisor_hs_step(s, &m, err, sizeof(err));
+	if (ret < 0) {
+		log_error("%s", err);
+		supervisor_kill(s, "hand-shake failed");
+		return;
+	}
+	if (ret == 0)
+		return;
+	/* The guest negotiated with the first server: the same device. */
+	if (m.u.ready.features != s->ready.features ||
+	    m.u.ready.config_len != s->ready.config_len ||
+	    memcmp(m.u.ready.config, s->ready.config, s->ready.config_len)) {
+		supervisor_kill(s, "READY differs from the first server's");
+		return;
+	}
+	iothread_cancel(s->ev_restart);
+	supervisor_ready_again(s, s->hs_replayed);
 }
 
 /* I/O thread: the pidfd is readable, the server ended. */
@@ -368,11 +621,7 @@ static void supervisor_pid_event(int fd, void *arg)
 	(void)fd;
 	if (!pid || !supervisor_reap(s, 0))
 		return;
-	iothread_unwatch(s->ev_pid);
-	s->ev_pid = NULL;
-	supervisor_log_death(s, pid);
-	if (s->ops && s->ops->died)
-		s->ops->died(s->opaque);
+	supervisor_on_death(s, pid);
 }
 
 /* I/O thread: the server pushed completions and woke us. */
@@ -386,6 +635,37 @@ static void supervisor_cq_event(int fd, void *arg)
 		return;
 	if (s->ops && s->ops->completions)
 		s->ops->completions(s->opaque);
+}
+
+/* I/O thread, every quarter of the watchdog's time: a server with
+ * requests pending that completes none for that long is hung. */
+static void supervisor_watchdog_event(void *arg)
+{
+	struct supervisor *s = arg;
+	unsigned ms = s->spec.policy.watchdog_ms;
+	uint64_t now = clock_now_ms(), done;
+	uint32_t pending;
+	char why[64];
+
+	if (s->dp_lock)
+		pthread_mutex_lock(s->dp_lock);
+	pending = ipc_inflight_count(&s->dp.inf);
+	done = s->dp.completed;
+	if (s->dp_lock)
+		pthread_mutex_unlock(s->dp_lock);
+	if (s->state != SUPERVISOR_RUNNING || !pending ||
+	    done != s->wd_completed) {
+		s->wd_completed = done;
+		s->wd_since_ms = now;
+	} else if (now - s->wd_since_ms >= ms) {
+		snprintf(why, sizeof(why),
+			 "watchdog: %u requests pending, none done in %u ms",
+			 pending, ms);
+		supervisor_kill(s, why);
+		s->wd_since_ms = now;
+	}
+	if (s->state != SUPERVISOR_FAILED && s->state != SUPERVISOR_STOPPED)
+		iothread_later(s->ev_watchdog, ms / 4 ? ms / 4 : 1);
 }
 
 /* Take a token from the CTL_ERROR bucket; false when it is empty. */
@@ -445,11 +725,12 @@ static bool supervisor_stats_late(struct supervisor *s, uint64_t seq)
 }
 
 /*
- * I/O thread: the server spoke on its control socket. While running it
- * sends nothing unasked but CTL_ERROR before it exits, and late statistics
- * replies; anything else, or a flood of errors, is a protocol error. EOF,
- * an error or a kill ends the watch (the pidfd reports the death): a
- * killed server's queued messages are not read.
+ * I/O thread: the server spoke on its control socket. A restarted server
+ * hand-shakes here. While running it sends nothing unasked but CTL_ERROR
+ * before it exits, and late statistics replies; anything else, or a flood
+ * of errors, is a protocol error. EOF, an error or a kill ends the watch
+ * (the pidfd reports the death): a killed server's queued messages are
+ * not read.
  */
 static void supervisor_ctl_event(int fd, void *arg)
 {
@@ -457,8 +738,13 @@ static void supervisor_ctl_event(int fd, void *arg)
 	int fds[CTL_SETUP_MAX_FDS];
 	unsigned nfds = 0;
 	struct ctl_msg m;
-	int ret = ctl_recv(fd, &m, fds, CTL_SETUP_MAX_FDS, &nfds);
+	int ret;
 
+	if (s->state == SUPERVISOR_STARTING) {
+		supervisor_hs_event(s);
+		return;
+	}
+	ret = ctl_recv(fd, &m, fds, CTL_SETUP_MAX_FDS, &nfds);
 	for (unsigned i = 0; i < nfds; i++)
 		close(fds[i]);
 	if (ret == -EAGAIN || ret == -EINTR)
@@ -478,21 +764,31 @@ static void supervisor_ctl_event(int fd, void *arg)
 }
 
 int supervisor_watch(struct supervisor *s, struct iothread *io,
-		     const struct supervisor_ops *ops, void *opaque)
+		     const struct supervisor_ops *ops, void *opaque,
+		     pthread_mutex_t *dp_lock)
 {
+	unsigned wd = s->spec.policy.watchdog_ms;
+
 	s->io = io;
 	s->ops = ops;
 	s->opaque = opaque;
+	s->dp_lock = dp_lock;
+	s->ev_restart = iothread_soon_new(io, supervisor_restart_event, s);
+	s->ev_watchdog = iothread_soon_new(io, supervisor_watchdog_event, s);
 	s->ev_cq = iothread_watch(io, s->dp.call_fd, supervisor_cq_event, s);
-	if (!s->ev_cq)
-		return -ENOMEM;
-	s->ev_pid = iothread_watch(io, s->pidfd, supervisor_pid_event, s);
-	s->ev_ctl = iothread_watch(io, s->ctl_fd, supervisor_ctl_event, s);
-	if (!s->ev_pid || !s->ev_ctl) {
-		supervisor_unwatch(s);
-		return -ENOMEM;
-	}
+	if (!s->ev_restart || !s->ev_watchdog || !s->ev_cq ||
+	    supervisor_watch_server(s))
+		goto err;
+	if (wd && iothread_later(s->ev_watchdog, wd / 4 ? wd / 4 : 1))
+		goto err;
 	return 0;
+
+err:
+	supervisor_unwatch(s);
+	iothread_soon_free(s->ev_restart);
+	iothread_soon_free(s->ev_watchdog);
+	s->ev_restart = s->ev_watchdog = NULL;
+	return -ENOMEM;
 }
 
 void supervisor_kill(struct supervisor *s, const char *why)
@@ -501,6 +797,7 @@ void supervisor_kill(struct supervisor *s, const char *why)
 		return;
 	log_error("%s server (pid %d): %s: killing it", s->dev, (int)s->pid,
 		  why);
+	snprintf(s->kill_why, sizeof(s->kill_why), "%s", why);
 	pidfd_send_signal(s->pidfd, SIGKILL, NULL, 0);
 }
 
@@ -534,22 +831,6 @@ int supervisor_stats(struct supervisor *s, struct ctl_stats *st, bool reset,
 	return 0;
 }
 
-/* Forget the old server: watches, pidfd, control socket. */
-static void supervisor_drop_server(struct supervisor *s)
-{
-	supervisor_kill_reap(s);
-	if (s->ev_pid)
-		iothread_unwatch(s->ev_pid);
-	if (s->ev_ctl)
-		iothread_unwatch(s->ev_ctl);
-	s->ev_pid = s->ev_ctl = NULL;
-	if (s->pidfd >= 0)
-		close(s->pidfd);
-	if (s->ctl_fd >= 0)
-		close(s->ctl_fd);
-	s->pidfd = s->ctl_fd = -1;
-}
-
 int supervisor_restart(struct supervisor *s, pthread_mutex_t *dp_lock)
 {
 	char err[256];
@@ -557,45 +838,54 @@ int supervisor_restart(struct supervisor *s, pthread_mutex_t *dp_lock)
 
 	if (!s->dp_open)
 		return -EINVAL;
+	s->dp_lock = dp_lock;
+	s->down_ns = clock_now_ns();
 	supervisor_drop_server(s);
-	if (dp_lock)
-		pthread_mutex_lock(dp_lock);
-	replayed = ipc_dp_vmm_restart(&s->dp, ++s->generation);
-	if (dp_lock)
-		pthread_mutex_unlock(dp_lock);
-	if (replayed < 0) {
-		log_error("%s data plane: restart failed: %s", s->dev,
-			  strerror(-replayed));
-		return replayed;
-	}
-	ret = supervisor_spawn(s, &s->spec, err, sizeof(err));
+	replayed = supervisor_relaunch(s, err, sizeof(err));
+	ret = replayed < 0 ? replayed
+			   : supervisor_handshake(s,
+						  SUPERVISOR_RESTART_READY_MS,
+						  err, sizeof(err));
 	if (!ret)
-		ret = supervisor_handshake(s, &s->spec, err, sizeof(err));
+		ret = supervisor_watch_server(s);
 	if (ret) {
 		log_error("%s", err);
 		supervisor_drop_server(s);
 		return ret;
 	}
-	if (s->io) {
-		s->ev_pid = iothread_watch(s->io, s->pidfd,
-					   supervisor_pid_event, s);
-		s->ev_ctl = iothread_watch(s->io, s->ctl_fd,
-					   supervisor_ctl_event, s);
-		if (!s->ev_pid || !s->ev_ctl) {
-			supervisor_drop_server(s);
-			return -ENOMEM;
-		}
-	}
-	log_error("%s server restarted (pid %d), %d requests replayed", s->dev,
-		  (int)s->pid, replayed);
+	snprintf(s->rec.last_cause, sizeof(s->rec.last_cause), "asked for");
+	supervisor_ready_again(s, replayed);
 	return replayed;
+}
+
+void supervisor_record_line(const struct supervisor *s, const char *name,
+			    char *buf, size_t len)
+{
+	const struct supervisor_record *r = &s->rec;
+
+	snprintf(buf, len,
+		 "%s server: deaths=%llu restarts=%llu replayed=%llu "
+		 "restart_ms=%llu.%03llu/%llu.%03llu last_cause=%s%s",
+		 name, (unsigned long long)r->deaths,
+		 (unsigned long long)r->restarts,
+		 (unsigned long long)r->replayed,
+		 (unsigned long long)(r->last_restart_us / 1000),
+		 (unsigned long long)(r->last_restart_us % 1000),
+		 (unsigned long long)(r->max_restart_us / 1000),
+		 (unsigned long long)(r->max_restart_us % 1000),
+		 r->last_cause[0] ? r->last_cause : "none",
+		 r->failed ? " failed" : "");
 }
 
 void supervisor_stop(struct supervisor *s, unsigned timeout_ms)
 {
 	struct ctl_msg m = {.type = CTL_SHUTDOWN};
 
+	s->state = SUPERVISOR_STOPPED;
 	supervisor_unwatch(s);
+	iothread_soon_free(s->ev_restart);
+	iothread_soon_free(s->ev_watchdog);
+	s->ev_restart = s->ev_watchdog = NULL;
 	if (s->pid) {
 		if (!timeout_ms)
 			timeout_ms = SUPERVISOR_STOP_TIMEOUT_MS;

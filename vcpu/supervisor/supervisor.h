@@ -33,6 +33,35 @@
  */
 #define SUPERVISOR_ERROR_BURST	   5
 #define SUPERVISOR_ERROR_REFILL_MS 1000
+/*
+ * Restarts. The first after a server that ran SUPERVISOR_STABLE_MS or
+ * more begins at once; each quicker death doubles the wait, from
+ * SUPERVISOR_BACKOFF_MIN_MS up to SUPERVISOR_BACKOFF_MAX_MS. A restarted
+ * server has SUPERVISOR_RESTART_READY_MS to say READY.
+ */
+#define SUPERVISOR_STABLE_MS	    250
+#define SUPERVISOR_BACKOFF_MIN_MS   10
+#define SUPERVISOR_BACKOFF_MAX_MS   1000
+#define SUPERVISOR_RESTART_READY_MS 2000
+#define SUPERVISOR_FAULTS_MAX	    8
+
+/* When to restart a server, when to give up on it, what to inject. */
+struct supervisor_policy {
+	/*
+	 * Deaths allowed within restart_window_ms, each followed by a
+	 * restart; the next one fails the device. 0: never restart.
+	 */
+	unsigned restart_limit;
+	unsigned restart_window_ms;
+	/* Requests pending and none completed for this long: the server is
+	 * hung, kill it (and restart it). 0: no watchdog. */
+	unsigned watchdog_ms;
+	/* Faults to inject (sent after READY): into the first server, and
+	 * into every restarted one too where again[i]. */
+	struct ctl_fault faults[SUPERVISOR_FAULTS_MAX];
+	bool again[SUPERVISOR_FAULTS_MAX];
+	unsigned nfaults;
+};
 
 /*
  * What to start. The caller keeps ownership of the backend fds; they and
@@ -40,6 +69,8 @@
  */
 struct supervisor_spec {
 	const char *dev;    /* "console" -> <bindir>/isovm-console */
+	const char *name;   /* the device in log lines ("blk0"), copied at
+			     * start; NULL: dev */
 	const char *bindir; /* NULL: the directory of /proc/self/exe */
 	enum ctl_dev_type type;
 	struct ctl_setup setup;	   /* dev_type and cfg; geo and fds are
@@ -49,6 +80,7 @@ struct supervisor_spec {
 	int backend_out_fd;	   /* CTL_FD_BACKEND_OUT, or -1 */
 	int log_level;		   /* enum log_level, passed as --log-level */
 	unsigned ready_timeout_ms; /* 0: SUPERVISOR_READY_TIMEOUT_MS */
+	struct supervisor_policy policy;
 };
 
 /* Called on the I/O thread, with no supervisor lock held. */
@@ -57,6 +89,31 @@ struct supervisor_ops {
 	void (*completions)(void *opaque);
 	/* The server died (already logged and reaped). May be NULL. */
 	void (*died)(void *opaque);
+	/* A restarted server said READY; its data plane is new (arm the
+	 * completion wake-up again). May be NULL. */
+	void (*restarted)(void *opaque);
+	/* Too many deaths: no more restarts, the device has failed (mark
+	 * it NEEDS_RESET). May be NULL. */
+	void (*failed)(void *opaque);
+};
+
+/* What happened to a device's servers, for the stats line. */
+struct supervisor_record {
+	uint64_t deaths;	  /* servers that ended while the VM ran */
+	uint64_t restarts;	  /* servers that reached READY after one */
+	uint64_t replayed;	  /* requests posted again to them */
+	char last_cause[80];	  /* why the last one ended */
+	uint64_t last_restart_us; /* its death seen -> next READY */
+	uint64_t max_restart_us;
+	bool failed;		  /* gave up: the device is NEEDS_RESET */
+};
+
+enum supervisor_state {
+	SUPERVISOR_RUNNING,  /* a server runs (or none was started yet) */
+	SUPERVISOR_DOWN,     /* dead; a restart is due (back-off) */
+	SUPERVISOR_STARTING, /* restarted, hand-shake under way */
+	SUPERVISOR_FAILED,   /* too many deaths: no server any more */
+	SUPERVISOR_STOPPED,
 };
 
 struct supervisor {
@@ -82,6 +139,22 @@ struct supervisor {
 	uint64_t stats_sent;	     /* the newest request's */
 	uint64_t stats_answered;     /* the newest reply's, taken or dropped */
 	struct supervisor_spec spec; /* as given to supervisor_start() */
+	/* Restarts and the watchdog; I/O thread only. */
+	enum supervisor_state state;
+	pthread_mutex_t *dp_lock; /* whoever else uses dp (the front's) */
+	struct event *ev_restart; /* back-off, then the READY deadline */
+	struct event *ev_watchdog;
+	bool hs_hello;		  /* the restarted server's HELLO came */
+	int hs_replayed;	  /* requests posted again for it */
+	char kill_why[64];	  /* why we killed it, for the record */
+	unsigned backoff_ms;
+	uint64_t ready_ms;	  /* when the running server said READY */
+	uint64_t down_ns;	  /* when its death was seen */
+	uint64_t window_ms;	  /* restart window: start, deaths in it */
+	unsigned window_deaths;
+	uint64_t wd_completed;	  /* completions at the watchdog's last look */
+	uint64_t wd_since_ms;	  /* ...and since when that number held */
+	struct supervisor_record rec;
 };
 
 /*
@@ -94,9 +167,17 @@ int supervisor_start(struct supervisor *s, const struct supervisor_spec *spec,
 
 /*
  * Watch the server's pidfd, the completion pipe and the control socket
- * on 'io' (started or not). ops->completions runs for every wake-up of the
- * cq pipe; a dead server is logged once ("isovm: console server (pid N)
- * died: ...") and ops->died is called. An unasked CTL_ERROR is logged
+ * on 'io' (started or not); 'dp_lock' is the lock of whoever else uses
+ * s->dp (the front's), or NULL. ops->completions runs for every wake-up of
+ * the cq pipe; a dead server is logged once ("isovm: console server (pid
+ * N) died: ...") and ops->died is called. Then, as spec->policy says, a
+ * new server is started, after the completions the dead one left were
+ * reaped (ops->completions) and the rest of the requests in flight were
+ * posted again in their order, and ops->restarted runs when it is READY
+ * (with the same READY as the first, or it is killed); or, past the
+ * policy's limit, the device has failed: one log line, ops->failed, no
+ * more servers. The watchdog kills a server that leaves requests pending
+ * without completing any for policy.watchdog_ms. An unasked CTL_ERROR is logged
  * while the SUPERVISOR_ERROR_BURST bucket lasts, then the server is killed;
  * a STATS_REPLY to a request whose caller timed out is dropped; any other
  * unasked message gets the server killed: so a request/reply on
@@ -104,7 +185,15 @@ int supervisor_start(struct supervisor *s, const struct supervisor_spec *spec,
  * callback, or after the I/O thread stopped. Returns 0 or -errno.
  */
 int supervisor_watch(struct supervisor *s, struct iothread *io,
-		     const struct supervisor_ops *ops, void *opaque);
+		     const struct supervisor_ops *ops, void *opaque,
+		     pthread_mutex_t *dp_lock);
+
+/*
+ * One line for the stats: "NAME server: deaths=N restarts=N replayed=N
+ * restart_ms=LAST/MAX last_cause=..." (plus " failed" once given up).
+ */
+void supervisor_record_line(const struct supervisor *s, const char *name,
+			    char *buf, size_t len);
 
 /*
  * The server broke the protocol (bad completion, bad control message):
@@ -128,14 +217,15 @@ int supervisor_stats(struct supervisor *s, struct ctl_stats *st, bool reset,
 		     unsigned timeout_ms);
 
 /*
- * Restart with replay (not triggered automatically yet): kill and reap the
- * server if it still runs, reset the data plane under 'dp_lock' (the lock
- * of whoever else uses s->dp, e.g. the front's; may be NULL) with a new
+ * Restart with replay now, blocking (the automatic restarts of
+ * supervisor_watch() do the same without blocking): kill and reap the
+ * server if it still runs, reap its completions (ops->completions, when
+ * watched), reset the data plane under 'dp_lock' (may be NULL) with a new
  * generation, which re-posts every request still in flight, then start and
  * hand-shake a new server with the spec of supervisor_start() (its strings
- * and backend fds must still be valid) and watch it as before. Blocking
- * (up to the READY time-out), but never with dp_lock held. Returns the
- * number of requests replayed, or -errno (logged; no server then runs).
+ * and backend fds must still be valid) and watch it as before. Never
+ * blocks with dp_lock held. Returns the number of requests replayed, or
+ * -errno (logged; no server then runs).
  */
 int supervisor_restart(struct supervisor *s, pthread_mutex_t *dp_lock);
 

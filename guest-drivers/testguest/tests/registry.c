@@ -21,6 +21,7 @@ static const struct tg_test tests_table[] = {
 	{ "blk-ro", test_blk_ro },
 	{ "blk-bench", test_blk_bench },
 	{ "blk-info", test_blk_info },
+	{ "blk-verify", test_blk_verify },
 	{ "virtq-evil", test_virtq_evil },
 	{ "uart-quiet", test_uart_quiet },
 	{ "emul-fail", test_emul_fail },

@@ -90,13 +90,15 @@ extern const struct front_ops front_blk_front_ops;
 /*
  * Between vm_init() and vm_run(), disk already open (disk_set_open()):
  * start isovm-blk with the image fd, check its READY, put the device in
- * virtio-mmio slot 'slot' and watch the server on 'io'. b must stay put
+ * virtio-mmio slot 'slot' and watch the server on 'io', restarting it as
+ * 'policy' says. b must stay put
  * until front_blk_stop(). Returns 0, or -errno with one line in err.
  */
 int front_blk_start(struct front_blk *b, unsigned index,
 		    const struct disk_cfg *disk, struct vm *vm,
 		    struct iothread *io, unsigned slot, int log_level,
-		    char *err, size_t errlen);
+		    const struct supervisor_policy *policy, char *err,
+		    size_t errlen);
 
 /* After the I/O thread stopped and the VM ended: logs the counters at
  * debug level, stops the server, frees the front. Idempotent. */

@@ -16,28 +16,36 @@ static void front_blk_completions(void *opaque)
 		supervisor_kill(&b->sup, "block server broke the data plane");
 }
 
-/* Restart with replay is the supervisor's seam; until then requests in
- * flight stay pending and the guest sees a stalled disk, not an error. */
-static void front_blk_died(void *opaque)
+/* A new server serves the replayed requests: the guest saw a delay. */
+static void front_blk_restarted(void *opaque)
 {
 	struct front_blk *b = opaque;
 
-	log_error("%s: block server gone; requests in flight stay pending",
-		  b->name);
+	front_restarted(&b->front);
+}
+
+static void front_blk_failed(void *opaque)
+{
+	struct front_blk *b = opaque;
+
+	front_failed(&b->front);
 }
 
 static const struct supervisor_ops front_blk_sup_ops = {
 	.completions = front_blk_completions,
-	.died = front_blk_died,
+	.restarted = front_blk_restarted,
+	.failed = front_blk_failed,
 };
 
-static void front_blk_spec(struct supervisor_spec *spec,
-			   const struct disk_cfg *disk, int log_level)
+static void front_blk_spec(struct supervisor_spec *spec, const char *name,
+			   const struct disk_cfg *disk, int log_level,
+			   const struct supervisor_policy *policy)
 {
 	struct ctl_blk_config *c = &spec->setup.cfg.blk;
 
 	memset(spec, 0, sizeof(*spec));
 	spec->dev = "blk";
+	spec->name = name;
 	spec->type = CTL_DEV_BLK;
 	spec->setup.dev_type = CTL_DEV_BLK;
 	c->capacity_sectors = disk->capacity;
@@ -56,12 +64,14 @@ static void front_blk_spec(struct supervisor_spec *spec,
 	spec->backend_fd = disk->fd;
 	spec->backend_out_fd = -1;
 	spec->log_level = log_level;
+	spec->policy = *policy;
 }
 
 int front_blk_start(struct front_blk *b, unsigned index,
 		    const struct disk_cfg *disk, struct vm *vm,
 		    struct iothread *io, unsigned slot, int log_level,
-		    char *err, size_t errlen)
+		    const struct supervisor_policy *policy, char *err,
+		    size_t errlen)
 {
 	struct supervisor_spec spec;
 	struct supervisor *sup = &b->sup;
@@ -70,7 +80,7 @@ int front_blk_start(struct front_blk *b, unsigned index,
 
 	memset(b, 0, sizeof(*b));
 	snprintf(name, sizeof(name), "blk%u", index);
-	front_blk_spec(&spec, disk, log_level);
+	front_blk_spec(&spec, name, disk, log_level, policy);
 	/* The READY decides what the guest sees, so the server comes first. */
 	ret = supervisor_start(sup, &spec, err, errlen);
 	if (ret)
@@ -96,7 +106,8 @@ int front_blk_start(struct front_blk *b, unsigned index,
 		goto err_stop;
 	}
 	b->front_up = true;
-	ret = supervisor_watch(&b->sup, io, &front_blk_sup_ops, b);
+	ret = supervisor_watch(&b->sup, io, &front_blk_sup_ops, b,
+			       &b->vdev.lock);
 	if (ret) {
 		snprintf(err, errlen, "%s: watch: %s", b->name, strerror(-ret));
 		goto err_stop;
@@ -136,6 +147,11 @@ void front_blk_stop(struct front_blk *b)
 		front_blk_stats(b, st);
 		front_blk_stats_line(st, b->name, line, sizeof(line));
 		log_debug("%s", line);
+		supervisor_record_line(&b->sup, b->name, line, sizeof(line));
+		if (b->sup.rec.deaths)
+			log_info("%s", line);
+		else
+			log_debug("%s", line);
 		/* The I/O thread is stopped: nothing else reads the control
 		 * socket now. */
 		if (log_get_level() >= LOG_LVL_DEBUG &&

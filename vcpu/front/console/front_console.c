@@ -301,17 +301,28 @@ static void fc_completions(void *opaque)
 		supervisor_kill(&fc->sup, "bad completion");
 }
 
-static void fc_died(void *opaque)
+/* Requests in flight were posted again: the new server serves them. */
+static void fc_restarted(void *opaque)
+{
+	struct front_console *fc = opaque;
+
+	front_restarted(&fc->front);
+}
+
+/* No server any more: UART output is counted as dropped from now on. */
+static void fc_failed(void *opaque)
 {
 	struct front_console *fc = opaque;
 
 	atomic_store(&fc->server_dead, true);
+	front_failed(&fc->front);
 	front_pump(&fc->front);
 }
 
 static const struct supervisor_ops fc_sup_ops = {
 	.completions = fc_completions,
-	.died = fc_died,
+	.restarted = fc_restarted,
+	.failed = fc_failed,
 };
 
 static void fc_tx_timer(evutil_socket_t fd, short what, void *arg)
@@ -406,7 +417,8 @@ static void fc_fill_ops(struct front_console *fc)
 
 static int fc_start_server(struct front_console *fc,
 			   const struct console_res *res, int log_level,
-			   char *err, size_t errlen)
+			   const struct supervisor_policy *policy, char *err,
+			   size_t errlen)
 {
 	struct supervisor_spec spec;
 
@@ -422,18 +434,22 @@ static int fc_start_server(struct front_console *fc,
 	spec.backend_fd = res->fd;
 	spec.backend_out_fd = res->out_fd;
 	spec.log_level = log_level;
+	spec.policy = *policy;
+	/* Input requests wait for the user as long as it takes. */
+	spec.policy.watchdog_ms = 0;
 	return supervisor_start(&fc->sup, &spec, err, errlen);
 }
 
 int front_console_start(struct front_console *fc, struct vm *vm,
 			struct iothread *io, const struct console_res *res,
-			int log_level, char *err, size_t errlen)
+			int log_level, const struct supervisor_policy *policy,
+			char *err, size_t errlen)
 {
 	int ret;
 
 	fc->uart = &vm->uart;
 	fc->io = io;
-	ret = fc_start_server(fc, res, log_level, err, errlen);
+	ret = fc_start_server(fc, res, log_level, policy, err, errlen);
 	if (ret)
 		return ret;
 	fc->started = true;
@@ -460,7 +476,7 @@ int front_console_start(struct front_console *fc, struct vm *vm,
 		snprintf(err, errlen, "console front: out of memory");
 		return -ENOMEM;
 	}
-	ret = supervisor_watch(&fc->sup, io, &fc_sup_ops, fc);
+	ret = supervisor_watch(&fc->sup, io, &fc_sup_ops, fc, &fc->vdev.lock);
 	if (ret) {
 		snprintf(err, errlen, "console server watch: %s",
 			 strerror(-ret));

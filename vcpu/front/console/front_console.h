@@ -103,7 +103,8 @@ int front_console_init(struct front_console *fc);
  */
 int front_console_start(struct front_console *fc, struct vm *vm,
 			struct iothread *io, const struct console_res *res,
-			int log_level, char *err, size_t errlen);
+			int log_level, const struct supervisor_policy *policy,
+			char *err, size_t errlen);
 
 /*
  * The VM ended, the I/O thread still runs: give queued UART output up to

@@ -1,0 +1,252 @@
+/*
+ * test_restart.c: device servers that die, hang or lie are restarted and
+ * the guest loses nothing. The test guest's blk-verify load (self-
+ * describing blocks, reads that check them) runs while the host kills the
+ * block server, or while an injected fault makes it hang or send a bad
+ * completion; afterwards the image must match the guest's record (its
+ * digest, recomputed here from the blocks' headers).
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "guest-drivers/abi/isovm_abi.h"
+#include "tests/integration/blk_image.h"
+#include "tests/integration/harness.h"
+
+#define RST_TIMEOUT_MS 300000
+#define RST_DISK_MIB   16u
+#define RST_BS	       4096u
+#define RST_MAGIC      0x4b4c425643564f53ull
+#define FNV_INIT       0xcbf29ce484222325ull
+
+static char rst_dir[] = "/tmp/isovm-restart-XXXXXX";
+
+static void rst_setup(void)
+{
+	cr_assert_not_null(mkdtemp(rst_dir));
+	cr_assert_eq(chdir(rst_dir), 0);
+	blk_image_make("disk.img", RST_DISK_MIB * 1024ull * 1024, 0);
+}
+
+static void rst_teardown(void)
+{
+	char cmd[64];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", rst_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", rst_dir);
+}
+
+TestSuite(restart, .init = rst_setup, .fini = rst_teardown);
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/*
+ * The digest blk-verify reports, from the image: each block is all zeros
+ * (generation 0) or carries a header naming itself and a payload checksum
+ * that holds. A block that is neither fails the test.
+ */
+static uint64_t rst_image_digest(const char *path, uint64_t blocks)
+{
+	static uint8_t buf[RST_BS];
+	uint64_t h = FNV_INIT, hdr[4], gen;
+	int fd = open(path, O_RDONLY);
+
+	cr_assert_geq(fd, 0);
+	for (uint64_t b = 0; b < blocks; b++) {
+		cr_assert_eq(pread(fd, buf, RST_BS, (off_t)(b * RST_BS)),
+			     (ssize_t)RST_BS);
+		memcpy(hdr, buf, sizeof(hdr));
+		gen = 0;
+		if (hdr[0] || hdr[1] || hdr[2] || hdr[3]) {
+			cr_assert_eq(hdr[0], RST_MAGIC, "block %" PRIu64, b);
+			cr_assert_eq(hdr[1], b, "block %" PRIu64 " misplaced",
+				     b);
+			cr_assert_eq(hdr[3],
+				     fnv(FNV_INIT, buf + sizeof(hdr),
+					 RST_BS - sizeof(hdr)),
+				     "block %" PRIu64 " torn", b);
+			gen = hdr[2];
+		} else {
+			for (unsigned i = 0; i < RST_BS; i++)
+				cr_assert_eq(buf[i], 0, "block %" PRIu64, b);
+		}
+		h = fnv(h, &gen, sizeof(gen));
+	}
+	close(fd);
+	return h;
+}
+
+struct rst_killer {
+	unsigned kills, want;
+	double next;  /* seconds since start of the next kill */
+	pid_t last;
+	unsigned seed;
+};
+
+static double rst_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* SIGKILL the block server at random instants, 150..650 ms apart. */
+static void rst_kill_hook(struct vmrun *r, void *arg)
+{
+	struct rst_killer *k = arg;
+	double t = rst_now() - r->start_mono;
+	pid_t pid;
+
+	if (k->kills >= k->want || t < k->next ||
+	    !strstr(r->out, "isovm-testguest: boot=") ||
+	    strstr(r->out, "name=blk-verify"))
+		return;
+	pid = harness_child_pid(r->pid, "isovm-blk");
+	if (pid <= 0 || pid == k->last)
+		return; /* between a death and its restart */
+	if (kill(pid, SIGKILL) == 0) {
+		k->kills++;
+		k->last = pid;
+	}
+	k->next = t + 0.15 + (rand_r(&k->seed) % 500) / 1000.0;
+}
+
+static void rst_boot(struct vmrun *r, const char *cmdline,
+		     const char *const extra[], struct rst_killer *k)
+{
+	char *argv[32];
+	unsigned n = 0;
+	struct vmrun_opts o = { .hook = k ? rst_kill_hook : NULL, .arg = k };
+
+	harness_need_kvm();
+	argv[n++] = (char *)HARNESS_ISOVM;
+	argv[n++] = "run";
+	argv[n++] = "--kernel";
+	argv[n++] = HARNESS_TESTGUEST;
+	argv[n++] = "--log-level";
+	argv[n++] = "info";
+	argv[n++] = "--cmdline";
+	argv[n++] = (char *)cmdline;
+	argv[n++] = "--disk";
+	argv[n++] = "path=disk.img";
+	for (unsigned i = 0; extra && extra[i]; i++)
+		argv[n++] = (char *)extra[i];
+	argv[n] = NULL;
+	cr_assert_eq(vmrun_opts(r, RST_TIMEOUT_MS, &o, argv), 0);
+	if (r->status != ISOVM_EXIT_POWEROFF || r->timed_out)
+		vmrun_dump(r, cmdline);
+}
+
+/* The guest's blk-verify passed and the image holds what it recorded. */
+static void rst_expect_verified(const struct vmrun *r)
+{
+	char line[512], want[40];
+	long long blocks;
+
+	cr_assert_eq(r->status, ISOVM_EXIT_POWEROFF);
+	cr_assert_not_null(vmrun_line(r, "ISOVM-TEST name=blk-verify", line,
+				      sizeof(line)));
+	cr_assert_not_null(strstr(line, "status=pass"), "%s", line);
+	blocks = vmrun_key(line, "blocks");
+	cr_assert_eq(blocks, RST_DISK_MIB * 1024 * 1024 / RST_BS, "%s", line);
+	cr_assert_gt(vmrun_key(line, "writes"), 0, "%s", line);
+	snprintf(want, sizeof(want), "digest=%016" PRIx64,
+		 rst_image_digest("disk.img", (uint64_t)blocks));
+	cr_assert_not_null(strstr(line, want), "image %s, guest: %s", want,
+			   line);
+}
+
+Test(restart, blk_server_killed_50_times_under_a_verifying_load_loses_nothing)
+{
+	const char *const extra[] = { "--restart-limit", "1000/10", NULL };
+	struct rst_killer k = { .want = 50, .next = 0.5, .seed = 1234 };
+	struct vmrun r;
+	char line[512];
+
+	rst_boot(&r,
+		 "test=blk-verify blk-verify.secs=30 blk-verify.qd=16",
+		 extra, &k);
+	rst_expect_verified(&r);
+	cr_assert_geq(k.kills, 50u, "only %u kills in the run", k.kills);
+	cr_assert_geq(vmrun_count(&r, "blk0 server restarted"), 50u);
+	cr_assert_eq(vmrun_count(&r, "NEEDS_RESET"), 0u);
+	cr_assert_not_null(vmrun_line(&r, "blk0 server: deaths=", line,
+				      sizeof(line)));
+	cr_assert_geq(vmrun_key(line, "deaths"), 50, "%s", line);
+	cr_assert_geq(vmrun_key(line, "restarts"), 50, "%s", line);
+	cr_assert_not_null(strstr(line, "last_cause=killed by signal 9"),
+			   "%s", line);
+	vmrun_free(&r);
+}
+
+Test(restart, a_hung_server_is_killed_by_the_watchdog_and_the_io_completes)
+{
+	const char *const extra[] = { "--fault", "blk0:drop:op=write",
+				       "--watchdog-ms", "500", NULL };
+	struct vmrun r;
+
+	rst_boot(&r, "test=blk-verify blk-verify.secs=3", extra, NULL);
+	rst_expect_verified(&r);
+	cr_assert_eq(vmrun_count(&r, "watchdog: 1 requests pending, none done "
+				      "in 500 ms: killing it"),
+		     1u);
+	cr_assert_eq(vmrun_count(&r, "blk0 server restarted"), 1u);
+	vmrun_free(&r);
+}
+
+Test(restart, a_corrupt_completion_gets_the_server_restarted_unseen)
+{
+	const char *const extra[] = { "--fault", "blk0:corrupt:op=read",
+				      NULL };
+	struct vmrun r;
+
+	rst_boot(&r, "test=blk-verify blk-verify.secs=3", extra, NULL);
+	rst_expect_verified(&r);
+	cr_assert_geq(vmrun_count(&r, "broke the data plane: killing it"),
+		      1u);
+	cr_assert_eq(vmrun_count(&r, "blk0 server restarted"), 1u);
+	vmrun_free(&r);
+}
+
+Test(restart, a_server_that_always_crashes_ends_in_needs_reset_vm_runs_on)
+{
+	const char *const extra[] = { "--fault", "blk0:crash:restarts",
+				      "--restart-limit", "3/60", NULL };
+	struct vmrun r;
+	char line[512];
+
+	rst_boot(&r, "test=blk-verify blk-verify.secs=3", extra, NULL);
+	/* The guest saw its disk fail and said so over the UART, then
+	 * powered off: the VMM and the other devices ran on. */
+	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
+	cr_assert_not_null(vmrun_line(&r, "ISOVM-TEST name=blk-verify", line,
+				      sizeof(line)));
+	cr_assert_not_null(strstr(line, "status=fail"), "%s", line);
+	cr_assert_not_null(strstr(line, "reason=io"), "%s", line);
+	cr_assert_eq(vmrun_count(&r, "no more restarts"), 1u);
+	cr_assert_eq(vmrun_count(&r, "blk0 server restarted"), 3u);
+	cr_assert_not_null(vmrun_line(&r, "blk0 server: deaths=", line,
+				      sizeof(line)));
+	cr_assert_eq(vmrun_key(line, "deaths"), 4, "%s", line);
+	cr_assert_not_null(strstr(line, " failed"), "%s", line);
+	vmrun_free(&r);
+}
