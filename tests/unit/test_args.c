@@ -246,3 +246,92 @@ Test(args, default_guest_is_linux_with_a_serial_console_with_vmx)
 	cr_assert_str_eq(cfg.initrd_path, "/opt/b/../guest/initramfs.cpio.gz");
 	cr_assert_str_eq(cfg.cmdline, "console=ttyS0 earlyprintk=serial quiet");
 }
+
+Test(args, restart_policy_defaults_and_values)
+{
+	struct vm_config cfg;
+
+	cr_assert_eq(parse(&cfg, ARGV("run")), ARGS_RUN);
+	cr_assert_eq(cfg.servers.restart_limit, 5);
+	cr_assert_eq(cfg.servers.restart_window_ms, 10000);
+	cr_assert_eq(cfg.servers.watchdog_ms, 5000);
+	cr_assert_eq(cfg.servers.nfaults, 0);
+	cr_assert_eq(parse(&cfg, ARGV("run", "--restart-limit", "20/3",
+				      "--watchdog-ms=0")),
+		     ARGS_RUN, "%s", err);
+	cr_assert_eq(cfg.servers.restart_limit, 20);
+	cr_assert_eq(cfg.servers.restart_window_ms, 3000);
+	cr_assert_eq(cfg.servers.watchdog_ms, 0);
+	cr_assert_eq(parse(&cfg, ARGV("run", "--restart-limit=0")), ARGS_RUN);
+	cr_assert_eq(cfg.servers.restart_limit, 0, "0: never restart");
+	cr_assert_eq(cfg.servers.restart_window_ms, 10000, "window kept");
+}
+
+Test(args, restart_policy_rejects_junk)
+{
+	expect_bad(ARGV("run", "--restart-limit", "x"), "--restart-limit");
+	expect_bad(ARGV("run", "--restart-limit", "5/"), "N/SECONDS");
+	expect_bad(ARGV("run", "--restart-limit", "5/0"), "N/SECONDS");
+	expect_bad(ARGV("run", "--restart-limit", "5/3601"), "N/SECONDS");
+	expect_bad(ARGV("run", "--restart-limit", "100001"), "N/SECONDS");
+	expect_bad(ARGV("run", "--restart-limit", "-1"), "N/SECONDS");
+	expect_bad(ARGV("run", "--watchdog-ms", "600001"), "0..600000");
+	expect_bad(ARGV("run", "--watchdog-ms", "1s"), "0..600000");
+}
+
+Test(args, fault_rules_are_parsed_with_their_defaults)
+{
+	struct vm_config cfg;
+	const struct ctl_fault *f;
+
+	cr_assert_eq(parse(&cfg, ARGV("run", "--disk", "path=/dev/null",
+				      "--fault", "blk0:crash:restarts",
+				      "--fault",
+				      "console:delay:op=out:ppm=250:count=0:"
+				      "delay-us=1000",
+				      "--fault", "blk0:error:op=read:every=3")),
+		     ARGS_RUN, "%s", err);
+	cr_assert_eq(cfg.servers.nfaults, 3);
+	f = &cfg.servers.faults[0].f;
+	cr_assert_str_eq(cfg.servers.faults[0].dev, "blk0");
+	cr_assert(cfg.servers.faults[0].on_restart);
+	cr_assert_eq(f->kind, CTL_FAULT_CRASH);
+	cr_assert_eq(f->op, CTL_OP_ANY);
+	cr_assert_eq(f->trigger, CTL_TRIGGER_EVERY_NTH);
+	cr_assert_eq(f->every_nth, 1);
+	cr_assert_eq(f->count, 1);
+	f = &cfg.servers.faults[1].f;
+	cr_assert_not(cfg.servers.faults[1].on_restart);
+	cr_assert_eq(f->kind, CTL_FAULT_DELAY);
+	cr_assert_eq(f->op, CTL_OP_CONSOLE_OUT);
+	cr_assert_eq(f->trigger, CTL_TRIGGER_PROBABILITY);
+	cr_assert_eq(f->probability_ppm, 250);
+	cr_assert_eq(f->every_nth, 0);
+	cr_assert_eq(f->count, 0);
+	cr_assert_eq(f->delay_us, 1000);
+	f = &cfg.servers.faults[2].f;
+	cr_assert_eq(f->kind, CTL_FAULT_ERROR);
+	cr_assert_eq(f->error_code, EIO, "errno defaults to EIO");
+	cr_assert_eq(f->every_nth, 3);
+}
+
+Test(args, fault_rules_reject_junk)
+{
+	expect_bad(ARGV("run", "--fault", "blk9:crash"), "blk0..blk7");
+	expect_bad(ARGV("run", "--fault", "net0:crash"), "blk0..blk7");
+	expect_bad(ARGV("run", "--fault", "blk0"), "the kind is");
+	expect_bad(ARGV("run", "--fault", "blk0:explode"), "the kind is");
+	expect_bad(ARGV("run", "--fault", "blk0:crash:op=fly"), "not a valid");
+	expect_bad(ARGV("run", "--fault", "blk0:crash:every=0"), "not a valid");
+	expect_bad(ARGV("run", "--fault", "blk0:crash:ppm=1000001"),
+		   "not a valid");
+	expect_bad(ARGV("run", "--fault", "blk0:delay"), "not a valid");
+	expect_bad(ARGV("run", "--fault", "blk0:crash:delay-us=5"),
+		   "not a valid");
+	expect_bad(ARGV("run", "--fault", "blk0:crash:colour=red"),
+		   "not a valid");
+	/* A disk that is not there. */
+	expect_bad(ARGV("run", "--fault", "blk1:crash", "--disk",
+			"path=/dev/null"),
+		   "there is no blk1 (1 --disk given)");
+}

@@ -4,6 +4,7 @@
  * from the I/O thread, shutdown that leaves no zombie.
  */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -208,6 +209,90 @@ Test(supervisor, restart_replays_what_was_in_flight)
 		}
 	cr_assert(got_in, "the replayed IN was answered by the new server");
 	supervisor_stop(&s, 0);
+}
+
+static atomic_int restarted, failed;
+
+static void on_restarted(void *opaque)
+{
+	(void)opaque;
+	atomic_fetch_add(&restarted, 1);
+}
+
+static void on_failed(void *opaque)
+{
+	(void)opaque;
+	atomic_fetch_add(&failed, 1);
+}
+
+static const struct supervisor_ops restart_ops = {
+	.completions = on_cpl,
+	.died = on_died,
+	.restarted = on_restarted,
+	.failed = on_failed,
+};
+
+/* Wait up to 3 s for *v to reach want. */
+static bool wait_count(atomic_int *v, int want)
+{
+	for (int i = 0; i < 3000 && atomic_load(v) < want; i++)
+		usleep(1000);
+	return atomic_load(v) >= want;
+}
+
+/*
+ * Killed servers come back on their own, the request in flight replayed
+ * to each, until the policy's limit: the next death fails the device.
+ */
+Test(supervisor, killed_servers_are_restarted_until_the_limit)
+{
+	struct supervisor_spec sp;
+	struct supervisor s;
+	struct iothread io;
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	char err[256], line[256];
+	pid_t pid;
+
+	atomic_store(&restarted, 0);
+	atomic_store(&failed, 0);
+	spec_init(&sp, SUPERVISOR_BINDIR);
+	sp.policy.restart_limit = 2;
+	sp.policy.restart_window_ms = 60000;
+	cr_assert_eq(supervisor_start(&s, &sp, err, sizeof(err)), 0, "%s", err);
+	post(&s, CONSOLE_OP_IN, 64); /* in flight through every restart */
+	cr_assert_eq(iothread_init(&io), 0);
+	cr_assert_eq(supervisor_watch(&s, &io, &restart_ops, NULL, &lock), 0);
+	cr_assert_eq(iothread_start(&io), 0);
+	for (int i = 1; i <= 3; i++) {
+		pid = s.pid;
+		cr_assert_gt(pid, 0);
+		cr_assert_eq(kill(pid, SIGKILL), 0);
+		cr_assert(wait_count(&died, i), "death %d reported", i);
+		if (i < 3) {
+			cr_assert(wait_count(&restarted, i), "restart %d", i);
+			cr_assert_neq(s.pid, pid);
+			cr_assert(atomic_load(&s.alive));
+		}
+	}
+	cr_assert(wait_count(&failed, 1), "the third death fails it");
+	cr_assert_eq(atomic_load(&restarted), 2);
+	cr_assert(!atomic_load(&s.alive));
+	iothread_stop(&io);
+	cr_assert_eq(s.state, SUPERVISOR_FAILED);
+	cr_assert_eq(s.rec.deaths, 3);
+	cr_assert_eq(s.rec.restarts, 2);
+	cr_assert_eq(s.rec.replayed, 2, "the IN, once per restart");
+	cr_assert(s.rec.failed);
+	/* The second came back after a back-off: it died young. */
+	cr_assert_geq(s.rec.max_restart_us, SUPERVISOR_BACKOFF_MIN_MS * 1000);
+	supervisor_record_line(&s, "console", line, sizeof(line));
+	cr_assert_not_null(strstr(line, "deaths=3 restarts=2 replayed=2 "),
+			   "%s", line);
+	cr_assert_not_null(strstr(line, "last_cause=killed by signal 9"),
+			   "%s", line);
+	cr_assert_not_null(strstr(line, " failed"), "%s", line);
+	supervisor_stop(&s, 0);
+	iothread_fini(&io);
 }
 
 /*

@@ -335,6 +335,7 @@ int supervisor_start(struct supervisor *s, const struct supervisor_spec *spec,
 	s->generation = 1;
 	s->spec = *spec;
 	s->state = SUPERVISOR_RUNNING;
+	s->await_from = UINT64_MAX;
 	snprintf(s->dev, sizeof(s->dev), "%s",
 		 spec->name ? spec->name : spec->dev);
 	ret = ipc_dp_vmm_open(&s->dp, &spec->geom, s->generation);
@@ -459,6 +460,26 @@ static int supervisor_relaunch(struct supervisor *s, char *err, size_t errlen)
 	return replayed;
 }
 
+/*
+ * After completions were reaped: the first one a restarted server made
+ * ends its recovery (logged at debug with the monotonic clock, for
+ * bench/restart to match against its kill times).
+ */
+static void supervisor_note_progress(struct supervisor *s)
+{
+	uint64_t now;
+
+	if (s->await_from == UINT64_MAX || s->dp.completed <= s->await_from)
+		return;
+	now = clock_now_ns();
+	s->await_from = UINT64_MAX;
+	s->rec.last_recover_us = (now - s->down_ns) / 1000u;
+	log_debug("%s server: first completion after the restart at "
+		  "monotonic %llu ns, %llu us after its death was seen",
+		  s->dev, (unsigned long long)now,
+		  (unsigned long long)s->rec.last_recover_us);
+}
+
 /* The new server is READY: it serves from now on. */
 static void supervisor_ready_again(struct supervisor *s, int replayed)
 {
@@ -477,8 +498,10 @@ static void supervisor_ready_again(struct supervisor *s, int replayed)
 		 "%d requests replayed",
 		 s->dev, (int)s->pid, (unsigned long long)(us / 1000),
 		 (unsigned long long)(us % 1000), s->rec.last_cause, replayed);
+	s->await_from = s->dp.completed;
 	if (s->ops && s->ops->restarted)
 		s->ops->restarted(s->opaque);
+	supervisor_note_progress(s);
 }
 
 /* Too many deaths: the device is failed for good, the VM runs on. */
@@ -635,6 +658,7 @@ static void supervisor_cq_event(int fd, void *arg)
 		return;
 	if (s->ops && s->ops->completions)
 		s->ops->completions(s->opaque);
+	supervisor_note_progress(s);
 }
 
 /* I/O thread, every quarter of the watchdog's time: a server with

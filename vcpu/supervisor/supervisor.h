@@ -105,6 +105,7 @@ struct supervisor_record {
 	char last_cause[80];	  /* why the last one ended */
 	uint64_t last_restart_us; /* its death seen -> next READY */
 	uint64_t max_restart_us;
+	uint64_t last_recover_us; /* its death seen -> next completion */
 	bool failed;		  /* gave up: the device is NEEDS_RESET */
 };
 
@@ -154,6 +155,8 @@ struct supervisor {
 	unsigned window_deaths;
 	uint64_t wd_completed;	  /* completions at the watchdog's last look */
 	uint64_t wd_since_ms;	  /* ...and since when that number held */
+	uint64_t await_from;	  /* restarted: completions before the new
+				   * server's first; UINT64_MAX when none */
 	struct supervisor_record rec;
 };
 
