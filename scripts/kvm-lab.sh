@@ -15,8 +15,9 @@
 # default max; without svm there is no KVM), ISOVM_LAB_SCRATCH (size of
 # the scratch disk, default 32G, sparse), ISOVM_LAB_FROZEN (seconds
 # without the lab's heartbeat before it counts as frozen and is stopped,
-# default 120), ISOVM_LAB_MIN_FREE_MB (host space the lab needs free
-# beside its run folder, default 2048). CMD sees the caller's environment with TMPDIR=/tmp and
+# default 120), ISOVM_LAB_SCRATCH_DIR (where the scratch disk's file lives
+# on the host, default /dev/shm: RAM), ISOVM_LAB_MIN_FREE_MB (room it needs
+# there, default 2048). CMD sees the caller's environment with TMPDIR=/tmp and
 # ISOVM_IN_LAB=1. The lab's monitor is the socket monitor.sock in its run
 # folder (build/lab/runs/), for looking into a lab that stopped answering.
 set -euo pipefail
@@ -70,9 +71,11 @@ command -v mkfs.ext4 >/dev/null || lab_error "mkfs.ext4 is missing (e2fsprogs)"
 mkdir -p "$top/build/lab/runs"
 run=$(mktemp -d "$top/build/lab/runs/run.XXXXXX")
 qemu_pid=
+own=
 cleanup() {
 	[ -z "$qemu_pid" ] || kill -KILL "$qemu_pid" 2>/dev/null || true
 	rm -rf "$run"
+	[ -z "$own" ] || rm -rf "$own"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -97,16 +100,29 @@ for p in "$PWD" "$top"; do
 	esac
 done | sort -u >"$run/keep"
 
-# The scratch disk is sparse: it takes host space only as the lab writes.
-# Too little room fails here, not as I/O errors deep in a test.
-avail_mb=$(df --output=avail -B1M "$run" | tail -n1 | tr -d ' ')
+# The scratch disk is a sparse file in the host's RAM (/dev/shm, where it
+# is writable), not on its disk: a host disk that fills up would fail the
+# lab's writes. Its folder must have room for what the lab writes; too
+# little fails here, not as I/O errors deep in a test. QEMU gets it as an
+# open fd and the name goes at once: the RAM comes back when QEMU ends,
+# however it ends.
+scratch_dir=${ISOVM_LAB_SCRATCH_DIR:-/dev/shm}
+[ -d "$scratch_dir" ] && [ -w "$scratch_dir" ] || scratch_dir=$run
+avail_mb=$(df --output=avail -B1M "$scratch_dir" | tail -n1 | tr -d ' ')
 [ "$avail_mb" -ge "${ISOVM_LAB_MIN_FREE_MB:-2048}" ] ||
-	lab_error "only $avail_mb MiB free on the disk of $top/build/lab" \
+	lab_error "only $avail_mb MiB free in $scratch_dir" \
 		"(the lab's scratch disk grows there; it needs" \
 		"${ISOVM_LAB_MIN_FREE_MB:-2048} MiB)"
-truncate -s "${ISOVM_LAB_SCRATCH:-32G}" "$run/scratch.img"
-mkfs.ext4 -q -F -E lazy_itable_init=1,lazy_journal_init=1 "$run/scratch.img" ||
+# What only the host reads (the lab's log, its heartbeat, the verdicts)
+# lives there too: a full host disk must not stop the heartbeat.
+own=$(mktemp -d "$scratch_dir/isovm-lab.XXXXXX")
+scratch=$own/scratch.img
+truncate -s "${ISOVM_LAB_SCRATCH:-32G}" "$scratch"
+mkfs.ext4 -q -F -E lazy_itable_init=1,lazy_journal_init=1 "$scratch" ||
 	lab_error "mkfs.ext4 on the scratch disk failed"
+# QEMU takes from the set the fd whose access mode it asks for: both.
+exec {scratch_fd}<>"$scratch" {scratch_ro_fd}<"$scratch"
+rm -f "$scratch"
 
 tty=0
 [ -t 0 ] && [ -t 1 ] && tty=1
@@ -117,8 +133,8 @@ args=(
 	-kernel "$top/build/guest/vmlinux"
 	-initrd "$top/build/lab/initramfs.cpio"
 	-append "console=ttyS0 panic=-1 ${ISOVM_LAB_KARGS:-quiet} lab.run=$run lab.tty=$tty"
-	-serial "file:$run/lab.log"
-	-serial "file:$run/heartbeat"
+	-serial "file:$own/lab.log"
+	-serial "file:$own/heartbeat"
 	# For looking into a lab that stopped answering (info registers).
 	-monitor "unix:$run/monitor.sock,server=on,wait=off"
 	-device isa-debug-exit,iobase=0xf4,iosize=0x01
@@ -126,7 +142,8 @@ args=(
 	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
 	# A host write error (its disk full) reaches the lab as an I/O error;
 	# QEMU's default would pause the whole lab, which looks frozen.
-	-drive "file=$run/scratch.img,if=none,id=scratch,format=raw,cache=unsafe,werror=report,rerror=report"
+	-add-fd "fd=$scratch_fd,set=1" -add-fd "fd=$scratch_ro_fd,set=1"
+	-drive "file=/dev/fdset/1,if=none,id=scratch,format=raw,cache=unsafe,werror=report,rerror=report"
 	-device virtio-blk-pci,drive=scratch
 	-device virtio-serial-pci
 	-chardev stdio,id=out,signal=off
@@ -139,6 +156,8 @@ else
 	"$qemu" "${args[@]}" </dev/null &
 fi
 qemu_pid=$!
+# QEMU holds the scratch disk now; nothing else may keep its RAM alive.
+exec {scratch_fd}>&- {scratch_ro_fd}<&-
 
 # The watchdog: QEMU gets SIGKILL at the time limit, or when the lab's
 # heartbeat (a byte on its second serial port every 5 s, from its init)
@@ -153,21 +172,21 @@ qemu_pid=$!
 	while :; do
 		sleep 5 &
 		wait $! || exit 0
-		size=$(stat -c %s "$run/heartbeat" 2>/dev/null || echo 0)
+		size=$(stat -c %s "$own/heartbeat" 2>/dev/null || echo 0)
 		if [ "$size" != "$last_size" ]; then
 			last_size=$size
 			last_beat=$SECONDS
 		fi
 		if [ "$timeout_s" -gt 0 ] && [ "$SECONDS" -ge "$timeout_s" ]; then
-			touch "$run/timed-out"
+			touch "$own/timed-out"
 			break
 		fi
 		if [ $((SECONDS - last_beat)) -ge "$frozen_s" ]; then
 			# What the lab's CPU was doing, for the error below.
 			timeout 20 python3 "$top/scripts/lab/monitor-query.py" \
 				"$run/monitor.sock" "info status" "info registers" "info lapic" \
-				"x/8i \$pc" >"$run/frozen-cpu" 2>&1
-			echo "$((SECONDS - last_beat))" >"$run/frozen"
+				"x/8i \$pc" >"$own/frozen-cpu" 2>&1
+			echo "$((SECONDS - last_beat))" >"$own/frozen"
 			break
 		fi
 	done
@@ -182,29 +201,29 @@ qemu_pid=
 kill "$watch_pid" 2>/dev/null || true
 [ "$tty" = 0 ] || stty sane 2>/dev/null || true
 
-if [ -f "$run/timed-out" ]; then
+if [ -f "$own/timed-out" ]; then
 	lab_error "time limit of ${timeout_s} s reached while running: $*"
 fi
-if [ -f "$run/frozen" ]; then
+if [ -f "$own/frozen" ]; then
 	# The evidence first, the one-line verdict last.
 	{
 		echo "kvm-lab: the frozen lab's log ends:"
-		tail -n 15 "$run/lab.log" 2>/dev/null
+		tail -n 15 "$own/lab.log" 2>/dev/null
 		echo "kvm-lab: its CPU when it was stopped:"
 		grep -Ev '^(GDT|IDT|[CDEFGS]S |LDT|TR |ST[0-7]|FPR|FCW|XMM|YMM|MXCSR|DR[0-7]|$)' \
-			"$run/frozen-cpu" 2>/dev/null | head -n 60
+			"$own/frozen-cpu" 2>/dev/null | head -n 60
 	} >&2
-	lab_error "the lab froze (no heartbeat for $(cat "$run/frozen") s)" \
+	lab_error "the lab froze (no heartbeat for $(cat "$own/frozen") s)" \
 		"while running: $*"
 fi
 if [ -f "$run/status" ]; then
 	exit "$(cat "$run/status")"
 fi
-if grep -q '^kvm-lab: error:' "$run/lab.log" 2>/dev/null; then
-	grep '^kvm-lab: error:' "$run/lab.log" | head -n1 >&2
+if grep -q '^kvm-lab: error:' "$own/lab.log" 2>/dev/null; then
+	grep '^kvm-lab: error:' "$own/lab.log" | head -n1 >&2
 	exit 125
 fi
 echo "kvm-lab: error: the lab ended without running the command" \
      "(QEMU status $qemu_status); its log ends:" >&2
-tail -n 20 "$run/lab.log" >&2 2>/dev/null || true
+tail -n 20 "$own/lab.log" >&2 2>/dev/null || true
 exit 125

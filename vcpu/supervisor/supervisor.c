@@ -612,15 +612,17 @@ static void supervisor_hs_event(struct supervisor *s)
 		close(fds[i]);
 	if (ret == -EAGAIN || ret == -EINTR)
 		return;
+	if (ret == -EPIPE || ret == -ECONNRESET)
+		goto unwatch; /* it died: the pidfd says how */
 	if (ret || nfds) {
 		supervisor_kill(s, "unreadable hand-shake message");
-		return;
+		goto unwatch;
 	}
 	ret = supervisor_hs_step(s, &m, err, sizeof(err));
 	if (ret < 0) {
 		log_error("%s", err);
 		supervisor_kill(s, "hand-shake failed");
-		return;
+		goto unwatch;
 	}
 	if (ret == 0)
 		return;
@@ -633,6 +635,12 @@ static void supervisor_hs_event(struct supervisor *s)
 	}
 	iothread_cancel(s->ev_restart);
 	supervisor_ready_again(s, s->hs_replayed);
+	return;
+
+unwatch:
+	/* A closed or broken socket stays readable: stop listening. */
+	iothread_unwatch(s->ev_ctl);
+	s->ev_ctl = NULL;
 }
 
 /* I/O thread: the pidfd is readable, the server ended. */
@@ -832,7 +840,9 @@ int supervisor_stats(struct supervisor *s, struct ctl_stats *st, bool reset,
 	uint64_t deadline;
 	int ret;
 
-	if (s->ctl_fd < 0 || !atomic_load(&s->alive))
+	/* A restarted server still hand-shaking has no statistics yet. */
+	if (s->ctl_fd < 0 || !atomic_load(&s->alive) ||
+	    s->state != SUPERVISOR_RUNNING)
 		return -ESRCH;
 	m.u.stats_request.reset = reset;
 	m.seq = ++s->stats_sent;
