@@ -5,6 +5,7 @@
  * way the CTL_PEER_EVIL environment variable names.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +31,25 @@ static int peer_recv(int fd, struct ctl_msg *m)
 	return ret;
 }
 
-static int peer_handshake(int fd)
+/* Whether an earlier instance ran (and mark that this one did). */
+static bool peer_restarted(void)
 {
+	const char *seen = getenv(CTL_PEER_SEEN);
+	FILE *f;
+
+	if (!seen)
+		return false;
+	if (access(seen, F_OK) == 0)
+		return true;
+	f = fopen(seen, "w");
+	if (f)
+		fclose(f);
+	return false;
+}
+
+static int peer_handshake(int fd, const char *evil)
+{
+	bool again = peer_restarted();
 	struct ctl_msg m = {.type = CTL_HELLO};
 
 	m.u.hello.version = ISOVM_PROTO_VERSION;
@@ -43,9 +61,13 @@ static int peer_handshake(int fd)
 		return PEER_HELLO;
 	if (peer_recv(fd, &m) || m.type != CTL_SETUP)
 		return PEER_SETUP;
+	if (again && !strcmp(evil, "mute-restart"))
+		for (;;)
+			pause(); /* until the VMM kills us */
 	memset(&m, 0, sizeof(m));
 	m.type = CTL_READY;
-	m.u.ready.config_len = 8;
+	m.u.ready.config_len =
+		again && !strcmp(evil, "other-restart") ? 4 : 8;
 	return ctl_send(fd, &m, NULL, 0) ? PEER_SEND : PEER_OK;
 }
 
@@ -107,7 +129,7 @@ int main(int argc, char **argv)
 	fd = atoi(argv[2]);
 	if (!evil)
 		evil = "none";
-	ret = peer_handshake(fd);
+	ret = peer_handshake(fd, evil);
 	if (ret)
 		return ret;
 	if (!strcmp(evil, "error-flood"))

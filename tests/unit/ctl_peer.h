@@ -11,10 +11,15 @@
  *   "late-stats"     answers each STATS_REQUEST CTL_PEER_LATE_MS late
  *   "deaf"           never reads its control socket again after READY
  *   "unasked-stats"  sends a STATS_REPLY nobody asked for after READY
+ * and, as a restarted server (CTL_PEER_SEEN names a file the first one
+ * makes; a later one finds it there):
+ *   "mute-restart"   never says READY after SETUP
+ *   "other-restart"  says READY for a device with another config length
  * Every STATS_REPLY carries one extra counter, "asked": the number of
  * STATS_REQUESTs received so far.
  */
 #define CTL_PEER_EVIL	 "CTL_PEER_EVIL"
+#define CTL_PEER_SEEN	 "CTL_PEER_SEEN"
 #define CTL_PEER_FLOOD	 1000
 #define CTL_PEER_BURST	 3
 #define CTL_PEER_LATE_MS 300

@@ -69,7 +69,7 @@ static int log_lines_with(const char *what)
 }
 
 /* Start isovm-ctlpeer misbehaving as 'evil'. */
-static void start(struct supervisor *s, const char *evil)
+static void start(struct supervisor *s, const char *evil, unsigned restarts)
 {
 	struct supervisor_spec sp;
 	char err[256];
@@ -84,6 +84,8 @@ static void start(struct supervisor *s, const char *evil)
 	sp.backend_fd = -1;
 	sp.backend_out_fd = -1;
 	sp.ready_timeout_ms = 5000;
+	sp.policy.restart_limit = restarts;
+	sp.policy.restart_window_ms = 60000;
 	cr_assert_eq(supervisor_start(s, &sp, err, sizeof(err)), 0, "%s", err);
 }
 
@@ -122,7 +124,7 @@ Test(supervisor_ctl, an_error_flood_gets_the_server_killed_and_few_lines)
 	struct supervisor s;
 	struct iothread io;
 
-	start(&s, "error-flood");
+	start(&s, "error-flood", 0);
 	watch(&s, &io);
 	cr_assert(died_within(5000), "a flooding server keeps running");
 	cr_assert_eq(s.exit_status & 0x7f, SIGKILL);
@@ -140,7 +142,7 @@ Test(supervisor_ctl, a_few_errors_are_all_logged_and_no_reason_to_kill)
 	struct supervisor s;
 	struct iothread io;
 
-	start(&s, "error-burst");
+	start(&s, "error-burst", 0);
 	watch(&s, &io);
 	cr_assert_not(died_within(500));
 	cr_assert(atomic_load(&s.alive));
@@ -155,7 +157,7 @@ Test(supervisor_ctl, a_late_stats_reply_is_dropped_and_the_server_lives)
 	struct ctl_stats st;
 	struct iothread io;
 
-	start(&s, "late-stats");
+	start(&s, "late-stats", 0);
 	cr_assert_eq(supervisor_stats(&s, &st, false, 20), -ETIMEDOUT);
 	/* The reply comes while the I/O thread watches the socket. */
 	watch(&s, &io);
@@ -174,7 +176,7 @@ Test(supervisor_ctl, the_next_request_skips_a_late_reply)
 	struct supervisor s;
 	struct ctl_stats st;
 
-	start(&s, "late-stats");
+	start(&s, "late-stats", 0);
 	cr_assert_eq(supervisor_stats(&s, &st, false, 20), -ETIMEDOUT);
 	/* Reply 1 arrives first, while this call waits for reply 2. */
 	cr_assert_eq(supervisor_stats(&s, &st, false, 5000), 0);
@@ -188,7 +190,7 @@ Test(supervisor_ctl, a_stats_reply_nobody_asked_for_gets_the_server_killed)
 	struct supervisor s;
 	struct iothread io;
 
-	start(&s, "unasked-stats");
+	start(&s, "unasked-stats", 0);
 	watch(&s, &io);
 	cr_assert(died_within(5000));
 	cr_assert_eq(s.exit_status & 0x7f, SIGKILL);
@@ -206,7 +208,7 @@ Test(supervisor_ctl, a_server_that_stops_reading_blocks_no_request)
 	struct ctl_stats st;
 	int refused = 0;
 
-	start(&s, "deaf");
+	start(&s, "deaf", 0);
 	for (int i = 0; i < 10000 && !refused; i++) {
 		int ret = supervisor_stats(&s, &st, false, 0);
 
@@ -216,4 +218,79 @@ Test(supervisor_ctl, a_server_that_stops_reading_blocks_no_request)
 	cr_assert_gt(refused, 0, "the socket never filled");
 	supervisor_stop(&s, 0);
 	cr_assert_eq(s.exit_status & 0x7f, SIGKILL, "a deaf server is killed");
+}
+
+static atomic_int pokes;
+
+static void on_poke(int fd, void *arg)
+{
+	char c;
+
+	(void)arg;
+	if (read(fd, &c, 1) == 1)
+		atomic_fetch_add(&pokes, 1);
+}
+
+/* Wait up to ms for 'died' to reach n. */
+static bool deaths_within(int n, int ms)
+{
+	for (int i = 0; i < ms && atomic_load(&died) < n; i++)
+		usleep(1000);
+	return atomic_load(&died) >= n;
+}
+
+/* A restarted server that misbehaves as 'evil' in its hand-shake. */
+static void restart_evil(const char *evil, const char *why)
+{
+	char seen[] = "/tmp/isovm-supctl-seen-XXXXXX";
+	struct supervisor s;
+	struct iothread io;
+	struct event *ev;
+	int fd = mkstemp(seen), p[2];
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	unlink(seen); /* the first server makes it */
+	cr_assert_eq(setenv(CTL_PEER_SEEN, seen, 1), 0);
+	atomic_store(&pokes, 0);
+	start(&s, evil, 1);
+	watch(&s, &io);
+	cr_assert_eq(pipe(p), 0);
+	ev = iothread_watch(&io, p[0], on_poke, NULL);
+	cr_assert_not_null(ev);
+	cr_assert_eq(kill(s.pid, SIGKILL), 0);
+	cr_assert(deaths_within(1, 2000));
+	/* The restart hand-shakes without holding the I/O thread. */
+	usleep(100000);
+	cr_assert_eq(write(p[1], "x", 1), 1);
+	for (int i = 0; i < 500 && !atomic_load(&pokes); i++)
+		usleep(1000);
+	cr_assert_eq(atomic_load(&pokes), 1, "the I/O thread was held");
+	cr_assert(deaths_within(2, 5000), "the bad restart is killed");
+	for (int i = 0; i < 500 && s.state != SUPERVISOR_FAILED; i++)
+		usleep(1000);
+	iothread_unwatch(ev);
+	iothread_stop(&io);
+	cr_assert_eq(s.state, SUPERVISOR_FAILED, "limit 1: the second death");
+	cr_assert_eq(s.rec.restarts, 0, "it never counted as restarted");
+	supervisor_stop(&s, 0);
+	iothread_fini(&io);
+	close(p[0]);
+	close(p[1]);
+	unlink(seen);
+	unsetenv(CTL_PEER_SEEN);
+	cr_assert_eq(log_lines_with(why), 1, "no '%s' line", why);
+	cr_assert_eq(log_lines_with("no more restarts"), 1);
+}
+
+Test(supervisor_ctl, a_restarted_server_that_never_says_ready_is_killed)
+{
+	restart_evil("mute-restart", "no READY in time after a restart: "
+				     "killing it");
+}
+
+Test(supervisor_ctl, a_restarted_server_that_is_another_device_is_killed)
+{
+	restart_evil("other-restart", "READY differs from the first "
+				      "server's: killing it");
 }
