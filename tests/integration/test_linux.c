@@ -366,7 +366,7 @@ Test(linux, console_shell_on_hvc0_answers_over_a_socket)
 	vmrun_free(&r);
 }
 
-Test(linux, killed_blk_server_is_logged_and_the_guest_runs_on)
+Test(linux, killed_blk_server_is_logged_restarted_and_the_guest_runs_on)
 {
 	char dir[] = "/tmp/isovm-linuxkill-XXXXXX", img[64], disk[80];
 	char want[64];
@@ -388,8 +388,10 @@ Test(linux, killed_blk_server_is_logged_and_the_guest_runs_on)
 	unlink(img);
 	rmdir(dir);
 	cr_assert_gt(c.blk_pid, 0, "found no isovm-blk child of isovm");
-	snprintf(want, sizeof(want), "blk server (pid %d) died", c.blk_pid);
+	snprintf(want, sizeof(want), "blk0 server (pid %d) died", c.blk_pid);
 	cr_assert_not_null(strstr(r.err, want), "isovm did not log '%s'", want);
+	cr_assert_not_null(strstr(r.err, "blk0 server restarted"),
+			   "the block server was not restarted");
 	/* The command was typed after the death was logged: its answer and
 	 * the power-off show the guest ran on. */
 	linux_con_check_poweroff(&r, &c);
