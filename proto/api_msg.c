@@ -132,6 +132,7 @@ static void api_devices_fill(struct api_pb_reply *s, const struct api_devices *d
 		m->state = (Isovm__Api__DeviceState)d->dev[i].state;
 		m->pid = d->dev[i].pid;
 		m->restarts = d->dev[i].restarts;
+		m->last_cause = (char *)d->dev[i].last_cause;
 		s->devp[i] = m;
 	}
 	s->list.n_devices = d->n;
@@ -209,6 +210,9 @@ static int api_devices_read(const Isovm__Api__DeviceList *m,
 		dev->state = (enum api_dev_state)dm->state;
 		dev->pid = dm->pid;
 		dev->restarts = dm->restarts;
+		if (ctl_pb_copy_str(dev->last_cause, sizeof(dev->last_cause),
+				    dm->last_cause))
+			return -EINVAL;
 	}
 	return 0;
 }

@@ -16,6 +16,7 @@
 #define API_NAME_MAX 31		/* device names: [A-Za-z0-9_.-] */
 #define API_TEXT_MAX 255
 #define API_MAX_DEVICES 32
+#define API_CAUSE_MAX 79
 
 enum api_req_type {
 	API_REQ_STATUS = 1,
@@ -79,6 +80,7 @@ struct api_device {
 	enum api_dev_state state;
 	uint32_t pid;			/* 0 when no server runs */
 	uint32_t restarts;
+	char last_cause[API_CAUSE_MAX + 1]; /* printable ASCII, may be "" */
 };
 
 struct api_devices {

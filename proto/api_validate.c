@@ -56,6 +56,8 @@ static int api_devices_validate(const struct api_devices *d)
 		if (dev->state < API_DEV_STARTING ||
 		    dev->state > API_DEV_FAILED)
 			return -EINVAL;
+		if (!api_text_ok(dev->last_cause, sizeof(dev->last_cause)))
+			return -EINVAL;
 	}
 	return 0;
 }

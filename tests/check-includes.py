@@ -31,6 +31,8 @@ ALLOWED = {
     "front": [".", "core", "virtio", "ipc"],
     "front/*": [".", "core", "platform", "config", "vm", "virtio",
                 "supervisor", "front", "ipc", "proto"],
+    "api": [".", "core", "vm", "virtio", "supervisor", "ipc", "proto"],
+    "isovmctl": [".", "config", "ipc", "proto"],
 }
 MAIN = "vcpu/main.c"
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "guest-drivers/abi/isovm_abi.h"
+#include "vcpu/api/api_server.h"
 #include "vcpu/boot/boot.h"
 #include "vcpu/config/args.h"
 #include "vcpu/core/iothread.h"
@@ -172,9 +173,34 @@ static void main_policy(const struct server_cfg *c, const char *dev,
  * Devices and their servers, started once and kept across reboots; the
  * I/O thread serves them while the VM runs.
  */
+/* The devices the API shows, once they run. */
+static int main_api_devices(struct api_server *api, struct front_console *fc,
+			    struct front_blk *blk, unsigned ndisks)
+{
+	struct api_device_ref d = {
+		.name = "console",
+		.type = CTL_DEV_CONSOLE,
+		.sup = &fc->sup,
+		.vdev = &fc->vdev.mmio,
+		.lock = &fc->vdev.lock,
+	};
+	int ret = api_server_add(api, &d);
+
+	for (unsigned i = 0; !ret && i < ndisks; i++) {
+		snprintf(d.name, sizeof(d.name), "blk%u", i);
+		d.type = CTL_DEV_BLK;
+		d.sup = &blk[i].sup;
+		d.vdev = &blk[i].vdev.mmio;
+		d.lock = &blk[i].vdev.lock;
+		ret = api_server_add(api, &d);
+	}
+	return ret;
+}
+
 static int main_devices(struct vm *vm, struct iothread *io,
 			struct front_console *fc, const struct console_res *con,
-			struct front_blk *blk, const struct vm_config *cfg)
+			struct front_blk *blk, const struct vm_config *cfg,
+			struct api_server *api)
 {
 	char err[PATH_MAX + 256], dev[16];
 	struct supervisor_policy policy;
@@ -197,6 +223,12 @@ static int main_devices(struct vm *vm, struct iothread *io,
 			return -1;
 		}
 	}
+	if (api->listen_fd >= 0 &&
+	    (main_api_devices(api, fc, blk, cfg->disks.n) ||
+	     api_server_start(api, io))) {
+		log_error("cannot start the API server");
+		return -1;
+	}
 	if (vm_start_poller(vm, io)) {
 		log_error("cannot start the UART poller");
 		return -1;
@@ -217,6 +249,7 @@ int main(int argc, char **argv)
 	static struct front_console fc;
 	static struct front_blk blk[DISK_MAX];
 	static struct vm vm;
+	static struct api_server api = {.listen_fd = -1};
 	char err[PATH_MAX + 256];
 	int status, sig_fd;
 
@@ -237,6 +270,14 @@ int main(int argc, char **argv)
 	/* So is the console's backend: the server never opens a path. */
 	if (console_cfg_open(&cfg.console, &con, err, sizeof(err))) {
 		log_error("%s", err);
+		disk_set_close(&cfg.disks);
+		return ISOVM_EXIT_USAGE;
+	}
+	/* The API socket too: a path already taken is a bad argument. */
+	if (cfg.api_socket &&
+	    api_server_open(&api, cfg.api_socket, &vm, err, sizeof(err))) {
+		log_error("%s", err);
+		console_cfg_close(&con);
 		disk_set_close(&cfg.disks);
 		return ISOVM_EXIT_USAGE;
 	}
@@ -264,11 +305,12 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		goto out_stop_devices;
 	}
-	if (main_devices(&vm, &io, &fc, &con, blk, &cfg) == 0)
+	if (main_devices(&vm, &io, &fc, &con, blk, &cfg, &api) == 0)
 		status = vm_run(&vm, sig_fd);
 	/* Guest output still queued reaches the server before it stops. */
 	front_console_drain(&fc);
 	iothread_stop(&io);
+	api_server_close(&api);
 	coalesce_poll_stop(&vm.coal_poll);
 	for (unsigned i = 0; i < cfg.disks.n; i++)
 		front_blk_stop(&blk[i]);
@@ -285,6 +327,7 @@ out_close_kvm:
 out_close_sig:
 	close(sig_fd);
 out_close_con:
+	api_server_close(&api);
 	console_cfg_close(&con);
 	disk_set_close(&cfg.disks);
 	return status;

@@ -141,6 +141,8 @@ Test(api_msg, full_device_list_round_trips)
 		d->state = API_DEV_STARTING + i % 6;
 		d->pid = 1000 + i;
 		d->restarts = i * 3;
+		/* The longest cause in every slot: the list still fits. */
+		memset(d->last_cause, 'a' + i % 26, API_CAUSE_MAX);
 	}
 	out = reply_round_trip(&in);
 	cr_assert_eq(out.u.devices.n, API_MAX_DEVICES);
@@ -153,7 +155,11 @@ Test(api_msg, full_device_list_round_trips)
 		cr_assert_eq(a->state, b->state);
 		cr_assert_eq(a->pid, b->pid);
 		cr_assert_eq(a->restarts, b->restarts);
+		cr_assert_str_eq(a->last_cause, b->last_cause);
 	}
+	/* A cause is printable text. */
+	in.u.devices.dev[3].last_cause[5] = '\n';
+	cr_assert_eq(api_reply_encode(&in, wire, sizeof(wire)), -EINVAL);
 }
 
 Test(api_msg, stats_reply_round_trips)

@@ -15,7 +15,8 @@ const char args_usage[] =
 	"                 [--disk path=FILE[,ro][,offset=B][,size=B][,id=NAME]"
 	"\n                         [,cache=writeback|none]]...\n"
 	"                 [--console stdio|pty|file:PATH|socket:PATH]\n"
-	"                 [--log-level error|warn|info|debug]\n"
+	"                 [--log-level error|warn|info|debug] [--api-socket "
+	"PATH]\n"
 	"                 [--restart-limit N[/SECONDS]] [--watchdog-ms MS]\n"
 	"                 [--fault DEV:KIND[:KEY=VALUE]...]...\n"
 	"       isovm --help | isovm run --help\n"
@@ -41,6 +42,8 @@ const char args_usage[] =
 	"                     socket:PATH (a new unix socket, removed at exit)\n"
 	"  --on-reboot ACT    restart (default) or exit with status 0\n"
 	"  --log-level L      error, warn (default), info or debug\n"
+	"  --api-socket PATH  serve isovmctl on a new unix socket (mode 0600),\n"
+	"                     removed at exit\n"
 	"  --restart-limit N[/S]  a device server that dies is restarted\n"
 	"                     and its requests replayed, up to N deaths in S\n"
 	"                     seconds; one more marks the device NEEDS_RESET\n"
@@ -64,7 +67,6 @@ const char args_usage[] =
 /* Flags of the design that this build does not implement yet. */
 static const char *const args_unsupported[] = {
 	"--net",
-	"--api-socket",
 };
 
 int args_parse_size(const char *s, uint64_t *bytes)
@@ -181,6 +183,8 @@ static int args_apply(const char *flag, const char *v, struct vm_config *cfg,
 			return errf(err, errlen, -EINVAL,
 				    "--on-reboot: '%s' is not restart or exit",
 				    v);
+	} else if (strcmp(flag, "--api-socket") == 0) {
+		cfg->api_socket = v;
 	} else if (strcmp(flag, "--restart-limit") == 0) {
 		return server_cfg_parse_restarts(v, &cfg->servers, err, errlen);
 	} else if (strcmp(flag, "--watchdog-ms") == 0) {

@@ -34,6 +34,7 @@ struct vm_config {
 	struct disk_set disks; /* --disk, in order; opened by disk_set_open() */
 	struct console_cfg console; /* --console; opened by console_cfg_open() */
 	struct server_cfg servers;  /* --restart-limit, --watchdog-ms, --fault */
+	const char *api_socket;	    /* --api-socket, or NULL */
 	/* Storage for paths and the command line chosen for the default guest.
 	 */
 	char default_kernel[PATH_MAX];

@@ -541,6 +541,12 @@ static void supervisor_on_death(struct supervisor *s, pid_t pid)
 		s->ops->died(s->opaque);
 	if (s->state == SUPERVISOR_STOPPED || !s->ev_restart)
 		return;
+	if (s->asked) {
+		/* Asked for: at once, and no failure of the server's. */
+		s->asked = false;
+		s->backoff_ms = 0;
+		goto schedule;
+	}
 	if (!s->window_deaths || now - s->window_ms > p->restart_window_ms) {
 		s->window_ms = now;
 		s->window_deaths = 0;
@@ -555,6 +561,7 @@ static void supervisor_on_death(struct supervisor *s, pid_t pid)
 		s->backoff_ms = s->backoff_ms * 2 < SUPERVISOR_BACKOFF_MAX_MS
 					? s->backoff_ms * 2
 					: SUPERVISOR_BACKOFF_MAX_MS;
+schedule:
 	s->state = SUPERVISOR_DOWN;
 	s->down_ns = clock_now_ns();
 	if (iothread_later(s->ev_restart, s->backoff_ms)) {
@@ -863,6 +870,33 @@ int supervisor_stats(struct supervisor *s, struct ctl_stats *st, bool reset,
 	s->stats_answered = m.seq;
 	*st = m.u.stats;
 	return 0;
+}
+
+int supervisor_restart_asked(struct supervisor *s)
+{
+	if (s->state != SUPERVISOR_RUNNING || !atomic_load(&s->alive) ||
+	    !s->ev_restart)
+		return -ESRCH;
+	s->asked = true;
+	supervisor_kill(s, "restart asked for");
+	return 0;
+}
+
+int supervisor_sigkill(struct supervisor *s)
+{
+	if (!atomic_load(&s->alive))
+		return -ESRCH;
+	return pidfd_send_signal(s->pidfd, SIGKILL, NULL, 0) ? -errno : 0;
+}
+
+int supervisor_fault(struct supervisor *s, const struct ctl_fault *f)
+{
+	struct ctl_msg m = {.type = CTL_FAULT};
+
+	if (s->state != SUPERVISOR_RUNNING || !atomic_load(&s->alive))
+		return -ESRCH;
+	m.u.fault = *f;
+	return ctl_send(s->ctl_fd, &m, NULL, 0);
 }
 
 int supervisor_restart(struct supervisor *s, pthread_mutex_t *dp_lock)

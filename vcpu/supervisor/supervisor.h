@@ -148,6 +148,7 @@ struct supervisor {
 	bool hs_hello;		  /* the restarted server's HELLO came */
 	int hs_replayed;	  /* requests posted again for it */
 	char kill_why[64];	  /* why we killed it, for the record */
+	bool asked;		  /* that kill was a restart asked for */
 	unsigned backoff_ms;
 	uint64_t ready_ms;	  /* when the running server said READY */
 	uint64_t down_ns;	  /* when its death was seen */
@@ -190,6 +191,22 @@ int supervisor_start(struct supervisor *s, const struct supervisor_spec *spec,
 int supervisor_watch(struct supervisor *s, struct iothread *io,
 		     const struct supervisor_ops *ops, void *opaque,
 		     pthread_mutex_t *dp_lock);
+
+/*
+ * I/O thread (the API): kill the running server and start a new one at
+ * once, replaying as after any death, but not counted against the
+ * policy's limit. 0, or -ESRCH when no server is running (failed, stopped,
+ * or a restart already under way).
+ */
+int supervisor_restart_asked(struct supervisor *s);
+
+/* Any thread: SIGKILL the server as a crash would (to test crash
+ * handling; its death is a failure like any other). 0 or -ESRCH. */
+int supervisor_sigkill(struct supervisor *s);
+
+/* I/O thread (the API): hand a fault rule to the running server. 0,
+ * -ESRCH (none running) or an error of ctl_send(). */
+int supervisor_fault(struct supervisor *s, const struct ctl_fault *f);
 
 /*
  * One line for the stats: "NAME server: deaths=N restarts=N replayed=N

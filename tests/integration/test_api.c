@@ -1,0 +1,334 @@
+/*
+ * test_api.c: the management socket and isovmctl against a running test
+ * guest: every call end to end, kill and restart showing in the device
+ * list, and clients that send garbage, too much, or never read, which are
+ * dropped while the VMM and the guest go on.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "guest-drivers/abi/isovm_abi.h"
+#include "tests/integration/blk_image.h"
+#include "tests/integration/harness.h"
+
+#define API_TIMEOUT_MS 120000
+#define ISOVMCTL       ISOVM_BIN_DIR "/isovmctl"
+
+static char api_dir[] = "/tmp/isovm-api-XXXXXX";
+
+static void api_setup(void)
+{
+	cr_assert_not_null(mkdtemp(api_dir));
+	cr_assert_eq(chdir(api_dir), 0);
+	blk_image_make("disk.img", 16ull << 20, 0);
+}
+
+static void api_teardown(void)
+{
+	char cmd[64];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", api_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", api_dir);
+}
+
+TestSuite(api, .init = api_setup, .fini = api_teardown);
+
+/* isovmctl's output (stdout and stderr) and exit status. */
+struct ctl_out {
+	char text[4096];
+	int status;
+};
+
+static void ctl(struct ctl_out *o, const char *args)
+{
+	char cmd[512];
+	size_t n;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "%s --socket %s/api.sock %s 2>&1", ISOVMCTL,
+		 api_dir, args);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	n = fread(o->text, 1, sizeof(o->text) - 1, p);
+	o->text[n] = '\0';
+	o->status = WEXITSTATUS(pclose(p));
+}
+
+enum { C_STATUS, C_DEVICES, C_STATS, C_KILL, C_AFTER_KILL, C_RESTART,
+       C_AFTER_RESTART, C_PAUSE, C_PAUSED, C_RESUME, C_NODEV, C_BADRULE,
+       C_FAULT, C_SHUTDOWN, C_N };
+
+struct api_script {
+	bool done;
+	struct ctl_out out[C_N];
+};
+
+/* Wait (outside the hook's 50 ms rhythm) for a restarted server. */
+static void ctl_until(struct ctl_out *o, const char *args, const char *want)
+{
+	for (int i = 0; i < 200; i++) {
+		ctl(o, args);
+		if (strstr(o->text, want))
+			return;
+		usleep(10000);
+	}
+}
+
+/* Once the guest runs: every call, in order, then shutdown. */
+static void api_script_hook(struct vmrun *r, void *arg)
+{
+	struct api_script *s = arg;
+	struct ctl_out *o = s->out;
+
+	if (s->done || !strstr(r->out, "isovm-testguest: boot="))
+		return;
+	s->done = true;
+	ctl(&o[C_STATUS], "status");
+	ctl(&o[C_DEVICES], "devices");
+	ctl(&o[C_STATS], "stats blk0");
+	ctl(&o[C_KILL], "kill blk0");
+	ctl_until(&o[C_AFTER_KILL], "--json devices", "\"restarts\":1");
+	ctl(&o[C_RESTART], "restart blk0");
+	ctl_until(&o[C_AFTER_RESTART], "--json devices", "\"restarts\":2");
+	ctl(&o[C_PAUSE], "pause");
+	ctl(&o[C_PAUSED], "--json status");
+	ctl(&o[C_RESUME], "resume");
+	ctl(&o[C_NODEV], "stats blk7");
+	ctl(&o[C_BADRULE], "fault blk0 explode");
+	ctl(&o[C_FAULT], "fault blk0 delay:op=read:delay-us=1000:count=3");
+	ctl(&o[C_SHUTDOWN], "shutdown");
+}
+
+static void api_boot(struct vmrun *r, const char *cmdline,
+		     const struct vmrun_opts *o)
+{
+	char *argv[] = {(char *)HARNESS_ISOVM, "run", "--kernel",
+			HARNESS_TESTGUEST, "--cmdline", (char *)cmdline,
+			"--disk", "path=disk.img", "--api-socket", "api.sock",
+			NULL};
+
+	harness_need_kvm();
+	cr_assert_eq(vmrun_opts(r, API_TIMEOUT_MS, o, argv), 0);
+}
+
+Test(api, every_call_answers_against_a_running_guest)
+{
+	static struct api_script s;
+	struct vmrun_opts o = {.hook = api_script_hook, .arg = &s};
+	struct ctl_out *c = s.out;
+	struct vmrun r;
+
+	api_boot(&r, "test=blk-verify blk-verify.secs=60", &o);
+	cr_assert(s.done, "the guest never started");
+	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF, "shutdown exits with 0");
+	cr_assert_null(strstr(r.out, "name=blk-verify"),
+		       "the guest ran to its end: shutdown did nothing");
+	cr_assert_eq(c[C_STATUS].status, 0, "%s", c[C_STATUS].text);
+	cr_assert_not_null(strstr(c[C_STATUS].text, "state     running"),
+			   "%s", c[C_STATUS].text);
+	cr_assert_not_null(strstr(c[C_STATUS].text, "vcpus     1"));
+	cr_assert_not_null(strstr(c[C_STATUS].text, "memory    256 MiB"));
+	cr_assert_not_null(strstr(c[C_DEVICES].text, "console    console  "
+						     "running"),
+			   "%s", c[C_DEVICES].text);
+	cr_assert_not_null(strstr(c[C_DEVICES].text, "blk0       blk      "
+						     "running"),
+			   "%s", c[C_DEVICES].text);
+	cr_assert_eq(c[C_STATS].status, 0, "%s", c[C_STATS].text);
+	cr_assert_not_null(strstr(c[C_STATS].text, "\nread "), "%s",
+			   c[C_STATS].text);
+	cr_assert_eq(c[C_KILL].status, 0, "%s", c[C_KILL].text);
+	cr_assert_not_null(strstr(c[C_AFTER_KILL].text,
+				  "\"device\":\"blk0\",\"type\":\"blk\","
+				  "\"state\":\"running\""),
+			   "%s", c[C_AFTER_KILL].text);
+	cr_assert_not_null(strstr(c[C_AFTER_KILL].text,
+				  "\"restarts\":1,\"last_cause\":\"killed by "
+				  "signal 9 (Killed)\""),
+			   "%s", c[C_AFTER_KILL].text);
+	cr_assert_eq(c[C_RESTART].status, 0, "%s", c[C_RESTART].text);
+	cr_assert_not_null(strstr(c[C_AFTER_RESTART].text,
+				  "\"restarts\":2,\"last_cause\":\"killed: "
+				  "restart asked for\""),
+			   "%s", c[C_AFTER_RESTART].text);
+	cr_assert_eq(c[C_PAUSE].status, 0, "%s", c[C_PAUSE].text);
+	cr_assert_not_null(strstr(c[C_PAUSED].text, "\"state\":\"paused\""),
+			   "%s", c[C_PAUSED].text);
+	cr_assert_eq(c[C_RESUME].status, 0, "%s", c[C_RESUME].text);
+	cr_assert_eq(c[C_NODEV].status, 1, "%s", c[C_NODEV].text);
+	cr_assert_not_null(strstr(c[C_NODEV].text, "no device blk7"));
+	cr_assert_eq(c[C_BADRULE].status, 2, "%s", c[C_BADRULE].text);
+	cr_assert_eq(c[C_FAULT].status, 0, "%s", c[C_FAULT].text);
+	cr_assert_eq(c[C_SHUTDOWN].status, 0, "%s", c[C_SHUTDOWN].text);
+	cr_assert_neq(access("api.sock", F_OK), 0, "the socket was left");
+	vmrun_free(&r);
+}
+
+static int api_connect(void)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s/api.sock", api_dir);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0,
+		     "connect: %s", strerror(errno));
+	return fd;
+}
+
+/* Whether the VMM closed fd within ms (reading whatever it sent). */
+static bool api_closed_within(int fd, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	char buf[65536];
+
+	while (poll(&p, 1, ms) == 1) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n == 0 || (n < 0 && errno != EAGAIN))
+			return true;
+	}
+	return false;
+}
+
+struct api_abuse {
+	bool done;
+	bool garbage_dropped, huge_dropped, silent_dropped, busy_refused;
+	struct ctl_out after;
+};
+
+static void api_abuse_hook(struct vmrun *r, void *arg)
+{
+	/* Request{status: Empty{}}: field 1, length 0. */
+	static const char status_req[] = {0x0a, 0x00};
+	struct api_abuse *a = arg;
+	static char huge[20000];
+	int fd, fds[16], silent;
+
+	if (a->done || !strstr(r->out, "isovm-testguest: boot="))
+		return;
+	a->done = true;
+	/* Garbage: an error reply, then the door. */
+	fd = api_connect();
+	cr_assert_eq(send(fd, "\xff\xff\xff\xff garbage", 12, MSG_NOSIGNAL), 12);
+	a->garbage_dropped = api_closed_within(fd, 2000);
+	close(fd);
+	/* More than a message may be. */
+	fd = api_connect();
+	memset(huge, 0x08, sizeof(huge));
+	send(fd, huge, sizeof(huge), MSG_NOSIGNAL);
+	a->huge_dropped = api_closed_within(fd, 2000);
+	close(fd);
+	/* Room for API_CLIENTS_MAX (16): the seventeenth is told so. */
+	for (int i = 0; i < 16; i++)
+		fds[i] = api_connect();
+	usleep(100000); /* all 16 taken in */
+	fd = api_connect();
+	a->busy_refused = api_closed_within(fd, 2000);
+	close(fd);
+	for (int i = 0; i < 16; i++)
+		close(fds[i]);
+	usleep(100000);
+	/* A client that asks and asks and never reads: its replies fill
+	 * its queue, and then it is dropped, not waited for. */
+	silent = api_connect();
+	fcntl(silent, F_SETFL, O_NONBLOCK);
+	for (int n = 0; n < 20000; n++) {
+		if (send(silent, status_req, sizeof(status_req), MSG_NOSIGNAL) >= 0)
+			continue;
+		if (errno != EAGAIN)
+			break;
+		usleep(1000); /* let the VMM read and answer */
+	}
+	a->silent_dropped = api_closed_within(silent, 3000);
+	close(silent);
+	/* Everyone else is still served. */
+	ctl(&a->after, "status");
+}
+
+Test(api, garbage_huge_and_silent_clients_are_dropped_and_the_guest_runs_on)
+{
+	static struct api_abuse a;
+	struct vmrun_opts o = {.hook = api_abuse_hook, .arg = &a};
+	struct vmrun r;
+	struct stat st;
+	char line[512];
+
+	api_boot(&r, "test=blk-verify blk-verify.secs=4", &o);
+	cr_assert(a.done);
+	cr_assert(a.garbage_dropped, "a client sending garbage was kept");
+	cr_assert(a.huge_dropped, "a client sending too much was kept");
+	cr_assert(a.busy_refused, "a client past the limit was kept");
+	cr_assert(a.silent_dropped, "a client that never reads was kept");
+	cr_assert_eq(a.after.status, 0, "%s", a.after.text);
+	cr_assert_not_null(strstr(a.after.text, "state     running"));
+	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
+	cr_assert_not_null(vmrun_line(&r, "ISOVM-TEST name=blk-verify", line,
+				      sizeof(line)));
+	cr_assert_not_null(strstr(line, "status=pass"), "%s", line);
+	cr_assert_neq(stat("api.sock", &st), 0);
+	vmrun_free(&r);
+}
+
+Test(api, a_taken_path_is_refused_and_isovmctl_without_a_vmm_says_so)
+{
+	char *argv[] = {(char *)HARNESS_ISOVM, "run", "--kernel",
+			HARNESS_TESTGUEST, "--cmdline", "test=info",
+			"--api-socket", "taken", NULL};
+	struct ctl_out o;
+	struct vmrun r;
+	int fd;
+
+	harness_need_kvm();
+	fd = open("taken", O_CREAT | O_WRONLY, 0600);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(vmrun(&r, API_TIMEOUT_MS, argv), 0);
+	cr_assert_eq(r.status, ISOVM_EXIT_USAGE);
+	cr_assert_not_null(strstr(r.err, "--api-socket: taken: exists "
+					 "already"),
+			   "%s", r.err);
+	cr_assert_eq(vmrun_count(&r, "\n"), 1u, "one line: %s", r.err);
+	vmrun_free(&r);
+	/* No VMM behind the path: status 3, one line. */
+	ctl(&o, "status");
+	cr_assert_eq(o.status, 3, "%s", o.text);
+	cr_assert_not_null(strstr(o.text, "no isovm at"), "%s", o.text);
+	/* Bad words: status 2. */
+	ctl(&o, "frobnicate");
+	cr_assert_eq(o.status, 2, "%s", o.text);
+	ctl(&o, "stats");
+	cr_assert_eq(o.status, 2, "%s", o.text);
+}
+
+static void api_mode_hook(struct vmrun *r, void *arg)
+{
+	struct stat *st = arg;
+
+	if (!st->st_mode && stat("api.sock", st) != 0)
+		memset(st, 0, sizeof(*st));
+	(void)r;
+}
+
+Test(api, the_socket_is_a_socket_of_mode_0600)
+{
+	static struct stat st;
+	struct vmrun_opts o = {.hook = api_mode_hook, .arg = &st};
+	struct vmrun r;
+
+	api_boot(&r, "test=info", &o);
+	cr_assert(S_ISSOCK(st.st_mode), "no socket seen while it ran");
+	cr_assert_eq(st.st_mode & 0777, 0600, "mode %o", st.st_mode & 0777);
+	vmrun_free(&r);
+}

@@ -1,0 +1,298 @@
+/*
+ * isovmctl.c: the command-line client of isovm's management socket
+ * (--api-socket): one request, one reply, printed as a table or as JSON.
+ *
+ * Exit status: 0 done, 1 the VMM refused (its error is printed), 2 bad
+ * arguments, 3 no VMM there (no socket, refused, no reply in time).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ipc/api_channel.h"
+#include "vcpu/config/server_cfg.h"
+
+#define CTL_EXIT_REFUSED 1
+#define CTL_EXIT_USAGE	 2
+#define CTL_EXIT_NO_VMM	 3
+#define CTL_REPLY_MS	 5000
+
+static const char ctl_usage[] =
+	"usage: isovmctl --socket PATH [--json] COMMAND\n"
+	"commands:\n"
+	"  status             VM state, uptime, vCPUs, memory\n"
+	"  devices            each device: type, state, server pid, restarts,\n"
+	"                     why its last server ended\n"
+	"  stats DEV          the device server's counters per request type\n"
+	"  restart DEV        restart DEV's server (replays what was in flight)\n"
+	"  kill DEV           SIGKILL DEV's server, as a crash would\n"
+	"  fault DEV RULE     inject a fault: KIND[:KEY=VALUE]... as isovm's\n"
+	"                     --fault takes it (see isovm --help)\n"
+	"  fault DEV clear    clear DEV's fault rules\n"
+	"  pause | resume     stop and restart every vCPU\n"
+	"  shutdown           stop the VM (isovm exits with status 0)\n"
+	"exit status: 0 done, 1 refused by the VMM, 2 bad arguments, 3 no VMM\n";
+
+static int ctl_bad(const char *fmt, const char *what)
+{
+	fprintf(stderr, "isovmctl: ");
+	fprintf(stderr, fmt, what);
+	fprintf(stderr, " (see isovmctl --help)\n");
+	return CTL_EXIT_USAGE;
+}
+
+/* Command words -> request; returns 0 or an exit status. */
+static int ctl_request(int argc, char **argv, struct api_req *q)
+{
+	static const struct {
+		const char *word;
+		enum api_req_type type;
+		bool dev;
+	} cmds[] = {
+		{"status", API_REQ_STATUS, false},
+		{"devices", API_REQ_DEVICES, false},
+		{"stats", API_REQ_STATS, true},
+		{"restart", API_REQ_RESTART, true},
+		{"kill", API_REQ_KILL, true},
+		{"fault", API_REQ_FAULT, true},
+		{"pause", API_REQ_PAUSE, false},
+		{"resume", API_REQ_RESUME, false},
+		{"shutdown", API_REQ_SHUTDOWN, false},
+	};
+	struct server_cfg sc;
+	char rule[300], err[256];
+	size_t i;
+
+	memset(q, 0, sizeof(*q));
+	if (argc < 1)
+		return ctl_bad("%s", "no command");
+	for (i = 0; i < sizeof(cmds) / sizeof(*cmds); i++)
+		if (!strcmp(argv[0], cmds[i].word))
+			break;
+	if (i == sizeof(cmds) / sizeof(*cmds))
+		return ctl_bad("unknown command '%s'", argv[0]);
+	q->type = cmds[i].type;
+	if (argc != 1 + cmds[i].dev + (q->type == API_REQ_FAULT))
+		return ctl_bad("wrong number of words for '%s'", argv[0]);
+	if (!cmds[i].dev)
+		return 0;
+	if (strlen(argv[1]) > API_NAME_MAX)
+		return ctl_bad("no device '%s'", argv[1]);
+	snprintf(q->dev, sizeof(q->dev), "%s", argv[1]);
+	if (q->type != API_REQ_FAULT)
+		return 0;
+	if (!strcmp(argv[2], "clear")) {
+		q->fault.op = CTL_OP_ANY;
+		q->fault.kind = CTL_FAULT_NONE;
+		return 0;
+	}
+	/* The same rules as isovm --fault, with the device in front. */
+	server_cfg_default(&sc);
+	snprintf(rule, sizeof(rule), "%s:%s",
+		 strncmp(argv[1], "blk", 3) ? "console" : "blk0", argv[2]);
+	if (server_cfg_parse_fault(rule, &sc, err, sizeof(err))) {
+		fprintf(stderr, "isovmctl: fault: '%s' is not a valid rule\n",
+			argv[2]);
+		return CTL_EXIT_USAGE;
+	}
+	q->fault = sc.faults[0].f;
+	return 0;
+}
+
+static int ctl_connect(const char *path)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd;
+
+	if (strlen(path) >= sizeof(a.sun_path)) {
+		fprintf(stderr, "isovmctl: %s: path too long\n", path);
+		return -1;
+	}
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		fprintf(stderr, "isovmctl: no isovm at %s: %s\n", path,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static const char *const ctl_vm_states[] = {
+	[API_VM_STARTING] = "starting",
+	[API_VM_RUNNING] = "running",
+	[API_VM_PAUSED] = "paused",
+	[API_VM_SHUTTING_DOWN] = "shutting-down",
+};
+static const char *const ctl_dev_states[] = {
+	[API_DEV_STARTING] = "starting",   [API_DEV_RUNNING] = "running",
+	[API_DEV_RESTARTING] = "restarting", [API_DEV_NEEDS_RESET] = "needs-reset",
+	[API_DEV_STOPPED] = "stopped",	   [API_DEV_FAILED] = "failed",
+};
+static const char *const ctl_ops[] = {
+	[CTL_OP_ANY] = "any",	      [CTL_OP_READ] = "read",
+	[CTL_OP_WRITE] = "write",     [CTL_OP_FLUSH] = "flush",
+	[CTL_OP_GET_ID] = "get_id",   [CTL_OP_TX] = "tx",
+	[CTL_OP_RX] = "rx",	      [CTL_OP_CONSOLE_OUT] = "out",
+	[CTL_OP_CONSOLE_IN] = "in",
+};
+
+static const char *ctl_dev_type(enum ctl_dev_type t)
+{
+	return t == CTL_DEV_BLK ? "blk" : t == CTL_DEV_CONSOLE ? "console"
+							    : "net";
+}
+
+static void ctl_print_devices(const struct api_devices *d, bool json)
+{
+	if (!json)
+		printf("%-10s %-8s %-12s %8s %8s  %s\n", "DEVICE", "TYPE",
+		       "STATE", "PID", "RESTARTS", "LAST CAUSE");
+	for (unsigned i = 0; i < d->n; i++) {
+		const struct api_device *v = &d->dev[i];
+
+		if (json)
+			printf("{\"device\":\"%s\",\"type\":\"%s\",\"state\":"
+			       "\"%s\",\"pid\":%u,\"restarts\":%u,"
+			       "\"last_cause\":\"%s\"}\n",
+			       v->name, ctl_dev_type(v->type),
+			       ctl_dev_states[v->state], v->pid, v->restarts,
+			       v->last_cause);
+		else
+			printf("%-10s %-8s %-12s %8u %8u  %s\n", v->name,
+			       ctl_dev_type(v->type), ctl_dev_states[v->state],
+			       v->pid, v->restarts,
+			       v->last_cause[0] ? v->last_cause : "-");
+	}
+}
+
+static void ctl_print_stats(const struct api_dev_stats *s, bool json)
+{
+	const struct ctl_stats *st = &s->stats;
+
+	if (!json)
+		printf("%-8s %10s %14s %8s %12s %12s\n", "OP", "REQUESTS",
+		       "BYTES", "ERRORS", "LAT_MEAN_US", "LAT_MAX_US");
+	for (unsigned i = 0; i < st->nops; i++) {
+		const struct ctl_op_stats *o = &st->ops[i];
+		double mean = o->requests ? o->latency_sum_ns / 1e3 /
+						    (double)o->requests
+					  : 0;
+
+		if (json)
+			printf("{\"device\":\"%s\",\"op\":\"%s\",\"requests\":"
+			       "%llu,\"bytes\":%llu,\"errors\":%llu,"
+			       "\"lat_mean_us\":%.1f,\"lat_max_us\":%.1f}\n",
+			       s->name, ctl_ops[o->op],
+			       (unsigned long long)o->requests,
+			       (unsigned long long)o->bytes,
+			       (unsigned long long)o->errors, mean,
+			       o->latency_max_ns / 1e3);
+		else
+			printf("%-8s %10llu %14llu %8llu %12.1f %12.1f\n",
+			       ctl_ops[o->op],
+			       (unsigned long long)o->requests,
+			       (unsigned long long)o->bytes,
+			       (unsigned long long)o->errors, mean,
+			       o->latency_max_ns / 1e3);
+	}
+	for (unsigned i = 0; i < st->nextra; i++) {
+		if (json)
+			printf("{\"device\":\"%s\",\"counter\":\"%s\","
+			       "\"value\":%llu}\n",
+			       s->name, st->extra[i].key,
+			       (unsigned long long)st->extra[i].value);
+		else
+			printf("%s=%llu\n", st->extra[i].key,
+			       (unsigned long long)st->extra[i].value);
+	}
+}
+
+static int ctl_print(const struct api_reply *r, bool json)
+{
+	const struct api_status *s = &r->u.status;
+
+	switch (r->type) {
+	case API_REPLY_OK:
+		if (json)
+			printf("{\"ok\":true}\n");
+		return 0;
+	case API_REPLY_ERROR:
+		fprintf(stderr, "isovmctl: %s\n", r->u.error.text);
+		return CTL_EXIT_REFUSED;
+	case API_REPLY_STATUS:
+		if (json)
+			printf("{\"state\":\"%s\",\"uptime_ms\":%llu,"
+			       "\"vcpus\":%u,\"memory_bytes\":%llu}\n",
+			       ctl_vm_states[s->state],
+			       (unsigned long long)s->uptime_ms, s->vcpus,
+			       (unsigned long long)s->memory_bytes);
+		else
+			printf("state     %s\nuptime    %llu.%03llu s\n"
+			       "vcpus     %u\nmemory    %llu MiB\n",
+			       ctl_vm_states[s->state],
+			       (unsigned long long)(s->uptime_ms / 1000),
+			       (unsigned long long)(s->uptime_ms % 1000),
+			       s->vcpus,
+			       (unsigned long long)(s->memory_bytes >> 20));
+		return 0;
+	case API_REPLY_DEVICES:
+		ctl_print_devices(&r->u.devices, json);
+		return 0;
+	case API_REPLY_STATS:
+		ctl_print_stats(&r->u.stats, json);
+		return 0;
+	}
+	return CTL_EXIT_REFUSED;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = NULL;
+	struct pollfd p = {.events = POLLIN};
+	struct api_reply r;
+	struct api_req q;
+	bool json = false;
+	int i, ret;
+
+	for (i = 1; i < argc && !strncmp(argv[i], "--", 2); i++) {
+		if (!strcmp(argv[i], "--help")) {
+			fputs(ctl_usage, stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--json")) {
+			json = true;
+		} else if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
+			path = argv[++i];
+		} else if (!strncmp(argv[i], "--socket=", 9)) {
+			path = argv[i] + 9;
+		} else {
+			return ctl_bad("unknown option '%s'", argv[i]);
+		}
+	}
+	if (!path || !*path)
+		return ctl_bad("%s", "--socket PATH is required");
+	ret = ctl_request(argc - i, argv + i, &q);
+	if (ret)
+		return ret;
+	p.fd = ctl_connect(path);
+	if (p.fd < 0)
+		return CTL_EXIT_NO_VMM;
+	ret = api_req_send(p.fd, &q);
+	if (!ret)
+		ret = poll(&p, 1, CTL_REPLY_MS) == 1 ? api_reply_recv(p.fd, &r)
+						      : -ETIMEDOUT;
+	close(p.fd);
+	if (ret) {
+		fprintf(stderr, "isovmctl: no reply from isovm at %s: %s\n",
+			path, strerror(-ret));
+		return CTL_EXIT_NO_VMM;
+	}
+	return ctl_print(&r, json);
+}
