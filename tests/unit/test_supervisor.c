@@ -296,6 +296,46 @@ Test(supervisor, killed_servers_are_restarted_until_the_limit)
 }
 
 /*
+ * A restart that cannot start a server (its program is gone) counts like a
+ * death: tried again after a back-off, then the device fails.
+ */
+Test(supervisor, a_restart_that_cannot_start_a_server_fails_the_device)
+{
+	char dir[] = "/tmp/isovm-supbin-XXXXXX", cmd[512], line[256];
+	struct supervisor_spec sp;
+	struct supervisor s;
+	struct iothread io;
+	char err[256];
+
+	atomic_store(&restarted, 0);
+	atomic_store(&failed, 0);
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd), "cp %s/isovm-console %s/", SUPERVISOR_BINDIR,
+		 dir);
+	cr_assert_eq(system(cmd), 0);
+	spec_init(&sp, dir);
+	sp.policy.restart_limit = 3;
+	sp.policy.restart_window_ms = 60000;
+	cr_assert_eq(supervisor_start(&s, &sp, err, sizeof(err)), 0, "%s", err);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+	cr_assert_eq(iothread_init(&io), 0);
+	cr_assert_eq(supervisor_watch(&s, &io, &restart_ops, NULL, NULL), 0);
+	cr_assert_eq(iothread_start(&io), 0);
+	cr_assert_eq(kill(s.pid, SIGKILL), 0);
+	cr_assert(wait_count(&failed, 1), "the device never failed");
+	iothread_stop(&io);
+	cr_assert_eq(atomic_load(&restarted), 0);
+	cr_assert_eq(s.rec.deaths, 1, "one server died; the rest never ran");
+	supervisor_record_line(&s, "console", line, sizeof(line));
+	cr_assert_not_null(strstr(line, "last_cause=restart failed: No such "
+					"file or directory failed"),
+			   "%s", line);
+	supervisor_stop(&s, 0);
+	iothread_fini(&io);
+}
+
+/*
  * A hostile server's tricks with the wake-up fds it was handed. The test
  * plays that server with the same fds (the supervisor keeps them for a
  * restart); the real server is stopped first so that it cannot undo the

@@ -514,7 +514,7 @@ static void supervisor_give_up(struct supervisor *s)
 			  "NEEDS_RESET and the VM runs on",
 			  s->dev);
 	else
-		log_error("%s server died %u times within %u s: no more "
+		log_error("%s server failed %u times within %u s: no more "
 			  "restarts; the device is marked NEEDS_RESET and the "
 			  "VM runs on",
 			  s->dev, s->window_deaths,
@@ -524,21 +524,16 @@ static void supervisor_give_up(struct supervisor *s)
 }
 
 /* I/O thread: a server (running or starting) ended and was reaped. */
-static void supervisor_on_death(struct supervisor *s, pid_t pid)
+/*
+ * I/O thread: no server runs (it died, or a restart could not start one):
+ * schedule the next start as the policy says, or give up. was_stable: the
+ * one that died had served SUPERVISOR_STABLE_MS, so no back-off.
+ */
+static void supervisor_reschedule(struct supervisor *s, bool was_stable)
 {
 	const struct supervisor_policy *p = &s->spec.policy;
 	uint64_t now = clock_now_ms();
-	bool was_stable;
 
-	supervisor_note_cause(s);
-	log_error("%s server (pid %d) died: %s", s->dev, (int)pid,
-		  s->rec.last_cause);
-	s->rec.deaths++;
-	was_stable = s->state == SUPERVISOR_RUNNING &&
-		     now - s->ready_ms >= SUPERVISOR_STABLE_MS;
-	supervisor_drop_server(s);
-	if (s->ops && s->ops->died)
-		s->ops->died(s->opaque);
 	if (s->state == SUPERVISOR_STOPPED || !s->ev_restart)
 		return;
 	if (s->asked) {
@@ -571,6 +566,22 @@ schedule:
 	}
 }
 
+/* I/O thread: a server (running or starting) ended and was reaped. */
+static void supervisor_on_death(struct supervisor *s, pid_t pid)
+{
+	bool was_stable = s->state == SUPERVISOR_RUNNING &&
+			  clock_now_ms() - s->ready_ms >= SUPERVISOR_STABLE_MS;
+
+	supervisor_note_cause(s);
+	log_error("%s server (pid %d) died: %s", s->dev, (int)pid,
+		  s->rec.last_cause);
+	s->rec.deaths++;
+	supervisor_drop_server(s);
+	if (s->ops && s->ops->died)
+		s->ops->died(s->opaque);
+	supervisor_reschedule(s, was_stable);
+}
+
 /* I/O thread: the back-off ended (restart now), or a restarted server
  * ran out of time for its hand-shake (kill it: that is a death too). */
 static void supervisor_restart_event(void *arg)
@@ -594,12 +605,13 @@ static void supervisor_restart_event(void *arg)
 				 strerror(-ret));
 	}
 	if (ret < 0) {
+		/* Counted like a death: tried again after a back-off, up to
+		 * the policy's limit (a fork that failed may work later). */
 		log_error("%s", err);
 		snprintf(s->rec.last_cause, sizeof(s->rec.last_cause),
-			 "restart failed");
+			 "restart failed: %s", strerror(-ret));
 		supervisor_drop_server(s);
-		s->window_deaths = s->spec.policy.restart_limit;
-		supervisor_give_up(s);
+		supervisor_reschedule(s, false);
 		return;
 	}
 	s->state = SUPERVISOR_STARTING;
