@@ -122,6 +122,8 @@ void ctl_pb_fault_fill(Isovm__Ctl__FaultSettings *m, const struct ctl_fault *f)
 	m->count = f->count;
 	m->delay_us = f->delay_us;
 	m->error_code = f->error_code;
+	m->sector_start = f->sector_start;
+	m->sector_count = f->sector_count;
 	if (f->trigger == CTL_TRIGGER_PROBABILITY) {
 		m->trigger_case =
 			ISOVM__CTL__FAULT_SETTINGS__TRIGGER_PROBABILITY_PPM;
@@ -140,6 +142,8 @@ int ctl_pb_fault_read(const Isovm__Ctl__FaultSettings *m, struct ctl_fault *f)
 	f->count = m->count;
 	f->delay_us = m->delay_us;
 	f->error_code = m->error_code;
+	f->sector_start = m->sector_start;
+	f->sector_count = m->sector_count;
 	switch (m->trigger_case) {
 	case ISOVM__CTL__FAULT_SETTINGS__TRIGGER__NOT_SET:
 		break;

@@ -181,6 +181,10 @@ struct ctl_fault {
 	uint32_t count;			/* times to fire; 0 = no limit */
 	uint32_t delay_us;		/* DELAY only, <= 60 s */
 	uint32_t error_code;		/* ERROR only, 1..4095 */
+	/* Block requests that touch [sector_start, +sector_count) only;
+	 * a count of 0 (start 0 then too) is every request. */
+	uint64_t sector_start;
+	uint64_t sector_count;
 };
 
 struct ctl_msg {

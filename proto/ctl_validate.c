@@ -177,9 +177,13 @@ int ctl_fault_validate(const struct ctl_fault *f)
 		return -EINVAL;
 	if (f->kind < CTL_FAULT_NONE || f->kind > CTL_FAULT_CORRUPT)
 		return -EINVAL;
+	if (f->sector_count ? f->sector_start > UINT64_MAX - f->sector_count
+			    : f->sector_start != 0)
+		return -EINVAL;
 	if (f->kind == CTL_FAULT_NONE)
 		return (f->trigger || f->probability_ppm || f->every_nth ||
-			f->count || f->delay_us || f->error_code) ? -EINVAL : 0;
+			f->count || f->delay_us || f->error_code ||
+			f->sector_count) ? -EINVAL : 0;
 	switch (f->trigger) {
 	case CTL_TRIGGER_PROBABILITY:
 		if (f->probability_ppm == 0 || f->probability_ppm > 1000000 ||

@@ -121,8 +121,9 @@ void srv_ring_stats(struct srv *s, struct ctl_stats *st, bool reset);
 
 /* Fault table (srv_fault.c). */
 void srv_fault_set(struct srv *s, const struct ctl_fault *f);
-/* The rule that fires for a request of class @cls now, or NULL. */
-const struct ctl_fault *srv_fault_pick(struct srv *s, enum ctl_op cls);
+/* The rule that fires for request @req of class @cls now, or NULL. */
+const struct ctl_fault *srv_fault_pick(struct srv *s, enum ctl_op cls,
+				       const struct ipc_req *req);
 
 /* Arguments (srv_args.c). */
 struct srv_args {

@@ -38,11 +38,29 @@ void srv_fault_set(struct srv *s, const struct ctl_fault *f)
 	r->active = true;
 }
 
-static bool srv_fault_fires(struct srv *s, struct srv_fault_rule *r)
+/*
+ * A rule with a sector range sees only the reads and writes (of a block
+ * device: the only ones with sectors) that touch it.
+ */
+static bool srv_fault_in_range(const struct ctl_fault *f, enum ctl_op cls,
+			       const struct ipc_req *req)
+{
+	uint64_t first = req->args.blk.sector, n = req->args.blk.count;
+
+	if (!f->sector_count)
+		return true;
+	if (cls != CTL_OP_READ && cls != CTL_OP_WRITE)
+		return false;
+	return first < f->sector_start + f->sector_count &&
+	       f->sector_start < first + n;
+}
+
+static bool srv_fault_fires(struct srv *s, struct srv_fault_rule *r,
+			    enum ctl_op cls, const struct ipc_req *req)
 {
 	bool hit;
 
-	if (!r->active)
+	if (!r->active || !srv_fault_in_range(&r->f, cls, req))
 		return false;
 	r->seen++;
 	if (r->f.trigger == CTL_TRIGGER_EVERY_NTH)
@@ -59,15 +77,16 @@ static bool srv_fault_fires(struct srv *s, struct srv_fault_rule *r)
 }
 
 /* The op's own rule is asked first, then the rule for every op. */
-const struct ctl_fault *srv_fault_pick(struct srv *s, enum ctl_op cls)
+const struct ctl_fault *srv_fault_pick(struct srv *s, enum ctl_op cls,
+				       const struct ipc_req *req)
 {
 	struct srv_fault_rule *own = NULL, *any = &s->fault[CTL_OP_ANY];
 
 	if (cls > CTL_OP_ANY && cls <= CTL_OP_MAX)
 		own = &s->fault[cls];
-	if (own && srv_fault_fires(s, own))
+	if (own && srv_fault_fires(s, own, cls, req))
 		return &own->f;
-	if (srv_fault_fires(s, any))
+	if (srv_fault_fires(s, any, cls, req))
 		return &any->f;
 	return NULL;
 }

@@ -332,3 +332,56 @@ Test(api, the_socket_is_a_socket_of_mode_0600)
 	cr_assert_eq(st.st_mode & 0777, 0600, "mode %o", st.st_mode & 0777);
 	vmrun_free(&r);
 }
+
+struct api_clear {
+	bool cleared;
+	struct ctl_out out;
+};
+
+/* After the first pass, the faults go. */
+static void api_clear_hook(struct vmrun *r, void *arg)
+{
+	struct api_clear *c = arg;
+
+	if (c->cleared || !strstr(r->out, "blk-scan pass=1 "))
+		return;
+	c->cleared = true;
+	ctl(&c->out, "fault blk0 clear");
+}
+
+/*
+ * IOERR on sectors 64-127: the guest's reads of that range fail and the
+ * rest succeed; after "fault blk0 clear", every read succeeds.
+ */
+Test(api, a_sector_range_fault_fails_just_those_reads_until_cleared)
+{
+	static struct api_clear c;
+	struct vmrun_opts o = {.hook = api_clear_hook, .arg = &c};
+	char *argv[] = {(char *)HARNESS_ISOVM, "run", "--kernel",
+			HARNESS_TESTGUEST, "--cmdline",
+			"test=blk-scan blk-scan.passes=2 blk-scan.gap-ms=3000",
+			"--disk", "path=disk.img", "--api-socket", "api.sock",
+			"--fault", "blk0:error:op=read:sectors=64-127:count=0",
+			NULL};
+	struct vmrun r;
+	char line[512];
+
+	harness_need_kvm();
+	cr_assert_eq(vmrun_opts(&r, API_TIMEOUT_MS, &o, argv), 0);
+	if (r.status != ISOVM_EXIT_POWEROFF)
+		vmrun_dump(&r, "blk-scan");
+	cr_assert(c.cleared, "no first pass seen");
+	cr_assert_eq(c.out.status, 0, "%s", c.out.text);
+	cr_assert_not_null(vmrun_line(&r, "blk-scan pass=1 ", line,
+				      sizeof(line)));
+	cr_assert_not_null(strstr(line, "bad=8 first=64 last=127"), "%s",
+			   line);
+	cr_assert_not_null(vmrun_line(&r, "blk-scan pass=2 ", line,
+				      sizeof(line)));
+	cr_assert_not_null(strstr(line, "bad=0 first=-1 last=-1"), "%s",
+			   line);
+	cr_assert_not_null(vmrun_line(&r, "ISOVM-TEST name=blk-scan", line,
+				      sizeof(line)));
+	cr_assert_not_null(strstr(line, "status=pass"), "%s", line);
+	vmrun_free(&r);
+}

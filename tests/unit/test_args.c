@@ -319,6 +319,13 @@ Test(args, fault_rules_are_parsed_with_their_defaults)
 	cr_assert_eq(f->kind, CTL_FAULT_ERROR);
 	cr_assert_eq(f->error_code, EIO, "errno defaults to EIO");
 	cr_assert_eq(f->every_nth, 3);
+	cr_assert_eq(f->sector_count, 0, "no range: every request");
+	cr_assert_eq(parse(&cfg, ARGV("run", "--disk", "path=/dev/null",
+				      "--fault",
+				      "blk0:error:op=read:sectors=64-127")),
+		     ARGS_RUN, "%s", err);
+	cr_assert_eq(cfg.servers.faults[0].f.sector_start, 64);
+	cr_assert_eq(cfg.servers.faults[0].f.sector_count, 64);
 }
 
 Test(args, fault_rules_reject_junk)
@@ -335,6 +342,12 @@ Test(args, fault_rules_reject_junk)
 	expect_bad(ARGV("run", "--fault", "blk0:crash:delay-us=5"),
 		   "not a valid");
 	expect_bad(ARGV("run", "--fault", "blk0:crash:colour=red"),
+		   "not a valid");
+	expect_bad(ARGV("run", "--fault", "blk0:error:sectors=9-8"),
+		   "not a valid");
+	expect_bad(ARGV("run", "--fault", "blk0:error:sectors=9"),
+		   "not a valid");
+	expect_bad(ARGV("run", "--fault", "blk0:error:sectors=-9"),
 		   "not a valid");
 	/* A disk that is not there. */
 	expect_bad(ARGV("run", "--fault", "blk1:crash", "--disk",

@@ -291,6 +291,23 @@ Test(ctl_msg, fault_settings_round_trip)
 	out = round_trip(&in);
 	cr_assert_eq(out.u.fault.kind, CTL_FAULT_NONE);
 	cr_assert_eq(out.u.fault.trigger, 0);
+
+	*f = (struct ctl_fault){ .op = CTL_OP_READ,
+				 .kind = CTL_FAULT_CORRUPT,
+				 .trigger = CTL_TRIGGER_EVERY_NTH,
+				 .every_nth = 1,
+				 .sector_start = 1ull << 40,
+				 .sector_count = 8 };
+	out = round_trip(&in);
+	cr_assert_eq(out.u.fault.kind, CTL_FAULT_CORRUPT);
+	cr_assert_eq(out.u.fault.sector_start, 1ull << 40);
+	cr_assert_eq(out.u.fault.sector_count, 8);
+	/* A range that wraps, or a start without a count, is refused. */
+	f->sector_start = UINT64_MAX - 3;
+	cr_assert_eq(ctl_fault_validate(f), -EINVAL);
+	f->sector_start = 5;
+	f->sector_count = 0;
+	cr_assert_eq(ctl_fault_validate(f), -EINVAL);
 }
 
 /* ---- malformed input ---- */

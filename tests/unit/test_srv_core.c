@@ -245,6 +245,40 @@ Test(srv_core, fault_on_another_op_leaves_this_one_alone)
 	cr_assert_eq(d[0].status, 0);
 }
 
+/* A sector range: only reads touching it fail, and only they count. */
+Test(srv_core, a_ranged_fault_hits_only_requests_touching_its_sectors)
+{
+	struct ctl_fault f = {.op = CTL_OP_READ,
+			      .kind = CTL_FAULT_ERROR,
+			      .trigger = CTL_TRIGGER_EVERY_NTH,
+			      .every_nth = 2, /* every 2nd of those seen */
+			      .error_code = EIO,
+			      .sector_start = 100,
+			      .sector_count = 10};
+	/* first sector, count: before, touching the start, inside,
+	 * touching the end, after, inside again. */
+	static const uint64_t at[][2] = {{0, 100}, {96, 8},   {104, 2},
+					 {109, 1}, {110, 50}, {100, 10}};
+	static const int want[] = {0, 0, -EIO, 0, 0, -EIO};
+	struct ipc_dp_done d[6];
+
+	srv_fault_set(s, &f);
+	for (int i = 0; i < 6; i++) {
+		struct ipc_req r = {.op = OP_DONE};
+
+		r.args.blk.sector = at[i][0];
+		r.args.blk.count = (uint32_t)at[i][1];
+		cr_assert_eq(ipc_dp_vmm_submit(&vmm, &r, NULL), 0);
+	}
+	cr_assert_eq(reap(d, 6), 6);
+	for (int i = 0; i < 6; i++)
+		for (int j = 0; j < 6; j++)
+			if (d[j].req.args.blk.sector == at[i][0] &&
+			    d[j].req.args.blk.count == at[i][1])
+				cr_assert_eq(d[j].status, want[i],
+					     "request %d", i);
+}
+
 Test(srv_core, stats_count_per_op_and_reset)
 {
 	struct ctl_stats st = {0};

@@ -104,6 +104,26 @@ static bool server_cfg_dev_ok(const char *dev)
 	       !dev[4];
 }
 
+/* sectors=FIRST-LAST (inclusive): the rule's sector range. */
+static int server_cfg_fault_sectors(const char *v, struct ctl_fault *f)
+{
+	unsigned long long first, last;
+	char *end;
+
+	if (*v < '0' || *v > '9')
+		return -EINVAL;
+	errno = 0;
+	first = strtoull(v, &end, 10);
+	if (errno || *end != '-' || end[1] < '0' || end[1] > '9')
+		return -EINVAL;
+	last = strtoull(end + 1, &end, 10);
+	if (errno || *end || last < first || last == ~0ull)
+		return -EINVAL;
+	f->sector_start = first;
+	f->sector_count = last - first + 1;
+	return 0;
+}
+
 /* One KEY=VALUE (or the word "restarts") of a --fault. */
 static int server_cfg_fault_key(char *w, struct server_fault *sf)
 {
@@ -119,6 +139,8 @@ static int server_cfg_fault_key(char *w, struct server_fault *sf)
 	if (!val)
 		return -EINVAL;
 	*val++ = '\0';
+	if (!strcmp(w, "sectors"))
+		return server_cfg_fault_sectors(val, f);
 	if (!strcmp(w, "op")) {
 		if (!server_cfg_lookup(server_cfg_ops, val, &op))
 			return -EINVAL;
@@ -146,6 +168,7 @@ static int server_cfg_fault_key(char *w, struct server_fault *sf)
 	}
 	return 0;
 }
+
 
 int server_cfg_parse_fault(const char *v, struct server_cfg *c, char *err,
 			   size_t errlen)

@@ -44,8 +44,9 @@ int server_cfg_parse_watchdog(const char *v, struct server_cfg *c, char *err,
 /*
  * "DEV:KIND[:KEY=VALUE]...", KIND error|delay|crash|drop|corrupt; keys
  * op=any|read|write|flush|get_id|out|in, every=N or ppm=N (default
- * every=1), count=N (default 1; 0 no limit), delay-us=N, errno=N, and the
- * word restarts (every restarted server gets the rule again). Returns 0 or
+ * every=1), count=N (default 1; 0 no limit), delay-us=N, errno=N,
+ * sectors=FIRST-LAST (block reads and writes touching those sectors only;
+ * not counted for the rest), and the word restarts (every restarted server gets the rule again). Returns 0 or
  * -EINVAL with one line in err.
  */
 int server_cfg_parse_fault(const char *v, struct server_cfg *c, char *err,

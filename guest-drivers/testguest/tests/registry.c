@@ -22,6 +22,7 @@ static const struct tg_test tests_table[] = {
 	{ "blk-bench", test_blk_bench },
 	{ "blk-info", test_blk_info },
 	{ "blk-verify", test_blk_verify },
+	{ "blk-scan", test_blk_scan },
 	{ "virtq-evil", test_virtq_evil },
 	{ "uart-quiet", test_uart_quiet },
 	{ "emul-fail", test_emul_fail },

@@ -26,6 +26,7 @@ void test_blk_ro(const char *name);
 void test_blk_bench(const char *name);
 void test_blk_info(const char *name);
 void test_blk_verify(const char *name);
+void test_blk_scan(const char *name);
 void test_virtq_evil(const char *name);
 /* virtq-evil=spin, run by test_virtq_evil (tests/test_virtq_spin.c). */
 void test_virtq_spin(const char *name);
