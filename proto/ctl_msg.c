@@ -69,6 +69,9 @@ void ctl_pb_stats_fill(struct ctl_pb_stats *pb, const struct ctl_stats *st)
 		m->errors = o->errors;
 		m->latency_sum_ns = o->latency_sum_ns;
 		m->latency_max_ns = o->latency_max_ns;
+		/* pack() only reads it. */
+		m->n_latency_hist = CTL_LAT_BUCKETS;
+		m->latency_hist = (uint64_t *)o->latency_hist;
 		pb->opp[i] = m;
 	}
 	for (unsigned i = 0; i < st->nextra; i++) {
@@ -92,7 +95,8 @@ int ctl_pb_stats_read(const Isovm__Ctl__StatsReply *m, struct ctl_stats *st)
 	for (size_t i = 0; i < m->n_ops; i++) {
 		const Isovm__Ctl__OpStats *o = m->ops[i];
 
-		if (!o)
+		if (!o || (o->n_latency_hist &&
+			   o->n_latency_hist != CTL_LAT_BUCKETS))
 			return -EINVAL;
 		st->ops[i] = (struct ctl_op_stats){
 			.op = (enum ctl_op)o->op,
@@ -102,6 +106,8 @@ int ctl_pb_stats_read(const Isovm__Ctl__StatsReply *m, struct ctl_stats *st)
 			.latency_sum_ns = o->latency_sum_ns,
 			.latency_max_ns = o->latency_max_ns,
 		};
+		for (size_t b = 0; b < o->n_latency_hist; b++)
+			st->ops[i].latency_hist[b] = o->latency_hist[b];
 	}
 	st->nextra = (unsigned)m->n_extra;
 	for (size_t i = 0; i < m->n_extra; i++) {

@@ -11,7 +11,8 @@
 #include <stdint.h>
 
 /* Largest encoded control message; well under the frame limit. */
-#define CTL_MSG_MAX 4096
+#define CTL_MSG_MAX 8192
+#define CTL_LAT_BUCKETS 16	/* latency histogram: see ctl_lat_bucket() */
 #define CTL_BLK_ID_MAX 20	/* virtio-blk serial: 20 bytes */
 #define CTL_MAC_LEN 6
 #define CTL_CONFIG_MAX 256	/* virtio device config space */
@@ -152,7 +153,23 @@ struct ctl_op_stats {
 	uint64_t errors;
 	uint64_t latency_sum_ns;
 	uint64_t latency_max_ns;	/* <= latency_sum_ns when requests */
+	/* [0] under 2 us, [i] 2^i..2^(i+1) us, [15] 32768 us and more;
+	 * the counts add up to at most requests. */
+	uint64_t latency_hist[CTL_LAT_BUCKETS];
 };
+
+/* The histogram bucket of a latency. */
+static inline unsigned ctl_lat_bucket(uint64_t ns)
+{
+	uint64_t us = ns / 1000;
+	unsigned b = 0;
+
+	while (us >= 2 && b < CTL_LAT_BUCKETS - 1) {
+		us >>= 1;
+		b++;
+	}
+	return b;
+}
 
 struct ctl_kv {
 	char key[CTL_KEY_MAX + 1];	/* [A-Za-z0-9_.-], non-empty */

@@ -160,9 +160,16 @@ int ctl_stats_validate(const struct ctl_stats *st)
 
 		if (o->op < CTL_OP_ANY || o->op > CTL_OP_MAX)
 			return -EINVAL;
+		uint64_t in_hist = 0;
+
 		if (o->errors > o->requests ||
 		    o->latency_max_ns > o->latency_sum_ns)
 			return -EINVAL;
+		for (unsigned b = 0; b < CTL_LAT_BUCKETS; b++) {
+			if (o->latency_hist[b] > o->requests - in_hist)
+				return -EINVAL;
+			in_hist += o->latency_hist[b];
+		}
 	}
 	for (unsigned i = 0; i < st->nextra; i++)
 		if (!ctl_name_ok(st->extra[i].key, sizeof(st->extra[i].key)))

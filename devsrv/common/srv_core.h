@@ -46,6 +46,7 @@ struct srv_pend {
 
 struct srv_opstat {
 	uint64_t requests, bytes, errors, lat_sum_ns, lat_max_ns;
+	uint64_t lat_hist[CTL_LAT_BUCKETS];
 };
 
 struct srv_fault_rule {

@@ -41,6 +41,7 @@ static void srv_ring_account(struct srv *s, enum ctl_op cls, uint64_t t0,
 	else
 		o->bytes += srv_ring_outbound(cls) ? req->arena_len : cpl->len;
 	o->lat_sum_ns += lat;
+	o->lat_hist[ctl_lat_bucket(lat)]++;
 	if (lat > o->lat_max_ns)
 		o->lat_max_ns = lat;
 }
@@ -274,6 +275,7 @@ void srv_ring_stats(struct srv *s, struct ctl_stats *st, bool reset)
 		d->errors = o->errors;
 		d->latency_sum_ns = o->lat_sum_ns;
 		d->latency_max_ns = o->lat_max_ns;
+		memcpy(d->latency_hist, o->lat_hist, sizeof(d->latency_hist));
 	}
 	srv_stats_add(st, "bad_requests", s->cst.bad_requests);
 	srv_stats_add(st, "faults_fired", s->cst.faults_fired);

@@ -148,6 +148,8 @@ Test(api, every_call_answers_against_a_running_guest)
 	cr_assert_eq(c[C_STATS].status, 0, "%s", c[C_STATS].text);
 	cr_assert_not_null(strstr(c[C_STATS].text, "\nread "), "%s",
 			   c[C_STATS].text);
+	cr_assert_not_null(strstr(c[C_STATS].text, "P50_US<=   P99_US<="),
+			   "%s", c[C_STATS].text);
 	cr_assert_eq(c[C_KILL].status, 0, "%s", c[C_KILL].text);
 	cr_assert_not_null(strstr(c[C_AFTER_KILL].text,
 				  "\"device\":\"blk0\",\"type\":\"blk\","

@@ -310,6 +310,34 @@ Test(ctl_msg, fault_settings_round_trip)
 	cr_assert_eq(ctl_fault_validate(f), -EINVAL);
 }
 
+Test(ctl_msg, latency_histogram_round_trips_and_cannot_hold_more)
+{
+	struct ctl_msg in = msg_of(CTL_STATS_REPLY), out;
+	struct ctl_op_stats *o = &in.u.stats.ops[0];
+
+	in.u.stats.nops = 1;
+	*o = (struct ctl_op_stats){.op = CTL_OP_READ,
+				   .requests = 100,
+				   .latency_sum_ns = 1000000,
+				   .latency_max_ns = 90000};
+	o->latency_hist[0] = 10;
+	o->latency_hist[4] = 85;
+	o->latency_hist[CTL_LAT_BUCKETS - 1] = 5;
+	out = round_trip(&in);
+	cr_assert_arr_eq(out.u.stats.ops[0].latency_hist, o->latency_hist,
+			 sizeof(o->latency_hist));
+	/* More requests in the buckets than there were. */
+	o->latency_hist[1] = 1;
+	cr_assert_eq(ctl_stats_validate(&in.u.stats), -EINVAL);
+	/* Buckets: under 2 us, then powers of two, the last open. */
+	cr_assert_eq(ctl_lat_bucket(0), 0);
+	cr_assert_eq(ctl_lat_bucket(1999), 0);
+	cr_assert_eq(ctl_lat_bucket(2000), 1);
+	cr_assert_eq(ctl_lat_bucket(3999), 1);
+	cr_assert_eq(ctl_lat_bucket(4000), 2);
+	cr_assert_eq(ctl_lat_bucket(40000000), CTL_LAT_BUCKETS - 1);
+}
+
 /* ---- malformed input ---- */
 
 static int decode_env(Isovm__Ctl__Envelope *env)

@@ -900,7 +900,7 @@ Test(front_blk_server, stats_come_from_the_servers_stats_reply)
 	atomic_store(&b.sup.alive, true);
 	m.u.stats.nops = 1;
 	m.u.stats.ops[0] =
-		(struct ctl_op_stats){CTL_OP_READ, 5, 2560, 1, 100, 50};
+		(struct ctl_op_stats){CTL_OP_READ, 5, 2560, 1, 100, 50, {0}};
 	/* The reply is already queued: the call must send its request and
 	 * then read this reply, which answers request 1, the first. */
 	m.seq = 1;
@@ -947,9 +947,9 @@ Test(front_blk_server, the_server_line_names_fdatasync_and_per_op_counts)
 	struct ctl_stats st = {.nops = 3, .nextra = 2};
 	char line[512];
 
-	st.ops[0] = (struct ctl_op_stats){CTL_OP_READ, 4, 2048, 1, 0, 0};
-	st.ops[1] = (struct ctl_op_stats){CTL_OP_FLUSH, 2, 0, 0, 0, 0};
-	st.ops[2] = (struct ctl_op_stats){CTL_OP_ANY, 1, 0, 1, 0, 0};
+	st.ops[0] = (struct ctl_op_stats){CTL_OP_READ, 4, 2048, 1, 0, 0, {0}};
+	st.ops[1] = (struct ctl_op_stats){CTL_OP_FLUSH, 2, 0, 0, 0, 0, {0}};
+	st.ops[2] = (struct ctl_op_stats){CTL_OP_ANY, 1, 0, 1, 0, 0, {0}};
 	st.extra[0] = (struct ctl_kv){"rejected", 1};
 	st.extra[1] = (struct ctl_kv){"syncs", 2};
 	front_blk_server_line(&st, "blk1", line, sizeof(line));

@@ -296,6 +296,15 @@ Test(srv_core, stats_count_per_op_and_reset)
 	cr_assert_eq(st.ops[1].op, CTL_OP_READ);
 	cr_assert_eq(st.ops[1].requests, 2);
 	cr_assert_eq(st.ops[1].bytes, 48);
+	/* Each request in the bucket of its latency, once. */
+	uint64_t in_hist = 0;
+
+	for (unsigned b = 0; b < CTL_LAT_BUCKETS; b++)
+		in_hist += st.ops[1].latency_hist[b];
+	cr_assert_eq(in_hist, 2);
+	cr_assert_geq(st.ops[1].latency_hist[ctl_lat_bucket(
+			      st.ops[1].latency_max_ns)],
+		      1, "the slowest one is in its bucket");
 	memset(&st, 0, sizeof(st));
 	srv_ring_stats(s, &st, false);
 	cr_assert_eq(st.nops, 0, "reset did not zero");

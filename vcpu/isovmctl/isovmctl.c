@@ -173,35 +173,75 @@ static void ctl_print_devices(const struct api_devices *d, bool json)
 	}
 }
 
+/*
+ * The latency under which pct percent of the requests completed, from the
+ * histogram: the upper bound of the bucket it falls in (us); 0 when none.
+ */
+static uint64_t ctl_percentile(const struct ctl_op_stats *o, unsigned pct)
+{
+	uint64_t n = 0, want, seen = 0;
+
+	for (unsigned b = 0; b < CTL_LAT_BUCKETS; b++)
+		n += o->latency_hist[b];
+	if (!n)
+		return 0;
+	want = (n * pct + 99) / 100;
+	for (unsigned b = 0; b < CTL_LAT_BUCKETS - 1; b++) {
+		seen += o->latency_hist[b];
+		if (seen >= want)
+			return 2ull << b;
+	}
+	return o->latency_max_ns / 1000; /* the open last bucket */
+}
+
+static void ctl_print_hist(const struct ctl_op_stats *o)
+{
+	printf(",\"lat_hist\":[");
+	for (unsigned b = 0; b < CTL_LAT_BUCKETS; b++)
+		printf("%s%llu", b ? "," : "",
+		       (unsigned long long)o->latency_hist[b]);
+	printf("]");
+}
+
 static void ctl_print_stats(const struct api_dev_stats *s, bool json)
 {
 	const struct ctl_stats *st = &s->stats;
 
 	if (!json)
-		printf("%-8s %10s %14s %8s %12s %12s\n", "OP", "REQUESTS",
-		       "BYTES", "ERRORS", "LAT_MEAN_US", "LAT_MAX_US");
+		printf("%-8s %10s %14s %8s %12s %10s %10s %12s\n", "OP",
+		       "REQUESTS", "BYTES", "ERRORS", "LAT_MEAN_US",
+		       "P50_US<=", "P99_US<=", "LAT_MAX_US");
 	for (unsigned i = 0; i < st->nops; i++) {
 		const struct ctl_op_stats *o = &st->ops[i];
 		double mean = o->requests ? o->latency_sum_ns / 1e3 /
 						    (double)o->requests
 					  : 0;
 
-		if (json)
+		if (json) {
 			printf("{\"device\":\"%s\",\"op\":\"%s\",\"requests\":"
 			       "%llu,\"bytes\":%llu,\"errors\":%llu,"
-			       "\"lat_mean_us\":%.1f,\"lat_max_us\":%.1f}\n",
+			       "\"lat_mean_us\":%.1f,\"lat_max_us\":%.1f,"
+			       "\"lat_p50_us\":%llu,\"lat_p99_us\":%llu",
 			       s->name, ctl_ops[o->op],
 			       (unsigned long long)o->requests,
 			       (unsigned long long)o->bytes,
 			       (unsigned long long)o->errors, mean,
-			       o->latency_max_ns / 1e3);
-		else
-			printf("%-8s %10llu %14llu %8llu %12.1f %12.1f\n",
+			       o->latency_max_ns / 1e3,
+			       (unsigned long long)ctl_percentile(o, 50),
+			       (unsigned long long)ctl_percentile(o, 99));
+			ctl_print_hist(o);
+			printf("}\n");
+		} else {
+			printf("%-8s %10llu %14llu %8llu %12.1f %10llu %10llu "
+			       "%12.1f\n",
 			       ctl_ops[o->op],
 			       (unsigned long long)o->requests,
 			       (unsigned long long)o->bytes,
 			       (unsigned long long)o->errors, mean,
+			       (unsigned long long)ctl_percentile(o, 50),
+			       (unsigned long long)ctl_percentile(o, 99),
 			       o->latency_max_ns / 1e3);
+		}
 	}
 	for (unsigned i = 0; i < st->nextra; i++) {
 		if (json)
