@@ -6,7 +6,9 @@
 # minimized at the end); an input that crashes a target is copied to
 # tests/fuzz/regress/TARGET/, where CTest's fuzz runs replay it every
 # build. Prints one JSON line per target: executions, corpus size, crashes.
-# Env: FUZZ_JOBS (targets run side by side, default 1).
+# Env: FUZZ_JOBS (targets run side by side, default 1); FUZZ_CORPUS (where
+# the corpora live, default tests/fuzz/corpus; another folder starts as a
+# copy of those, so that a run, as the tests' one, leaves the tree alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,10 +39,17 @@ logs=build/fuzz/logs
 mkdir -p "$logs"
 
 # fuzz_one NAME: one target's session, then its JSON line.
+corpora=${FUZZ_CORPUS:-tests/fuzz/corpus}
+
 fuzz_one() {
-	local t=$1 corpus=tests/fuzz/corpus/$1 crashes=build/fuzz/crashes/$1
+	local t=$1 corpus=$corpora/$1 crashes=build/fuzz/crashes/$1
 	local log=$logs/$1.log execs cov n found=0 f min
 
+	if [ "$corpora" != tests/fuzz/corpus ] && [ ! -e "$corpus" ] &&
+		[ -d "tests/fuzz/corpus/$t" ]; then
+		mkdir -p "$corpora"
+		cp -r "tests/fuzz/corpus/$t" "$corpus"
+	fi
 	mkdir -p "$corpus" "$crashes"
 	[ -n "$(ls -A "$corpus")" ] ||
 		build/tests/fuzz_"$t" --write-seed "$corpus/seed"

@@ -2,6 +2,7 @@
 # Builds isovm and runs every test, each where a KVM can run it:
 #   unit   unit and fuzz tests: under ASan + UBSan, then in the normal
 #          build; always on the host;
+#   fuzz   the API decoder under libFuzzer for 60 s (scripts/fuzz.sh);
 #   guest  the Linux guest's build checks and its runs under QEMU's TCG
 #          (no KVM needed): always on the host;
 #   lab    the KVM lab itself (scripts/kvm-lab.sh): on the host;
@@ -81,6 +82,30 @@ run_label() {
 		"$name" "$where" "$pass" "$fail" $((SECONDS - start)) "$froze")")
 }
 
+# run_fuzz TARGET SECONDS: one fuzz target under libFuzzer (clang, ASan +
+# UBSan; scripts/fuzz.sh on a copy of its corpus, the tree stays as it is):
+# it passes when no input crashed it.
+run_fuzz() {
+	local t=$1 secs=$2 start=$SECONDS log line crashes pass=0 fail=1
+	log=$(mktemp)
+	echo "== fuzz $t: $secs s"
+	FUZZ_CORPUS=build/fuzz/ci-corpus scripts/fuzz.sh "$secs" "$t" >"$log" 2>&1 || true
+	cat "$log"
+	line=$(grep '^{"fuzz"' "$log" | tail -n1 || true)
+	rm -f "$log"
+	crashes=$(sed -nE 's/.*"crashes":([0-9]+).*/\1/p' <<<"$line")
+	if [ "$crashes" = 0 ]; then
+		pass=1 fail=0
+	else
+		echo "test: fuzz $t: ${line:-no result}" >&2
+		status=1
+	fi
+	total_pass=$((total_pass + pass))
+	total_fail=$((total_fail + fail))
+	report+=("$(printf '%-12s %-8s %4d passed %3d failed %5d s' \
+		"fuzz" host "$pass" "$fail" $((SECONDS - start)))")
+}
+
 echo "== sanitizer build (ASan + UBSan)"
 cmake -S . -B build/asan -DISOVM_SANITIZE=ON -DISOVM_UNIT_ONLY=ON \
 	-DCMAKE_BUILD_TYPE=Debug >/dev/null
@@ -100,6 +125,8 @@ none) kvm_where=kvm-lab linux_where=kvm-lab ;;
 esac
 echo "== KVM here: $kind (kvm label: $kvm_where, linux label: $linux_where)"
 run_label unit host build -L unit -j "$jobs"
+# The management socket's decoder takes any bytes a local client sends.
+run_fuzz api_msg 60
 run_label guest host build -L guest
 run_label lab host build -L lab
 if [ "$kvm_where" = "$linux_where" ] && [ "$kvm_where" = kvm-lab ]; then
