@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -375,4 +376,19 @@ void harness_need_hw_virt(void)
 			 "Linux cannot boot: scripts/test.sh runs this test "
 			 "inside scripts/kvm-lab.sh on such hosts");
 	harness_need_kvm();
+}
+
+void harness_enter_tmpdir(char *tmpl)
+{
+	cr_assert_not_null(mkdtemp(tmpl), "mkdtemp %s", tmpl);
+	cr_assert_eq(chdir(tmpl), 0);
+}
+
+void harness_remove_tmpdir(const char *dir)
+{
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
 }

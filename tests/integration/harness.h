@@ -95,6 +95,13 @@ pid_t harness_child_pid(pid_t parent, const char *comm);
 void harness_need_kvm(void);
 void harness_need_hw_virt(void);
 
+/*
+ * A test's files in a folder of their own: mkdtemp(tmpl) and chdir there
+ * (failing the test if either fails); then removed with all in it.
+ */
+void harness_enter_tmpdir(char *tmpl);
+void harness_remove_tmpdir(const char *dir);
+
 /* Paths of the build, from compile definitions. */
 #define HARNESS_ISOVM ISOVM_BIN_DIR "/isovm"
 #define HARNESS_TESTGUEST ISOVM_BIN_DIR "/isovm-testguest"

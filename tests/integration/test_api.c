@@ -28,18 +28,13 @@ static char api_dir[] = "/tmp/isovm-api-XXXXXX";
 
 static void api_setup(void)
 {
-	cr_assert_not_null(mkdtemp(api_dir));
-	cr_assert_eq(chdir(api_dir), 0);
+	harness_enter_tmpdir(api_dir);
 	blk_image_make("disk.img", 16ull << 20, 0);
 }
 
 static void api_teardown(void)
 {
-	char cmd[64];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", api_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", api_dir);
+	harness_remove_tmpdir(api_dir);
 }
 
 TestSuite(api, .init = api_setup, .fini = api_teardown);

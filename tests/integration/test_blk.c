@@ -26,17 +26,12 @@ static char blk_dir[] = "/tmp/isovm-blk-XXXXXX";
 
 static void blk_setup(void)
 {
-	cr_assert_not_null(mkdtemp(blk_dir));
-	cr_assert_eq(chdir(blk_dir), 0);
+	harness_enter_tmpdir(blk_dir);
 }
 
 static void blk_teardown(void)
 {
-	char cmd[64];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", blk_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", blk_dir);
+	harness_remove_tmpdir(blk_dir);
 }
 
 TestSuite(blk, .init = blk_setup, .fini = blk_teardown);

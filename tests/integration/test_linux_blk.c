@@ -34,17 +34,12 @@ static char lb_dir[] = "/tmp/isovm-linuxblk-XXXXXX";
 
 static void lb_setup(void)
 {
-	cr_assert_not_null(mkdtemp(lb_dir));
-	cr_assert_eq(chdir(lb_dir), 0);
+	harness_enter_tmpdir(lb_dir);
 }
 
 static void lb_teardown(void)
 {
-	char cmd[64];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", lb_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", lb_dir);
+	harness_remove_tmpdir(lb_dir);
 }
 
 TestSuite(linux, .init = lb_setup, .fini = lb_teardown);

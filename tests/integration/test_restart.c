@@ -31,18 +31,13 @@ static char rst_dir[] = "/tmp/isovm-restart-XXXXXX";
 
 static void rst_setup(void)
 {
-	cr_assert_not_null(mkdtemp(rst_dir));
-	cr_assert_eq(chdir(rst_dir), 0);
+	harness_enter_tmpdir(rst_dir);
 	blk_image_make("disk.img", RST_DISK_MIB * 1024ull * 1024, 0);
 }
 
 static void rst_teardown(void)
 {
-	char cmd[64];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", rst_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", rst_dir);
+	harness_remove_tmpdir(rst_dir);
 }
 
 TestSuite(restart, .init = rst_setup, .fini = rst_teardown);
