@@ -15,7 +15,9 @@
 API_SAME(API_VM_SHUTTING_DOWN, ISOVM__API__VM_STATE__VM_STATE_SHUTTING_DOWN);
 API_SAME(API_DEV_FAILED, ISOVM__API__DEVICE_STATE__DEVICE_STATE_FAILED);
 API_SAME(API_REQ_SHUTDOWN, ISOVM__API__REQUEST__REQ_SHUTDOWN);
+API_SAME(API_REQ_TRACE, ISOVM__API__REQUEST__REQ_TRACE);
 API_SAME(API_REPLY_STATS, ISOVM__API__REPLY__REP_STATS);
+API_SAME(API_REPLY_TRACE, ISOVM__API__REPLY__REP_TRACE);
 
 struct api_pb_req {
 	Isovm__Api__Empty empty;
@@ -33,6 +35,7 @@ struct api_pb_reply {
 	Isovm__Api__Device *devp[API_MAX_DEVICES];
 	Isovm__Api__DeviceStats stats;
 	struct ctl_pb_stats ctl_stats;
+	Isovm__Api__TraceEvent trace;
 };
 
 /* The wire's oneof case numbers equal enum api_req_type (checked above). */
@@ -44,9 +47,10 @@ static void api_req_fill(struct api_pb_req *s, const struct api_req *req,
 	case API_REQ_STATS:
 	case API_REQ_RESTART:
 	case API_REQ_KILL:
+	case API_REQ_TRACE:
 		isovm__api__device_ref__init(&s->ref);
 		s->ref.name = (char *)req->dev;
-		/* All three members of the union are the same pointer type. */
+		/* All four members of the union are the same pointer type. */
 		m->stats = &s->ref;
 		break;
 	case API_REQ_FAULT:
@@ -83,13 +87,14 @@ int api_req_encode(const struct api_req *req, uint8_t *buf, size_t cap)
 static int api_req_read(const Isovm__Api__Request *m, struct api_req *out)
 {
 	if (m->req_case < ISOVM__API__REQUEST__REQ_STATUS ||
-	    m->req_case > ISOVM__API__REQUEST__REQ_SHUTDOWN)
+	    m->req_case > ISOVM__API__REQUEST__REQ_TRACE)
 		return -EBADMSG;
 	out->type = (enum api_req_type)m->req_case;
 	switch (m->req_case) {
 	case ISOVM__API__REQUEST__REQ_STATS:
 	case ISOVM__API__REQUEST__REQ_RESTART:
 	case ISOVM__API__REQUEST__REQ_KILL:
+	case ISOVM__API__REQUEST__REQ_TRACE:
 		return ctl_pb_copy_str(out->dev, sizeof(out->dev),
 				       m->stats->name);
 	case ISOVM__API__REQUEST__REQ_FAULT:
@@ -173,6 +178,26 @@ static void api_reply_fill(struct api_pb_reply *s, const struct api_reply *rep,
 		s->stats.stats = &s->ctl_stats.msg;
 		m->stats = &s->stats;
 		break;
+	case API_REPLY_TRACE: {
+		const struct api_trace *t = &rep->u.trace;
+		Isovm__Api__TraceEvent *e = &s->trace;
+
+		isovm__api__trace_event__init(e);
+		e->device = (char *)t->device;
+		e->seq = t->seq;
+		e->queue = t->queue;
+		e->head = t->head;
+		e->op = (char *)t->op;
+		e->sector = t->sector;
+		e->bytes = t->bytes;
+		e->file_offset = t->file_offset;
+		e->syscall = (char *)t->syscall;
+		e->status = t->status;
+		e->latency_us = t->latency_us;
+		e->text = (char *)t->text;
+		m->trace = e;
+		break;
+	}
 	}
 }
 
@@ -246,6 +271,27 @@ static int api_reply_read(const Isovm__Api__Reply *m, struct api_reply *out)
 				    m->stats->name))
 			return -EINVAL;
 		return ctl_pb_stats_read(m->stats->stats, &out->u.stats.stats);
+	case ISOVM__API__REPLY__REP_TRACE: {
+		const Isovm__Api__TraceEvent *e = m->trace;
+		struct api_trace *t = &out->u.trace;
+
+		out->type = API_REPLY_TRACE;
+		t->seq = e->seq;
+		t->queue = e->queue;
+		t->head = e->head;
+		t->sector = e->sector;
+		t->bytes = e->bytes;
+		t->file_offset = e->file_offset;
+		t->status = e->status;
+		t->latency_us = e->latency_us;
+		if (ctl_pb_copy_str(t->device, sizeof(t->device), e->device) ||
+		    ctl_pb_copy_str(t->op, sizeof(t->op), e->op) ||
+		    ctl_pb_copy_str(t->syscall, sizeof(t->syscall),
+				    e->syscall) ||
+		    ctl_pb_copy_str(t->text, sizeof(t->text), e->text))
+			return -EINVAL;
+		return 0;
+	}
 	default:
 		return -EBADMSG;
 	}

@@ -28,7 +28,8 @@ enum api_req_type {
 	API_REQ_PAUSE,
 	API_REQ_RESUME,
 	API_REQ_SHUTDOWN,
-	API_REQ_TYPE_MAX = API_REQ_SHUTDOWN,
+	API_REQ_TRACE,		/* dev: then API_REPLY_TRACE until it goes */
+	API_REQ_TYPE_MAX = API_REQ_TRACE,
 };
 
 /* dev is set (and must be a valid name) exactly for the types marked dev. */
@@ -44,6 +45,24 @@ enum api_reply_type {
 	API_REPLY_STATUS,
 	API_REPLY_DEVICES,
 	API_REPLY_STATS,
+	API_REPLY_TRACE,
+};
+
+#define API_WORD_MAX 15	/* op and syscall words: [a-z_] */
+
+/* One traced request or violation (fields as proto/api.proto says). */
+struct api_trace {
+	char device[API_NAME_MAX + 1];
+	uint64_t seq;			/* >= 1 */
+	uint32_t queue, head;
+	char op[API_WORD_MAX + 1];
+	uint64_t sector;
+	uint32_t bytes;
+	uint64_t file_offset;
+	char syscall[API_WORD_MAX + 1];
+	uint32_t status;		/* 0..255 */
+	uint64_t latency_us;
+	char text[API_TEXT_MAX + 1];	/* printable ASCII, may be "" */
 };
 
 enum api_vm_state {
@@ -100,6 +119,7 @@ struct api_reply {
 		struct api_status status;
 		struct api_devices devices;
 		struct api_dev_stats stats;
+		struct api_trace trace;
 	} u;	/* API_REPLY_OK carries nothing */
 };
 

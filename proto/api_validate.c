@@ -9,7 +9,8 @@
 static bool api_req_has_dev(enum api_req_type type)
 {
 	return type == API_REQ_STATS || type == API_REQ_RESTART ||
-	       type == API_REQ_KILL || type == API_REQ_FAULT;
+	       type == API_REQ_KILL || type == API_REQ_FAULT ||
+	       type == API_REQ_TRACE;
 }
 
 /* Canonical: no name where none applies, no fault outside API_REQ_FAULT. */
@@ -62,6 +63,29 @@ static int api_devices_validate(const struct api_devices *d)
 	return 0;
 }
 
+/* A word of the trace: [a-z_], non-empty. */
+static bool api_word_ok(const char *s, size_t cap)
+{
+	size_t n = strnlen(s, cap);
+
+	if (n == 0 || n == cap)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((s[i] < 'a' || s[i] > 'z') && s[i] != '_')
+			return false;
+	return true;
+}
+
+static int api_trace_validate(const struct api_trace *t)
+{
+	if (!ctl_name_ok(t->device, sizeof(t->device)) || t->seq == 0 ||
+	    t->status > 255 || !api_word_ok(t->op, sizeof(t->op)) ||
+	    !api_word_ok(t->syscall, sizeof(t->syscall)) ||
+	    !api_text_ok(t->text, sizeof(t->text)))
+		return -EINVAL;
+	return 0;
+}
+
 int api_reply_validate(const struct api_reply *rep)
 {
 	const struct api_status *st = &rep->u.status;
@@ -86,6 +110,8 @@ int api_reply_validate(const struct api_reply *rep)
 		if (!ctl_name_ok(rep->u.stats.name, sizeof(rep->u.stats.name)))
 			return -EINVAL;
 		return ctl_stats_validate(&rep->u.stats.stats);
+	case API_REPLY_TRACE:
+		return api_trace_validate(&rep->u.trace);
 	}
 	return -EINVAL;
 }
@@ -97,7 +123,7 @@ const char *api_req_name(enum api_req_type type)
 		[API_REQ_STATS] = "stats",	[API_REQ_RESTART] = "restart",
 		[API_REQ_KILL] = "kill",	[API_REQ_FAULT] = "fault",
 		[API_REQ_PAUSE] = "pause",	[API_REQ_RESUME] = "resume",
-		[API_REQ_SHUTDOWN] = "shutdown",
+		[API_REQ_SHUTDOWN] = "shutdown", [API_REQ_TRACE] = "trace",
 	};
 
 	return ctl_table_name(names, sizeof(names) / sizeof(names[0]), type);

@@ -179,6 +179,7 @@ static int main_api_devices(struct api_server *api, struct front_console *fc,
 {
 	struct api_device_ref d = {
 		.name = "console",
+		.trace_name = "console0",
 		.type = CTL_DEV_CONSOLE,
 		.sup = &fc->sup,
 		.vdev = &fc->vdev.mmio,
@@ -188,6 +189,7 @@ static int main_api_devices(struct api_server *api, struct front_console *fc,
 
 	for (unsigned i = 0; !ret && i < ndisks; i++) {
 		snprintf(d.name, sizeof(d.name), "blk%u", i);
+		snprintf(d.trace_name, sizeof(d.trace_name), "blk%u", i);
 		d.type = CTL_DEV_BLK;
 		d.sup = &blk[i].sup;
 		d.vdev = &blk[i].vdev.mmio;

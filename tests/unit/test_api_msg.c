@@ -352,3 +352,45 @@ Test(api_msg_bad, encoder_refuses_non_canonical_requests)
 	rq.type = 0;
 	cr_assert_eq(api_req_encode(&rq, wire, sizeof(wire)), -EINVAL);
 }
+
+Test(api_msg, trace_request_and_event_round_trip)
+{
+	struct api_req q = {.type = API_REQ_TRACE, .dev = "blk3"}, qo;
+	struct api_reply in, out;
+	struct api_trace *t = &in.u.trace;
+	int len;
+
+	len = api_req_encode(&q, wire, sizeof(wire));
+	cr_assert_gt(len, 0);
+	cr_assert_eq(api_req_decode(wire, (size_t)len, &qo), 0);
+	cr_assert_eq(qo.type, API_REQ_TRACE);
+	cr_assert_str_eq(qo.dev, "blk3");
+	memset(&in, 0, sizeof(in));
+	in.type = API_REPLY_TRACE;
+	strcpy(t->device, "blk3");
+	t->seq = 7;
+	t->queue = 0;
+	t->head = 129;
+	strcpy(t->op, "write_zeroes");
+	t->sector = 1ull << 33;
+	t->bytes = 65536;
+	t->file_offset = (1ull << 42) + 512;
+	strcpy(t->syscall, "fallocate");
+	t->status = 1;
+	t->latency_us = 1234;
+	out = reply_round_trip(&in);
+	cr_assert_eq(memcmp(&out.u.trace, t, sizeof(*t)), 0);
+	/* Words are lower-case letters; seq starts at 1; status is a byte. */
+	strcpy(t->op, "Read");
+	cr_assert_eq(api_reply_encode(&in, wire, sizeof(wire)), -EINVAL);
+	strcpy(t->op, "violation");
+	strcpy(t->text, "queue 1: head index out of range");
+	t->seq = 0;
+	cr_assert_eq(api_reply_encode(&in, wire, sizeof(wire)), -EINVAL);
+	t->seq = 1;
+	t->status = 256;
+	cr_assert_eq(api_reply_encode(&in, wire, sizeof(wire)), -EINVAL);
+	t->status = 0;
+	out = reply_round_trip(&in);
+	cr_assert_str_eq(out.u.trace.text, t->text);
+}

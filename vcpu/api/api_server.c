@@ -11,6 +11,7 @@
 
 #include "ipc/api_channel.h"
 #include "vcpu/api/api_server.h"
+#include "vcpu/core/trace.h"
 #include "vcpu/log.h"
 
 int api_server_open(struct api_server *a, const char *path, struct vm *vm,
@@ -22,8 +23,11 @@ int api_server_open(struct api_server *a, const char *path, struct vm *vm,
 
 	memset(a, 0, sizeof(*a));
 	a->listen_fd = -1;
-	for (unsigned i = 0; i < API_CLIENTS_MAX; i++)
+	pthread_mutex_init(&a->trace_lock, NULL);
+	for (unsigned i = 0; i < API_CLIENTS_MAX; i++) {
 		a->client[i].fd = -1;
+		a->client[i].trace_dev = -1;
+	}
 	a->vm = vm;
 	if (strlen(path) >= sizeof(addr.sun_path))
 		return errf(err, errlen, -ENAMETOOLONG,
@@ -68,13 +72,24 @@ int api_server_add(struct api_server *a, const struct api_device_ref *d)
 
 static void api_drop(struct api_client *c)
 {
+	struct api_server *a = c->srv;
+
 	if (c->ev)
 		iothread_unwatch(c->ev);
 	c->ev = NULL;
+	if (a)
+		pthread_mutex_lock(&a->trace_lock);
+	if (c->trace_dev >= 0 && a) {
+		c->trace_dev = -1;
+		trace_set_listeners(--a->tracers);
+	}
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+	if (a)
+		pthread_mutex_unlock(&a->trace_lock);
 }
+
 
 static void api_error(struct api_reply *r, int code, const char *fmt, ...)
 {
@@ -260,7 +275,76 @@ static void api_handle(struct api_server *a, const struct api_req *q,
 	case API_REQ_SHUTDOWN:
 		api_vm_call(a, q, r);
 		break;
+	case API_REQ_TRACE: /* answered by api_client_event() */
+		break;
 	}
+}
+
+/*
+ * The trace sink, on any thread (the I/O thread's completions, a vCPU's
+ * notify): the event to every client tracing dev, never waiting.
+ */
+static void api_trace_sink(void *opaque, const char *dev,
+			   const struct trace_event *e)
+{
+	struct api_server *a = opaque;
+	struct api_reply r;
+	struct api_trace *t = &r.u.trace;
+
+	memset(&r, 0, sizeof(r));
+	r.type = API_REPLY_TRACE;
+	snprintf(t->op, sizeof(t->op), "%s", e->op);
+	snprintf(t->syscall, sizeof(t->syscall), "%s", e->syscall);
+	snprintf(t->text, sizeof(t->text), "%s", e->text ? e->text : "");
+	for (char *p = t->text; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			*p = '?';
+	t->queue = e->queue;
+	t->head = e->head;
+	t->sector = e->sector;
+	t->bytes = e->bytes;
+	t->file_offset = e->file_offset;
+	t->status = e->status;
+	t->latency_us = e->latency_us;
+	pthread_mutex_lock(&a->trace_lock);
+	for (unsigned i = 0; i < API_CLIENTS_MAX; i++) {
+		struct api_client *c = &a->client[i];
+
+		if (c->trace_dev < 0 || c->fd < 0 ||
+		    strcmp(a->dev[c->trace_dev].trace_name, dev))
+			continue;
+		t->seq = ++c->trace_seq;
+		snprintf(t->device, sizeof(t->device), "%s",
+			 a->dev[c->trace_dev].name);
+		/* Full: this one is lost, the gap in seq says so. */
+		api_reply_send(c->fd, &r);
+	}
+	pthread_mutex_unlock(&a->trace_lock);
+}
+
+/* The client's connection carries dev's trace from now on. */
+static void api_trace_start(struct api_server *a, struct api_client *c,
+			    const struct api_req *q, struct api_reply *r)
+{
+	struct api_device_ref *d = api_find(a, q->dev);
+
+	if (!d) {
+		api_error(r, ENODEV, "no device %s", q->dev);
+		return;
+	}
+	r->type = API_REPLY_OK;
+	if (api_reply_send(c->fd, r)) {
+		api_drop(c);
+		r->type = 0; /* nothing more to send */
+		return;
+	}
+	pthread_mutex_lock(&a->trace_lock);
+	if (c->trace_dev < 0)
+		trace_set_listeners(++a->tracers);
+	c->trace_dev = (int)(d - a->dev);
+	c->trace_seq = 0;
+	pthread_mutex_unlock(&a->trace_lock);
+	r->type = 0;
 }
 
 /* I/O thread: a client sent something (or went away). */
@@ -284,9 +368,20 @@ static void api_client_event(int fd, void *arg)
 		api_drop(c);
 		return;
 	}
-	api_handle(c->srv, &q, &r);
-	/* A client that does not read its replies is not waited for. */
-	if (api_reply_send(fd, &r))
+	if (q.type == API_REQ_TRACE) {
+		memset(&r, 0, sizeof(r));
+		api_trace_start(c->srv, c, &q, &r);
+		if (!r.type)
+			return;
+	} else {
+		api_handle(c->srv, &q, &r);
+	}
+	/* A client that does not read its replies is not waited for; one
+	 * that traces gets its replies in between, under the trace lock. */
+	pthread_mutex_lock(&c->srv->trace_lock);
+	ret = api_reply_send(fd, &r);
+	pthread_mutex_unlock(&c->srv->trace_lock);
+	if (ret)
 		api_drop(c);
 }
 
@@ -320,12 +415,16 @@ static void api_listen_event(int fd, void *arg)
 int api_server_start(struct api_server *a, struct iothread *io)
 {
 	a->io = io;
+	trace_set_sink(api_trace_sink, a);
 	a->ev_listen = iothread_watch(io, a->listen_fd, api_listen_event, a);
 	return a->ev_listen ? 0 : -ENOMEM;
 }
 
 void api_server_close(struct api_server *a)
 {
+	trace_set_listeners(0);
+	if (a->io)
+		trace_set_sink(NULL, NULL);
 	for (unsigned i = 0; i < API_CLIENTS_MAX; i++)
 		api_drop(&a->client[i]);
 	if (a->ev_listen)

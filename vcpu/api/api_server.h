@@ -9,6 +9,12 @@
  * large gets an error reply and is disconnected, and one that does not
  * read its replies is disconnected when its queue is full; none can hold
  * the I/O thread. At most API_CLIENTS_MAX clients at once.
+ *
+ * A client that asks for a device's trace gets an OK, then one
+ * API_REPLY_TRACE per request the device finishes and per virtqueue rule
+ * its driver breaks (vcpu/core/trace.h), from whichever thread made it,
+ * until it disconnects. A trace that does not fit the client's queue is
+ * dropped: the sequence numbers then skip it.
  */
 #ifndef ISOVM_API_SERVER_H
 #define ISOVM_API_SERVER_H
@@ -29,6 +35,7 @@
 /* A device the API shows: its server and its transport. */
 struct api_device_ref {
 	char name[API_NAME_MAX + 1]; /* "console", "blk0" */
+	char trace_name[16];	     /* its transport's ("console0") */
 	enum ctl_dev_type type;
 	struct supervisor *sup;
 	struct virtio_mmio_dev *vdev; /* its NEEDS_RESET, under lock */
@@ -39,6 +46,10 @@ struct api_client {
 	int fd; /* -1: free */
 	struct event *ev;
 	struct api_server *srv;
+	/* Under srv->trace_lock: the device traced (-1: none), and its
+	 * events offered so far. */
+	int trace_dev;
+	uint64_t trace_seq;
 };
 
 struct api_server {
@@ -50,6 +61,10 @@ struct api_server {
 	struct api_device_ref dev[API_MAX_DEVICES];
 	unsigned ndev;
 	struct api_client client[API_CLIENTS_MAX];
+	/* Guards the clients' trace fields and their fds against the
+	 * threads that emit traces. */
+	pthread_mutex_t trace_lock;
+	unsigned tracers;
 };
 
 /*

@@ -56,7 +56,7 @@ struct front_chain {
 	uint16_t npending;     /* requests still at the server */
 	bool orphan;	       /* device reset since the pop: never pushed */
 	bool busy;	       /* taken from the pool */
-	uint64_t priv[4];      /* the device front's own per-chain data */
+	uint64_t priv[8];      /* the device front's own per-chain data */
 	/* Staged by front_req() until the chain op returns 0. */
 	unsigned nstaged;
 	struct ipc_req staged[FRONT_CHAIN_MAX_REQS];

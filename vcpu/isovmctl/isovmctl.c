@@ -23,7 +23,7 @@
 #define CTL_REPLY_MS	 5000
 
 static const char ctl_usage[] =
-	"usage: isovmctl --socket PATH [--json] COMMAND\n"
+	"usage: isovmctl --socket PATH [--json] [--count N] COMMAND\n"
 	"commands:\n"
 	"  status             VM state, uptime, vCPUs, memory\n"
 	"  devices            each device: type, state, server pid, restarts,\n"
@@ -36,6 +36,10 @@ static const char ctl_usage[] =
 	"  fault DEV clear    clear DEV's fault rules\n"
 	"  pause | resume     stop and restart every vCPU\n"
 	"  shutdown           stop the VM (isovm exits with status 0)\n"
+	"  trace DEV          every request DEV finishes (guest op, sector,\n"
+	"                     length -> file offset, syscall, status, latency)\n"
+	"                     and every virtqueue rule its driver breaks, until\n"
+	"                     interrupted or --count N of them\n"
 	"exit status: 0 done, 1 refused by the VMM, 2 bad arguments, 3 no VMM\n";
 
 static int ctl_bad(const char *fmt, const char *what)
@@ -63,6 +67,7 @@ static int ctl_request(int argc, char **argv, struct api_req *q)
 		{"pause", API_REQ_PAUSE, false},
 		{"resume", API_REQ_RESUME, false},
 		{"shutdown", API_REQ_SHUTDOWN, false},
+		{"trace", API_REQ_TRACE, true},
 	};
 	struct server_cfg sc;
 	char rule[300], err[256];
@@ -289,8 +294,58 @@ static int ctl_print(const struct api_reply *r, bool json)
 	case API_REPLY_STATS:
 		ctl_print_stats(&r->u.stats, json);
 		return 0;
+	case API_REPLY_TRACE:
+		break; /* only after a trace request: ctl_trace() */
 	}
 	return CTL_EXIT_REFUSED;
+}
+
+static void ctl_print_trace(const struct api_trace *t, bool json)
+{
+	if (json)
+		printf("{\"device\":\"%s\",\"seq\":%llu,\"queue\":%u,"
+		       "\"head\":%u,\"op\":\"%s\",\"sector\":%llu,"
+		       "\"bytes\":%u,\"file_offset\":%llu,\"syscall\":\"%s\","
+		       "\"status\":%u,\"latency_us\":%llu,\"text\":\"%s\"}\n",
+		       t->device, (unsigned long long)t->seq, t->queue, t->head,
+		       t->op, (unsigned long long)t->sector, t->bytes,
+		       (unsigned long long)t->file_offset, t->syscall,
+		       t->status, (unsigned long long)t->latency_us, t->text);
+	else if (!strcmp(t->op, "violation"))
+		printf("%s #%llu violation: %s\n", t->device,
+		       (unsigned long long)t->seq, t->text);
+	else
+		printf("%s #%llu q%u head %u %s sector %llu %u B -> offset "
+		       "%llu %s status %u %llu us\n",
+		       t->device, (unsigned long long)t->seq, t->queue, t->head,
+		       t->op, (unsigned long long)t->sector, t->bytes,
+		       (unsigned long long)t->file_offset, t->syscall,
+		       t->status, (unsigned long long)t->latency_us);
+	fflush(stdout);
+}
+
+/* After the OK: print events until count (0: no end) or the VMM goes. */
+static int ctl_trace(int fd, bool json, unsigned long count)
+{
+	struct api_reply r;
+	unsigned long n = 0;
+	int ret;
+
+	while (!count || n < count) {
+		ret = api_reply_recv(fd, &r);
+		if (ret == -EINTR)
+			continue;
+		if (ret == -EPIPE)
+			return 0; /* isovm ended */
+		if (ret || r.type != API_REPLY_TRACE) {
+			fprintf(stderr, "isovmctl: trace: %s\n",
+				ret ? strerror(-ret) : "unexpected reply");
+			return CTL_EXIT_NO_VMM;
+		}
+		ctl_print_trace(&r.u.trace, json);
+		n++;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -299,7 +354,9 @@ int main(int argc, char **argv)
 	struct pollfd p = {.events = POLLIN};
 	struct api_reply r;
 	struct api_req q;
+	unsigned long count = 0;
 	bool json = false;
+	char *end;
 	int i, ret;
 
 	for (i = 1; i < argc && !strncmp(argv[i], "--", 2); i++) {
@@ -308,6 +365,12 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(argv[i], "--json")) {
 			json = true;
+		} else if (!strcmp(argv[i], "--count") && i + 1 < argc) {
+			count = strtoul(argv[++i], &end, 10);
+			if (*end || !count || argv[i][0] == '-')
+				return ctl_bad("--count: '%s' is not a number "
+					       "above 0",
+					       argv[i]);
 		} else if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
 			path = argv[++i];
 		} else if (!strncmp(argv[i], "--socket=", 9)) {
@@ -328,11 +391,16 @@ int main(int argc, char **argv)
 	if (!ret)
 		ret = poll(&p, 1, CTL_REPLY_MS) == 1 ? api_reply_recv(p.fd, &r)
 						      : -ETIMEDOUT;
-	close(p.fd);
 	if (ret) {
+		close(p.fd);
 		fprintf(stderr, "isovmctl: no reply from isovm at %s: %s\n",
 			path, strerror(-ret));
 		return CTL_EXIT_NO_VMM;
 	}
-	return ctl_print(&r, json);
+	if (q.type == API_REQ_TRACE && r.type == API_REPLY_OK)
+		ret = ctl_trace(p.fd, json, count);
+	else
+		ret = ctl_print(&r, json);
+	close(p.fd);
+	return ret;
 }

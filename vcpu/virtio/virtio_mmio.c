@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vcpu/core/trace.h"
 #include "vcpu/virtio/virtio_mmio.h"
 
 /* One line through the VMM's hook, at most LOG_BURST a second. */
@@ -55,6 +56,12 @@ void virtio_mmio_fail(struct virtio_mmio_dev *dev, const char *fmt, ...)
 	vsnprintf(rule, sizeof(rule), fmt, ap);
 	va_end(ap);
 	virtio_mmio_log(dev, "needs reset: %s", rule);
+	if (trace_on()) {
+		struct trace_event e = {
+			.op = "violation", .syscall = "none", .text = rule};
+
+		trace_emit(dev->name, &e);
+	}
 	virtio_mmio_raise(dev, VIRTIO_MMIO_INT_CONFIG);
 }
 

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "ipc/devproto.h"
+#include "vcpu/clock.h"
+#include "vcpu/core/trace.h"
 #include "vcpu/front/blk/front_blk.h"
 #include "vcpu/le.h"
 #include "vcpu/log.h"
@@ -27,6 +29,9 @@ enum {
 	FRONT_BLK_PRIV_STAT,   /* enum front_blk_stat */
 	FRONT_BLK_PRIV_BYTES,  /* payload bytes, counted on success */
 	FRONT_BLK_PRIV_OFF,    /* status byte offset in the writable part */
+	FRONT_BLK_PRIV_SECTOR, /* the guest's, for the trace */
+	FRONT_BLK_PRIV_T0,     /* pop time (ns) while traced, else 0 */
+	FRONT_BLK_PRIV_POSTED, /* 1: the server got it; 0: refused here */
 };
 
 static uint32_t front_blk_min32(uint64_t a, uint64_t b)
@@ -244,6 +249,9 @@ static int front_blk_chain(struct front *f, struct front_chain *c)
 	c->priv[FRONT_BLK_PRIV_STAT] = front_blk_stat_of(r.type);
 	c->priv[FRONT_BLK_PRIV_OFF] = r.status_off;
 	c->priv[FRONT_BLK_PRIV_STATUS] = r.status;
+	c->priv[FRONT_BLK_PRIV_SECTOR] = r.req.args.blk.sector;
+	c->priv[FRONT_BLK_PRIV_T0] = trace_on() ? clock_now_ns() : 0;
+	c->priv[FRONT_BLK_PRIV_POSTED] = v != FRONT_BLK_STATUS;
 	if (v == FRONT_BLK_STATUS) {
 		front_blk_refused(b, &r);
 		return 0; /* no request: finish() writes the status now */
@@ -282,6 +290,46 @@ static void front_blk_done(struct front *f, struct front_chain *c,
 	c->priv[FRONT_BLK_PRIV_STATUS] = st;
 }
 
+/* Lock held: one finished chain for the trace's listeners. */
+static void front_blk_trace(struct front_blk *b, const struct front_chain *c,
+			    uint8_t st)
+{
+	static const char *const ops[FRONT_BLK_ST_NR] = {
+		"read", "write", "flush", "get_id", "discard", "write_zeroes",
+		"other",
+	};
+	static const char *const calls[FRONT_BLK_ST_NR] = {
+		"pread", "pwrite", "fdatasync", "none", "fallocate",
+		"fallocate", "none",
+	};
+	uint64_t stat = c->priv[FRONT_BLK_PRIV_STAT], t0;
+	uint64_t sector = c->priv[FRONT_BLK_PRIV_SECTOR];
+	bool sectors = stat == FRONT_BLK_ST_IN || stat == FRONT_BLK_ST_OUT ||
+		       stat == FRONT_BLK_ST_DISCARD ||
+		       stat == FRONT_BLK_ST_WRITE_ZEROES;
+	struct trace_event e = {
+		.op = ops[stat < FRONT_BLK_ST_NR ? stat : FRONT_BLK_ST_OTHER],
+		.syscall = calls[stat < FRONT_BLK_ST_NR ? stat
+							 : FRONT_BLK_ST_OTHER],
+		.queue = c->qi,
+		.head = c->vc.head,
+		.sector = sectors ? sector : 0,
+		.bytes = (uint32_t)c->priv[FRONT_BLK_PRIV_BYTES],
+		.file_offset =
+			sectors ? b->disk->offset + sector * VIRTIO_BLK_SECTOR
+				: 0,
+		.status = st,
+	};
+
+	t0 = c->priv[FRONT_BLK_PRIV_T0];
+	if (t0)
+		e.latency_us = (clock_now_ns() - t0) / 1000u;
+	/* A refused request reached no file. */
+	if (!c->priv[FRONT_BLK_PRIV_POSTED])
+		e.syscall = "none";
+	trace_emit(b->name, &e);
+}
+
 /* Lock held: the status byte last, then the counters. */
 static void front_blk_finish(struct front *f, struct front_chain *c)
 {
@@ -298,6 +346,8 @@ static void front_blk_finish(struct front *f, struct front_chain *c)
 		s->bytes += c->priv[FRONT_BLK_PRIV_BYTES];
 	else
 		s->errors++;
+	if (trace_on())
+		front_blk_trace(b, c, st);
 }
 
 const struct front_ops front_blk_front_ops = {
