@@ -165,6 +165,9 @@ static void api_reply_fill(struct api_pb_reply *s, const struct api_reply *rep,
 		s->status.uptime_ms = rep->u.status.uptime_ms;
 		s->status.vcpus = rep->u.status.vcpus;
 		s->status.memory_bytes = rep->u.status.memory_bytes;
+		s->status.exits_io = rep->u.status.exits_io;
+		s->status.exits_mmio = rep->u.status.exits_mmio;
+		s->status.exits_other = rep->u.status.exits_other;
 		m->status = &s->status;
 		break;
 	case API_REPLY_DEVICES:
@@ -260,6 +263,9 @@ static int api_reply_read(const Isovm__Api__Reply *m, struct api_reply *out)
 		out->u.status.uptime_ms = m->status->uptime_ms;
 		out->u.status.vcpus = m->status->vcpus;
 		out->u.status.memory_bytes = m->status->memory_bytes;
+		out->u.status.exits_io = m->status->exits_io;
+		out->u.status.exits_mmio = m->status->exits_mmio;
+		out->u.status.exits_other = m->status->exits_other;
 		return 0;
 	case ISOVM__API__REPLY__REP_DEVICES:
 		out->type = API_REPLY_DEVICES;

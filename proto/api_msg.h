@@ -91,6 +91,7 @@ struct api_status {
 	uint64_t uptime_ms;
 	uint32_t vcpus;			/* >= 1 */
 	uint64_t memory_bytes;		/* >= 1 */
+	uint64_t exits_io, exits_mmio, exits_other;
 };
 
 struct api_device {

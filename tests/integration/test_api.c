@@ -134,6 +134,11 @@ Test(api, every_call_answers_against_a_running_guest)
 			   "%s", c[C_STATUS].text);
 	cr_assert_not_null(strstr(c[C_STATUS].text, "vcpus     1"));
 	cr_assert_not_null(strstr(c[C_STATUS].text, "memory    256 MiB"));
+	/* The guest's virtio registers are MMIO: it had made some. */
+	cr_assert_not_null(strstr(c[C_STATUS].text, "exits     "), "%s",
+			   c[C_STATUS].text);
+	cr_assert_null(strstr(c[C_STATUS].text, " 0 MMIO"), "%s",
+		       c[C_STATUS].text);
 	cr_assert_not_null(strstr(c[C_DEVICES].text, "console    console  "
 						     "running"),
 			   "%s", c[C_DEVICES].text);

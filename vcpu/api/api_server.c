@@ -150,6 +150,9 @@ static void api_status(struct api_server *a, struct api_reply *r)
 	r->u.status.uptime_ms = st.uptime_ms;
 	r->u.status.vcpus = st.vcpus;
 	r->u.status.memory_bytes = st.memory_bytes;
+	r->u.status.exits_io = st.exits_io;
+	r->u.status.exits_mmio = st.exits_mmio;
+	r->u.status.exits_other = st.exits_other;
 }
 
 static void api_devices(struct api_server *a, struct api_reply *r)

@@ -275,18 +275,27 @@ static int ctl_print(const struct api_reply *r, bool json)
 	case API_REPLY_STATUS:
 		if (json)
 			printf("{\"state\":\"%s\",\"uptime_ms\":%llu,"
-			       "\"vcpus\":%u,\"memory_bytes\":%llu}\n",
+			       "\"vcpus\":%u,\"memory_bytes\":%llu,"
+			       "\"exits_io\":%llu,\"exits_mmio\":%llu,"
+			       "\"exits_other\":%llu}\n",
 			       ctl_vm_states[s->state],
 			       (unsigned long long)s->uptime_ms, s->vcpus,
-			       (unsigned long long)s->memory_bytes);
+			       (unsigned long long)s->memory_bytes,
+			       (unsigned long long)s->exits_io,
+			       (unsigned long long)s->exits_mmio,
+			       (unsigned long long)s->exits_other);
 		else
 			printf("state     %s\nuptime    %llu.%03llu s\n"
-			       "vcpus     %u\nmemory    %llu MiB\n",
+			       "vcpus     %u\nmemory    %llu MiB\n"
+			       "exits     %llu port I/O, %llu MMIO, %llu other\n",
 			       ctl_vm_states[s->state],
 			       (unsigned long long)(s->uptime_ms / 1000),
 			       (unsigned long long)(s->uptime_ms % 1000),
 			       s->vcpus,
-			       (unsigned long long)(s->memory_bytes >> 20));
+			       (unsigned long long)(s->memory_bytes >> 20),
+			       (unsigned long long)s->exits_io,
+			       (unsigned long long)s->exits_mmio,
+			       (unsigned long long)s->exits_other);
 		return 0;
 	case API_REPLY_DEVICES:
 		ctl_print_devices(&r->u.devices, json);

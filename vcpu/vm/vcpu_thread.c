@@ -34,9 +34,9 @@ int vcpu_signals_init(void)
 void vcpu_log_stats(const struct vcpu *v)
 {
 	log_debug("vcpu%u: exits: %llu port I/O, %llu MMIO, %llu other", v->id,
-		  (unsigned long long)v->exits_io,
-		  (unsigned long long)v->exits_mmio,
-		  (unsigned long long)v->exits_other);
+		  (unsigned long long)atomic_load(&v->exits_io),
+		  (unsigned long long)atomic_load(&v->exits_mmio),
+		  (unsigned long long)atomic_load(&v->exits_other));
 }
 
 int vcpu_create(struct vcpu *v, struct vm *vm, int vm_fd, unsigned id,
@@ -135,10 +135,11 @@ static bool vcpu_handle_exit(struct vcpu *v)
 
 	switch (v->run->exit_reason) {
 	case KVM_EXIT_IO:
-		v->exits_io++;
+		atomic_fetch_add_explicit(&v->exits_io, 1, memory_order_relaxed);
 		return vcpu_exit_io(v);
 	case KVM_EXIT_MMIO:
-		v->exits_mmio++;
+		atomic_fetch_add_explicit(&v->exits_mmio, 1,
+					  memory_order_relaxed);
 		return vcpu_exit_mmio(v);
 	case KVM_EXIT_INTR:
 	case KVM_EXIT_HLT: /* with the in-kernel LAPIC hlt stays in KVM */
@@ -196,7 +197,8 @@ static void *vcpu_thread_main(void *arg)
 		coalesce_replay(&v->vm->coal);
 		if (v->run->exit_reason != KVM_EXIT_IO &&
 		    v->run->exit_reason != KVM_EXIT_MMIO)
-			v->exits_other++;
+			atomic_fetch_add_explicit(&v->exits_other, 1,
+						  memory_order_relaxed);
 		if (!vcpu_handle_exit(v))
 			break;
 	}

@@ -4,6 +4,7 @@
 
 #include <linux/kvm.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,8 +23,9 @@ struct vcpu {
 	size_t run_size;
 	pthread_t thread;
 	bool thread_started;
-	/* Exit counters, written by the vCPU thread only; read after join. */
-	uint64_t exits_io, exits_mmio, exits_other;
+	/* Exit counters of this boot, written by the vCPU thread only;
+	 * atomic (relaxed) so that the API may read them while it runs. */
+	_Atomic uint64_t exits_io, exits_mmio, exits_other;
 };
 
 /* Installs the kick signal handler; once per process. 0 or -errno. */

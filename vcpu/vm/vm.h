@@ -70,6 +70,8 @@ struct vm_status {
 	uint64_t uptime_ms; /* since the current boot started running */
 	unsigned vcpus;
 	uint64_t memory_bytes;
+	/* VM exits of this boot, all vCPUs: port I/O, MMIO, the rest. */
+	uint64_t exits_io, exits_mmio, exits_other;
 };
 
 struct vm {

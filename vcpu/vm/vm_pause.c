@@ -94,6 +94,15 @@ void vm_get_status(struct vm *vm, struct vm_status *st)
 		st->uptime_ms = clock_now_ms() - vm->run_start_ms;
 	st->vcpus = vm->cfg->cpus;
 	st->memory_bytes = vm->cfg->mem_size;
+	st->exits_io = st->exits_mmio = st->exits_other = 0;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		st->exits_io += atomic_load_explicit(&vm->vcpu[i].exits_io,
+						     memory_order_relaxed);
+		st->exits_mmio += atomic_load_explicit(
+			&vm->vcpu[i].exits_mmio, memory_order_relaxed);
+		st->exits_other += atomic_load_explicit(
+			&vm->vcpu[i].exits_other, memory_order_relaxed);
+	}
 	pthread_mutex_unlock(&vm->lock);
 }
 
