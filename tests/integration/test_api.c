@@ -495,8 +495,32 @@ static void api_evil(const char *rule, const char *want)
 	vmrun_free(&r);
 }
 
-Test(api, trace_names_a_descriptor_loop) { api_evil("loop", "loop"); }
+/* Every rule of the test guest's virtq-evil, each named in the trace. */
+Test(api, trace_names_a_descriptor_loop)
+{
+	api_evil("loop", "chain longer than queue (loop)");
+}
 Test(api, trace_names_an_index_out_of_range)
 {
-	api_evil("index", "index");
+	api_evil("index", "head index out of range");
+}
+Test(api, trace_names_an_address_outside_ram)
+{
+	api_evil("addr", "buffer outside guest RAM");
+}
+Test(api, trace_names_a_length_overflow)
+{
+	api_evil("overflow", "buffer outside guest RAM");
+}
+Test(api, trace_names_a_nested_indirect_table)
+{
+	api_evil("nested-indirect", "nested indirect descriptor");
+}
+Test(api, trace_names_a_queue_size_not_a_power_of_two)
+{
+	api_evil("qsize", "queue size not a power of 2");
+}
+Test(api, trace_names_a_notify_before_driver_ok)
+{
+	api_evil("early-notify", "notify of queue 1 before DRIVER_OK");
 }
