@@ -512,3 +512,22 @@ Test(front, a_device_reset_drops_the_deferred_pass)
 	cr_assert_eq(used_idx(), FRONT_BUDGET, "nothing served after reset");
 	cr_assert_eq(spin_left, 1000 - FRONT_BUDGET);
 }
+
+/*
+ * A device whose server is gone for good is NEEDS_RESET; after the guest
+ * resets and starts it again, its requests are refused at once, never
+ * left waiting for a server that will not come.
+ */
+Test(front, a_failed_device_queues_nothing_for_a_server)
+{
+	open_all(8, 64, 64);
+	front_failed(&fr);
+	cr_assert(dev.needs_reset);
+	wr(VIRTIO_MMIO_STATUS, 0);
+	bring_up();
+	post("hello", 16);
+	notify();
+	cr_assert_eq(fr.inflight, 0, "a request went to the ring");
+	cr_assert_eq(serve(8), 0);
+	cr_assert(dev.needs_reset, "the refused chain marks it again");
+}

@@ -140,6 +140,8 @@ int front_req(struct front *f, struct front_chain *c,
 
 	if (copy_len > arena_len)
 		return -EINVAL;
+	if (f->failed)
+		return -EIO;
 	if (c && c->nstaged >= FRONT_CHAIN_MAX_REQS)
 		return -ENOSPC;
 	if (f->inflight >= f->max_inflight || f->dp->err)
@@ -464,6 +466,7 @@ void front_restarted(struct front *f)
 void front_failed(struct front *f)
 {
 	pthread_mutex_lock(f->lock);
+	f->failed = true;
 	if (virtio_mmio_running(f->vdev))
 		virtio_mmio_fail(f->vdev, "%s: its device server failed",
 				 f->vdev->name);

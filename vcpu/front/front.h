@@ -127,6 +127,7 @@ struct front {
 	uint32_t want_pass;   /* queues whose pass ran out of budget */
 	bool pass_armed;      /* next_pass will run */
 	bool dead;	      /* the server broke the protocol (counted once) */
+	bool failed;	      /* no server any more (front_failed) */
 	/* Owned: runs the passes of want_pass on the I/O thread. */
 	struct event *next_pass;
 	struct front_stats st;
@@ -183,7 +184,9 @@ void front_pump(struct front *f);
  */
 void front_restarted(struct front *f);
 
-/* Lock NOT held: the device's server is gone for good: NEEDS_RESET. */
+/* Lock NOT held: the device's server is gone for good: NEEDS_RESET, and
+ * from now on front_req() refuses (-EIO) instead of queueing requests
+ * nobody will serve, also after the guest resets the device. */
 void front_failed(struct front *f);
 
 /*
@@ -194,7 +197,8 @@ void front_failed(struct front *f);
  * 'copy_off'. op/flags/args are taken from 'tmpl'. For a chain the request
  * is staged and submitted after ops->chain returned 0; without one it is
  * submitted now. Returns 0, -ENOSPC (no arena, ring or stage room; nothing
- * kept), -EINVAL (copy_len > arena_len, or the chain has fewer bytes).
+ * kept), -EINVAL (copy_len > arena_len, or the chain has fewer bytes),
+ * -EIO (the device's server is gone for good: front_failed()).
  */
 int front_req(struct front *f, struct front_chain *c,
 	      const struct ipc_req *tmpl, uint32_t arena_len, const void *src,
