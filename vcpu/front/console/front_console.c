@@ -8,6 +8,7 @@
 
 #include "ipc/devproto.h"
 #include "vcpu/clock.h"
+#include "vcpu/core/trace.h"
 #include "vcpu/front/console/front_console.h"
 #include "vcpu/log.h"
 #include "vcpu/vm/vm.h"
@@ -176,6 +177,22 @@ static void fc_in_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 /* A completion of the front's own requests (c == NULL). */
+/* Lock held: bytes that went through the server, for trace listeners. */
+static void fc_trace(const char *op, const char *call, unsigned qi,
+		     unsigned head, uint32_t bytes, int32_t status)
+{
+	struct trace_event e = {
+		.op = op,
+		.syscall = call,
+		.queue = qi,
+		.head = head,
+		.bytes = bytes,
+		.status = status ? 1 : 0,
+	};
+
+	trace_emit("console0", &e);
+}
+
 static void fc_done_own(struct front_console *fc, const struct ipc_dp_done *d,
 			const void *buf)
 {
@@ -183,6 +200,9 @@ static void fc_done_own(struct front_console *fc, const struct ipc_dp_done *d,
 		fc->tx_inflight--;
 		if (d->status == 0)
 			fc->st.uart_out += d->req.arena_len;
+		if (trace_on())
+			fc_trace("uart_out", "write", 0, 0, d->req.arena_len,
+				 d->status);
 		return;
 	}
 	if (d->cookie != &fc->tag_in)
@@ -190,6 +210,8 @@ static void fc_done_own(struct front_console *fc, const struct ipc_dp_done *d,
 	fc->in_posted = false;
 	if (d->status || !d->len || !buf)
 		return; /* cancelled by a reset: pump posts it again */
+	if (trace_on())
+		fc_trace("uart_in", "read", 0, 0, d->len, 0);
 	memcpy(fc->in_pend, buf, d->len);
 	fc->in_off = 0;
 	fc->in_len = d->len;
@@ -212,8 +234,13 @@ static void fc_done(struct front *f, struct front_chain *c,
 		n = buf ? front_copy_out(f, c, 0, buf, d->len) : 0;
 		c->written = (uint32_t)n;
 		fc->st.virtio_in += n;
+		if (trace_on() && n)
+			fc_trace("in", "read", c->qi, c->vc.head, (uint32_t)n, 0);
 	} else {
 		fc->st.virtio_out += d->req.arena_len;
+		if (trace_on())
+			fc_trace("out", "write", c->qi, c->vc.head,
+				 d->req.arena_len, 0);
 	}
 }
 
