@@ -461,6 +461,14 @@ Test(blk_server, injected_flush_error_reaches_the_completion_not_the_disk)
 	m.u.fault.count = 1;
 	m.u.fault.error_code = EIO;
 	cr_assert_eq(ctl_send(v.sock, &m, NULL, 0), 0);
+	/* The server reads its socket in order: once a stats request is
+	 * answered, the fault rule is in place (the ring is another fd, and
+	 * a request posted now could otherwise overtake it). */
+	memset(&m, 0, sizeof(m));
+	m.type = CTL_STATS_REQUEST;
+	m.seq = 1;
+	cr_assert_eq(ctl_send(v.sock, &m, NULL, 0), 0);
+	vmm_recv(&v, &m, CTL_STATS_REPLY);
 	/* The fault is for FLUSH only: a READ passes, the flush fails. */
 	vmm_post(&v, IPC_OP_READ, 0, 1, NULL, 512);
 	vmm_post(&v, IPC_OP_FLUSH, 0, 0, NULL, 0);
