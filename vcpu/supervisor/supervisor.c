@@ -19,6 +19,7 @@
 #include "proto/proto_version.h"
 #include "vcpu/clock.h"
 #include "vcpu/log.h"
+#include "vcpu/supervisor/spawner.h"
 #include "vcpu/supervisor/supervisor.h"
 
 static const char *const supervisor_levels[] = {
@@ -53,11 +54,22 @@ static int supervisor_path(const struct supervisor_spec *spec, char *path,
 /*
  * Fork and exec the server. Only async-signal-safe calls after fork: the
  * VMM has threads. The child gets its control socket at fd 3, stdio, and
- * nothing else; it dies with the VMM.
+ * nothing else; it dies with the VMM (not with the thread that asked for
+ * it: it is forked on the spawner thread).
  */
-static pid_t supervisor_fork_exec(const char *path, char *const argv[],
-				  int child_fd)
+struct supervisor_exec {
+	const char *path;
+	char *const *argv;
+	int child_fd;
+};
+
+/* On the spawner thread (spawner.h says why). */
+static pid_t supervisor_fork_exec(void *arg)
 {
+	const struct supervisor_exec *x = arg;
+	const char *path = x->path;
+	char *const *argv = x->argv;
+	int child_fd = x->child_fd;
 	pid_t parent = getpid();
 	sigset_t none;
 	pid_t pid = fork();
@@ -117,7 +129,8 @@ static int supervisor_spawn(struct supervisor *s,
 		return errf(err, errlen, ret, "control socket: %s",
 			    strerror(-ret));
 	}
-	pid = supervisor_fork_exec(path, argv, sv[1]);
+	pid = spawner_call(supervisor_fork_exec,
+			   &(struct supervisor_exec){path, argv, sv[1]});
 	close(sv[1]);
 	if (pid < 0) {
 		close(sv[0]);
@@ -909,33 +922,6 @@ int supervisor_fault(struct supervisor *s, const struct ctl_fault *f)
 		return -ESRCH;
 	m.u.fault = *f;
 	return ctl_send(s->ctl_fd, &m, NULL, 0);
-}
-
-int supervisor_restart(struct supervisor *s, pthread_mutex_t *dp_lock)
-{
-	char err[256];
-	int replayed, ret;
-
-	if (!s->dp_open)
-		return -EINVAL;
-	s->dp_lock = dp_lock;
-	s->down_ns = clock_now_ns();
-	supervisor_drop_server(s);
-	replayed = supervisor_relaunch(s, err, sizeof(err));
-	ret = replayed < 0 ? replayed
-			   : supervisor_handshake(s,
-						  SUPERVISOR_RESTART_READY_MS,
-						  err, sizeof(err));
-	if (!ret)
-		ret = supervisor_watch_server(s);
-	if (ret) {
-		log_error("%s", err);
-		supervisor_drop_server(s);
-		return ret;
-	}
-	snprintf(s->rec.last_cause, sizeof(s->rec.last_cause), "asked for");
-	supervisor_ready_again(s, replayed);
-	return replayed;
 }
 
 void supervisor_record_line(const struct supervisor *s, const char *name,

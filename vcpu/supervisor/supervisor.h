@@ -3,7 +3,8 @@
  * plane and backend fds, and watch it from the I/O thread.
  *
  * The server is a separate executable next to the isovm binary, started
- * with fork+exec (never a bare fork of a process that maps guest RAM), with
+ * with fork+exec on the spawner thread (spawner.h; never a bare fork of a
+ * process that maps guest RAM), with
  * PR_SET_PDEATHSIG(SIGKILL) and no fd but its control socket and stdio
  * (devsrv/common/srv.h, launch contract). The data plane (region, rings,
  * in-flight table) belongs to the VMM and outlives the server: when the
@@ -235,19 +236,6 @@ void supervisor_kill(struct supervisor *s, const char *why);
  */
 int supervisor_stats(struct supervisor *s, struct ctl_stats *st, bool reset,
 		     unsigned timeout_ms);
-
-/*
- * Restart with replay now, blocking (the automatic restarts of
- * supervisor_watch() do the same without blocking): kill and reap the
- * server if it still runs, reap its completions (ops->completions, when
- * watched), reset the data plane under 'dp_lock' (may be NULL) with a new
- * generation, which re-posts every request still in flight, then start and
- * hand-shake a new server with the spec of supervisor_start() (its strings
- * and backend fds must still be valid) and watch it as before. Never
- * blocks with dp_lock held. Returns the number of requests replayed, or
- * -errno (logged; no server then runs).
- */
-int supervisor_restart(struct supervisor *s, pthread_mutex_t *dp_lock);
 
 /*
  * End of the VM: unwatch, send CTL_SHUTDOWN, wait up to timeout_ms (0:
