@@ -170,47 +170,62 @@ static int server_cfg_fault_key(char *w, struct server_fault *sf)
 }
 
 
+int server_cfg_parse_rule(const char *v, struct server_fault *sf, char *err,
+			  size_t errlen)
+{
+	char buf[256], *w, *save = NULL;
+	int kind, ret = 0;
+
+	if (strlen(v) >= sizeof(buf))
+		return errf(err, errlen, -EINVAL, "fault rule: too long");
+	snprintf(buf, sizeof(buf), "%s", v);
+	memset(&sf->f, 0, sizeof(sf->f));
+	sf->on_restart = false;
+	sf->f.op = CTL_OP_ANY;
+	sf->f.trigger = CTL_TRIGGER_EVERY_NTH;
+	sf->f.every_nth = 1;
+	sf->f.count = 1;
+	w = strtok_r(buf, ":", &save);
+	if (!w || !server_cfg_lookup(server_cfg_kinds, w, &kind))
+		return errf(err, errlen, -EINVAL,
+			    "'%s': the kind is error, delay, crash, drop or "
+			    "corrupt",
+			    v);
+	sf->f.kind = (enum ctl_fault_kind)kind;
+	while (!ret && (w = strtok_r(NULL, ":", &save)))
+		ret = server_cfg_fault_key(w, sf);
+	if (sf->f.kind == CTL_FAULT_ERROR && !sf->f.error_code)
+		sf->f.error_code = EIO;
+	if (ret || ctl_fault_validate(&sf->f))
+		return errf(err, errlen, -EINVAL,
+			    "'%s' is not a valid rule (see isovm --help)", v);
+	return 0;
+}
+
 int server_cfg_parse_fault(const char *v, struct server_cfg *c, char *err,
 			   size_t errlen)
 {
 	struct server_fault sf;
-	char buf[256], *w, *save = NULL;
-	int kind, ret = 0;
+	const char *colon = strchr(v, ':');
+	size_t n = colon ? (size_t)(colon - v) : strlen(v);
+	char why[240];
 
 	if (c->nfaults >= SERVER_CFG_FAULTS_MAX)
 		return errf(err, errlen, -EINVAL, "--fault: at most %d rules",
 			    SERVER_CFG_FAULTS_MAX);
-	if (strlen(v) >= sizeof(buf))
-		return errf(err, errlen, -EINVAL, "--fault: too long");
-	snprintf(buf, sizeof(buf), "%s", v);
 	memset(&sf, 0, sizeof(sf));
-	sf.f.op = CTL_OP_ANY;
-	sf.f.trigger = CTL_TRIGGER_EVERY_NTH;
-	sf.f.every_nth = 1;
-	sf.f.count = 1;
-	w = strtok_r(buf, ":", &save);
-	if (!w || strlen(w) >= sizeof(sf.dev) || !server_cfg_dev_ok(w))
+	if (n >= sizeof(sf.dev))
+		n = 0; /* too long for any device: refused below */
+	memcpy(sf.dev, v, n);
+	sf.dev[n] = '\0';
+	if (!server_cfg_dev_ok(sf.dev))
 		return errf(err, errlen, -EINVAL,
 			    "--fault: '%s': the device is blk0..blk7 or "
 			    "console",
 			    v);
-	snprintf(sf.dev, sizeof(sf.dev), "%s", w);
-	w = strtok_r(NULL, ":", &save);
-	if (!w || !server_cfg_lookup(server_cfg_kinds, w, &kind))
-		return errf(err, errlen, -EINVAL,
-			    "--fault: '%s': the kind is error, delay, crash, "
-			    "drop or corrupt",
-			    v);
-	sf.f.kind = (enum ctl_fault_kind)kind;
-	while (!ret && (w = strtok_r(NULL, ":", &save)))
-		ret = server_cfg_fault_key(w, &sf);
-	if (sf.f.kind == CTL_FAULT_ERROR && !sf.f.error_code)
-		sf.f.error_code = EIO;
-	if (ret || ctl_fault_validate(&sf.f))
-		return errf(err, errlen, -EINVAL,
-			    "--fault: '%s' is not a valid rule (see isovm "
-			    "--help)",
-			    v);
+	if (server_cfg_parse_rule(colon ? colon + 1 : "", &sf, why,
+				  sizeof(why)))
+		return errf(err, errlen, -EINVAL, "--fault: %s", why);
 	c->faults[c->nfaults++] = sf;
 	return 0;
 }

@@ -52,4 +52,9 @@ int server_cfg_parse_watchdog(const char *v, struct server_cfg *c, char *err,
 int server_cfg_parse_fault(const char *v, struct server_cfg *c, char *err,
 			   size_t errlen);
 
+/* The rule alone ("KIND[:KEY=VALUE]...", no device) into sf->f and
+ * sf->on_restart, as isovmctl's fault command takes it. 0 or -EINVAL. */
+int server_cfg_parse_rule(const char *v, struct server_fault *sf, char *err,
+			  size_t errlen);
+
 #endif

@@ -69,8 +69,8 @@ static int ctl_request(int argc, char **argv, struct api_req *q)
 		{"shutdown", API_REQ_SHUTDOWN, false},
 		{"trace", API_REQ_TRACE, true},
 	};
-	struct server_cfg sc;
-	char rule[300], err[256];
+	struct server_fault sf;
+	char err[256];
 	size_t i;
 
 	memset(q, 0, sizeof(*q));
@@ -96,16 +96,12 @@ static int ctl_request(int argc, char **argv, struct api_req *q)
 		q->fault.kind = CTL_FAULT_NONE;
 		return 0;
 	}
-	/* The same rules as isovm --fault, with the device in front. */
-	server_cfg_default(&sc);
-	snprintf(rule, sizeof(rule), "%s:%s",
-		 strncmp(argv[1], "blk", 3) ? "console" : "blk0", argv[2]);
-	if (server_cfg_parse_fault(rule, &sc, err, sizeof(err))) {
-		fprintf(stderr, "isovmctl: fault: '%s' is not a valid rule\n",
-			argv[2]);
+	/* The same rules as isovm --fault takes after its device. */
+	if (server_cfg_parse_rule(argv[2], &sf, err, sizeof(err))) {
+		fprintf(stderr, "isovmctl: fault: %s\n", err);
 		return CTL_EXIT_USAGE;
 	}
-	q->fault = sc.faults[0].f;
+	q->fault = sf.f;
 	return 0;
 }
 
