@@ -467,13 +467,14 @@ Test(console_srv, fault_delay_completes_later, .init = srv_stdio)
 }
 
 /* stdio on two pipes: output held back by a full pipe completes later. */
-Test(console_srv, full_output_holds_out_requests_back, .init = srv_start)
+/*
+ * A stdio backend of two pipes, the output one shrunk to 4 KiB so that the
+ * server meets a slow reader: the test writes in[1], reads out[0].
+ */
+static void setup_slow_stdio(int in[2], int out[2])
 {
 	enum ctl_fd_role roles[2] = {CTL_FD_BACKEND, CTL_FD_BACKEND_OUT};
-	int in[2], out[2], be[2];
-	static char chunk[4096], got[4096];
-	unsigned done = 0, posted = 0, total = 64;
-	struct ipc_dp_done d;
+	int be[2];
 
 	cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
 	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
@@ -483,6 +484,16 @@ Test(console_srv, full_output_holds_out_requests_back, .init = srv_start)
 	setup_with(CTL_CONSOLE_STDIO, be, roles, 2);
 	close(in[0]);
 	close(out[1]);
+}
+
+Test(console_srv, full_output_holds_out_requests_back, .init = srv_start)
+{
+	int in[2], out[2];
+	static char chunk[4096], got[4096];
+	unsigned done = 0, posted = 0, total = 64;
+	struct ipc_dp_done d;
+
+	setup_slow_stdio(in, out);
 	/* 64 x 4 KiB = 256 KiB: more than pipe and queue hold. */
 	for (; posted < 48; posted++) {
 		memset(chunk, 'A' + posted % 26, sizeof(chunk));
@@ -528,21 +539,13 @@ static long ms_since(const struct timespec *a)
 Test(console_srv, shutdown_writes_queued_output_to_a_slow_reader,
      .init = srv_start)
 {
-	enum ctl_fd_role roles[2] = {CTL_FD_BACKEND, CTL_FD_BACKEND_OUT};
 	struct ctl_msg m = {.type = CTL_SHUTDOWN};
-	int in[2], out[2], be[2], st;
+	int in[2], out[2], st;
 	static char chunk[4096], got[4096];
 	unsigned total = 20, done = 0;
 	struct ipc_dp_done d;
 
-	cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
-	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
-	cr_assert(fcntl(out[1], F_SETPIPE_SZ, 4096) > 0);
-	be[0] = in[0];
-	be[1] = out[1];
-	setup_with(CTL_CONSOLE_STDIO, be, roles, 2);
-	close(in[0]);
-	close(out[1]);
+	setup_slow_stdio(in, out);
 	/* 20 x 4 KiB: more than the pipe and the queue hold together. */
 	for (unsigned i = 0; i < total; i++) {
 		memset(chunk, 'A' + i % 26, sizeof(chunk));
