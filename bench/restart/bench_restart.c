@@ -23,39 +23,9 @@
 #define KILLS_MAX   200
 #define KILL_GAP_MS 400
 
-struct killer {
-	unsigned want, kills;
-	double next;		   /* seconds since the start */
-	pid_t last;
-	double at_ns[KILLS_MAX];   /* monotonic ns of each kill */
-};
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
 static void kill_hook(struct vmrun *r, void *arg)
 {
-	struct killer *k = arg;
-	double t = now_ns() / 1e9 - r->start_mono;
-	pid_t pid;
-
-	if (k->kills >= k->want || t < k->next ||
-	    !strstr(r->out, "isovm-testguest: boot="))
-		return;
-	pid = harness_child_pid(r->pid, "isovm-blk");
-	if (pid <= 0 || pid == k->last)
-		return;
-	k->at_ns[k->kills] = now_ns();
-	if (kill(pid, SIGKILL) == 0) {
-		k->kills++;
-		k->last = pid;
-	}
-	k->next = t + KILL_GAP_MS / 1000.0;
+	harness_kill_tick(r, arg);
 }
 
 static int cmp(const void *a, const void *b)
@@ -79,7 +49,11 @@ static void stats_line(const char *where, const char *metric, double *v,
 
 int main(int argc, char **argv)
 {
-	static struct killer k;
+	static double at_ns[KILLS_MAX];
+	static struct harness_killer k = {.comm = "isovm-blk",
+					  .after = "isovm-testguest: boot=",
+					  .gap_ms = KILL_GAP_MS,
+					  .at_ns = at_ns};
 	static double rec[KILLS_MAX], ready[KILLS_MAX];
 	const char *where = getenv("ISOVM_IN_LAB") ? "kvm-lab" : "host";
 	unsigned nrec = 0, nready = 0;
@@ -94,7 +68,6 @@ int main(int argc, char **argv)
 			KILLS_MAX);
 		return 2;
 	}
-	k.next = 1.0;
 	/* Enough time for every kill, and some after the last. */
 	snprintf(cmdline, sizeof(cmdline),
 		 "test=blk-verify blk-verify.qd=16 blk-verify.secs=%u",
@@ -126,7 +99,7 @@ int main(int argc, char **argv)
 				  NULL);
 
 		if (nrec < k.kills)
-			rec[nrec] = (t - k.at_ns[nrec]) / 1e6, nrec++;
+			rec[nrec] = (t - at_ns[nrec]) / 1e6, nrec++;
 	}
 	for (p = r.err; (p = strstr(p, "server restarted (pid ")); p++) {
 		const char *in = strstr(p, ") in ");

@@ -392,3 +392,37 @@ void harness_remove_tmpdir(const char *dir)
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", dir);
 }
+
+static double harness_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void harness_kill_tick(struct vmrun *r, struct harness_killer *k)
+{
+	double t = harness_now_s() - r->start_mono;
+	unsigned jitter;
+	pid_t pid;
+
+	if (k->kills >= k->want || !strstr(r->out, k->after) ||
+	    (k->until && strstr(r->out, k->until)))
+		return;
+	if (!k->next)
+		k->next = t + 1.0;
+	if (t < k->next)
+		return;
+	pid = harness_child_pid(r->pid, k->comm);
+	if (pid <= 0 || pid == k->last)
+		return; /* between a death and its restart */
+	if (k->at_ns)
+		k->at_ns[k->kills] = harness_now_s() * 1e9;
+	if (kill(pid, SIGKILL) == 0) {
+		k->kills++;
+		k->last = pid;
+	}
+	jitter = k->jitter_ms ? (unsigned)rand_r(&k->seed) % k->jitter_ms : 0;
+	k->next = t + (k->gap_ms + jitter) / 1000.0;
+}

@@ -96,6 +96,26 @@ void harness_need_kvm(void);
 void harness_need_hw_virt(void);
 
 /*
+ * Kills a device server again and again while a guest runs, from a vmrun
+ * hook: once 'after' appeared in stdout and until 'until' does (NULL: no
+ * end but 'want'), SIGKILL isovm's child named 'comm' every gap_ms plus a
+ * random 0..jitter_ms, up to 'want' times; never the same process twice
+ * (a restart may still be on its way). at_ns[] (when not NULL, 'want'
+ * entries) gets the CLOCK_MONOTONIC time of each kill.
+ */
+struct harness_killer {
+	const char *comm, *after, *until;
+	unsigned want, gap_ms, jitter_ms, seed;
+	double *at_ns;
+	/* Kept by harness_kill_tick(). */
+	unsigned kills;
+	double next; /* seconds since the spawn; 0: 1 s after 'after' */
+	pid_t last;
+};
+
+void harness_kill_tick(struct vmrun *r, struct harness_killer *k);
+
+/*
  * A test's files in a folder of their own: mkdtemp(tmpl) and chdir there
  * (failing the test if either fails); then removed with all in it.
  */

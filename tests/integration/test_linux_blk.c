@@ -221,37 +221,9 @@ Test(linux, fio_random_writes_verify_with_crc32c)
 	vmrun_free(&r);
 }
 
-struct lb_killer {
-	unsigned kills;
-	double next; /* seconds since the start */
-	pid_t last;
-};
-
-/* From the guest's READY on, SIGKILL the block server every 0.3 s, 20
- * times: fio is writing, then verifying, meanwhile. */
 static void lb_kill_hook(struct vmrun *r, void *arg)
 {
-	struct lb_killer *k = arg;
-	struct timespec ts;
-	double t;
-	pid_t pid;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	t = ts.tv_sec + ts.tv_nsec / 1e9 - r->start_mono;
-	if (k->kills >= 20 || !strstr(r->out, "ISOVM-GUEST-READY")) {
-		k->next = t + 1.0;
-		return;
-	}
-	if (t < k->next || strstr(r->out, "name=fio-verify"))
-		return;
-	pid = harness_child_pid(r->pid, "isovm-blk");
-	if (pid <= 0 || pid == k->last)
-		return;
-	if (kill(pid, SIGKILL) == 0) {
-		k->kills++;
-		k->last = pid;
-	}
-	k->next = t + 0.3;
+	harness_kill_tick(r, arg);
 }
 
 /*
@@ -261,7 +233,13 @@ static void lb_kill_hook(struct vmrun *r, void *arg)
  */
 Test(linux, fio_verify_passes_while_the_block_server_is_killed_20_times)
 {
-	struct lb_killer k = {0};
+	/* From the guest's READY on, every 0.3 s: fio writes, then
+	 * verifies, meanwhile. */
+	struct harness_killer k = {.comm = "isovm-blk",
+				   .after = "ISOVM-GUEST-READY",
+				   .until = "name=fio-verify",
+				   .want = 20,
+				   .gap_ms = 300};
 	struct vmrun_opts o = {.hook = lb_kill_hook, .arg = &k};
 	struct vmrun r;
 	char line[512];

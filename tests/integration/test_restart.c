@@ -89,44 +89,13 @@ static uint64_t rst_image_digest(const char *path, uint64_t blocks)
 	return h;
 }
 
-struct rst_killer {
-	unsigned kills, want;
-	double next;  /* seconds since start of the next kill */
-	pid_t last;
-	unsigned seed;
-};
-
-static double rst_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* SIGKILL the block server at random instants, 150..650 ms apart. */
 static void rst_kill_hook(struct vmrun *r, void *arg)
 {
-	struct rst_killer *k = arg;
-	double t = rst_now() - r->start_mono;
-	pid_t pid;
-
-	if (k->kills >= k->want || t < k->next ||
-	    !strstr(r->out, "isovm-testguest: boot=") ||
-	    strstr(r->out, "name=blk-verify"))
-		return;
-	pid = harness_child_pid(r->pid, "isovm-blk");
-	if (pid <= 0 || pid == k->last)
-		return; /* between a death and its restart */
-	if (kill(pid, SIGKILL) == 0) {
-		k->kills++;
-		k->last = pid;
-	}
-	k->next = t + 0.15 + (rand_r(&k->seed) % 500) / 1000.0;
+	harness_kill_tick(r, arg);
 }
 
 static void rst_boot(struct vmrun *r, const char *cmdline,
-		     const char *const extra[], struct rst_killer *k)
+		     const char *const extra[], struct harness_killer *k)
 {
 	char *argv[32];
 	unsigned n = 0;
@@ -173,7 +142,14 @@ static void rst_expect_verified(const struct vmrun *r)
 Test(restart, blk_server_killed_50_times_under_a_verifying_load_loses_nothing)
 {
 	const char *const extra[] = { "--restart-limit", "1000/10", NULL };
-	struct rst_killer k = { .want = 50, .next = 0.5, .seed = 1234 };
+	/* At random instants, 150..650 ms apart, while blk-verify runs. */
+	struct harness_killer k = {.comm = "isovm-blk",
+				   .after = "isovm-testguest: boot=",
+				   .until = "name=blk-verify",
+				   .want = 50,
+				   .gap_ms = 150,
+				   .jitter_ms = 500,
+				   .seed = 1234};
 	struct vmrun r;
 	char line[512];
 
