@@ -18,6 +18,7 @@ const char args_usage[] =
 	"                 [--log-level error|warn|info|debug] [--api-socket "
 	"PATH]\n"
 	"                 [--restart-limit N[/SECONDS]] [--watchdog-ms MS]\n"
+	"                 [--sandbox on|relaxed|off] [--sandbox-debug]\n"
 	"                 [--fault DEV:KIND[:KEY=VALUE]...]...\n"
 	"       isovm --help | isovm run --help\n"
 	"\n"
@@ -51,6 +52,14 @@ const char args_usage[] =
 	"  --watchdog-ms MS   kill (and restart) a server that completes\n"
 	"                     nothing for MS ms with requests pending\n"
 	"                     (default 5000; 0 off; the console has none)\n"
+	"  --sandbox MODE     on (default): every device server is jailed\n"
+	"                     (namespaces, empty root, no capabilities,\n"
+	"                     rlimits, seccomp) and the VMM confines its\n"
+	"                     own threads, or isovm does not start; relaxed:\n"
+	"                     steps this host cannot do are skipped, each\n"
+	"                     named in a warning; off: none (debugging only)\n"
+	"  --sandbox-debug    a system call outside a seccomp allowlist is\n"
+	"                     logged by name and fails, instead of killing\n"
 	"  --fault RULE       inject a fault into a device server, for\n"
 	"                     testing drivers and restarts (repeatable):\n"
 	"                     DEV:KIND[:KEY=VALUE]..., DEV blk0..blk7 or\n"
@@ -191,6 +200,8 @@ static int args_apply(const char *flag, const char *v, struct vm_config *cfg,
 		return server_cfg_parse_restarts(v, &cfg->servers, err, errlen);
 	} else if (strcmp(flag, "--watchdog-ms") == 0) {
 		return server_cfg_parse_watchdog(v, &cfg->servers, err, errlen);
+	} else if (strcmp(flag, "--sandbox") == 0) {
+		return server_cfg_parse_sandbox(v, &cfg->servers, err, errlen);
 	} else if (strcmp(flag, "--fault") == 0) {
 		return server_cfg_parse_fault(v, &cfg->servers, err, errlen);
 	} else if (strcmp(flag, "--log-level") == 0) {
@@ -227,6 +238,11 @@ static int args_parse_run(int argc, char **argv, struct vm_config *cfg,
 
 		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
 			return ARGS_HELP;
+		/* The one flag without a value. */
+		if (strcmp(arg, "--sandbox-debug") == 0) {
+			cfg->servers.sandbox_debug = true;
+			continue;
+		}
 		if (strncmp(arg, "--", 2) != 0)
 			return errf(
 				err, errlen, -EINVAL,

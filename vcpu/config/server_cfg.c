@@ -1,4 +1,4 @@
-/* server_cfg.c: parsing --restart-limit, --watchdog-ms and --fault. */
+/* server_cfg.c: parsing --restart-limit, --watchdog-ms, --sandbox and --fault. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +51,21 @@ int server_cfg_parse_restarts(const char *v, struct server_cfg *c, char *err,
 			    v, SERVER_CFG_RESTARTS_MAX);
 	c->restart_limit = (unsigned)n;
 	c->restart_window_ms = (unsigned)secs * 1000u;
+	return 0;
+}
+
+int server_cfg_parse_sandbox(const char *v, struct server_cfg *c, char *err,
+			     size_t errlen)
+{
+	if (strcmp(v, "on") == 0)
+		c->sandbox = SERVER_SANDBOX_ON;
+	else if (strcmp(v, "relaxed") == 0)
+		c->sandbox = SERVER_SANDBOX_RELAXED;
+	else if (strcmp(v, "off") == 0)
+		c->sandbox = SERVER_SANDBOX_OFF;
+	else
+		return errf(err, errlen, -EINVAL,
+			    "--sandbox: '%s' is not on, relaxed or off", v);
 	return 0;
 }
 

@@ -16,6 +16,13 @@
 #define SERVER_CFG_RESTARTS_MAX	     100000u
 #define SERVER_CFG_FAULTS_MAX	     16
 
+/* --sandbox: how device servers are jailed and the VMM confined. */
+enum server_sandbox {
+	SERVER_SANDBOX_ON,	/* every step, or the VMM does not start */
+	SERVER_SANDBOX_RELAXED, /* steps the host cannot do are skipped */
+	SERVER_SANDBOX_OFF,	/* none: for debugging isovm itself */
+};
+
 /* One --fault: a rule for the servers of one device. */
 struct server_fault {
 	char dev[16];	     /* "blk0".."blk7", "console" */
@@ -29,6 +36,8 @@ struct server_cfg {
 	unsigned watchdog_ms;	    /* 0: off */
 	struct server_fault faults[SERVER_CFG_FAULTS_MAX];
 	unsigned nfaults;
+	enum server_sandbox sandbox;
+	bool sandbox_debug; /* --sandbox-debug: log refused calls, not kill */
 };
 
 void server_cfg_default(struct server_cfg *c);
@@ -40,6 +49,10 @@ int server_cfg_parse_restarts(const char *v, struct server_cfg *c, char *err,
 /* Milliseconds, 0..600000 (0: no watchdog). */
 int server_cfg_parse_watchdog(const char *v, struct server_cfg *c, char *err,
 			      size_t errlen);
+
+/* on, relaxed or off. */
+int server_cfg_parse_sandbox(const char *v, struct server_cfg *c, char *err,
+			     size_t errlen);
 
 /*
  * "DEV:KIND[:KEY=VALUE]...", KIND error|delay|crash|drop|corrupt; keys
