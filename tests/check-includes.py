@@ -27,7 +27,7 @@ ALLOWED = {
     "platform": [".", "core", "abi"],
     "vm": [".", "core", "boot", "platform", "config", "abi"],
     "virtio": [".", "core", "vm", "abi"],
-    "supervisor": [".", "core", "ipc", "proto"],
+    "supervisor": [".", "core", "ipc", "proto", "sandbox"],
     "front": [".", "core", "virtio", "ipc"],
     "front/*": [".", "core", "platform", "config", "vm", "virtio",
                 "supervisor", "front", "ipc", "proto"],
@@ -41,6 +41,7 @@ OUTSIDE = {
     "abi": "guest-drivers/abi/",
     "ipc": "ipc/",
     "proto": "proto/",
+    "sandbox": "sandbox/",
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]*)"')

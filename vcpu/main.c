@@ -19,6 +19,7 @@
 #include "vcpu/front/blk/front_blk.h"
 #include "vcpu/front/console/front_console.h"
 #include "vcpu/log.h"
+#include "vcpu/supervisor/spawner.h"
 #include "vcpu/vm/vcpu_thread.h"
 #include "vcpu/vm/vm.h"
 
@@ -160,6 +161,10 @@ static void main_policy(const struct server_cfg *c, const char *dev,
 	p->restart_limit = c->restart_limit;
 	p->restart_window_ms = c->restart_window_ms;
 	p->watchdog_ms = c->watchdog_ms;
+	p->sandbox = c->sandbox == SERVER_SANDBOX_OFF	   ? SANDBOX_OFF
+		     : c->sandbox == SERVER_SANDBOX_RELAXED ? SANDBOX_RELAXED
+							    : SANDBOX_ON;
+	p->seccomp_debug = c->sandbox_debug;
 	for (unsigned i = 0; i < c->nfaults; i++) {
 		if (strcmp(c->faults[i].dev, dev) ||
 		    p->nfaults >= SUPERVISOR_FAULTS_MAX)
@@ -264,6 +269,13 @@ int main(int argc, char **argv)
 		status = main_check_boot(&cfg);
 	if (status >= 0)
 		return status;
+	/* The launcher first: before guest memory, disks or sockets exist
+	 * (it keeps no fd of ours anyway), from the thread that lives
+	 * longest (spawner.h). */
+	if (spawner_init(err, sizeof(err))) {
+		log_error("%s", err);
+		return ISOVM_EXIT_VMM_ERROR;
+	}
 	/* Images are opened, checked and locked before anything is created. */
 	if (disk_set_open(&cfg.disks, err, sizeof(err))) {
 		log_error("%s", err);
@@ -332,5 +344,6 @@ out_close_con:
 	api_server_close(&api);
 	console_cfg_close(&con);
 	disk_set_close(&cfg.disks);
+	spawner_fini();
 	return status;
 }

@@ -221,13 +221,13 @@ int srv_main(int argc, char **argv, const struct srv_dev_ops *ops, void *dev)
 	struct srv *s;
 	int ret;
 
-	srv_log_init(ops->name, SRV_LOG_WARN);
+	srv_log_init(ops->name, SRV_LOG_WARN, 0);
 	if (srv_args_parse(argc, argv, &a)) {
 		srv_err("usage: isovm-%s --ctl-fd N [--log-level L]",
 			ops->name);
 		return 2;
 	}
-	srv_log_init(ops->name, a.level);
+	srv_log_init(ops->name, a.level, a.outer_pid);
 	srv_log_init_libevent();
 	/* A peer gone shows as EPIPE on its fd, never as a signal. */
 	signal(SIGPIPE, SIG_IGN);

@@ -32,11 +32,26 @@ static int srv_args_level(const char *s, enum srv_log_level *l)
 	return -EINVAL;
 }
 
+static int srv_args_pid(const char *s, int *pid)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 1 || v > INT_MAX)
+		return -EINVAL;
+	*pid = (int)v;
+	return 0;
+}
+
 /* Returns 0 or -EINVAL (unknown word, missing value, no --ctl-fd). */
 int srv_args_parse(int argc, char **argv, struct srv_args *a)
 {
 	a->ctl_fd = -1;
 	a->level = SRV_LOG_WARN;
+	a->outer_pid = 0;
+	a->seccomp = "on";
 	/* Every option takes a value: they come in pairs. */
 	for (int i = 1; i < argc; i += 2) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -46,6 +61,10 @@ int srv_args_parse(int argc, char **argv, struct srv_args *a)
 			ret = srv_args_fd(v, &a->ctl_fd);
 		else if (!strcmp(argv[i], "--log-level") && v)
 			ret = srv_args_level(v, &a->level);
+		else if (!strcmp(argv[i], "--outer-pid") && v)
+			ret = srv_args_pid(v, &a->outer_pid);
+		else if (!strcmp(argv[i], "--seccomp") && v)
+			a->seccomp = v, ret = 0;
 		else
 			ret = -EINVAL;
 		if (ret)

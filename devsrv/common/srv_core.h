@@ -130,11 +130,14 @@ const struct ctl_fault *srv_fault_pick(struct srv *s, enum ctl_op cls,
 struct srv_args {
 	int ctl_fd;
 	enum srv_log_level level;
+	int outer_pid;	     /* the pid outside the jail's pid namespace, or 0 */
+	const char *seccomp; /* on, debug or off */
 };
 int srv_args_parse(int argc, char **argv, struct srv_args *a);
 
 /* Logging (srv_log.c): set once at start. */
-void srv_log_init(const char *dev_name, enum srv_log_level level);
+void srv_log_init(const char *dev_name, enum srv_log_level level,
+		  int outer_pid);
 /* Route libevent's messages through srv_log(). */
 void srv_log_init_libevent(void);
 

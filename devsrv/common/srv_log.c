@@ -10,10 +10,13 @@
 static char srv_log_prefix[48] = "isovm-srv";
 static enum srv_log_level srv_log_level = SRV_LOG_WARN;
 
-void srv_log_init(const char *dev_name, enum srv_log_level level)
+void srv_log_init(const char *dev_name, enum srv_log_level level,
+		  int outer_pid)
 {
+	/* In the jail's pid namespace getpid() is 1: the VMM knows the other. */
 	snprintf(srv_log_prefix, sizeof(srv_log_prefix), "isovm-%s[%ld]",
-		 dev_name ? dev_name : "srv", (long)getpid());
+		 dev_name ? dev_name : "srv",
+		 outer_pid ? (long)outer_pid : (long)getpid());
 	srv_log_level = level;
 }
 

@@ -1,4 +1,4 @@
-/* spawner.c: the thread every device server is forked from. */
+/* spawner.c: the VMM's one launcher. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -6,65 +6,39 @@
 #include "vcpu/supervisor/spawner.h"
 
 static pthread_mutex_t spawner_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t spawner_cond = PTHREAD_COND_INITIALIZER;
-static pthread_mutex_t spawner_call_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sandbox_launcher spawner_launcher = {.sock = -1};
 static bool spawner_started;
-/* The one call in progress (spawner_call_lock serializes callers). */
-static pid_t (*spawner_fn)(void *);
-static void *spawner_arg;
-static pid_t spawner_ret;
-static bool spawner_done;
 
-static void *spawner_main(void *unused)
+int spawner_init(char *err, size_t errlen)
 {
-	(void)unused;
+	int ret = 0;
+
 	pthread_mutex_lock(&spawner_lock);
-	for (;;) {
-		while (!spawner_fn)
-			pthread_cond_wait(&spawner_cond, &spawner_lock);
-		spawner_ret = spawner_fn(spawner_arg);
-		spawner_fn = NULL;
-		spawner_done = true;
-		pthread_cond_broadcast(&spawner_cond);
-	}
-	return NULL;
-}
-
-static int spawner_start(void)
-{
-	pthread_attr_t attr;
-	pthread_t t;
-	int ret;
-
-	if (spawner_started)
-		return 0;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	ret = pthread_create(&t, &attr, spawner_main, NULL);
-	pthread_attr_destroy(&attr);
-	if (ret)
-		return -ret;
-	spawner_started = true;
-	return 0;
-}
-
-pid_t spawner_call(pid_t (*fn)(void *arg), void *arg)
-{
-	pid_t ret;
-
-	pthread_mutex_lock(&spawner_call_lock);
-	pthread_mutex_lock(&spawner_lock);
-	ret = spawner_start();
-	if (!ret) {
-		spawner_fn = fn;
-		spawner_arg = arg;
-		spawner_done = false;
-		pthread_cond_broadcast(&spawner_cond);
-		while (!spawner_done)
-			pthread_cond_wait(&spawner_cond, &spawner_lock);
-		ret = spawner_ret;
+	if (!spawner_started) {
+		ret = sandbox_launcher_start(&spawner_launcher, err, errlen);
+		spawner_started = ret == 0;
 	}
 	pthread_mutex_unlock(&spawner_lock);
-	pthread_mutex_unlock(&spawner_call_lock);
 	return ret;
+}
+
+pid_t spawner_spawn(const struct sandbox_spawn *sp, char *warn,
+		    size_t warnlen, char *err, size_t errlen)
+{
+	int ret = spawner_init(err, errlen);
+
+	if (ret)
+		return ret;
+	/* The launcher serializes requests itself. */
+	return sandbox_launcher_spawn(&spawner_launcher, sp, warn, warnlen,
+				      err, errlen);
+}
+
+void spawner_fini(void)
+{
+	pthread_mutex_lock(&spawner_lock);
+	if (spawner_started)
+		sandbox_launcher_stop(&spawner_launcher);
+	spawner_started = false;
+	pthread_mutex_unlock(&spawner_lock);
 }

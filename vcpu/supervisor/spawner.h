@@ -1,24 +1,32 @@
 /*
- * spawner.h: fork+exec of device servers from one thread that lives as
- * long as the process.
+ * spawner.h: the VMM's one launcher (sandbox/launcher.h), through which
+ * every device server is started, jailed.
  *
- * A server asks for SIGKILL when its parent dies (PR_SET_PDEATHSIG), and
- * Linux means the parent *thread*: a server forked by the I/O thread (a
- * restart) would be killed the moment that thread is joined at shutdown,
- * before it could flush and exit cleanly. So every fork happens on the
- * spawner thread, which is never joined: the signal then comes exactly
- * when the VMM process ends.
+ * main() starts it before guest memory exists; from then on the VMM
+ * itself never forks or execs. A server's death signal follows the thread
+ * that forked the launcher, so that must be the main thread, which lives
+ * as long as the process.
  */
 #ifndef ISOVM_SPAWNER_H
 #define ISOVM_SPAWNER_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
+#include "sandbox/launcher.h"
+
+/* Start the launcher (once; later calls return 0). 0 or -errno, err set. */
+int spawner_init(char *err, size_t errlen);
+
 /*
- * Any thread: run fn(arg) on the spawner thread (started on first use)
- * and return what it returned. fn forks; it must not block. -errno when
- * the thread cannot be started.
+ * Any thread: start a server through the launcher (started here on first
+ * use when spawner_init() was not called: unit tests). Its pid, or -errno
+ * with one line in err; warn lists skipped jail steps.
  */
-pid_t spawner_call(pid_t (*fn)(void *arg), void *arg);
+pid_t spawner_spawn(const struct sandbox_spawn *sp, char *warn,
+		    size_t warnlen, char *err, size_t errlen);
+
+/* Stop the launcher (at exit; the servers are already stopped). */
+void spawner_fini(void);
 
 #endif

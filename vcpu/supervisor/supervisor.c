@@ -29,9 +29,6 @@ static const char *const supervisor_levels[] = {
 	"debug",
 };
 
-/* The fd number the server's control socket gets in the child. */
-#define SUPERVISOR_CHILD_FD 3
-
 static int supervisor_path(const struct supervisor_spec *spec, char *path,
 			   size_t len)
 {
@@ -51,56 +48,34 @@ static int supervisor_path(const struct supervisor_spec *spec, char *path,
 	return 0;
 }
 
-/*
- * Fork and exec the server. Only async-signal-safe calls after fork: the
- * VMM has threads. The child gets its control socket at fd 3, stdio, and
- * nothing else; it dies with the VMM (not with the thread that asked for
- * it: it is forked on the spawner thread).
- */
-struct supervisor_exec {
-	const char *path;
-	char *const *argv;
-	int child_fd;
-};
-
-/* On the spawner thread (spawner.h says why). */
-static pid_t supervisor_fork_exec(void *arg)
+static const char *supervisor_seccomp_arg(const struct supervisor_policy *p)
 {
-	const struct supervisor_exec *x = arg;
-	const char *path = x->path;
-	char *const *argv = x->argv;
-	int child_fd = x->child_fd;
-	pid_t parent = getpid();
-	sigset_t none;
-	pid_t pid = fork();
-
-	if (pid != 0)
-		return pid < 0 ? -errno : pid;
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-		_exit(127);
-	/* The VMM blocks its stop signals and ignores SIGPIPE: not ours. */
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	if (child_fd != SUPERVISOR_CHILD_FD) {
-		if (dup2(child_fd, SUPERVISOR_CHILD_FD) < 0)
-			_exit(127);
-	} else if (fcntl(child_fd, F_SETFD, 0) < 0) {
-		_exit(127);
-	}
-	if (close_range(SUPERVISOR_CHILD_FD + 1, ~0u, 0) < 0)
-		_exit(127);
-	execv(path, argv);
-	_exit(127);
+	if (p->sandbox == SANDBOX_OFF)
+		return "off";
+	return p->seccomp_debug ? "debug" : "on";
 }
 
+/*
+ * Start a server through the launcher: it gets its control socket at fd
+ * 3, the log pipe as stdout and stderr, and nothing else.
+ */
 static int supervisor_spawn(struct supervisor *s,
 			    const struct supervisor_spec *spec, char *err,
 			    size_t errlen)
 {
-	char path[PATH_MAX], fdarg[16];
+	char path[PATH_MAX], name[32], warn[SANDBOX_TEXT_MAX];
+	char why[SANDBOX_TEXT_MAX];
 	int sv[2], ret, lvl = spec->log_level;
-	char *argv[] = {path, "--ctl-fd", fdarg, "--log-level", NULL, NULL};
+	const char *argv[] = {name,	   "--ctl-fd",	"3",
+			      "--log-level", NULL,	"--seccomp",
+			      supervisor_seccomp_arg(&spec->policy), NULL};
+	struct sandbox_spawn sp = {
+		.path = path,
+		.argv = argv,
+		.log_fd = s->log.wr,
+		.mode = spec->policy.sandbox,
+		.limits = spec->limits,
+	};
 	pid_t pid;
 
 	ret = supervisor_path(spec, path, sizeof(path));
@@ -110,10 +85,10 @@ static int supervisor_spawn(struct supervisor *s,
 	if (access(path, X_OK))
 		return errf(err, errlen, -errno, "cannot run %s: %s", path,
 			    strerror(errno));
+	snprintf(name, sizeof(name), "isovm-%s", spec->dev);
 	if (lvl < 0 || lvl > 3)
 		lvl = 1;
-	argv[4] = (char *)supervisor_levels[lvl];
-	snprintf(fdarg, sizeof(fdarg), "%d", SUPERVISOR_CHILD_FD);
+	argv[4] = supervisor_levels[lvl];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
 		return errf(err, errlen, -errno, "socketpair: %s",
 			    strerror(errno));
@@ -129,12 +104,17 @@ static int supervisor_spawn(struct supervisor *s,
 		return errf(err, errlen, ret, "control socket: %s",
 			    strerror(-ret));
 	}
-	pid = spawner_call(supervisor_fork_exec,
-			   &(struct supervisor_exec){path, argv, sv[1]});
+	sp.ctl_fd = sv[1];
+	pid = spawner_spawn(&sp, warn, sizeof(warn), why, sizeof(why));
 	close(sv[1]);
 	if (pid < 0) {
 		close(sv[0]);
-		return errf(err, errlen, pid, "fork: %s", strerror(-pid));
+		return errf(err, errlen, pid, "%s server: %s", s->dev, why);
+	}
+	/* Relaxed: say once what the jail lacks, not at every restart. */
+	if (warn[0] && !s->jail_warned) {
+		log_warn("%s server: sandbox relaxed: %s", s->dev, warn);
+		s->jail_warned = true;
 	}
 	s->pid = pid;
 	s->ctl_fd = sv[0];
@@ -351,10 +331,16 @@ int supervisor_start(struct supervisor *s, const struct supervisor_spec *spec,
 	s->await_from = UINT64_MAX;
 	snprintf(s->dev, sizeof(s->dev), "%s",
 		 spec->name ? spec->name : spec->dev);
-	ret = ipc_dp_vmm_open(&s->dp, &spec->geom, s->generation);
+	ret = server_log_open(&s->log);
 	if (ret)
+		return errf(err, errlen, ret, "%s server log: %s", s->dev,
+			    strerror(-ret));
+	ret = ipc_dp_vmm_open(&s->dp, &spec->geom, s->generation);
+	if (ret) {
+		server_log_close(&s->log);
 		return errf(err, errlen, ret, "%s data plane: %s", s->dev,
 			    strerror(-ret));
+	}
 	s->dp_open = true;
 	ret = supervisor_spawn(s, spec, err, errlen);
 	if (ret)
@@ -379,6 +365,8 @@ err_kill:
 err_close_dp:
 	ipc_dp_vmm_close(&s->dp);
 	s->dp_open = false;
+	/* The server's last words come before ours. */
+	server_log_close(&s->log);
 	return ret;
 }
 
@@ -414,6 +402,9 @@ static void supervisor_unwatch(struct supervisor *s)
 	if (s->ev_cq)
 		iothread_unwatch(s->ev_cq);
 	s->ev_cq = NULL;
+	if (s->log.ev)
+		iothread_unwatch(s->log.ev);
+	s->log.ev = NULL;
 }
 
 /* Forget the old server: watches, pidfd, control socket. */
@@ -684,6 +675,7 @@ static void supervisor_pid_event(int fd, void *arg)
 	(void)fd;
 	if (!pid || !supervisor_reap(s, 0))
 		return;
+	server_log_drain(&s->log);
 	supervisor_on_death(s, pid);
 }
 
@@ -841,7 +833,7 @@ int supervisor_watch(struct supervisor *s, struct iothread *io,
 	s->ev_watchdog = iothread_soon_new(io, supervisor_watchdog_event, s);
 	s->ev_cq = iothread_watch(io, s->dp.call_fd, supervisor_cq_event, s);
 	if (!s->ev_restart || !s->ev_watchdog || !s->ev_cq ||
-	    supervisor_watch_server(s))
+	    supervisor_watch_server(s) || server_log_watch(&s->log, io))
 		goto err;
 	if (wd && iothread_later(s->ev_watchdog, wd / 4 ? wd / 4 : 1))
 		goto err;
@@ -971,4 +963,5 @@ void supervisor_stop(struct supervisor *s, unsigned timeout_ms)
 	if (s->dp_open)
 		ipc_dp_vmm_close(&s->dp);
 	s->dp_open = false;
+	server_log_close(&s->log);
 }

@@ -22,7 +22,9 @@
 
 #include "ipc/dataplane.h"
 #include "proto/ctl_msg.h"
+#include "sandbox/launcher.h"
 #include "vcpu/core/iothread.h"
+#include "vcpu/supervisor/server_log.h"
 
 #define SUPERVISOR_READY_TIMEOUT_MS 5000
 #define SUPERVISOR_STOP_TIMEOUT_MS  1000
@@ -62,6 +64,10 @@ struct supervisor_policy {
 	struct ctl_fault faults[SUPERVISOR_FAULTS_MAX];
 	bool again[SUPERVISOR_FAULTS_MAX];
 	unsigned nfaults;
+	/* How the servers are jailed (launcher.h); seccomp_debug: their
+	 * filters log a refused call instead of killing. */
+	enum sandbox_mode sandbox;
+	bool seccomp_debug;
 };
 
 /*
@@ -82,6 +88,7 @@ struct supervisor_spec {
 	int log_level;		   /* enum log_level, passed as --log-level */
 	unsigned ready_timeout_ms; /* 0: SUPERVISOR_READY_TIMEOUT_MS */
 	struct supervisor_policy policy;
+	struct sandbox_limits limits; /* of each server's jail */
 };
 
 /* Called on the I/O thread, with no supervisor lock held. */
@@ -130,6 +137,8 @@ struct supervisor {
 	struct ctl_ready ready; /* what the server told the guest to see */
 	struct iothread *io;
 	struct event *ev_cq, *ev_pid, *ev_ctl;
+	struct server_log log; /* every server's stderr */
+	bool jail_warned;      /* the relaxed sandbox's warning was given */
 	const struct supervisor_ops *ops;
 	void *opaque;
 	atomic_bool alive;

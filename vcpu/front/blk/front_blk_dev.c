@@ -65,6 +65,13 @@ static void front_blk_spec(struct supervisor_spec *spec, const char *name,
 	spec->backend_out_fd = -1;
 	spec->log_level = log_level;
 	spec->policy = *policy;
+	/* Its loop, up to 64 workers and their stacks and malloc arenas;
+	 * fds: the set-up's, the image, eventfds, epoll. */
+	spec->limits = (struct sandbox_limits){
+		.as_bytes = SANDBOX_AS(4ull << 30),
+		.nofile = 128,
+		.nproc = 80,
+	};
 }
 
 int front_blk_start(struct front_blk *b, unsigned index,

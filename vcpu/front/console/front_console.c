@@ -462,6 +462,12 @@ static int fc_start_server(struct front_console *fc,
 	spec.backend_out_fd = res->out_fd;
 	spec.log_level = log_level;
 	spec.policy = *policy;
+	/* One loop thread (and a stdin reader where stdin cannot poll). */
+	spec.limits = (struct sandbox_limits){
+		.as_bytes = SANDBOX_AS(1ull << 30),
+		.nofile = 64,
+		.nproc = 16,
+	};
 	/* Input requests wait for the user as long as it takes. */
 	spec.policy.watchdog_ms = 0;
 	return supervisor_start(&fc->sup, &spec, err, errlen);
