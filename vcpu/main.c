@@ -269,13 +269,6 @@ int main(int argc, char **argv)
 		status = main_check_boot(&cfg);
 	if (status >= 0)
 		return status;
-	/* The launcher first: before guest memory, disks or sockets exist
-	 * (it keeps no fd of ours anyway), from the thread that lives
-	 * longest (spawner.h). */
-	if (spawner_init(err, sizeof(err))) {
-		log_error("%s", err);
-		return ISOVM_EXIT_VMM_ERROR;
-	}
 	/* Images are opened, checked and locked before anything is created. */
 	if (disk_set_open(&cfg.disks, err, sizeof(err))) {
 		log_error("%s", err);
@@ -300,6 +293,13 @@ int main(int argc, char **argv)
 		log_error("signal set-up failed: %s", strerror(errno));
 		status = ISOVM_EXIT_VMM_ERROR;
 		goto out_close_con;
+	}
+	/* The launcher before KVM and guest memory exist (it keeps none of
+	 * our fds anyway), from the thread that lives longest (spawner.h). */
+	if (spawner_init(err, sizeof(err))) {
+		log_error("%s", err);
+		status = ISOVM_EXIT_VMM_ERROR;
+		goto out_close_sig;
 	}
 	if (kvm_open(&kvm, err, sizeof(err))) {
 		log_error("%s", err);
@@ -339,11 +339,11 @@ out_fini_io:
 out_close_kvm:
 	kvm_close(&kvm);
 out_close_sig:
+	spawner_fini();
 	close(sig_fd);
 out_close_con:
 	api_server_close(&api);
 	console_cfg_close(&con);
 	disk_set_close(&cfg.disks);
-	spawner_fini();
 	return status;
 }
