@@ -2,8 +2,10 @@
  * bench_blk.c: virtio-blk throughput and latency of isovm beside QEMU
  * microvm (same test guest, same blk-bench load, same image, both O_DIRECT)
  * and fio on the host against the image itself, their runs interleaved.
+ * isovm runs twice per round: jailed (the default) and with --sandbox off,
+ * so the jail's cost shows within one invocation.
  * Prints JSON lines: the median of N runs per case and VMM, then the
- * ratios isovm/host and isovm/QEMU.
+ * ratios isovm/host, isovm/QEMU and jailed/unjailed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,8 +110,9 @@ static void bench_cmdline(char *out, size_t cap, const struct bench_case *c,
 		 c->rw, c->bs, c->qd, secs);
 }
 
-static int bench_isovm(const struct bench_cfg *cfg, const struct bench_case *c,
-		       struct bench_res *res)
+static int bench_isovm_as(const struct bench_cfg *cfg,
+			  const struct bench_case *c, struct bench_res *res,
+			  const char *sandbox)
 {
 	char cmdline[256], disk[4096];
 	struct vmrun r;
@@ -125,6 +128,8 @@ static int bench_isovm(const struct bench_cfg *cfg, const struct bench_case *c,
 			disk,
 			"--cmdline",
 			cmdline,
+			"--sandbox",
+			(char *)sandbox,
 			NULL};
 
 	if (vmrun(&r, (int)(cfg->secs + 60) * 1000, argv))
@@ -134,6 +139,19 @@ static int bench_isovm(const struct bench_cfg *cfg, const struct bench_case *c,
 		vmrun_dump(&r, "isovm");
 	vmrun_free(&r);
 	return ret;
+}
+
+static int bench_isovm(const struct bench_cfg *cfg, const struct bench_case *c,
+		       struct bench_res *res)
+{
+	return bench_isovm_as(cfg, c, res, "on");
+}
+
+static int bench_isovm_unjailed(const struct bench_cfg *cfg,
+				const struct bench_case *c,
+				struct bench_res *res)
+{
+	return bench_isovm_as(cfg, c, res, "off");
 }
 
 static int bench_qemu(const struct bench_cfg *cfg, const struct bench_case *c,
@@ -247,7 +265,7 @@ typedef int bench_fn(const struct bench_cfg *, const struct bench_case *,
 		     struct bench_res *);
 
 /* The VMMs and the host, in the order each round runs them. */
-enum { BENCH_ISOVM, BENCH_HOST, BENCH_QEMU, BENCH_NSIDES };
+enum { BENCH_ISOVM, BENCH_HOST, BENCH_QEMU, BENCH_UNJAILED, BENCH_NSIDES };
 
 static const struct {
 	const char *name;
@@ -256,6 +274,7 @@ static const struct {
 	{"isovm", bench_isovm},
 	{"host-fio", bench_fio},
 	{"qemu-microvm", bench_qemu},
+	{"isovm-sandbox-off", bench_isovm_unjailed},
 };
 
 /*
@@ -296,7 +315,7 @@ static void bench_case_run(const struct bench_cfg *cfg, struct bench_case *c)
 {
 	static struct bench_res r[BENCH_NSIDES][BENCH_MAX_RUNS];
 	struct bench_res med[BENCH_NSIDES];
-	bool ok[BENCH_NSIDES] = {true, true, true};
+	bool ok[BENCH_NSIDES] = {true, true, true, true};
 	int ret = bench_isovm(cfg, c, &r[BENCH_ISOVM][0]);
 
 	/* The test guest splits a request by size_max and carries at most
@@ -326,14 +345,16 @@ static void bench_case_run(const struct bench_cfg *cfg, struct bench_case *c)
 	       "\"metric\":\"ratios\","
 	       "\"iops_isovm_over_host\":%.3f,\"iops_isovm_over_qemu\":%.3f,"
 	       "\"lat_mean_isovm_over_host\":%.3f,"
-	       "\"lat_mean_isovm_over_qemu\":%.3f}\n",
+	       "\"lat_mean_isovm_over_qemu\":%.3f,"
+	       "\"iops_sandbox_on_over_off\":%.3f}\n",
 	       bench_where(), c->name,
 	       bench_ratio(med[BENCH_ISOVM].iops, med[BENCH_HOST].iops),
 	       bench_ratio(med[BENCH_ISOVM].iops, med[BENCH_QEMU].iops),
 	       bench_ratio(med[BENCH_ISOVM].lat_mean_us,
 			   med[BENCH_HOST].lat_mean_us),
 	       bench_ratio(med[BENCH_ISOVM].lat_mean_us,
-			   med[BENCH_QEMU].lat_mean_us));
+			   med[BENCH_QEMU].lat_mean_us),
+	       bench_ratio(med[BENCH_ISOVM].iops, med[BENCH_UNJAILED].iops));
 	fflush(stdout);
 }
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Block benchmark: virtio-blk of isovm vs QEMU microvm vs fio on the host,
+# Block benchmark: virtio-blk of isovm (jailed, and with --sandbox off)
+# vs QEMU microvm vs fio on the host,
 # on one 1 GiB image, all O_DIRECT (JSON lines).
 # Usage: bench/blk/run.sh [RUNS] [SECS]   (default 3 runs of 5 s per case)
 # Env: BENCH_BLK_IMG (default /var/tmp/isovm-bench-blk.img, kept; in the

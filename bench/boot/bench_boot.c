@@ -9,6 +9,11 @@
  *          entry, the busybox initramfs, guest test info): exec to
  *          ISOVM-GUEST-READY and exec to exit (target: <= 0.8 x QEMU).
  *
+ *   sandbox  the test guest with a console and two disks (three jailed
+ *          servers), alternating --sandbox on and --sandbox off: exec to
+ *          first KVM_RUN for each and the cost of the jails, their
+ *          difference (target: under 20 ms).
+ *
  * Prints JSON lines: median, min and max of N runs per metric, then the
  * ratios isovm/QEMU. Every line says where it ran ("host", or "kvm-lab"
  * when ISOVM_IN_LAB=1: there the lab's KVM runs under TCG, so only ratios
@@ -30,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tests/integration/harness.h"
 
@@ -212,6 +218,69 @@ static int bench_test(unsigned runs, const char *qemu)
 	bench_print("test", "qemu-microvm", &qs.exit_s);
 	bench_print_ratio("test", "exec_to_exit", bench_median(&is.exit_s),
 			  bench_median(&qs.exit_s), 0.5);
+	return 0;
+}
+
+/* --- the jails' cost ----------------------------------------------------- */
+
+static int bench_sandbox_once(struct bench_series *s, const char *mode,
+			      const char *disk0, const char *disk1)
+{
+	char d0[300], d1[300];
+	char *argv[] = { (char *)HARNESS_ISOVM, "run", "--kernel",
+			 (char *)HARNESS_TESTGUEST, "--cmdline", "test=info",
+			 "--disk", d0, "--disk", d1, "--sandbox", (char *)mode,
+			 "--log-level", "debug", NULL };
+	struct vmrun r;
+	double t;
+
+	snprintf(d0, sizeof(d0), "path=%s", disk0);
+	snprintf(d1, sizeof(d1), "path=%s", disk1);
+	if (vmrun(&r, BENCH_TIMEOUT_MS, argv) || r.status != 0 ||
+	    !strstr(r.out, "ISOVM-TEST name=info status=pass")) {
+		vmrun_dump(&r, "isovm run (sandbox)");
+		return -1;
+	}
+	t = bench_key_double(&r, "first_kvm_run_mono=");
+	if (t > 0)
+		bench_add(s, (t - r.start_mono) * 1e3);
+	vmrun_free(&r);
+	return t > 0 ? 0 : -1;
+}
+
+static int bench_sandbox(unsigned runs)
+{
+	static struct bench_series on = { "exec_to_first_kvm_run_ms_sandbox_on",
+					  "ms", { 0 }, 0 };
+	static struct bench_series off = {
+		"exec_to_first_kvm_run_ms_sandbox_off", "ms", { 0 }, 0 };
+	char disk0[] = "/tmp/isovm-bench-sb0-XXXXXX";
+	char disk1[] = "/tmp/isovm-bench-sb1-XXXXXX";
+	int fd0 = mkstemp(disk0), fd1 = mkstemp(disk1), ret = 0;
+	double cost;
+
+	if (fd0 < 0 || fd1 < 0 || ftruncate(fd0, 1 << 20) ||
+	    ftruncate(fd1, 1 << 20))
+		ret = -1;
+	for (unsigned i = 0; !ret && i < runs; i++)
+		if (bench_sandbox_once(&on, "on", disk0, disk1) ||
+		    bench_sandbox_once(&off, "off", disk0, disk1))
+			ret = -1;
+	if (fd0 >= 0)
+		close(fd0);
+	if (fd1 >= 0)
+		close(fd1);
+	unlink(disk0);
+	unlink(disk1);
+	if (ret)
+		return ret;
+	bench_print("sandbox", "isovm", &on);
+	bench_print("sandbox", "isovm", &off);
+	cost = bench_median(&on) - bench_median(&off);
+	printf("{\"bench\":\"boot\",\"where\":\"%s\",\"guest\":\"test\","
+	       "\"vmm\":\"isovm\",\"metric\":\"jail_three_servers_ms\","
+	       "\"value\":%.3f,\"target_max\":20,\"pass\":%s}\n",
+	       bench_where, cost, cost < 20 ? "true" : "false");
 	return 0;
 }
 
@@ -544,7 +613,7 @@ static int bench_linux_summarize(FILE *in)
 static int bench_usage(void)
 {
 	fprintf(stderr,
-		"usage: bench-boot [--guest test|linux|all] [--runs N] "
+		"usage: bench-boot [--guest test|linux|sandbox|all] [--runs N] "
 		"[--linux-runs N] [--qemu PATH] [--kvm-stats] [--raw] "
 		"[RUNS [QEMU]]\n"
 		"       bench-boot --summarize < RAW-LINES\n"
@@ -605,7 +674,7 @@ int main(int argc, char **argv)
 	if (runs < 1 || runs > BENCH_MAX_RUNS || linux_runs < 1 ||
 	    linux_runs > BENCH_MAX_RUNS ||
 	    (strcmp(guest, "test") && strcmp(guest, "linux") &&
-	     strcmp(guest, "all")) ||
+	     strcmp(guest, "sandbox") && strcmp(guest, "all")) ||
 	    (bench_raw && strcmp(guest, "linux")))
 		return bench_usage();
 	if (lab && !strcmp(lab, "1"))
@@ -614,7 +683,11 @@ int main(int argc, char **argv)
 	bench_linux_init(&bench_qs, "qemu-microvm");
 	if (summarize)
 		return bench_linux_summarize(stdin) ? 1 : 0;
+	if (!strcmp(guest, "sandbox"))
+		return bench_sandbox((unsigned)runs) ? 1 : 0;
 	if (strcmp(guest, "linux") && bench_test((unsigned)runs, qemu))
+		return 1;
+	if (strcmp(guest, "linux") && bench_sandbox((unsigned)runs))
 		return 1;
 	fflush(stdout);
 	if (strcmp(guest, "test") &&
