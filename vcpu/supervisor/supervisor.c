@@ -379,6 +379,11 @@ static void supervisor_note_cause(struct supervisor *s)
 
 	if (s->kill_why[0])
 		snprintf(c, len, "killed: %s", s->kill_why);
+	else if ((st & 0x7f) == SIGSYS)
+		/* What seccomp's kill looks like from here. */
+		snprintf(c, len, "killed by signal %d (SIGSYS: a call its "
+				 "seccomp filter refuses)",
+			 SIGSYS);
 	else if (st & 0x7f)
 		snprintf(c, len, "killed by signal %d (%s)", st & 0x7f,
 			 strsignal(st & 0x7f));
