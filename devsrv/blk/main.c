@@ -12,6 +12,7 @@
 #include "devsrv/blk/blk_workers.h"
 #include "devsrv/common/srv.h"
 #include "ipc/devproto.h"
+#include "sandbox/seccomp_policy.h"
 
 /* Largest READ/WRITE run on the loop thread (see blk_srv_inline_ok). */
 #define BLK_SRV_INLINE_MAX (64u * 1024)
@@ -311,6 +312,7 @@ static void blk_srv_stats(struct srv *srv, struct ctl_stats *st, bool reset)
 static const struct srv_dev_ops blk_srv_ops = {
 	.name = "blk",
 	.dev_type = CTL_DEV_BLK,
+	.policy = &sandbox_policy_blk,
 	.setup = blk_srv_setup,
 	.handle = blk_srv_handle,
 	.reset = blk_srv_reset,
