@@ -39,6 +39,8 @@ struct ctl_pb_scratch {
 	Isovm__Ctl__Shutdown shutdown;
 	Isovm__Ctl__Error error;
 	Isovm__Ctl__FaultSettings fault;
+	Isovm__Ctl__Escape escape;
+	Isovm__Ctl__EscapeResult escape_result;
 };
 
 int ctl_pb_copy_str(char *dst, size_t cap, const char *src)
@@ -274,6 +276,19 @@ static void ctl_msg_fill(struct ctl_pb_scratch *s, const struct ctl_msg *msg,
 		env->msg_case = ISOVM__CTL__ENVELOPE__MSG_FAULT;
 		env->fault = &s->fault;
 		break;
+	case CTL_ESCAPE:
+		isovm__ctl__escape__init(&s->escape);
+		s->escape.attempt = msg->u.escape.attempt;
+		env->msg_case = ISOVM__CTL__ENVELOPE__MSG_ESCAPE;
+		env->escape = &s->escape;
+		break;
+	case CTL_ESCAPE_RESULT:
+		isovm__ctl__escape_result__init(&s->escape_result);
+		s->escape_result.attempt = msg->u.escape_result.attempt;
+		s->escape_result.error = msg->u.escape_result.error;
+		env->msg_case = ISOVM__CTL__ENVELOPE__MSG_ESCAPE_RESULT;
+		env->escape_result = &s->escape_result;
+		break;
 	}
 }
 
@@ -393,6 +408,15 @@ static int ctl_msg_read(const Isovm__Ctl__Envelope *env, struct ctl_msg *out)
 	case ISOVM__CTL__ENVELOPE__MSG_FAULT:
 		out->type = CTL_FAULT;
 		return ctl_pb_fault_read(env->fault, &out->u.fault);
+	case ISOVM__CTL__ENVELOPE__MSG_ESCAPE:
+		out->type = CTL_ESCAPE;
+		out->u.escape.attempt = env->escape->attempt;
+		return 0;
+	case ISOVM__CTL__ENVELOPE__MSG_ESCAPE_RESULT:
+		out->type = CTL_ESCAPE_RESULT;
+		out->u.escape_result.attempt = env->escape_result->attempt;
+		out->u.escape_result.error = env->escape_result->error;
+		return 0;
 	default:
 		/* Absent, or a message this version does not know. */
 		return -EBADMSG;

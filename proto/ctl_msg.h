@@ -29,6 +29,7 @@
 #define CTL_SLOTS_MAX 65536u
 #define CTL_REGION_MAX (1ull << 30)
 #define CTL_PAGE 4096u
+#define CTL_ESCAPE_MAX 63u	/* escape attempts are 1..this */
 
 enum ctl_type {
 	CTL_HELLO = 1,
@@ -40,7 +41,9 @@ enum ctl_type {
 	CTL_SHUTDOWN,
 	CTL_ERROR,
 	CTL_FAULT,
-	CTL_TYPE_MAX = CTL_FAULT,
+	CTL_ESCAPE,
+	CTL_ESCAPE_RESULT,
+	CTL_TYPE_MAX = CTL_ESCAPE_RESULT,
 };
 
 enum ctl_dev_type { CTL_DEV_BLK = 1, CTL_DEV_NET, CTL_DEV_CONSOLE };
@@ -204,6 +207,17 @@ struct ctl_fault {
 	uint64_t sector_count;
 };
 
+/* Test only: one sandbox escape attempt (sandbox/escape.h), and what
+ * came of it when the server lived through it. */
+struct ctl_escape {
+	uint32_t attempt;		/* 1..CTL_ESCAPE_MAX */
+};
+
+struct ctl_escape_result {
+	uint32_t attempt;		/* 1..CTL_ESCAPE_MAX */
+	uint32_t error;			/* errno, 0..4095; 0: it SUCCEEDED */
+};
+
 struct ctl_msg {
 	enum ctl_type type;
 	/*
@@ -219,6 +233,8 @@ struct ctl_msg {
 		struct ctl_stats stats;
 		struct ctl_error error;
 		struct ctl_fault fault;
+		struct ctl_escape escape;
+		struct ctl_escape_result escape_result;
 	} u;	/* CTL_RESET and CTL_SHUTDOWN carry nothing */
 };
 

@@ -222,6 +222,11 @@ static int ctl_error_validate(const struct ctl_error *e)
 	return ctl_printable(e->text, sizeof(e->text)) ? 0 : -EINVAL;
 }
 
+static int ctl_escape_validate(uint32_t attempt)
+{
+	return attempt >= 1 && attempt <= CTL_ESCAPE_MAX ? 0 : -EINVAL;
+}
+
 int ctl_msg_validate(const struct ctl_msg *msg)
 {
 	/* A number only where a reply is matched to its request. */
@@ -241,6 +246,12 @@ int ctl_msg_validate(const struct ctl_msg *msg)
 		return ctl_error_validate(&msg->u.error);
 	case CTL_FAULT:
 		return ctl_fault_validate(&msg->u.fault);
+	case CTL_ESCAPE:
+		return ctl_escape_validate(msg->u.escape.attempt);
+	case CTL_ESCAPE_RESULT:
+		if (msg->u.escape_result.error > CTL_ERRNO_MAX)
+			return -EINVAL;
+		return ctl_escape_validate(msg->u.escape_result.attempt);
 	case CTL_STATS_REQUEST:
 	case CTL_RESET:
 	case CTL_SHUTDOWN:
@@ -269,7 +280,8 @@ const char *ctl_type_name(enum ctl_type type)
 		[CTL_READY] = "ready",		[CTL_STATS_REQUEST] = "stats-req",
 		[CTL_STATS_REPLY] = "stats",	[CTL_RESET] = "reset",
 		[CTL_SHUTDOWN] = "shutdown",	[CTL_ERROR] = "error",
-		[CTL_FAULT] = "fault",
+		[CTL_FAULT] = "fault",		[CTL_ESCAPE] = "escape",
+		[CTL_ESCAPE_RESULT] = "escape-result",
 	};
 
 	return ctl_table_name(names, sizeof(names) / sizeof(names[0]), type);

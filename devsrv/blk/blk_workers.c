@@ -12,6 +12,8 @@ static void *blk_worker_main(void *arg)
 	struct blk_job job;
 
 	pthread_mutex_lock(&p->lock);
+	p->started++;
+	pthread_cond_broadcast(&p->idle);
 	for (;;) {
 		while (!p->queued && !p->stop)
 			pthread_cond_wait(&p->work, &p->lock);
@@ -108,6 +110,15 @@ int blk_workers_start(struct blk_workers *p, unsigned nthreads, unsigned cap,
 			goto err_join;
 		}
 	}
+	/*
+	 * Every thread is through libc's start-up (rseq, robust list,
+	 * signal mask) when this returns: a seccomp filter loaded next, for
+	 * all threads, need not allow those calls.
+	 */
+	pthread_mutex_lock(&p->lock);
+	while (p->started < nthreads)
+		pthread_cond_wait(&p->idle, &p->lock);
+	pthread_mutex_unlock(&p->lock);
 	p->nthreads = nthreads;
 	return 0;
 

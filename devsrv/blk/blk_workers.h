@@ -41,11 +41,13 @@ struct blk_worker {
 struct blk_workers {
 	pthread_mutex_t lock;
 	pthread_cond_t work; /* a job was queued, or stop */
-	pthread_cond_t idle; /* running dropped to 0 with nothing queued */
+	pthread_cond_t idle; /* running dropped to 0 with nothing queued,
+			      * or a thread started */
 	struct blk_job *q;   /* ring of cap jobs */
 	unsigned cap, head, queued;
 	unsigned running; /* jobs taken by a thread, not finished */
 	unsigned nthreads;
+	unsigned started; /* threads that reached their loop */
 	bool stop;
 	struct blk_worker *w; /* [nthreads] */
 	blk_workers_fn fn;
@@ -55,8 +57,9 @@ struct blk_workers {
 /*
  * Start @nthreads (1..BLK_WORKERS_MAX) threads and a queue of @cap jobs
  * (the most requests that can be in flight). Each thread gets a bounce
- * buffer of @bounce_len bytes (0: none). Returns 0, -EINVAL, -ENOMEM or
- * -errno of pthread_create (nothing is left running then).
+ * buffer of @bounce_len bytes (0: none). Returns once every thread runs
+ * its loop: 0, -EINVAL, -ENOMEM or -errno of pthread_create (nothing is
+ * left running then).
  */
 int blk_workers_start(struct blk_workers *p, unsigned nthreads, unsigned cap,
 		      size_t bounce_len, blk_workers_fn fn, void *ctx);

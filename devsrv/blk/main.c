@@ -12,15 +12,14 @@
 #include "devsrv/blk/blk_workers.h"
 #include "devsrv/common/srv.h"
 #include "ipc/devproto.h"
+#include "sandbox/seccomp_policy.h"
 
 /* Largest READ/WRITE run on the loop thread (see blk_srv_inline_ok). */
 #define BLK_SRV_INLINE_MAX (64u * 1024)
 
-/* Environment override of the worker count (1..BLK_WORKERS_MAX). */
-#define BLK_WORKERS_ENV "ISOVM_BLK_WORKERS"
-
 struct blk_srv {
 	struct srv *srv;
+	unsigned workers; /* --workers N; 0: BLK_WORKERS_DEFAULT */
 	struct blk_backend be;
 	struct blk_dev dev;
 	struct blk_workers pool;
@@ -28,25 +27,36 @@ struct blk_srv {
 	atomic_uint_fast64_t inlined; /* requests run on the loop thread */
 };
 
-static unsigned blk_srv_nworkers(uint32_t inflight_max)
+/*
+ * --workers N (1..BLK_WORKERS_MAX): the pool's threads. A bad count is
+ * not worth refusing the disk for: warned about, and the default used.
+ */
+static int blk_srv_option(void *dev, const char *flag, const char *v)
 {
-	const char *s = getenv(BLK_WORKERS_ENV);
-	unsigned long n = BLK_WORKERS_DEFAULT;
+	struct blk_srv *b = dev;
+	unsigned long n;
 	char *end;
 
-	if (s && *s) {
-		errno = 0;
-		n = strtoul(s, &end, 10);
-		if (errno || *end || !n || n > BLK_WORKERS_MAX) {
-			srv_warn("%s=%s ignored (1..%u)", BLK_WORKERS_ENV, s,
-				 BLK_WORKERS_MAX);
-			n = BLK_WORKERS_DEFAULT;
-		}
+	if (strcmp(flag, "--workers"))
+		return -EINVAL;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || end == v || *end || !n || n > BLK_WORKERS_MAX) {
+		srv_warn("--workers %s ignored (1..%u)", v, BLK_WORKERS_MAX);
+		n = 0;
 	}
+	b->workers = (unsigned)n;
+	return 0;
+}
+
+static unsigned blk_srv_nworkers(const struct blk_srv *b, uint32_t inflight_max)
+{
+	unsigned n = b->workers ? b->workers : BLK_WORKERS_DEFAULT;
+
 	/* More threads than requests in flight would never all have work. */
 	if (inflight_max && n > inflight_max)
 		n = inflight_max;
-	return (unsigned)n;
+	return n;
 }
 
 /*
@@ -182,7 +192,7 @@ static int blk_srv_setup(struct srv *srv, const struct ctl_setup *setup,
 	if (bounce && blk_bounce_init(&b->bb, bounce))
 		return -ENOMEM;
 	ret = blk_workers_start(&b->pool,
-				blk_srv_nworkers(setup->geo.sq_entries),
+				blk_srv_nworkers(b, setup->geo.sq_entries),
 				setup->geo.sq_entries, bounce, blk_srv_run, b);
 	if (ret) {
 		blk_bounce_fini(&b->bb);
@@ -311,6 +321,9 @@ static void blk_srv_stats(struct srv *srv, struct ctl_stats *st, bool reset)
 static const struct srv_dev_ops blk_srv_ops = {
 	.name = "blk",
 	.dev_type = CTL_DEV_BLK,
+	.policy = &sandbox_policy_blk,
+	.option = blk_srv_option,
+	.usage = "[--workers N]",
 	.setup = blk_srv_setup,
 	.handle = blk_srv_handle,
 	.reset = blk_srv_reset,

@@ -89,6 +89,9 @@ static int srv_on_setup(struct srv *s, const struct ctl_msg *m, int *fds,
 		srv_fail(s, -ret, "%s setup: %s", s->ops->name, strerror(-ret));
 		return 0;
 	}
+	/* Set up, threads started: confined before any request is read. */
+	if (srv_sandbox_apply(s))
+		return 0;
 	ret = ctl_send(s->ctl_fd, &ready, NULL, 0);
 	if (ret)
 		return ret;
@@ -133,6 +136,14 @@ static int srv_on_fault(struct srv *s, const struct ctl_msg *m, int *fds,
 	return 0;
 }
 
+static int srv_on_escape(struct srv *s, const struct ctl_msg *m, int *fds,
+			 unsigned nfds)
+{
+	(void)fds;
+	(void)nfds;
+	return srv_sandbox_escape(s, &m->u.escape);
+}
+
 static int srv_on_shutdown(struct srv *s, const struct ctl_msg *m, int *fds,
 			   unsigned nfds)
 {
@@ -150,6 +161,7 @@ static const struct srv_route srv_routes[] = {
 	{CTL_STATS_REQUEST, SRV_RUNNING, srv_on_stats},
 	{CTL_RESET, SRV_RUNNING, srv_on_reset},
 	{CTL_FAULT, SRV_RUNNING, srv_on_fault},
+	{CTL_ESCAPE, SRV_RUNNING, srv_on_escape},
 	{CTL_SHUTDOWN, SRV_WAIT_HELLO | SRV_WAIT_SETUP | SRV_RUNNING,
 	 srv_on_shutdown},
 };
@@ -222,9 +234,11 @@ int srv_main(int argc, char **argv, const struct srv_dev_ops *ops, void *dev)
 	int ret;
 
 	srv_log_init(ops->name, SRV_LOG_WARN, 0);
-	if (srv_args_parse(argc, argv, &a)) {
-		srv_err("usage: isovm-%s --ctl-fd N [--log-level L]",
-			ops->name);
+	if (srv_args_parse(argc, argv, ops, dev, &a)) {
+		srv_err("usage: isovm-%s --ctl-fd N [--log-level L] "
+			"[--seccomp on|debug|off] [--outer-pid N]%s%s",
+			ops->name, ops->usage ? " " : "",
+			ops->usage ? ops->usage : "");
 		return 2;
 	}
 	srv_log_init(ops->name, a.level, a.outer_pid);
@@ -237,6 +251,7 @@ int srv_main(int argc, char **argv, const struct srv_dev_ops *ops, void *dev)
 		return 1;
 	}
 	s->ctl_fd = a.ctl_fd;
+	s->seccomp = a.seccomp;
 	s->ev_ctl = event_new(s->base, s->ctl_fd, EV_READ | EV_PERSIST,
 			      srv_ctl_cb, s);
 	if (!s->ev_ctl || event_priority_set(s->ev_ctl, SRV_PRIO_HIGH) ||

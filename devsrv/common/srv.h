@@ -13,11 +13,23 @@
  *
  * The VMM fork+execs build/bin/isovm-<dev> (console, blk, net) with
  *     isovm-<dev> --ctl-fd N [--log-level error|warn|info|debug]
+ *                 [--seccomp on|debug|off] [device options]
  * N is the server's end of a SOCK_SEQPACKET socketpair (the control
  * socket). stdin/stdout/stderr are inherited; the server writes log lines
  * to stderr only, each prefixed "isovm-<dev>[pid]: ". The VMM sets
  * PR_SET_PDEATHSIG in the child before exec. No other fd is inherited: the
- * server never opens a path; everything reaches it in SETUP.
+ * server never opens a path; everything reaches it in SETUP. The
+ * environment may be empty: nothing is read from it. Device options are
+ * the device's (isovm-blk: --workers N).
+ *
+ * --seccomp (default on): once SETUP is handled (region mapped, device set
+ * up, its threads started) and before READY, the server makes itself not
+ * dumpable (PR_SET_DUMPABLE 0: exec reset it) and loads the device's
+ * allowlist (srv_dev_ops.policy) for all its threads: from then on a call
+ * outside it kills the process with SIGSYS. on: a filter that cannot be
+ * loaded fails the setup (CTL_ERROR, exit 1). debug: a refused call is
+ * logged by name on stderr ("seccomp: isovm-blk refused openat (nr 257)")
+ * and fails with ENOSYS. off: no filter (still not dumpable).
  *
  * Handshake, one control message per datagram (ipc/ctl_channel.h):
  *  1. server -> VMM  HELLO {version, role SERVER, its dev type, pid}
@@ -32,16 +44,29 @@
  *  4. server -> VMM  READY {features, config bytes}
  * Then the server runs. Legal in the running state: STATS_REQUEST (answered
  * in order by STATS_REPLY, which echoes the request's seq), RESET (device
- * reset op), FAULT (fault-injection table), SHUTDOWN. Any message outside
+ * reset op), FAULT (fault-injection table), ESCAPE (test only: one sandbox
+ * escape attempt of sandbox/escape.h; answered by ESCAPE_RESULT with its
+ * errno unless the filter killed the server; an errno of 0 means it
+ * succeeded, which the server also logs as an error), SHUTDOWN. Any
+ * message outside
  * this route table, in the wrong state, or undecodable is a protocol error:
  * the server sends CTL_ERROR and exits 1.
  *
  * Exit status: 0 when the VMM goes away (HUP/EOF on the control socket) or
  * after SHUTDOWN; 1 after a fatal error, which is always first reported to
- * the VMM with ctl_send_error(). A crash fault ends the server by abort().
+ * the VMM with ctl_send_error(); 2 for a bad command line. A crash fault
+ * ends the server by abort(), a call its seccomp filter refuses by SIGSYS.
  */
 
 struct srv;
+struct sandbox_policy;
+
+/* --seccomp: the device's allowlist once it is set up. */
+enum srv_seccomp {
+	SRV_SECCOMP_ON,	   /* a refused call kills the server (default) */
+	SRV_SECCOMP_DEBUG, /* a refused call is logged by name, fails ENOSYS */
+	SRV_SECCOMP_OFF,   /* none: debugging the server itself */
+};
 
 /* Backend fds from SETUP, by role; -1 when absent. The core owns them and
  * closes them after the device's shutdown op; the device must not close
@@ -66,6 +91,23 @@ enum srv_verdict {
 struct srv_dev_ops {
 	const char *name; /* "console", "blk": log prefix isovm-NAME */
 	enum ctl_dev_type dev_type; /* must match HELLO/SETUP */
+
+	/*
+	 * The system calls the device may make once set up
+	 * (sandbox/seccomp_policy.h), loaded for every thread after setup()
+	 * and before READY. Its rows may pin arguments to the slots of
+	 * enum sandbox_srv_slot. NULL: --seccomp on fails the setup.
+	 */
+	const struct sandbox_policy *policy;
+
+	/*
+	 * A "--flag value" pair of the device's own, during srv_main()'s
+	 * parsing, before anything else runs: 0 when taken, -EINVAL when not
+	 * the device's (a usage error). May be NULL. @usage: those flags
+	 * for the usage line ("[--workers N]"), or NULL.
+	 */
+	int (*option)(void *dev, const char *flag, const char *value);
+	const char *usage;
 
 	/*
 	 * Once, after the data plane is mapped. @setup is the validated SETUP

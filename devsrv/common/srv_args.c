@@ -19,13 +19,12 @@ static int srv_args_fd(const char *s, int *fd)
 	return 0;
 }
 
-static int srv_args_level(const char *s, enum srv_log_level *l)
+static int srv_args_word(const char *s, const char *const *names, unsigned n,
+			 unsigned *out)
 {
-	static const char *const names[] = {"error", "warn", "info", "debug"};
-
-	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+	for (unsigned i = 0; i < n; i++) {
 		if (!strcmp(s, names[i])) {
-			*l = (enum srv_log_level)i;
+			*out = i;
 			return 0;
 		}
 	}
@@ -45,26 +44,57 @@ static int srv_args_pid(const char *s, int *pid)
 	return 0;
 }
 
+static int srv_args_level(const char *s, enum srv_log_level *l)
+{
+	static const char *const names[] = {"error", "warn", "info", "debug"};
+	unsigned i;
+	int ret = srv_args_word(s, names, sizeof(names) / sizeof(names[0]), &i);
+
+	if (!ret)
+		*l = (enum srv_log_level)i;
+	return ret;
+}
+
+static int srv_args_seccomp(const char *s, enum srv_seccomp *m)
+{
+	static const char *const names[] = {
+		[SRV_SECCOMP_ON] = "on",
+		[SRV_SECCOMP_DEBUG] = "debug",
+		[SRV_SECCOMP_OFF] = "off",
+	};
+	unsigned i;
+	int ret = srv_args_word(s, names, sizeof(names) / sizeof(names[0]), &i);
+
+	if (!ret)
+		*m = (enum srv_seccomp)i;
+	return ret;
+}
+
 /* Returns 0 or -EINVAL (unknown word, missing value, no --ctl-fd). */
-int srv_args_parse(int argc, char **argv, struct srv_args *a)
+int srv_args_parse(int argc, char **argv, const struct srv_dev_ops *ops,
+		   void *dev, struct srv_args *a)
 {
 	a->ctl_fd = -1;
 	a->level = SRV_LOG_WARN;
 	a->outer_pid = 0;
-	a->seccomp = "on";
+	a->seccomp = SRV_SECCOMP_ON;
 	/* Every option takes a value: they come in pairs. */
 	for (int i = 1; i < argc; i += 2) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		int ret;
 
-		if (!strcmp(argv[i], "--ctl-fd") && v)
+		if (!v)
+			ret = -EINVAL;
+		else if (!strcmp(argv[i], "--ctl-fd"))
 			ret = srv_args_fd(v, &a->ctl_fd);
-		else if (!strcmp(argv[i], "--log-level") && v)
+		else if (!strcmp(argv[i], "--log-level"))
 			ret = srv_args_level(v, &a->level);
 		else if (!strcmp(argv[i], "--outer-pid") && v)
 			ret = srv_args_pid(v, &a->outer_pid);
-		else if (!strcmp(argv[i], "--seccomp") && v)
-			a->seccomp = v, ret = 0;
+		else if (!strcmp(argv[i], "--seccomp"))
+			ret = srv_args_seccomp(v, &a->seccomp);
+		else if (ops->option)
+			ret = ops->option(dev, argv[i], v);
 		else
 			ret = -EINVAL;
 		if (ret)

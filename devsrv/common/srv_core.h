@@ -68,6 +68,7 @@ struct srv {
 	const struct srv_dev_ops *ops;
 	void *dev;
 	int ctl_fd;
+	enum srv_seccomp seccomp;
 	enum srv_state state;
 	int exit_code;
 	bool dev_set_up;
@@ -130,10 +131,22 @@ const struct ctl_fault *srv_fault_pick(struct srv *s, enum ctl_op cls,
 struct srv_args {
 	int ctl_fd;
 	enum srv_log_level level;
-	int outer_pid;	     /* the pid outside the jail's pid namespace, or 0 */
-	const char *seccomp; /* on, debug or off */
+	int outer_pid; /* the pid outside the jail's pid namespace, or 0 */
+	enum srv_seccomp seccomp; /* SRV_SECCOMP_ON when not given */
 };
-int srv_args_parse(int argc, char **argv, struct srv_args *a);
+/* A pair the core does not know goes to ops->option(dev, ...). */
+int srv_args_parse(int argc, char **argv, const struct srv_dev_ops *ops,
+		   void *dev, struct srv_args *a);
+
+/*
+ * The server's own confinement (srv_sandbox.c), once the device is set
+ * up and before READY: not dumpable, and the device's seccomp policy for
+ * every thread as s->seccomp says. Returns 0, or -errno after reporting
+ * it with srv_fail().
+ */
+int srv_sandbox_apply(struct srv *s);
+/* CTL_ESCAPE: make the attempt; answer CTL_ESCAPE_RESULT if still alive. */
+int srv_sandbox_escape(struct srv *s, const struct ctl_escape *e);
 
 /* Logging (srv_log.c): set once at start. */
 void srv_log_init(const char *dev_name, enum srv_log_level level,

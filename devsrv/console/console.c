@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ipc/devproto.h"
+#include "sandbox/seccomp_policy.h"
 
 static int console_fifo_init(struct console_fifo *f, uint32_t cap)
 {
@@ -271,6 +272,7 @@ static void console_stats(struct srv *srv, struct ctl_stats *st, bool reset)
 const struct srv_dev_ops console_ops = {
 	.name = "console",
 	.dev_type = CTL_DEV_CONSOLE,
+	.policy = &sandbox_policy_console,
 	.setup = console_setup,
 	.handle = console_handle,
 	.reset = console_reset,

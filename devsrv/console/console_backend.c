@@ -195,27 +195,41 @@ static enum console_in_mode console_backend_in_mode(int fd)
 	return err == EPERM ? CONSOLE_IN_NONE : CONSOLE_IN_POLL;
 }
 
-static int console_backend_watch(struct console_backend *b, int in, int out)
+/*
+ * Events on @in (read as @mode says) and on @out, which is non-blocking
+ * already. No system call but the loop's: a socket client comes after
+ * the seccomp filter is in place.
+ */
+static void console_backend_watch(struct console_backend *b, int in,
+				  enum console_in_mode mode, int out)
 {
-	enum console_in_mode mode =
-		in >= 0 ? console_backend_in_mode(in) : CONSOLE_IN_NONE;
-
 	b->in_fd = mode == CONSOLE_IN_NONE ? -1 : in;
 	b->in_nopoll = mode == CONSOLE_IN_FILE;
 	b->out_fd = out;
-	if (out >= 0) {
-		int fl = fcntl(out, F_GETFL);
-
-		if (fl < 0 || fcntl(out, F_SETFL, fl | O_NONBLOCK) < 0)
-			return -errno;
+	if (out >= 0)
 		event_assign(&b->ev_out, b->base, out, EV_WRITE,
 			     console_backend_flush_cb, b);
-	}
 	if (b->in_fd >= 0) {
 		event_assign(&b->ev_in, b->base, in, EV_READ | EV_PERSIST,
 			     console_backend_in_cb, b);
 		console_backend_arm_in(b, true);
 	}
+}
+
+/* At setup: the VMM's fds probed (how to read @in), @out made
+ * non-blocking, then watched. */
+static int console_backend_attach(struct console_backend *b, int in, int out)
+{
+	enum console_in_mode mode =
+		in >= 0 ? console_backend_in_mode(in) : CONSOLE_IN_NONE;
+
+	if (out >= 0) {
+		int fl = fcntl(out, F_GETFL);
+
+		if (fl < 0 || fcntl(out, F_SETFL, fl | O_NONBLOCK) < 0)
+			return -errno;
+	}
+	console_backend_watch(b, in, mode, out);
 	return 0;
 }
 
@@ -234,10 +248,8 @@ static void console_backend_accept_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	b->client_fd = c;
 	b->st.clients_accepted++;
-	if (console_backend_watch(b, c, c)) {
-		console_backend_drop_client(b);
-		return;
-	}
+	/* A socket: epoll watches it; accept4 made it non-blocking. */
+	console_backend_watch(b, c, CONSOLE_IN_POLL, c);
 	/* The new client first gets what was kept for it. */
 	event_active(&b->ev_flush, EV_TIMEOUT, 0);
 }
@@ -251,18 +263,18 @@ static int console_backend_fds(struct console_backend *b,
 	case CTL_CONSOLE_STDIO:
 		if (fds->backend < 0)
 			return -EBADF;
-		return console_backend_watch(b, fds->backend,
-					     fds->backend_out >= 0
-						     ? fds->backend_out
-						     : fds->backend);
+		return console_backend_attach(b, fds->backend,
+					      fds->backend_out >= 0
+						      ? fds->backend_out
+						      : fds->backend);
 	case CTL_CONSOLE_PTY:
 		if (fds->backend < 0)
 			return -EBADF;
-		return console_backend_watch(b, fds->backend, fds->backend);
+		return console_backend_attach(b, fds->backend, fds->backend);
 	case CTL_CONSOLE_FILE:
 		if (fds->backend < 0)
 			return -EBADF;
-		return console_backend_watch(b, -1, fds->backend);
+		return console_backend_attach(b, -1, fds->backend);
 	case CTL_CONSOLE_SOCKET:
 		if (fds->backend < 0)
 			return -EBADF;

@@ -24,11 +24,36 @@ static const struct ipc_geom fake_vmm_geom = {
 	.arena_slots = 64,
 };
 
+/* In the child: exec @bin --ctl-fd @fd args... (returns only on error). */
+static void fake_vmm_exec(const char *bin, int fd, const char *const *args)
+{
+	const char *argv[FAKE_VMM_ARGS_MAX + 4];
+	char fdarg[16];
+	unsigned n = 0;
+
+	snprintf(fdarg, sizeof(fdarg), "%d", fd);
+	argv[n++] = bin;
+	argv[n++] = "--ctl-fd";
+	argv[n++] = fdarg;
+	for (unsigned i = 0; args && args[i] && i < FAKE_VMM_ARGS_MAX; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	execv(bin, (char *const *)argv);
+}
+
 int fake_vmm_spawn(struct fake_vmm *v, const char *bin,
 		   const struct ipc_geom *g, const char *level)
 {
+	const char *args[] = {"--log-level", level, NULL};
+
+	return fake_vmm_spawn_args(v, bin, g, level ? args : NULL, -1);
+}
+
+int fake_vmm_spawn_args(struct fake_vmm *v, const char *bin,
+			const struct ipc_geom *g, const char *const *args,
+			int err_fd)
+{
 	int sp[2], ret;
-	char fdarg[16];
 
 	memset(v, 0, sizeof(*v));
 	v->ctl = -1;
@@ -47,12 +72,9 @@ int fake_vmm_spawn(struct fake_vmm *v, const char *bin,
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		/* A crash fault must not leave core files behind. */
 		setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0});
-		snprintf(fdarg, sizeof(fdarg), "%d", sp[1]);
-		if (level)
-			execl(bin, bin, "--ctl-fd", fdarg, "--log-level", level,
-			      (char *)NULL);
-		else
-			execl(bin, bin, "--ctl-fd", fdarg, (char *)NULL);
+		if (err_fd >= 0 && dup2(err_fd, STDERR_FILENO) < 0)
+			_exit(126);
+		fake_vmm_exec(bin, sp[1], args);
 		_exit(127);
 	}
 	close(sp[1]);

@@ -19,6 +19,14 @@ struct fake_vmm {
 int fake_vmm_spawn(struct fake_vmm *v, const char *bin,
 		   const struct ipc_geom *g, const char *level);
 
+/* The same with @args (NULL-terminated, at most FAKE_VMM_ARGS_MAX words,
+ * or NULL) after --ctl-fd N, and the server's stderr on @err_fd (-1: the
+ * test's own). */
+#define FAKE_VMM_ARGS_MAX 12
+int fake_vmm_spawn_args(struct fake_vmm *v, const char *bin,
+			const struct ipc_geom *g, const char *const *args,
+			int err_fd);
+
 /* Receive the server's HELLO (checked against @dev) and answer ours. */
 int fake_vmm_hello(struct fake_vmm *v, enum ctl_dev_type dev);
 

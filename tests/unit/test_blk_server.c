@@ -35,6 +35,7 @@ struct fake_vmm {
 	struct ctl_ready ready;
 	struct ipc_geom geom; /* zero: the default geometry */
 	enum ctl_cache cache; /* zero: writeback */
+	const char *workers;  /* --workers, or NULL for the server's default */
 };
 
 static void vmm_spawn(struct fake_vmm *v)
@@ -51,8 +52,12 @@ static void vmm_spawn(struct fake_vmm *v)
 		if (fcntl(sv[1], F_SETFD, 0))
 			_exit(126);
 		snprintf(fdarg, sizeof(fdarg), "%d", sv[1]);
-		execl(BLK_SERVER_PATH, "isovm-blk", "--ctl-fd", fdarg,
-		      (char *)NULL);
+		if (v->workers)
+			execl(BLK_SERVER_PATH, "isovm-blk", "--ctl-fd", fdarg,
+			      "--workers", v->workers, (char *)NULL);
+		else
+			execl(BLK_SERVER_PATH, "isovm-blk", "--ctl-fd", fdarg,
+			      (char *)NULL);
 		_exit(127);
 	}
 	close(sv[1]);
@@ -415,11 +420,10 @@ Test(blk_server, reset_completes_every_request_and_frees_its_slot)
 	static unsigned char w[4096];
 	struct ipc_dp_done done[64];
 	struct ctl_msg m = {.type = CTL_RESET};
-	struct fake_vmm v = {0};
+	/* One worker: most of the 64 requests still wait when RESET comes. */
+	struct fake_vmm v = {.workers = "1"};
 	unsigned ok = 0, cancelled = 0;
 
-	/* One worker: most of the 64 requests still wait when RESET comes. */
-	cr_assert_eq(setenv("ISOVM_BLK_WORKERS", "1", 1), 0);
 	vmm_start(&v, false);
 	memset(w, 0x6b, sizeof(w));
 	for (unsigned i = 0; i < 64; i++)
@@ -557,21 +561,29 @@ Test(blk_server, a_lone_large_transfer_still_goes_to_a_worker)
 
 Test(blk_server, workers_are_capped_at_the_requests_in_flight)
 {
-	struct fake_vmm v = {.geom = {8, 8, 4096, 16}};
-
 	/* Asked for 64, but at most 8 requests are ever in flight. */
-	cr_assert_eq(setenv("ISOVM_BLK_WORKERS", "64", 1), 0);
+	struct fake_vmm v = {.geom = {8, 8, 4096, 16}, .workers = "64"};
+
 	vmm_start(&v, false);
 	cr_assert_eq(vmm_extra(&v, "workers"), 8);
 	cr_assert_eq(vmm_stop(&v), 0);
 	close(v.img);
 }
 
+Test(blk_server, workers_come_from_the_command_line)
+{
+	struct fake_vmm v = {.workers = "3"};
+
+	vmm_start(&v, false);
+	cr_assert_eq(vmm_extra(&v, "workers"), 3);
+	cr_assert_eq(vmm_stop(&v), 0);
+	close(v.img);
+}
+
 Test(blk_server, a_bad_worker_count_falls_back_to_the_default)
 {
-	struct fake_vmm v = {0};
+	struct fake_vmm v = {.workers = "lots"};
 
-	cr_assert_eq(setenv("ISOVM_BLK_WORKERS", "lots", 1), 0);
 	vmm_start(&v, false);
 	cr_assert_eq(vmm_extra(&v, "workers"), 16);
 	cr_assert_eq(vmm_stop(&v), 0);

@@ -842,19 +842,16 @@ static int srv_log_fd = -1;
 
 static void srv_start_logged(void)
 {
+	static const char *const args[] = {"--log-level", "debug", NULL};
 	char path[] = "/tmp/isovm-console-log-XXXXXX";
-	int saved;
 
 	signal(SIGPIPE, SIG_IGN);
 	srv_log_fd = mkstemp(path);
 	cr_assert_geq(srv_log_fd, 0);
 	unlink(path);
-	saved = dup(STDERR_FILENO);
-	cr_assert_geq(saved, 0);
-	cr_assert_geq(dup2(srv_log_fd, STDERR_FILENO), 0);
-	cr_assert_eq(fake_vmm_spawn(&vmm, CONSOLE_BIN, NULL, "debug"), 0);
-	cr_assert_geq(dup2(saved, STDERR_FILENO), 0);
-	close(saved);
+	cr_assert_eq(
+		fake_vmm_spawn_args(&vmm, CONSOLE_BIN, NULL, args, srv_log_fd),
+		0);
 	cr_assert_eq(fake_vmm_hello(&vmm, CTL_DEV_CONSOLE), 0);
 }
 

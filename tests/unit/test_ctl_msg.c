@@ -310,6 +310,26 @@ Test(ctl_msg, fault_settings_round_trip)
 	cr_assert_eq(ctl_fault_validate(f), -EINVAL);
 }
 
+Test(ctl_msg, escape_and_its_result_round_trip)
+{
+	struct ctl_msg in = msg_of(CTL_ESCAPE), out;
+
+	in.u.escape.attempt = 3;
+	out = round_trip(&in);
+	cr_assert_eq(out.u.escape.attempt, 3);
+	cr_assert_str_eq(ctl_type_name(CTL_ESCAPE), "escape");
+
+	in = msg_of(CTL_ESCAPE_RESULT);
+	in.u.escape_result.attempt = CTL_ESCAPE_MAX;
+	in.u.escape_result.error = 0; /* it succeeded: must be sayable */
+	out = round_trip(&in);
+	cr_assert_eq(out.u.escape_result.attempt, CTL_ESCAPE_MAX);
+	cr_assert_eq(out.u.escape_result.error, 0);
+	in.u.escape_result.error = EPERM;
+	out = round_trip(&in);
+	cr_assert_eq(out.u.escape_result.error, EPERM);
+}
+
 Test(ctl_msg, latency_histogram_round_trips_and_cannot_hold_more)
 {
 	struct ctl_msg in = msg_of(CTL_STATS_REPLY), out;
@@ -688,6 +708,34 @@ Test(ctl_msg_bad, error_and_fault_checked)
 	f.kind = ISOVM__CTL__FAULT_KIND__FAULT_KIND_DELAY;
 	cr_assert_eq(decode_env(&env), -EINVAL); /* delay of 0 */
 	f.kind = 42;
+	cr_assert_eq(decode_env(&env), -EINVAL);
+}
+
+Test(ctl_msg_bad, escape_attempt_and_errno_checked)
+{
+	Isovm__Ctl__Envelope env = ISOVM__CTL__ENVELOPE__INIT;
+	Isovm__Ctl__Escape e = ISOVM__CTL__ESCAPE__INIT;
+	Isovm__Ctl__EscapeResult r = ISOVM__CTL__ESCAPE_RESULT__INIT;
+
+	env.msg_case = ISOVM__CTL__ENVELOPE__MSG_ESCAPE;
+	env.escape = &e;
+	cr_assert_eq(decode_env(&env), -EINVAL); /* attempt 0 */
+	e.attempt = CTL_ESCAPE_MAX + 1;
+	cr_assert_eq(decode_env(&env), -EINVAL);
+	e.attempt = 1;
+	cr_assert_eq(decode_env(&env), 0);
+	env.seq = 9; /* nothing to pair it with */
+	cr_assert_eq(decode_env(&env), -EINVAL);
+	env.seq = 0;
+
+	env.msg_case = ISOVM__CTL__ENVELOPE__MSG_ESCAPE_RESULT;
+	env.escape_result = &r;
+	r.attempt = 2;
+	r.error = 4096;
+	cr_assert_eq(decode_env(&env), -EINVAL);
+	r.error = 4095;
+	cr_assert_eq(decode_env(&env), 0);
+	r.attempt = 0;
 	cr_assert_eq(decode_env(&env), -EINVAL);
 }
 

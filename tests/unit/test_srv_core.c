@@ -332,12 +332,54 @@ Test(srv_core, arguments_are_checked)
 	char *junk[] = {"x", "--ctl-fd", "5x"};
 	char *extra[] = {"x", "--ctl-fd", "5", "--disk"};
 
-	cr_assert_eq(srv_args_parse(5, ok, &a), 0);
+	cr_assert_eq(srv_args_parse(5, ok, &fake_ops, NULL, &a), 0);
 	cr_assert_eq(a.ctl_fd, 5);
 	cr_assert_eq(a.level, SRV_LOG_DEBUG);
-	cr_assert_eq(srv_args_parse(3, nofd, &a), -EINVAL);
-	cr_assert_eq(srv_args_parse(5, badlvl, &a), -EINVAL);
-	cr_assert_eq(srv_args_parse(3, lowfd, &a), -EINVAL);
-	cr_assert_eq(srv_args_parse(3, junk, &a), -EINVAL);
-	cr_assert_eq(srv_args_parse(4, extra, &a), -EINVAL);
+	cr_assert_eq(a.seccomp, SRV_SECCOMP_ON, "on unless told otherwise");
+	cr_assert_eq(srv_args_parse(3, nofd, &fake_ops, NULL, &a), -EINVAL);
+	cr_assert_eq(srv_args_parse(5, badlvl, &fake_ops, NULL, &a), -EINVAL);
+	cr_assert_eq(srv_args_parse(3, lowfd, &fake_ops, NULL, &a), -EINVAL);
+	cr_assert_eq(srv_args_parse(3, junk, &fake_ops, NULL, &a), -EINVAL);
+	cr_assert_eq(srv_args_parse(4, extra, &fake_ops, NULL, &a), -EINVAL);
+}
+
+Test(srv_core, seccomp_mode_is_one_of_three_words)
+{
+	struct srv_args a;
+	char *dbg[] = {"x", "--seccomp", "debug", "--ctl-fd", "5"};
+	char *off[] = {"x", "--ctl-fd", "5", "--seccomp", "off"};
+	char *bad[] = {"x", "--ctl-fd", "5", "--seccomp", "maybe"};
+	char *none[] = {"x", "--ctl-fd", "5", "--seccomp"};
+
+	cr_assert_eq(srv_args_parse(5, dbg, &fake_ops, NULL, &a), 0);
+	cr_assert_eq(a.seccomp, SRV_SECCOMP_DEBUG);
+	cr_assert_eq(srv_args_parse(5, off, &fake_ops, NULL, &a), 0);
+	cr_assert_eq(a.seccomp, SRV_SECCOMP_OFF);
+	cr_assert_eq(srv_args_parse(5, bad, &fake_ops, NULL, &a), -EINVAL);
+	cr_assert_eq(srv_args_parse(4, none, &fake_ops, NULL, &a), -EINVAL);
+}
+
+static int opt_flag_seen;
+
+static int fake_option(void *dev, const char *flag, const char *v)
+{
+	(void)dev;
+	if (strcmp(flag, "--depth") || strcmp(v, "7"))
+		return -EINVAL;
+	opt_flag_seen++;
+	return 0;
+}
+
+Test(srv_core, a_device_takes_the_flags_the_core_does_not_know)
+{
+	struct srv_dev_ops ops = fake_ops;
+	struct srv_args a;
+	char *mine[] = {"x", "--depth", "7", "--ctl-fd", "5"};
+	char *other[] = {"x", "--ctl-fd", "5", "--width", "7"};
+
+	ops.option = fake_option;
+	cr_assert_eq(srv_args_parse(5, mine, &ops, NULL, &a), 0);
+	cr_assert_eq(opt_flag_seen, 1);
+	cr_assert_eq(srv_args_parse(5, other, &ops, NULL, &a), -EINVAL);
+	cr_assert_eq(opt_flag_seen, 1);
 }
