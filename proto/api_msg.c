@@ -16,6 +16,7 @@ API_SAME(API_VM_SHUTTING_DOWN, ISOVM__API__VM_STATE__VM_STATE_SHUTTING_DOWN);
 API_SAME(API_DEV_FAILED, ISOVM__API__DEVICE_STATE__DEVICE_STATE_FAILED);
 API_SAME(API_REQ_SHUTDOWN, ISOVM__API__REQUEST__REQ_SHUTDOWN);
 API_SAME(API_REQ_TRACE, ISOVM__API__REQUEST__REQ_TRACE);
+API_SAME(API_REQ_ESCAPE, ISOVM__API__REQUEST__REQ_ESCAPE);
 API_SAME(API_REPLY_STATS, ISOVM__API__REPLY__REP_STATS);
 API_SAME(API_REPLY_TRACE, ISOVM__API__REPLY__REP_TRACE);
 
@@ -24,6 +25,7 @@ struct api_pb_req {
 	Isovm__Api__DeviceRef ref;
 	Isovm__Api__FaultRequest fault;
 	Isovm__Ctl__FaultSettings settings;
+	Isovm__Api__EscapeRequest escape;
 };
 
 struct api_pb_reply {
@@ -60,6 +62,12 @@ static void api_req_fill(struct api_pb_req *s, const struct api_req *req,
 		s->fault.settings = &s->settings;
 		m->fault = &s->fault;
 		break;
+	case API_REQ_ESCAPE:
+		isovm__api__escape_request__init(&s->escape);
+		s->escape.name = (char *)req->dev;
+		s->escape.attempt = req->escape;
+		m->escape = &s->escape;
+		break;
 	default:
 		isovm__api__empty__init(&s->empty);
 		m->status = &s->empty;
@@ -87,7 +95,7 @@ int api_req_encode(const struct api_req *req, uint8_t *buf, size_t cap)
 static int api_req_read(const Isovm__Api__Request *m, struct api_req *out)
 {
 	if (m->req_case < ISOVM__API__REQUEST__REQ_STATUS ||
-	    m->req_case > ISOVM__API__REQUEST__REQ_TRACE)
+	    m->req_case > ISOVM__API__REQUEST__REQ_ESCAPE)
 		return -EBADMSG;
 	out->type = (enum api_req_type)m->req_case;
 	switch (m->req_case) {
@@ -103,6 +111,10 @@ static int api_req_read(const Isovm__Api__Request *m, struct api_req *out)
 		if (ctl_pb_copy_str(out->dev, sizeof(out->dev), m->fault->name))
 			return -EINVAL;
 		return ctl_pb_fault_read(m->fault->settings, &out->fault);
+	case ISOVM__API__REQUEST__REQ_ESCAPE:
+		out->escape = m->escape->attempt;
+		return ctl_pb_copy_str(out->dev, sizeof(out->dev),
+				       m->escape->name);
 	default:
 		return 0;
 	}

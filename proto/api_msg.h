@@ -29,7 +29,8 @@ enum api_req_type {
 	API_REQ_RESUME,
 	API_REQ_SHUTDOWN,
 	API_REQ_TRACE,		/* dev: then API_REPLY_TRACE until it goes */
-	API_REQ_TYPE_MAX = API_REQ_TRACE,
+	API_REQ_ESCAPE,		/* dev, escape (test only) */
+	API_REQ_TYPE_MAX = API_REQ_ESCAPE,
 };
 
 /* dev is set (and must be a valid name) exactly for the types marked dev. */
@@ -37,6 +38,7 @@ struct api_req {
 	enum api_req_type type;
 	char dev[API_NAME_MAX + 1];
 	struct ctl_fault fault;	/* API_REQ_FAULT only */
+	uint32_t escape;	/* API_REQ_ESCAPE only: 1..CTL_ESCAPE_MAX */
 };
 
 enum api_reply_type {

@@ -10,7 +10,7 @@ static bool api_req_has_dev(enum api_req_type type)
 {
 	return type == API_REQ_STATS || type == API_REQ_RESTART ||
 	       type == API_REQ_KILL || type == API_REQ_FAULT ||
-	       type == API_REQ_TRACE;
+	       type == API_REQ_TRACE || type == API_REQ_ESCAPE;
 }
 
 /* Canonical: no name where none applies, no fault outside API_REQ_FAULT. */
@@ -26,6 +26,9 @@ int api_req_validate(const struct api_req *req)
 	} else if (strnlen(req->dev, sizeof(req->dev)) != 0) {
 		return -EINVAL;
 	}
+	if ((req->type == API_REQ_ESCAPE) !=
+	    (req->escape >= 1 && req->escape <= CTL_ESCAPE_MAX))
+		return -EINVAL;
 	if (req->type == API_REQ_FAULT)
 		return ctl_fault_validate(&req->fault);
 	return memcmp(&req->fault, &no_fault, sizeof(no_fault)) ? -EINVAL : 0;
@@ -124,6 +127,7 @@ const char *api_req_name(enum api_req_type type)
 		[API_REQ_KILL] = "kill",	[API_REQ_FAULT] = "fault",
 		[API_REQ_PAUSE] = "pause",	[API_REQ_RESUME] = "resume",
 		[API_REQ_SHUTDOWN] = "shutdown", [API_REQ_TRACE] = "trace",
+		[API_REQ_ESCAPE] = "escape",
 	};
 
 	return ctl_table_name(names, sizeof(names) / sizeof(names[0]), type);

@@ -32,7 +32,7 @@ ALLOWED = {
     "front/*": [".", "core", "platform", "config", "vm", "virtio",
                 "supervisor", "front", "ipc", "proto"],
     "api": [".", "core", "vm", "virtio", "supervisor", "ipc", "proto"],
-    "isovmctl": [".", "config", "ipc", "proto"],
+    "isovmctl": [".", "config", "ipc", "proto", "sandbox"],
 }
 MAIN = "vcpu/main.c"
 

@@ -215,6 +215,11 @@ static void api_dev_call(struct api_server *a, const struct api_req *q,
 	case API_REQ_FAULT:
 		ret = supervisor_fault(d->sup, &q->fault);
 		break;
+	case API_REQ_ESCAPE:
+		log_warn("%s: escape attempt %u asked through the API (a test)",
+			 d->name, q->escape);
+		ret = supervisor_escape(d->sup, q->escape);
+		break;
 	default:
 		ret = -EINVAL;
 		break;
@@ -271,6 +276,7 @@ static void api_handle(struct api_server *a, const struct api_req *q,
 	case API_REQ_RESTART:
 	case API_REQ_KILL:
 	case API_REQ_FAULT:
+	case API_REQ_ESCAPE:
 		api_dev_call(a, q, r);
 		break;
 	case API_REQ_PAUSE:

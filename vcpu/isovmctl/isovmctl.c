@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ipc/api_channel.h"
+#include "sandbox/escape.h"
 #include "vcpu/config/server_cfg.h"
 
 #define CTL_EXIT_REFUSED 1
@@ -40,6 +41,12 @@ static const char ctl_usage[] =
 	"                     length -> file offset, syscall, status, latency)\n"
 	"                     and every virtqueue rule its driver breaks, until\n"
 	"                     interrupted or --count N of them\n"
+	"  escape DEV WHAT    test only: DEV's server tries to break out of\n"
+	"                     its sandbox (WHAT: open-passwd, socket-inet,\n"
+	"                     connect-unix, execve, ptrace, mount, unshare,\n"
+	"                     keyctl, bpf, io-uring, userfaultfd, perf-event,\n"
+	"                     kill-parent, write-foreign-fd); the VMM logs\n"
+	"                     how it was stopped\n"
 	"exit status: 0 done, 1 refused by the VMM, 2 bad arguments, 3 no VMM\n";
 
 static int ctl_bad(const char *fmt, const char *what)
@@ -68,6 +75,7 @@ static int ctl_request(int argc, char **argv, struct api_req *q)
 		{"resume", API_REQ_RESUME, false},
 		{"shutdown", API_REQ_SHUTDOWN, false},
 		{"trace", API_REQ_TRACE, true},
+		{"escape", API_REQ_ESCAPE, true},
 	};
 	struct server_fault sf;
 	char err[256];
@@ -82,13 +90,18 @@ static int ctl_request(int argc, char **argv, struct api_req *q)
 	if (i == sizeof(cmds) / sizeof(*cmds))
 		return ctl_bad("unknown command '%s'", argv[0]);
 	q->type = cmds[i].type;
-	if (argc != 1 + cmds[i].dev + (q->type == API_REQ_FAULT))
+	if (argc != 1 + cmds[i].dev +
+			    (q->type == API_REQ_FAULT || q->type == API_REQ_ESCAPE))
 		return ctl_bad("wrong number of words for '%s'", argv[0]);
 	if (!cmds[i].dev)
 		return 0;
 	if (strlen(argv[1]) > API_NAME_MAX)
 		return ctl_bad("no device '%s'", argv[1]);
 	snprintf(q->dev, sizeof(q->dev), "%s", argv[1]);
+	if (q->type == API_REQ_ESCAPE) {
+		q->escape = sandbox_escape_parse(argv[2]);
+		return q->escape ? 0 : ctl_bad("no escape attempt '%s'", argv[2]);
+	}
 	if (q->type != API_REQ_FAULT)
 		return 0;
 	if (!strcmp(argv[2], "clear")) {

@@ -19,6 +19,7 @@
 #include "proto/proto_version.h"
 #include "vcpu/clock.h"
 #include "vcpu/log.h"
+#include "sandbox/escape.h"
 #include "vcpu/supervisor/spawner.h"
 #include "vcpu/supervisor/supervisor.h"
 
@@ -426,6 +427,8 @@ static void supervisor_drop_server(struct supervisor *s)
 
 static void supervisor_pid_event(int fd, void *arg);
 static void supervisor_ctl_event(int fd, void *arg);
+static void supervisor_on_escape_result(struct supervisor *s,
+					const struct ctl_msg *m);
 
 static int supervisor_watch_server(struct supervisor *s)
 {
@@ -813,6 +816,10 @@ static void supervisor_ctl_event(int fd, void *arg)
 	if (ret == 0 && m.type == CTL_STATS_REPLY &&
 	    supervisor_stats_late(s, m.seq))
 		return;
+	if (ret == 0 && m.type == CTL_ESCAPE_RESULT) {
+		supervisor_on_escape_result(s, &m);
+		return;
+	}
 	if (ret == 0 && m.type == CTL_ERROR) {
 		if (supervisor_on_error(s, &m))
 			return;
@@ -919,6 +926,33 @@ int supervisor_fault(struct supervisor *s, const struct ctl_fault *f)
 		return -ESRCH;
 	m.u.fault = *f;
 	return ctl_send(s->ctl_fd, &m, NULL, 0);
+}
+
+int supervisor_escape(struct supervisor *s, unsigned n)
+{
+	struct ctl_msg m = {.type = CTL_ESCAPE};
+
+	if (s->state != SUPERVISOR_RUNNING || !atomic_load(&s->alive))
+		return -ESRCH;
+	m.u.escape.attempt = n;
+	return ctl_send(s->ctl_fd, &m, NULL, 0);
+}
+
+/* The server lived through an escape attempt: say how it was stopped. */
+static void supervisor_on_escape_result(struct supervisor *s,
+					const struct ctl_msg *m)
+{
+	const struct ctl_escape_result *r = &m->u.escape_result;
+	const char *name = sandbox_escape_name(r->attempt);
+
+	if (!r->error)
+		log_error("%s server (pid %d): escape attempt %s SUCCEEDED: "
+			  "its sandbox is broken",
+			  s->dev, (int)s->pid, name ? name : "?");
+	else
+		log_warn("%s server (pid %d): escape attempt %s denied: %s",
+			 s->dev, (int)s->pid, name ? name : "?",
+			 strerror((int)r->error));
 }
 
 void supervisor_record_line(const struct supervisor *s, const char *name,

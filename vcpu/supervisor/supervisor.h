@@ -218,6 +218,11 @@ int supervisor_sigkill(struct supervisor *s);
  * -ESRCH (none running) or an error of ctl_send(). */
 int supervisor_fault(struct supervisor *s, const struct ctl_fault *f);
 
+/* I/O thread (the API), test only: ask the running server to try escape
+ * attempt n (sandbox/escape.h); what came of it is logged when its answer
+ * comes, or its death is. 0, -ESRCH or an error of ctl_send(). */
+int supervisor_escape(struct supervisor *s, unsigned n);
+
 /*
  * One line for the stats: "NAME server: deaths=N restarts=N replayed=N
  * restart_ms=LAST/MAX last_cause=..." (plus " failed" once given up).
