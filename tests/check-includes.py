@@ -22,7 +22,7 @@ import sys
 ALLOWED = {
     ".": [],
     "config": [".", "proto"],
-    "core": [".", "abi"],
+    "core": [".", "abi", "sandbox"],
     "boot": [".", "core", "abi"],
     "platform": [".", "core", "abi"],
     "vm": [".", "core", "boot", "platform", "config", "abi"],
@@ -41,6 +41,7 @@ OUTSIDE = {
     "abi": "guest-drivers/abi/",
     "ipc": "ipc/",
     "proto": "proto/",
+    "sandbox": "sandbox/",
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]*)"')
