@@ -15,6 +15,7 @@
 #ifndef ISOVM_SANDBOX_POLICY_VMM_H
 #define ISOVM_SANDBOX_POLICY_VMM_H
 
+#include <fcntl.h>
 #include <linux/kvm.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -36,8 +37,29 @@
 
 // clang-format off
 
+/*
+ * Sanitizer builds (ISOVM_SANITIZE, for tests) only: the ASan runtime's own
+ * calls, at thread start and exit and when it reads its memory map.
+ */
+#ifdef ISOVM_SANITIZE
+#define SANDBOX_VMM_SANITIZER_ROWS \
+	SB_ALLOW(sigaltstack, "sanitizer: its signal stack"), \
+	SB_ALLOW(gettid, "sanitizer: its thread registry"), \
+	SB_ALLOW(sched_getaffinity, \
+		 "sanitizer: a new thread's stack (pthread_getattr_np)"), \
+	SB_ALLOW_EQ(madvise, 2, MADV_NOHUGEPAGE, \
+		    "sanitizer: the shadow of a new thread's stack"), \
+	SB_ALLOW_EQ(madvise, 2, MADV_DONTDUMP, \
+		    "sanitizer: the shadow of a new thread's stack"), \
+	SB_ALLOW_MASKED(open, 1, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY, \
+			"sanitizer: /proc/self/maps, read-only"),
+#else
+#define SANDBOX_VMM_SANITIZER_ROWS
+#endif
+
 /* Every thread of the VMM. */
 #define SANDBOX_VMM_COMMON_ROWS \
+	SANDBOX_VMM_SANITIZER_ROWS \
 	SB_ALLOW(futex, "locks and condition variables"), \
 	SB_ALLOW(write, "log lines on stderr; eventfd and pipe wake-ups"), \
 	SB_ALLOW(clock_gettime, \
