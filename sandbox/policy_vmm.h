@@ -66,7 +66,9 @@
 		 "clocks, where the vDSO cannot read the host's clock source"), \
 	SB_ALLOW(gettimeofday, "libevent's clock, the same fallback"), \
 	SB_ALLOW(time, "the CMOS clock, the same fallback"), \
-	SB_ALLOW(rt_sigreturn, "return from the vCPU kick handler"), \
+	SB_ALLOW(rt_sigreturn, \
+		 "return from a signal handler (the vCPU kick; --sandbox-debug's " \
+		 "SIGSYS)"), \
 	SB_ALLOW(rt_sigprocmask, \
 		 "glibc masks signals at thread start and exit and in " \
 		 "pthread_kill"), \

@@ -66,7 +66,7 @@ static const struct sandbox_syscall policy_vmm_main_rows[] = {
 	SB_ALLOW(getpid, "pthread_kill names the process"),
 	SB_ALLOW_EQ(tgkill, 2, SIGUSR1, "kick the vCPUs out of KVM_RUN"),
 	SB_ALLOW(epoll_ctl, "watches removed at exit"),
-	/* The end. */
+	/* The end; sendmsg (shutdown, statistics) is in the vCPU layer. */
 	SB_ALLOW_EQ(recvmsg, 2, SB_RECVMSG_FLAGS,
 		    "the servers' statistics (debug level)"),
 	SB_ALLOW_EQ(pidfd_send_signal, 1, SIGKILL,
