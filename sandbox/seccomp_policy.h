@@ -86,6 +86,7 @@ extern const struct sandbox_policy sandbox_policy_console;
 /* The VMM itself, once it is set up. */
 extern const struct sandbox_policy sandbox_policy_vcpu;
 extern const struct sandbox_policy sandbox_policy_iothread;
+extern const struct sandbox_policy sandbox_policy_vmm_main;
 
 /*
  * Load policy p. all_threads: for every thread of the process (TSYNC),

@@ -22,7 +22,7 @@ import sys
 ALLOWED = {
     ".": [],
     "config": [".", "proto"],
-    "core": [".", "abi"],
+    "core": [".", "abi", "sandbox"],
     "boot": [".", "core", "abi"],
     "platform": [".", "core", "abi"],
     "vm": [".", "core", "boot", "platform", "config", "abi"],

@@ -13,6 +13,7 @@
 #include "vcpu/api/api_server.h"
 #include "vcpu/boot/boot.h"
 #include "vcpu/config/args.h"
+#include "vcpu/core/confine.h"
 #include "vcpu/core/iothread.h"
 #include "vcpu/core/kvm.h"
 #include "vcpu/core/memory.h"
@@ -241,10 +242,36 @@ static int main_devices(struct vm *vm, struct iothread *io,
 		return -1;
 	}
 	if (iothread_start(io)) {
-		log_error("cannot start the I/O thread");
+		log_error("cannot start the I/O thread: %s", io->start_err);
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * --sandbox: the VMM's threads confine themselves once set up (confine.h);
+ * said before any thread exists.
+ */
+static void main_confine_init(const struct server_cfg *c)
+{
+	static const enum confine_mode modes[] = {
+		[SERVER_SANDBOX_ON] = CONFINE_ON,
+		[SERVER_SANDBOX_RELAXED] = CONFINE_RELAXED,
+		[SERVER_SANDBOX_OFF] = CONFINE_OFF,
+	};
+
+	confine_init(modes[c->sandbox], c->sandbox_debug);
+}
+
+/* The main thread, once the devices run and before the first boot. */
+static int main_confine(void)
+{
+	char err[512];
+
+	if (!confine_thread(CONFINE_MAIN, "main thread", err, sizeof(err)))
+		return 0;
+	log_error("%s", err);
+	return -1;
 }
 
 int main(int argc, char **argv)
@@ -269,6 +296,7 @@ int main(int argc, char **argv)
 		status = main_check_boot(&cfg);
 	if (status >= 0)
 		return status;
+	main_confine_init(&cfg.servers);
 	/* Images are opened, checked and locked before anything is created. */
 	if (disk_set_open(&cfg.disks, err, sizeof(err))) {
 		log_error("%s", err);
@@ -319,7 +347,8 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		goto out_stop_devices;
 	}
-	if (main_devices(&vm, &io, &fc, &con, blk, &cfg, &api) == 0)
+	if (main_devices(&vm, &io, &fc, &con, blk, &cfg, &api) == 0 &&
+	    main_confine() == 0)
 		status = vm_run(&vm, sig_fd);
 	/* Guest output still queued reaches the server before it stops. */
 	front_console_drain(&fc);

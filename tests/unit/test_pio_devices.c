@@ -1,8 +1,12 @@
 /* test_pio_devices.c: isovm port, port A reset, CMOS, quiet legacy ports. */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "guest-drivers/abi/isovm_abi.h"
+#include "vcpu/core/confine.h"
 #include "vcpu/platform/pio_devices.h"
 
 static struct io_bus bus;
@@ -95,6 +99,27 @@ Test(pio_devices, cmos_clock_reads_bcd_and_reports_no_update_in_progress)
 	out8(0x70, 0x20);
 	out8(0x71, 0x5a);
 	cr_assert_eq(in8(0x71), 0x5a, "CMOS RAM keeps a byte");
+}
+
+/* The guest's first RTC read comes on a vCPU thread under its filter. */
+Test(pio_devices, cmos_clock_reads_under_a_vcpu_seccomp_filter)
+{
+	char err[512];
+	int status;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		confine_init(CONFINE_ON, false);
+		if (confine_thread(CONFINE_VCPU, "vcpu0", err, sizeof(err)))
+			_exit(2);
+		out8(0x70, 0x00);
+		_exit(in8(0x71) < 0x60 ? 0 : 3);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(!WIFSIGNALED(status), "killed by signal %d",
+		  WTERMSIG(status));
+	cr_assert_eq(WEXITSTATUS(status), 0);
 }
 
 Test(pio_devices, absent_legacy_ports_read_as_all_ones_quietly)

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vcpu/core/confine.h"
 #include "vcpu/core/iothread.h"
+#include "vcpu/log.h"
 
 /* libevent keeps one argument per callback: the fn and its arg, packed. */
 struct iothread_watch {
@@ -43,16 +45,38 @@ static void *iothread_main(void *arg)
 {
 	struct iothread *io = arg;
 
+	/* Before the loop turns: every callback runs confined. */
+	io->start_ret = confine_thread(CONFINE_IOTHREAD, "I/O thread",
+				       io->start_err, sizeof(io->start_err));
+	sem_post(&io->confined);
+	if (io->start_ret)
+		return NULL;
 	event_base_loop(io->base, EVLOOP_NO_EXIT_ON_EMPTY);
 	return NULL;
 }
 
 int iothread_start(struct iothread *io)
 {
-	int ret = pthread_create(&io->thread, NULL, iothread_main, io);
+	int ret;
 
-	if (ret)
-		return -ret;
+	io->start_ret = 0;
+	io->start_err[0] = '\0';
+	if (sem_init(&io->confined, 0, 0) < 0)
+		return errf(io->start_err, sizeof(io->start_err), -errno,
+			    "%s", strerror(errno));
+	ret = pthread_create(&io->thread, NULL, iothread_main, io);
+	if (ret) {
+		sem_destroy(&io->confined);
+		return errf(io->start_err, sizeof(io->start_err), -ret, "%s",
+			    strerror(ret));
+	}
+	while (sem_wait(&io->confined) < 0 && errno == EINTR)
+		;
+	sem_destroy(&io->confined);
+	if (io->start_ret) {
+		pthread_join(io->thread, NULL);
+		return io->start_ret;
+	}
 	io->started = true;
 	return 0;
 }

@@ -6,6 +6,7 @@
 #define ISOVM_IOTHREAD_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdbool.h>
 
 struct event;
@@ -16,6 +17,10 @@ struct iothread {
 		*base; /* owned; events may be added from any thread */
 	pthread_t thread;
 	bool started;
+	/* iothread_start(): the new thread's confinement, then its loop. */
+	sem_t confined;
+	int start_ret;
+	char start_err[320]; /* why iothread_start() failed */
 };
 
 typedef void (*iothread_fd_fn)(int fd, void *arg);
@@ -24,7 +29,11 @@ typedef void (*iothread_fn)(void *arg);
 /* Creates the event base (libevent made thread-safe first). 0 or -errno. */
 int iothread_init(struct iothread *io);
 
-/* Runs the loop on a new thread until iothread_stop(). 0 or -errno. */
+/*
+ * Runs the loop on a new thread until iothread_stop(). The thread loads its
+ * seccomp filter first (confine.h), and iothread_start() waits for that:
+ * 0, or -errno with one line in io->start_err (no thread left running).
+ */
 int iothread_start(struct iothread *io);
 
 /*

@@ -184,6 +184,12 @@ int pio_devices_register(struct pio_devices *d, struct io_bus *bus,
 	d->opaque = opaque;
 	d->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(1000, 5);
 	pthread_mutex_init(&d->cmos_lock, NULL);
+	/*
+	 * glibc's gmtime_r() reads the time zone (/etc/localtime) on its first
+	 * call: have that happen now, at set-up, and not at the guest's first
+	 * RTC read on a vCPU thread, whose seccomp filter opens no file.
+	 */
+	tzset();
 
 	ret = io_bus_register(bus, ISOVM_PORT, 4, &pio_isovm_ops, d, "isovm");
 	if (!ret)

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "vcpu/core/confine.h"
 #include "vcpu/log.h"
 #include "vcpu/vm/fault.h"
 #include "vcpu/vm/selfstat.h"
@@ -173,10 +174,28 @@ static bool vcpu_should_run(const struct vcpu *v)
 	       atomic_load(&v->vm->outcome) == VM_OUTCOME_NONE;
 }
 
+/*
+ * Before the first KVM_RUN: the guest never runs on an unconfined thread.
+ * A filter that cannot be loaded (--sandbox on) ends the boot.
+ */
+static bool vcpu_confine(struct vcpu *v)
+{
+	char who[16], err[320];
+
+	snprintf(who, sizeof(who), "vcpu%u", v->id);
+	if (!confine_thread(CONFINE_VCPU, who, err, sizeof(err)))
+		return true;
+	log_error("%s", err);
+	vm_request_outcome(v->vm, VM_OUTCOME_ERROR, 0);
+	return false;
+}
+
 static void *vcpu_thread_main(void *arg)
 {
 	struct vcpu *v = arg;
 
+	if (!vcpu_confine(v))
+		return NULL;
 	selfstat_first_run();
 	while (vcpu_should_run(v)) {
 		if (atomic_load(&v->vm->pause_req)) {
