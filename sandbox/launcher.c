@@ -189,6 +189,20 @@ static int launcher_check(const struct launcher_req *q, ssize_t n)
 	return q->strings[0] == '/' ? 0 : -EINVAL;
 }
 
+/* The reply, with the server's pidfd when there is a server. */
+static void launcher_reply(const struct launcher_ctx *c,
+			   const struct launcher_reply *r)
+{
+	int pidfd = r->pid > 0 ? (int)syscall(SYS_pidfd_open, r->pid, 0) : -1;
+	int ret;
+
+	ret = fdpass_send(c->sock, r, sizeof(*r), &pidfd, pidfd >= 0 ? 1 : 0);
+	if (pidfd >= 0)
+		close(pidfd);
+	if (ret)
+		_exit(0);
+}
+
 static _Noreturn void launcher_main(struct launcher_ctx *c)
 {
 	static struct launcher_req q;
@@ -216,8 +230,7 @@ static _Noreturn void launcher_main(struct launcher_ctx *c)
 		}
 		for (unsigned i = 0; i < nfds; i++)
 			close(fds[i]);
-		if (send(c->sock, &r, sizeof(r), MSG_NOSIGNAL) < 0)
-			_exit(0);
+		launcher_reply(c, &r);
 	}
 }
 
@@ -230,6 +243,7 @@ int sandbox_launcher_start(struct sandbox_launcher *l, char *err,
 
 	l->sock = -1;
 	l->pid = 0;
+	l->pidfd = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
 		ret = -errno;
 		snprintf(err, errlen, "launcher: socketpair: %s",
@@ -273,6 +287,7 @@ int sandbox_launcher_start(struct sandbox_launcher *l, char *err,
 	}
 	close(sv[1]);
 	l->sock = sv[0];
+	l->pidfd = (int)syscall(SYS_pidfd_open, l->pid, 0);
 	pthread_mutex_init(&l->lock, NULL);
 	return 0;
 }
@@ -301,16 +316,31 @@ static int launcher_pack(struct launcher_req *q, const struct sandbox_spawn *sp)
 	return argc ? 0 : -EINVAL;
 }
 
+/* Reap a child by its pidfd (waitid(P_PIDFD): what a confined thread may). */
+static void launcher_reap(int pidfd)
+{
+	siginfo_t si;
+
+	if (pidfd < 0)
+		return;
+	while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR)
+		;
+	close(pidfd);
+}
+
 pid_t sandbox_launcher_spawn(struct sandbox_launcher *l,
-			     const struct sandbox_spawn *sp, char *warn,
-			     size_t warnlen, char *err, size_t errlen)
+			     const struct sandbox_spawn *sp, int *pidfd,
+			     char *warn, size_t warnlen, char *err,
+			     size_t errlen)
 {
 	static struct launcher_req q; /* under l->lock */
 	struct launcher_reply r;
-	int fds[2] = {sp->ctl_fd, sp->log_fd};
-	ssize_t n;
+	int fds[2] = {sp->ctl_fd, sp->log_fd}, rfd = -1;
+	unsigned nrfd = 0;
+	long n;
 	int ret;
 
+	*pidfd = -1;
 	if (warnlen)
 		warn[0] = '\0';
 	if (l->sock < 0) {
@@ -328,9 +358,11 @@ pid_t sandbox_launcher_spawn(struct sandbox_launcher *l,
 	ret = fdpass_send(l->sock, &q, sizeof(q), fds, 2);
 	if (!ret) {
 		do
-			n = recv(l->sock, &r, sizeof(r), 0);
-		while (n < 0 && errno == EINTR);
-		ret = n == (ssize_t)sizeof(r) ? 0 : n < 0 ? -errno : -EPIPE;
+			n = fdpass_recv(l->sock, &r, sizeof(r), &rfd, 1, &nrfd);
+		while (n == -EINTR);
+		ret = n == (long)sizeof(r) ? 0 : n < 0 ? (int)n : -EPIPE;
+		if (ret && nrfd)
+			close(rfd);
 	}
 	pthread_mutex_unlock(&l->lock);
 	if (ret) {
@@ -340,12 +372,16 @@ pid_t sandbox_launcher_spawn(struct sandbox_launcher *l,
 	r.text[sizeof(r.text) - 1] = '\0';
 	if (r.err) {
 		/* A child that failed a step is ours to reap. */
-		if (r.pid > 0)
-			waitpid(r.pid, NULL, 0);
+		launcher_reap(nrfd ? rfd : -1);
 		snprintf(err, errlen, "jail: %s", r.text);
 		return r.err;
 	}
+	if (!nrfd) {
+		snprintf(err, errlen, "launcher: no pidfd for the server");
+		return -EPROTO;
+	}
 	snprintf(warn, warnlen, "%s", r.text);
+	*pidfd = rfd;
 	return r.pid;
 }
 
@@ -355,8 +391,11 @@ void sandbox_launcher_stop(struct sandbox_launcher *l)
 		return;
 	close(l->sock);
 	l->sock = -1;
-	if (l->pid > 0)
+	if (l->pidfd >= 0)
+		launcher_reap(l->pidfd);
+	else if (l->pid > 0)
 		waitpid(l->pid, NULL, 0);
+	l->pidfd = -1;
 	l->pid = 0;
 	pthread_mutex_destroy(&l->lock);
 }

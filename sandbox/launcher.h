@@ -54,6 +54,7 @@ struct sandbox_spawn {
 struct sandbox_launcher {
 	int sock;	     /* our end; -1 when not started */
 	pid_t pid;	     /* the launcher */
+	int pidfd;	     /* ...to reap it without wait4 */
 	pthread_mutex_t lock; /* one request at a time */
 };
 
@@ -67,13 +68,16 @@ int sandbox_launcher_start(struct sandbox_launcher *l, char *err,
 
 /*
  * Any thread: start a server. Returns its pid (a child of this process:
- * reap it), or -errno with one line in err naming the step that failed;
- * a pid is returned only for a server that reached its exec. Skipped steps
- * (SANDBOX_RELAXED) are listed in warn ("" when none).
+ * reap it) and its pidfd in *pidfd (the launcher opens it, so that a
+ * confined caller needs neither pidfd_open nor a fallback), or -errno
+ * with one line in err naming the step that failed (a server that failed
+ * a step is reaped here). Skipped steps (SANDBOX_RELAXED) are listed in
+ * warn ("" when none).
  */
 pid_t sandbox_launcher_spawn(struct sandbox_launcher *l,
-			     const struct sandbox_spawn *sp, char *warn,
-			     size_t warnlen, char *err, size_t errlen);
+			     const struct sandbox_spawn *sp, int *pidfd,
+			     char *warn, size_t warnlen, char *err,
+			     size_t errlen);
 
 /* Close the socket (the launcher then exits) and reap the launcher. */
 void sandbox_launcher_stop(struct sandbox_launcher *l);

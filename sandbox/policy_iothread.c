@@ -2,8 +2,8 @@
  * policy_iothread.c: what the VMM's I/O thread may do once its loop runs:
  * ioeventfd kicks, server completions and control sockets, the API socket,
  * servers' deaths and restarts. It never creates a thread or a process:
- * servers are started by fork+exec outside it (today the supervisor's
- * spawner thread, which is not filtered; the launcher process next).
+ * a restarted server is cloned by the launcher process (sandbox/launcher.h),
+ * asked over a unix socket, which answers with the server's pidfd.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -47,13 +47,6 @@ static const struct sandbox_syscall policy_iothread_rows[] = {
 	SB_ALLOW_EQ(waitid, 0, P_PIDFD, "reap a dead server by its pidfd"),
 	SB_ALLOW(getpid, "HELLO names the VMM; pthread_kill"),
 	SB_ALLOW_EQ(tgkill, 2, SIGUSR1, "the API's pause kicks the vCPUs"),
-	/* Today's in-process start of a server (supervisor_spawn()); these
-	 * go with the launcher. */
-	SB_ALLOW(readlink, "/proc/self/exe: where isovm-<dev> lies"),
-	SB_ALLOW(access, "isovm-<dev> can be run"),
-	SB_ALLOW_EQ(kill, 1, SIGKILL,
-		    "a new server whose pidfd could not be opened"),
-	SB_ALLOW_EQ(wait4, 2, 0, "...which is then reaped"),
 };
 
 const struct sandbox_policy sandbox_policy_iothread =

@@ -22,7 +22,7 @@ int spawner_init(char *err, size_t errlen)
 	return ret;
 }
 
-pid_t spawner_spawn(const struct sandbox_spawn *sp, char *warn,
+pid_t spawner_spawn(const struct sandbox_spawn *sp, int *pidfd, char *warn,
 		    size_t warnlen, char *err, size_t errlen)
 {
 	int ret = spawner_init(err, errlen);
@@ -30,8 +30,8 @@ pid_t spawner_spawn(const struct sandbox_spawn *sp, char *warn,
 	if (ret)
 		return ret;
 	/* The launcher serializes requests itself. */
-	return sandbox_launcher_spawn(&spawner_launcher, sp, warn, warnlen,
-				      err, errlen);
+	return sandbox_launcher_spawn(&spawner_launcher, sp, pidfd, warn,
+				      warnlen, err, errlen);
 }
 
 void spawner_fini(void)

@@ -23,7 +23,7 @@ int spawner_init(char *err, size_t errlen);
  * use when spawner_init() was not called: unit tests). Its pid, or -errno
  * with one line in err; warn lists skipped jail steps.
  */
-pid_t spawner_spawn(const struct sandbox_spawn *sp, char *warn,
+pid_t spawner_spawn(const struct sandbox_spawn *sp, int *pidfd, char *warn,
 		    size_t warnlen, char *err, size_t errlen);
 
 /* Stop the launcher (at exit; the servers are already stopped). */

@@ -64,14 +64,13 @@ static int supervisor_spawn(struct supervisor *s,
 			    const struct supervisor_spec *spec, char *err,
 			    size_t errlen)
 {
-	char path[PATH_MAX], name[32], warn[SANDBOX_TEXT_MAX];
-	char why[SANDBOX_TEXT_MAX];
-	int sv[2], ret, lvl = spec->log_level;
+	char name[32], warn[SANDBOX_TEXT_MAX], why[SANDBOX_TEXT_MAX];
+	int sv[2], ret, lvl = spec->log_level, pidfd;
 	const char *argv[] = {name,	   "--ctl-fd",	"3",
 			      "--log-level", NULL,	"--seccomp",
 			      supervisor_seccomp_arg(&spec->policy), NULL};
 	struct sandbox_spawn sp = {
-		.path = path,
+		.path = s->path,
 		.argv = argv,
 		.log_fd = s->log.wr,
 		.mode = spec->policy.sandbox,
@@ -79,13 +78,21 @@ static int supervisor_spawn(struct supervisor *s,
 	};
 	pid_t pid;
 
-	ret = supervisor_path(spec, path, sizeof(path));
-	if (ret)
-		return errf(err, errlen, ret, "cannot find isovm-%s: %s",
-			    spec->dev, strerror(-ret));
-	if (access(path, X_OK))
-		return errf(err, errlen, -errno, "cannot run %s: %s", path,
-			    strerror(errno));
+	/* Once, at start: a restart (on a confined thread) reuses it. */
+	if (!s->path[0]) {
+		ret = supervisor_path(spec, s->path, sizeof(s->path));
+		if (ret)
+			return errf(err, errlen, ret,
+				    "cannot find isovm-%s: %s", spec->dev,
+				    strerror(-ret));
+		if (access(s->path, X_OK)) {
+			ret = -errno;
+			errf(err, errlen, ret, "cannot run %s: %s", s->path,
+			     strerror(-ret));
+			s->path[0] = '\0';
+			return ret;
+		}
+	}
 	snprintf(name, sizeof(name), "isovm-%s", spec->dev);
 	if (lvl < 0 || lvl > 3)
 		lvl = 1;
@@ -106,7 +113,7 @@ static int supervisor_spawn(struct supervisor *s,
 			    strerror(-ret));
 	}
 	sp.ctl_fd = sv[1];
-	pid = spawner_spawn(&sp, warn, sizeof(warn), why, sizeof(why));
+	pid = spawner_spawn(&sp, &pidfd, warn, sizeof(warn), why, sizeof(why));
 	close(sv[1]);
 	if (pid < 0) {
 		close(sv[0]);
@@ -119,14 +126,7 @@ static int supervisor_spawn(struct supervisor *s,
 	}
 	s->pid = pid;
 	s->ctl_fd = sv[0];
-	s->pidfd = pidfd_open(pid, 0);
-	if (s->pidfd < 0) {
-		ret = -errno;
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		s->pid = 0;
-		return errf(err, errlen, ret, "pidfd_open: %s", strerror(-ret));
-	}
+	s->pidfd = pidfd;
 	atomic_store(&s->alive, true);
 	return 0;
 }

@@ -14,6 +14,7 @@
 #ifndef ISOVM_SUPERVISOR_H
 #define ISOVM_SUPERVISOR_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -139,6 +140,7 @@ struct supervisor {
 	struct event *ev_cq, *ev_pid, *ev_ctl;
 	struct server_log log; /* every server's stderr */
 	bool jail_warned;      /* the relaxed sandbox's warning was given */
+	char path[PATH_MAX];   /* isovm-<dev>, found once at start */
 	const struct supervisor_ops *ops;
 	void *opaque;
 	atomic_bool alive;
