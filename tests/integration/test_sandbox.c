@@ -17,6 +17,7 @@
 
 #include "guest-drivers/abi/isovm_abi.h"
 #include "tests/integration/blk_image.h"
+#include "sandbox/escape.h"
 #include "tests/integration/harness.h"
 
 #define SB_TIMEOUT_MS  120000
@@ -186,6 +187,9 @@ static void sb_run(struct vmrun *r, const char *cmdline, const char *sandbox,
 			"info",
 			"--sandbox",
 			(char *)sandbox,
+			/* The escape test kills servers 28 times. */
+			"--restart-limit",
+			"1000",
 			NULL};
 
 	harness_need_kvm();
@@ -202,7 +206,7 @@ static void sb_assert_passed(struct vmrun *r, const char *test)
 	cr_assert_eq(r->status, ISOVM_EXIT_POWEROFF, "exit status %d",
 		     r->status);
 	cr_assert_not_null(strstr(r->out, want), "no '%s'", want);
-	cr_assert_eq(vmrun_count(r, "refused system call"), 0);
+	cr_assert_eq(vmrun_count(r, "seccomp: "), 0);
 }
 
 Test(sandbox, every_thread_is_filtered_while_the_guest_uses_its_disk)
@@ -348,5 +352,141 @@ Test(sandbox, the_api_kills_and_restarts_a_server_under_the_filters)
 			   "%s", c[SB_AFTER_RESTART].text);
 	cr_assert_eq(vmrun_count(&r, "blk0 server restarted"), 2);
 	sb_assert_confined(&a.threads, 4);
+	vmrun_free(&r);
+}
+
+/*
+ * Escapes: once the guest runs its verifying disk load, each server is
+ * asked (isovmctl escape, test only) to try every attempt of
+ * sandbox/escape.h, one at a time: each must kill it with SIGSYS (then it
+ * is restarted) or be denied; the VMM logs which. A hook step: it never
+ * waits for the VMM's output, it looks again 50 ms later.
+ */
+enum sb_outcome { SB_PENDING, SB_DIED, SB_DENIED, SB_NO_ANSWER };
+
+static const char *const sb_esc_dev[] = {"blk0", "console"};
+#define SB_ESC_DEVS 2
+#define SB_ESC_WAIT 10.0 /* seconds for a death and restart, or a denial */
+
+struct sb_esc {
+	unsigned dev, attempt; /* the one under way; dev == SB_ESC_DEVS: done */
+	bool sent;
+	double sent_at;
+	unsigned restarted, denied; /* lines before it was sent */
+	enum sb_outcome out[SB_ESC_DEVS][SANDBOX_ESCAPE_END];
+	int ctl_status[SB_ESC_DEVS][SANDBOX_ESCAPE_END];
+};
+
+/* Lines of hay that start with "DEV server" and hold what. */
+static unsigned sb_count(const char *hay, const char *dev, const char *what)
+{
+	char head[48];
+	unsigned n = 0;
+
+	snprintf(head, sizeof(head), "%s server", dev);
+	for (const char *l = hay; l && *l;) {
+		const char *end = strchr(l, '\n');
+		size_t len = end ? (size_t)(end - l) : strlen(l);
+		const char *p = strstr(l, head);
+
+		/* After the "isovm: " prefix, within this line. */
+		if (p && (size_t)(p - l) < len && (p == l || p[-1] == ' ')) {
+			const char *w = strstr(p, what);
+
+			n += w && (size_t)(w - l) < len;
+		}
+		l = end ? end + 1 : NULL;
+	}
+	return n;
+}
+
+static void sb_esc_hook(struct vmrun *r, void *arg)
+{
+	struct sb_esc *e = arg;
+	const char *dev;
+	unsigned restarted, denied;
+
+	if (e->dev >= SB_ESC_DEVS || !strstr(r->out, "isovm-testguest: boot=0"))
+		return;
+	if (!e->attempt)
+		e->attempt = 1;
+	dev = sb_esc_dev[e->dev];
+	restarted = sb_count(r->err, dev, "restarted (pid");
+	denied = sb_count(r->err, dev, "escape attempt");
+	if (!e->sent) {
+		struct sb_ctl o;
+		char args[96];
+
+		e->restarted = restarted;
+		e->denied = denied;
+		snprintf(args, sizeof(args), "escape %s %s", dev,
+			 sandbox_escape_name(e->attempt));
+		sb_ctl(&o, args);
+		e->ctl_status[e->dev][e->attempt] = o.status;
+		e->sent = true;
+		e->sent_at = sb_now();
+		return;
+	}
+	if (restarted > e->restarted)
+		e->out[e->dev][e->attempt] = SB_DIED;
+	else if (denied > e->denied)
+		e->out[e->dev][e->attempt] = SB_DENIED;
+	else if (sb_now() - e->sent_at > SB_ESC_WAIT)
+		e->out[e->dev][e->attempt] = SB_NO_ANSWER;
+	else
+		return;
+	e->sent = false;
+	if (++e->attempt == SANDBOX_ESCAPE_END) {
+		e->attempt = 1;
+		e->dev++;
+	}
+}
+
+Test(sandbox, every_escape_is_killed_or_denied_and_the_guest_runs_on,
+     .timeout = 240)
+{
+	static struct sb_esc e;
+	struct vmrun_opts o = {.hook = sb_esc_hook, .arg = &e};
+	unsigned died[SB_ESC_DEVS] = {0};
+	char want[128];
+	struct vmrun r;
+
+	sb_run(&r, "test=blk-verify blk-verify.secs=20", "on", &o);
+	sb_assert_passed(&r, "blk-verify");
+	cr_assert_eq(e.dev, SB_ESC_DEVS, "the guest ended before the attempts");
+	for (unsigned d = 0; d < SB_ESC_DEVS; d++) {
+		for (unsigned a = 1; a < SANDBOX_ESCAPE_END; a++) {
+			const char *name = sandbox_escape_name(a);
+
+			cr_expect_eq(e.ctl_status[d][a], 0,
+				     "isovmctl escape %s %s failed",
+				     sb_esc_dev[d], name);
+			cr_expect(e.out[d][a] == SB_DIED ||
+					  e.out[d][a] == SB_DENIED,
+				  "%s: %s neither killed nor denied",
+				  sb_esc_dev[d], name);
+			died[d] += e.out[d][a] == SB_DIED;
+			if (e.out[d][a] == SB_DENIED) {
+				snprintf(want, sizeof(want),
+					 "escape attempt %s denied: ", name);
+				cr_expect_gt(vmrun_count(&r, want), 0,
+					     "%s: no line '%s'", sb_esc_dev[d],
+					     want);
+			}
+		}
+		/* Every death was the filter's, and the log says so. */
+		cr_expect_eq(sb_count(r.err, sb_esc_dev[d],
+				      "died: killed by signal 31 (SIGSYS: a "
+				      "call its seccomp filter refuses)"),
+			     died[d], "%s: %u deaths by the filter logged",
+			     sb_esc_dev[d], died[d]);
+		cr_expect_eq(sb_count(r.err, sb_esc_dev[d], "died"), died[d],
+			     "%s: deaths other than the attempts'",
+			     sb_esc_dev[d]);
+		cr_expect_gt(died[d], 0, "%s: no attempt killed it",
+			     sb_esc_dev[d]);
+	}
+	cr_expect_eq(vmrun_count(&r, "SUCCEEDED"), 0);
+	cr_expect_eq(vmrun_count(&r, "NEEDS_RESET"), 0);
 	vmrun_free(&r);
 }
