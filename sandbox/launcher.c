@@ -105,7 +105,7 @@ static void launcher_spawn_one(const struct launcher_ctx *c,
 	bin_fd = launcher_raise_fd(open(path, O_RDONLY | O_CLOEXEC));
 	if (bin_fd < 0) {
 		r->err = -errno;
-		snprintf(r->text, sizeof(r->text), "cannot open %s: %s", path,
+		snprintf(r->text, sizeof(r->text), "cannot open %.300s: %s", path,
 			 strerror(errno));
 		return;
 	}
