@@ -40,7 +40,6 @@ static const struct sandbox_syscall policy_iothread_rows[] = {
 		    "restart, on the data plane's pipes"),
 	SB_ALLOW_EQ(fcntl, 1, F_GETFD, "FD_CLOEXEC of a passed fd"),
 	SB_ALLOW_EQ(fcntl, 1, F_SETFD, "FD_CLOEXEC of a passed fd"),
-	SB_ALLOW_EQ(pidfd_open, 1, 0, "a restarted server's pidfd"),
 	SB_ALLOW_EQ(pidfd_send_signal, 1, SIGKILL,
 		    "kill a server (API kill or restart, protocol breach, "
 		    "watchdog)"),

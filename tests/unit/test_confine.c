@@ -207,7 +207,11 @@ static int do_clone3(void)
 	return r < 0 && errno == ENOSYS ? CHILD_OK : CHILD_WRONG;
 }
 
-/* The I/O thread's restart path: socket, pipe, fds over it, pidfd. */
+/* A pidfd the test opens before the filter: the launcher's answer. */
+static int restart_pidfd = -1;
+
+/* The I/O thread's restart path: socket, pipe, fds over it, the pidfd it
+ * gets from the launcher (never pidfd_open), waitid on it. */
 static int do_restart_path(void)
 {
 	int sv[2], pp[2], fds[2], got[2];
@@ -227,7 +231,7 @@ static int do_restart_path(void)
 		return CHILD_WRONG;
 	close(got[0]);
 	close(got[1]);
-	pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	pidfd = restart_pidfd;
 	if (pidfd < 0)
 		return CHILD_WRONG;
 	/* Not our child: refused by the kernel, let by by the filter. */
@@ -271,6 +275,8 @@ Test(confine, a_vcpu_thread_runs_kvm_and_nothing_else)
 
 Test(confine, the_io_thread_restarts_servers_but_never_forks_or_execs)
 {
+	restart_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	cr_assert_geq(restart_pidfd, 0);
 	assert_ok(run_confined(CONFINE_ON, false, CONFINE_IOTHREAD, NULL,
 			       do_restart_path, NULL, 0),
 		  "restart path");
