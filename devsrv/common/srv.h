@@ -48,9 +48,8 @@
  * escape attempt of sandbox/escape.h; answered by ESCAPE_RESULT with its
  * errno unless the filter killed the server; an errno of 0 means it
  * succeeded, which the server also logs as an error), SHUTDOWN. Any
- * message outside
- * this route table, in the wrong state, or undecodable is a protocol error:
- * the server sends CTL_ERROR and exits 1.
+ * message outside this route table, in the wrong state, or undecodable is
+ * a protocol error: the server sends CTL_ERROR and exits 1.
  *
  * Exit status: 0 when the VMM goes away (HUP/EOF on the control socket) or
  * after SHUTDOWN; 1 after a fatal error, which is always first reported to
@@ -96,7 +95,8 @@ struct srv_dev_ops {
 	 * The system calls the device may make once set up
 	 * (sandbox/seccomp_policy.h), loaded for every thread after setup()
 	 * and before READY. Its rows may pin arguments to the slots of
-	 * enum sandbox_srv_slot. NULL: --seccomp on fails the setup.
+	 * enum sandbox_srv_slot. NULL: --seccomp on or debug fails the
+	 * setup.
 	 */
 	const struct sandbox_policy *policy;
 

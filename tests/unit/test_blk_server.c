@@ -589,3 +589,30 @@ Test(blk_server, a_bad_worker_count_falls_back_to_the_default)
 	cr_assert_eq(vmm_stop(&v), 0);
 	close(v.img);
 }
+
+/* fallocate (or the zero-writing fall-back) under the server's filter. */
+Test(blk_server, discard_and_write_zeroes_pass_the_seccomp_filter)
+{
+	static unsigned char w[8 * 512], z[2 * 512];
+	struct ipc_dp_done done[2];
+	struct fake_vmm v = {0};
+
+	vmm_start(&v, false);
+	memset(w, 0x5a, sizeof(w));
+	vmm_post(&v, IPC_OP_WRITE, 0, 8, w, sizeof(w));
+	vmm_reap(&v, done, 1);
+	cr_assert_eq(done[0].status, 0);
+	vmm_free(&v, &done[0]);
+	vmm_post(&v, BLK_OP_WRITE_ZEROES, 2, 2, NULL, 0);
+	vmm_post(&v, BLK_OP_DISCARD, 4, 2, NULL, 0);
+	vmm_reap(&v, done, 2);
+	cr_assert_eq(done[0].status, 0);
+	cr_assert_eq(done[1].status, 0);
+	vmm_post(&v, IPC_OP_READ, 2, 2, NULL, sizeof(z));
+	vmm_reap(&v, done, 1);
+	cr_assert_eq(done[0].status, 0);
+	cr_assert_arr_eq(vmm_buf(&v, &done[0]), z, sizeof(z));
+	vmm_free(&v, &done[0]);
+	cr_assert_eq(vmm_stop(&v), 0, "clean exit, not killed");
+	close(v.img);
+}

@@ -271,14 +271,16 @@ Test(seccomp_policy, a_bad_row_is_refused_naming_it_and_nothing_is_loaded)
 }
 
 /* all_threads: a thread started before the filter has it too. */
-static int tsync_pipe[2];
+static int tsync_pipe[2], tsync_ready[2];
 
 static void *tsync_thread(void *arg)
 {
 	char c;
 
 	(void)arg;
-	if (read(tsync_pipe[0], &c, 1) == 1)
+	/* Running, past libc's thread start-up: the filter may come. */
+	if (write(tsync_ready[1], "r", 1) == 1 &&
+	    read(tsync_pipe[0], &c, 1) == 1)
 		syscall(SYS_getppid);
 	return NULL;
 }
@@ -294,15 +296,17 @@ Test(seccomp_policy, all_threads_confines_a_thread_started_before)
 	static const struct sandbox_policy p =
 		SANDBOX_POLICY_ON("threads", &test_base, rows);
 	pthread_t t;
-	char err[160];
+	char err[160], c;
 	pid_t pid;
 	int st;
 
 	cr_assert_eq(pipe2(tsync_pipe, O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(tsync_ready, O_CLOEXEC), 0);
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
-		if (pthread_create(&t, NULL, tsync_thread, NULL))
+		if (pthread_create(&t, NULL, tsync_thread, NULL) ||
+		    read(tsync_ready[0], &c, 1) != 1)
 			_exit(101);
 		if (sandbox_seccomp_install(&p, true, false, err, sizeof(err)))
 			_exit(100);
@@ -316,4 +320,6 @@ Test(seccomp_policy, all_threads_confines_a_thread_started_before)
 	assert_sigsys(st);
 	close(tsync_pipe[0]);
 	close(tsync_pipe[1]);
+	close(tsync_ready[0]);
+	close(tsync_ready[1]);
 }
