@@ -56,8 +56,7 @@ static void spec_console(struct supervisor_spec *sp)
 	sp->type = CTL_DEV_CONSOLE;
 	sp->setup.cfg.console.backend = CTL_CONSOLE_FILE;
 	sp->geom = (struct ipc_geom){8, 8, 4096, 4};
-	sp->backend_fd = backend;
-	sp->backend_out_fd = -1;
+	supervisor_spec_fd(sp, CTL_FD_BACKEND, backend);
 	sp->ready_timeout_ms = 5000;
 	sp->policy.sandbox = jail_mode();
 	sp->limits = (struct sandbox_limits){
@@ -78,8 +77,7 @@ static void spec_blk(struct supervisor_spec *sp)
 	c->cache = CTL_CACHE_WRITEBACK;
 	snprintf(c->id, sizeof(c->id), "jail");
 	sp->geom = (struct ipc_geom){8, 8, 4096, 4};
-	sp->backend_fd = backend;
-	sp->backend_out_fd = -1;
+	supervisor_spec_fd(sp, CTL_FD_BACKEND, backend);
 	sp->ready_timeout_ms = 5000;
 	sp->policy.sandbox = jail_mode();
 	sp->limits = (struct sandbox_limits){

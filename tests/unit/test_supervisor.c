@@ -34,8 +34,7 @@ static void spec_init(struct supervisor_spec *sp, const char *bindir)
 	sp->setup.cfg.console.backend = CTL_CONSOLE_FILE;
 	/* The Setup wants a page-multiple region: a page-sized arena. */
 	sp->geom = (struct ipc_geom){8, 8, 4096, 4};
-	sp->backend_fd = backend;
-	sp->backend_out_fd = -1;
+	supervisor_spec_fd(sp, CTL_FD_BACKEND, backend);
 	sp->log_level = 0;
 	sp->ready_timeout_ms = 5000;
 #ifdef ISOVM_SANITIZE

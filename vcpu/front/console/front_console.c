@@ -458,8 +458,8 @@ static int fc_start_server(struct front_console *fc,
 	spec.geom.cq_entries = 4 * FRONT_CONSOLE_QUEUE_MAX;
 	spec.geom.arena_slot_size = 4096;
 	spec.geom.arena_slots = 1024;
-	spec.backend_fd = res->fd;
-	spec.backend_out_fd = res->out_fd;
+	supervisor_spec_fd(&spec, CTL_FD_BACKEND, res->fd);
+	supervisor_spec_fd(&spec, CTL_FD_BACKEND_OUT, res->out_fd);
 	spec.log_level = log_level;
 	spec.policy = *policy;
 	/* One loop thread (and a stdin reader where stdin cannot poll). */
