@@ -243,7 +243,9 @@ static void console_out_keep(struct console_backend *b)
 
 static void console_backend_drop_client(struct console_backend *b)
 {
+	/* No event may watch the fd once it is closed. */
 	console_flow_quiet(&b->in);
+	console_flow_quiet(&b->out);
 	b->in.state = CONSOLE_FLOW_OFF;
 	close(b->client_fd);
 	b->client_fd = b->in_fd = b->out_fd = -1;
