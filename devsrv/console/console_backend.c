@@ -1,4 +1,4 @@
-/* console_backend.c: the console's flows between the VMM's pipes and backends. */
+/* console_backend.c: the console's flows between the VMM's pipes, backends. */
 #include "devsrv/console/console_backend.h"
 
 #include <errno.h>
@@ -135,9 +135,10 @@ static void console_flow_run(struct console_flow *f)
 			return;
 		n = console_pump_move(&f->pump, CONSOLE_PUMP_CHUNK);
 		if (n == -EAGAIN) {
-			console_flow_wait(f, f->pump.wait == CONSOLE_PUMP_WAIT_DST
-						     ? CONSOLE_FLOW_DST
-						     : CONSOLE_FLOW_SRC);
+			console_flow_wait(f,
+					  f->pump.wait == CONSOLE_PUMP_WAIT_DST
+						  ? CONSOLE_FLOW_DST
+						  : CONSOLE_FLOW_SRC);
 			return;
 		}
 		f->decided = false;

@@ -28,8 +28,8 @@
  *           Output without a client stays in the OUT pipe, up to
  *           CONSOLE_KEEP_BYTES (a quarter of the pipe's size if that is
  *           less: a full pipe would stop the guest); older bytes are
- *           dropped, counted. A new client gets it first. What a client did not take when it
- *           went stays in the pipe for the next one.
+ *           dropped, counted. A new client gets it first; what a client
+ *           did not take when it went stays in the pipe for the next one.
  * The output fd is switched to O_NONBLOCK (that flag is shared with every
  * holder of the same open file description: the VMM hands over a
  * description of its own). The input fd's flags are left alone: it is

@@ -71,8 +71,8 @@ static ssize_t console_pump_read_write(struct console_pump *p, size_t max)
 		return -EAGAIN;
 	}
 	do
-		n = read(p->src, p->buf, max < sizeof(p->buf) ? max
-							   : sizeof(p->buf));
+		n = read(p->src, p->buf,
+			 max < sizeof(p->buf) ? max : sizeof(p->buf));
 	while (n < 0 && errno == EINTR);
 	if (n <= 0) {
 		if (n < 0 && errno == EAGAIN)

@@ -35,7 +35,7 @@ enum console_pump_wait {
 struct console_pump {
 	int src, dst;  /* borrowed */
 	bool fallback; /* splice refused the pair: read and write */
-	bool dst_fifo; /* the destination is a pipe (read only when it has room) */
+	bool dst_fifo; /* dst is a pipe: read only when it has room */
 	enum console_pump_wait wait;
 	uint8_t buf[CONSOLE_PUMP_BUF]; /* fallback: read, not yet written */
 	size_t off, len;

@@ -291,8 +291,9 @@ Test(restart_console, killed_20_times_under_bulk_output_loses_and_doubles_nothin
 	struct vmrun r;
 
 	rst_con_boot(&r,
-		     "test=console-bulk console-bulk.mib=5 console-bulk.seed=77 "
-		     "console-bulk.chunk=8192 console-bulk.gap-us=20000",
+		     "test=console-bulk console-bulk.mib=5 "
+		     "console-bulk.seed=77 console-bulk.chunk=8192 "
+		     "console-bulk.gap-us=20000",
 		     &o);
 	con_bulk_check(r.out, r.out_len, 5u << 20);
 	rst_con_restarted(&r, k.kills);

@@ -52,8 +52,8 @@ Test(console_pipe, out_takes_what_fits_then_calls_back_when_there_is_room)
 
 	for (size_t i = 0; i < sizeof(buf); i++)
 		buf[i] = (uint8_t)(i * 13 + (i >> 9));
-	cr_assert_eq(console_pipe_open(&pipe_, CONSOLE_PIPE_OUT, 64 << 10,
-				       base, on_ready, NULL),
+	cr_assert_eq(console_pipe_open(&pipe_, CONSOLE_PIPE_OUT, 64 << 10, base,
+				       on_ready, NULL),
 		     0);
 	n = console_pipe_put(&pipe_, buf, sizeof(buf));
 	cr_assert_gt(n, 0);
@@ -67,7 +67,8 @@ Test(console_pipe, out_takes_what_fits_then_calls_back_when_there_is_room)
 	cr_assert_eq(called, 0, "called back while still full");
 	/* A server reads (the far end): room comes back, so does the call. */
 	while (put < sizeof(buf) || read_back < put) {
-		n = read(pipe_.srv_fd, got + read_back, sizeof(got) - read_back);
+		n = read(pipe_.srv_fd, got + read_back,
+			 sizeof(got) - read_back);
 		if (n > 0)
 			read_back += (size_t)n;
 		loop_once();
@@ -99,7 +100,7 @@ Test(console_pipe, in_reads_nothing_until_input_came_then_calls_back)
 	cr_assert_eq(write(pipe_.srv_fd, "typed", 5), 5);
 	loop_once();
 	cr_assert_eq(called, 1);
-	/* Unread input waits: the VMM takes only what the guest has room for. */
+	/* Unread input waits: the VMM takes what the guest has room for. */
 	cr_assert_eq(console_pipe_get(&pipe_, buf, 2), 2);
 	cr_assert_eq(console_pipe_queued(&pipe_), 3);
 	cr_assert_eq(console_pipe_get(&pipe_, buf + 2, sizeof(buf) - 2), 3);

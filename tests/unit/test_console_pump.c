@@ -38,6 +38,12 @@ static void make_pipe(int p[2])
 	cr_assert_eq(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
 }
 
+static void make_socketpair(int sp[2])
+{
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp),
+		     0);
+}
+
 static void fill(uint8_t *b, size_t n, unsigned seed)
 {
 	for (size_t i = 0; i < n; i++)
@@ -122,8 +128,9 @@ Test(console_pump, a_full_destination_is_waited_for_and_keeps_the_rest)
 	ssize_t n;
 
 	make_pipe(a);
-	cr_assert_eq(fcntl(a[0], F_SETPIPE_SZ, (int)sizeof(in)), (int)sizeof(in));
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp), 0);
+	cr_assert_eq(fcntl(a[0], F_SETPIPE_SZ, (int)sizeof(in)),
+		     (int)sizeof(in));
+	make_socketpair(sp);
 	cr_assert_eq(setsockopt(sp[0], SOL_SOCKET, SO_SNDBUF, &small,
 				sizeof(small)),
 		     0);
@@ -160,7 +167,7 @@ Test(console_pump, socket_both_ways_by_splice)
 
 	make_pipe(a);
 	make_pipe(b);
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp), 0);
+	make_socketpair(sp);
 	fill(in, sizeof(in), 3);
 	cr_assert_eq(write(a[1], in, sizeof(in)), (ssize_t)sizeof(in));
 	console_pump_init(&to, a[0], sp[0]);   /* guest output to a client */
@@ -270,7 +277,7 @@ Test(console_pump, the_fallback_reads_only_when_the_pipe_has_room)
 	make_pipe(b);
 	while (write(b[1], junk, sizeof(junk)) > 0)
 		;
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp), 0);
+	make_socketpair(sp);
 	cr_assert_eq(write(sp[1], "abc", 3), 3);
 	console_pump_init(&p, sp[0], b[1]);
 	p.fallback = true;
@@ -413,7 +420,7 @@ Test(console_pump, pipe_to_socket_killed_at_random_loses_and_doubles_nothing,
 	int a[2], sp[2];
 
 	make_pipe(a);
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp), 0);
+	make_socketpair(sp);
 	kill_run(a[1], a[0], sp[0], sp[1]);
 }
 
@@ -423,7 +430,7 @@ Test(console_pump, socket_to_pipe_killed_at_random_loses_and_doubles_nothing,
 	int b[2], sp[2];
 
 	make_pipe(b);
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp), 0);
+	make_socketpair(sp);
 	kill_run(sp[1], sp[0], b[1], b[0]);
 }
 

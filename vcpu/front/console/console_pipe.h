@@ -26,8 +26,8 @@ enum console_pipe_dir {
 
 struct console_pipe {
 	enum console_pipe_dir dir;
-	int vmm_fd; /* owned: OUT's write end, IN's read end */
-	int srv_fd; /* owned: the other end, handed to every server */
+	int vmm_fd;	  /* owned: OUT's write end, IN's read end */
+	int srv_fd;	  /* owned: the other end, handed to every server */
 	struct event *ev; /* owned: one-shot, OUT writable or IN readable */
 	void (*cb)(void *arg);
 	void *arg;

@@ -547,7 +547,8 @@ static int fc_start_server(struct front_console *fc,
 	    supervisor_spec_fd(&spec, CTL_FD_BACKEND_OUT, res->out_fd) ||
 	    supervisor_spec_fd(&spec, CTL_FD_OUT_PIPE, fc->out.srv_fd) ||
 	    supervisor_spec_fd(&spec, CTL_FD_IN_PIPE, fc->in.srv_fd))
-		return errf(err, errlen, -E2BIG, "console server: too many fds");
+		return errf(err, errlen, -E2BIG,
+			    "console server: too many fds");
 	spec.log_level = log_level;
 	spec.policy = *policy;
 	/* One loop thread. */
