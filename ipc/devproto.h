@@ -29,29 +29,16 @@ enum blk_op {
 };
 
 /* ---- console (isovm-console) ----
- * One server owns the guest's console byte streams: the UART (stream 0)
- * and the virtio-console port 0 (stream 1), both tied to one backend.
- * CONSOLE_OP_OUT  args.raw[0] = stream: write the arena bytes to the
- *                 backend; completes when they were taken (kept or, for a
- *                 socket without a client, buffered or counted as dropped).
- * CONSOLE_OP_IN   args.raw[0] = stream: a buffer of arena_len bytes for
- *                 input; the server completes it when input arrives (len =
- *                 bytes), so an IN may stay in flight indefinitely. Input
- *                 goes to the oldest pending virtio IN if there is one, else
- *                 to the oldest pending UART IN, else waits in a bounded
- *                 buffer in the server.
- * CONSOLE_OP_CANCEL_IN  complete every pending IN at once with len 0 (the
- *                 VMM sends it when the guest resets the device).
+ * One server owns the guest's console byte streams, the UART's and the
+ * virtio-console port 0's, both tied to one backend. No request of the
+ * console rides the rings: the VMM writes the guest's output into a pipe
+ * whose read end the server gets (CTL_FD_OUT_PIPE) and reads the guest's
+ * input from a pipe whose write end the server gets (CTL_FD_IN_PIPE). The
+ * VMM holds both ends of both pipes for the device's life, and the server
+ * moves bytes between them and the backend with splice(2), so a server
+ * killed at any instant leaves every byte in a pipe or in the backend.
+ * The server refuses any request (-EOPNOTSUPP); its data plane stays only
+ * as the channel the supervisor watches (and a corrupt fault breaks).
  */
-enum console_op {
-	CONSOLE_OP_OUT = IPC_OP_DEV,
-	CONSOLE_OP_IN,
-	CONSOLE_OP_CANCEL_IN,
-};
-
-enum console_stream {
-	CONSOLE_STREAM_UART = 0,
-	CONSOLE_STREAM_VIRTIO = 1,
-};
 
 #endif

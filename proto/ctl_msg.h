@@ -16,7 +16,7 @@
 #define CTL_BLK_ID_MAX 20	/* virtio-blk serial: 20 bytes */
 #define CTL_MAC_LEN 6
 #define CTL_CONFIG_MAX 256	/* virtio device config space */
-#define CTL_SETUP_MAX_FDS 5
+#define CTL_SETUP_MAX_FDS 7
 #define CTL_STATS_MAX_OPS 16
 #define CTL_STATS_MAX_EXTRA 16
 #define CTL_KEY_MAX 31
@@ -61,6 +61,9 @@ enum ctl_fd_role {
 	CTL_FD_CALL,
 	CTL_FD_BACKEND,
 	CTL_FD_BACKEND_OUT,	/* second backend fd (console stdio output) */
+	CTL_FD_OUT_PIPE,	/* console: read end of the guest output pipe */
+	CTL_FD_IN_PIPE,		/* console: write end of the guest input pipe */
+	CTL_FD_ROLE_MAX = CTL_FD_IN_PIPE,
 };
 enum ctl_op {
 	CTL_OP_ANY = 1,

@@ -142,7 +142,7 @@ static int ctl_setup_validate(const struct ctl_setup *s)
 	if (s->nfds > CTL_SETUP_MAX_FDS)
 		return -EINVAL;
 	for (unsigned i = 0; i < s->nfds; i++) {
-		if (s->fds[i] < CTL_FD_MEMFD || s->fds[i] > CTL_FD_BACKEND_OUT)
+		if (s->fds[i] < CTL_FD_MEMFD || s->fds[i] > CTL_FD_ROLE_MAX)
 			return -EINVAL;
 		if (seen & (1u << s->fds[i]))
 			return -EINVAL;

@@ -6,6 +6,7 @@
  * asked over a unix socket, which answers with the server's pidfd.
  */
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -22,6 +23,8 @@ static const struct sandbox_syscall policy_iothread_rows[] = {
 	/* Devices. */
 	SB_ALLOW_IOCTL(KVM_IRQ_LINE, "UART interrupts (console input, "
 				     "transmit replays)"),
+	SB_ALLOW_IOCTL(FIONREAD, "bytes in a console pipe (the drain, input "
+				 "waiting for the guest)"),
 	/* Servers and the API. */
 	SB_ALLOW_EQ(sendmsg, 2, SB_SENDMSG_FLAGS,
 		    "control messages with fds to servers, API replies and "

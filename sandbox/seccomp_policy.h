@@ -35,6 +35,8 @@ enum sandbox_srv_slot {
 	SANDBOX_SLOT_WAKE,	  /* the core's async-completion eventfd */
 	SANDBOX_SLOT_BACKEND,	  /* CTL_FD_BACKEND: image, tty, listener */
 	SANDBOX_SLOT_BACKEND_OUT, /* CTL_FD_BACKEND_OUT */
+	SANDBOX_SLOT_OUT_PIPE,	  /* CTL_FD_OUT_PIPE: the console's output */
+	SANDBOX_SLOT_IN_PIPE,	  /* CTL_FD_IN_PIPE: the console's input */
 	SANDBOX_SRV_SLOTS,
 };
 

@@ -74,6 +74,8 @@ static int srv_on_setup(struct srv *s, const struct ctl_msg *m, int *fds,
 	s->call_fd = srv_take_fd(st, fds, nfds, CTL_FD_CALL);
 	s->fds.backend = srv_take_fd(st, fds, nfds, CTL_FD_BACKEND);
 	s->fds.backend_out = srv_take_fd(st, fds, nfds, CTL_FD_BACKEND_OUT);
+	s->fds.out_pipe = srv_take_fd(st, fds, nfds, CTL_FD_OUT_PIPE);
+	s->fds.in_pipe = srv_take_fd(st, fds, nfds, CTL_FD_IN_PIPE);
 	if (s->memfd < 0 || s->kick_fd < 0 || s->call_fd < 0)
 		return -EPROTO;
 	ctl_geometry_to_ipc(&st->geo, &geo);

@@ -38,7 +38,9 @@
  *                    fds: CTL_FD_MEMFD, CTL_FD_KICK (read end of the sq
  *                    pipe the VMM writes), CTL_FD_CALL (write end of the
  *                    cq pipe the VMM reads), both non-blocking,
- *                    backend fd(s): CTL_FD_BACKEND, CTL_FD_BACKEND_OUT}
+ *                    backend fd(s): CTL_FD_BACKEND, CTL_FD_BACKEND_OUT,
+ *                    and the console's pipes: CTL_FD_OUT_PIPE,
+ *                    CTL_FD_IN_PIPE}
  *     The server maps the memfd with ipc_dp_srv_open() against the
  *     geometry of SETUP and lets the device set its backend up.
  *  4. server -> VMM  READY {features, config bytes}
@@ -73,6 +75,8 @@ enum srv_seccomp {
 struct srv_fds {
 	int backend;	 /* CTL_FD_BACKEND */
 	int backend_out; /* CTL_FD_BACKEND_OUT (e.g. stdio output) */
+	int out_pipe;	 /* CTL_FD_OUT_PIPE (console: the guest's output) */
+	int in_pipe;	 /* CTL_FD_IN_PIPE (console: the guest's input) */
 };
 
 /* What handle() did with a request. */
@@ -193,6 +197,36 @@ int srv_complete(struct srv *srv, const struct ipc_cpl *cpl);
  * Returns 0 or -ENOSPC (more completions queued than requests pending).
  */
 int srv_complete_async(struct srv *srv, const struct ipc_cpl *cpl);
+
+/*
+ * ---- Bytes a device moves itself (the console's pipes) ----
+ * A device whose data never rides the rings asks the fault table before
+ * each transfer and reports each one after it, so that fault injection,
+ * per-op statistics and latencies work as they do for requests. Loop
+ * thread only.
+ */
+
+/* CLOCK_MONOTONIC now, in ns: the t0 of a transfer. */
+uint64_t srv_now_ns(void);
+
+/*
+ * A transfer of class @cls (a CTL_OP_*) is about to start: the fault rule
+ * that fires for it, or NULL to go on. The device then waits
+ * f->delay_us before it (CTL_FAULT_DELAY), fails it with -f->error_code
+ * (CTL_FAULT_ERROR), or never makes it (CTL_FAULT_DROP: a hang, until the
+ * VMM replaces the server). A crash rule aborts the server here; a corrupt
+ * rule pushes a completion of an id never issued (the VMM then replaces
+ * the server) and returns NULL.
+ */
+const struct ctl_fault *srv_transfer_fault(struct srv *srv, enum ctl_op cls);
+
+/*
+ * A transfer of class @cls that started at @t0_ns ended: @bytes moved
+ * (@status 0), or it failed with @status (-errno). Counted in the per-op
+ * statistics as one request of that class.
+ */
+void srv_transfer_done(struct srv *srv, enum ctl_op cls, uint64_t t0_ns,
+		       uint64_t bytes, int status);
 
 /*
  * Fatal error after setup (backend gone for good, broken invariant):

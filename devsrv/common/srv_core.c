@@ -68,6 +68,7 @@ struct srv *srv_core_new(const struct srv_dev_ops *ops, void *dev)
 	s->dev = dev;
 	s->ctl_fd = s->memfd = s->kick_fd = s->call_fd = -1;
 	s->fds.backend = s->fds.backend_out = -1;
+	s->fds.out_pipe = s->fds.in_pipe = -1;
 	s->aq_efd = -1;
 	s->state = SRV_WAIT_HELLO;
 	s->rng = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull | 1;
@@ -167,6 +168,8 @@ void srv_core_free(struct srv *s)
 	srv_core_close(&s->call_fd);
 	srv_core_close(&s->fds.backend);
 	srv_core_close(&s->fds.backend_out);
+	srv_core_close(&s->fds.out_pipe);
+	srv_core_close(&s->fds.in_pipe);
 	srv_core_close(&s->ctl_fd);
 	free(s->pend);
 	free(s->cpl);

@@ -154,6 +154,4 @@ void srv_log_init(const char *dev_name, enum srv_log_level level,
 /* Route libevent's messages through srv_log(). */
 void srv_log_init_libevent(void);
 
-uint64_t srv_now_ns(void);
-
 #endif

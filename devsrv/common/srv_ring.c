@@ -28,22 +28,31 @@ static bool srv_ring_outbound(enum ctl_op c)
 	return c == CTL_OP_WRITE || c == CTL_OP_TX || c == CTL_OP_CONSOLE_OUT;
 }
 
-static void srv_ring_account(struct srv *s, enum ctl_op cls, uint64_t t0,
-			     const struct ipc_req *req,
-			     const struct ipc_cpl *cpl)
+/* One request or transfer of class cls, begun at t0: bytes, or an error. */
+static void srv_ring_count(struct srv *s, enum ctl_op cls, uint64_t t0,
+			   uint64_t bytes, int status)
 {
 	struct srv_opstat *o = &s->st[cls];
 	uint64_t lat = srv_now_ns() - t0;
 
 	o->requests++;
-	if (cpl->status)
+	if (status)
 		o->errors++;
 	else
-		o->bytes += srv_ring_outbound(cls) ? req->arena_len : cpl->len;
+		o->bytes += bytes;
 	o->lat_sum_ns += lat;
 	o->lat_hist[ctl_lat_bucket(lat)]++;
 	if (lat > o->lat_max_ns)
 		o->lat_max_ns = lat;
+}
+
+static void srv_ring_account(struct srv *s, enum ctl_op cls, uint64_t t0,
+			     const struct ipc_req *req,
+			     const struct ipc_cpl *cpl)
+{
+	srv_ring_count(s, cls, t0,
+		       srv_ring_outbound(cls) ? req->arena_len : cpl->len,
+		       cpl->status);
 }
 
 /* Queue a completion for the next flush; never allocates. */
@@ -167,6 +176,43 @@ void srv_ring_dispatch(struct srv *s, const struct ipc_req *req)
 		srv_ring_to_device(s, p);
 		break;
 	}
+}
+
+const struct ctl_fault *srv_transfer_fault(struct srv *s, enum ctl_op cls)
+{
+	struct ipc_req none = {0}; /* no sectors: range rules never fire */
+	const struct ctl_fault *f;
+
+	if (cls <= CTL_OP_ANY || cls > CTL_OP_MAX)
+		return NULL;
+	f = srv_fault_pick(s, cls, &none);
+	if (!f)
+		return NULL;
+	switch (f->kind) {
+	case CTL_FAULT_CRASH:
+		srv_err("fault injection: crash on a transfer of op %d", cls);
+		abort();
+	case CTL_FAULT_CORRUPT: {
+		/* No request is in flight: any id is one never issued. */
+		struct ipc_cpl bad = {.id = 1ull << 63};
+
+		s->cst.faults_dropped++;
+		srv_ring_queue(s, &bad);
+		return NULL;
+	}
+	case CTL_FAULT_DROP:
+		s->cst.faults_dropped++;
+		return f;
+	default:
+		return f;
+	}
+}
+
+void srv_transfer_done(struct srv *s, enum ctl_op cls, uint64_t t0_ns,
+		       uint64_t bytes, int status)
+{
+	if (cls > CTL_OP_ANY && cls <= CTL_OP_MAX)
+		srv_ring_count(s, cls, t0_ns, bytes, status);
 }
 
 void srv_ring_flush(struct srv *s)

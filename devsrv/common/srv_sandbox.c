@@ -44,6 +44,8 @@ static void srv_sandbox_slots(const struct srv *s,
 	slots[SANDBOX_SLOT_WAKE] = s->aq_efd;
 	slots[SANDBOX_SLOT_BACKEND] = s->fds.backend;
 	slots[SANDBOX_SLOT_BACKEND_OUT] = s->fds.backend_out;
+	slots[SANDBOX_SLOT_OUT_PIPE] = s->fds.out_pipe;
+	slots[SANDBOX_SLOT_IN_PIPE] = s->fds.in_pipe;
 }
 
 int srv_sandbox_apply(struct srv *s)

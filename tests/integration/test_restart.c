@@ -4,7 +4,9 @@
  * describing blocks, reads that check them) runs while the host kills the
  * block server, or while an injected fault makes it hang or send a bad
  * completion; afterwards the image must match the guest's record (its
- * digest, recomputed here from the blocks' headers).
+ * digest, recomputed here from the blocks' headers). The console server is
+ * killed while a paced stream flows out of the guest, and while one flows
+ * in: both arrive byte for byte.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -19,6 +21,7 @@
 
 #include "guest-drivers/abi/isovm_abi.h"
 #include "tests/integration/blk_image.h"
+#include "tests/integration/con_stream.h"
 #include "tests/integration/harness.h"
 
 #define RST_TIMEOUT_MS 300000
@@ -219,5 +222,164 @@ Test(restart, a_server_that_always_crashes_ends_in_needs_reset_vm_runs_on)
 				      sizeof(line)));
 	cr_assert_eq(vmrun_key(line, "deaths"), 4, "%s", line);
 	cr_assert_not_null(strstr(line, " failed"), "%s", line);
+	vmrun_free(&r);
+}
+
+/*
+ * The console server killed again and again while bytes flow: its bytes
+ * wait in pipes the VMM holds, and the server only splices them to and
+ * from the backend, so no byte may be lost or doubled either way. The
+ * backend is stdio: the harness's pipes.
+ */
+TestSuite(restart_console, .timeout = 300);
+
+#define RST_CON_KILLS 20
+
+static void rst_con_boot(struct vmrun *r, const char *cmdline,
+			 struct vmrun_opts *o)
+{
+	char *argv[] = {(char *)HARNESS_ISOVM,
+			"run",
+			"--kernel",
+			HARNESS_TESTGUEST,
+			"--log-level",
+			"info",
+			"--restart-limit",
+			"1000/10",
+			"--cmdline",
+			(char *)cmdline,
+			NULL};
+
+	harness_need_kvm();
+	cr_assert_eq(vmrun_opts(r, RST_TIMEOUT_MS, o, argv), 0);
+	if (r->status != ISOVM_EXIT_POWEROFF || r->timed_out)
+		vmrun_dump(r, cmdline);
+	cr_assert_eq(r->status, ISOVM_EXIT_POWEROFF);
+}
+
+/* Each kill was seen as a death, each followed by a restart. */
+static void rst_con_restarted(const struct vmrun *r, unsigned kills)
+{
+	char line[512];
+
+	cr_assert_geq(kills, RST_CON_KILLS, "only %u kills in the run", kills);
+	cr_assert_geq(vmrun_count(r, "console server restarted"),
+		      RST_CON_KILLS);
+	cr_assert_not_null(vmrun_line(r, "console server: deaths=", line,
+				      sizeof(line)));
+	cr_assert_geq(vmrun_key(line, "deaths"), RST_CON_KILLS, "%s", line);
+	cr_assert_geq(vmrun_key(line, "restarts"), RST_CON_KILLS, "%s", line);
+	cr_assert_eq(vmrun_count(r, "NEEDS_RESET"), 0u);
+}
+
+/*
+ * console-bulk, paced to last about 14 s (5 MiB in 8 KiB writes, 20 ms
+ * apart), with the server killed every 300-500 ms from 1 s after the
+ * stream began: what reached stdout is the stream, byte for byte, and the
+ * guest's hash of what it sent.
+ */
+Test(restart_console, killed_20_times_under_bulk_output_loses_and_doubles_nothing)
+{
+	struct harness_killer k = {.comm = "isovm-console",
+				   .after = "ISOVM-BULK-BEGIN",
+				   .until = "name=console-bulk",
+				   .want = RST_CON_KILLS,
+				   .gap_ms = 300,
+				   .jitter_ms = 200,
+				   .seed = 4321};
+	struct vmrun_opts o = {.hook = rst_kill_hook, .arg = &k};
+	struct vmrun r;
+
+	rst_con_boot(&r,
+		     "test=console-bulk console-bulk.mib=5 "
+		     "console-bulk.seed=77 console-bulk.chunk=8192 "
+		     "console-bulk.gap-us=20000",
+		     &o);
+	con_bulk_check(r.out, r.out_len, 5u << 20);
+	rst_con_restarted(&r, k.kills);
+	vmrun_free(&r);
+}
+
+/* The input side: a known stream fed into isovm's stdin as it is taken. */
+struct rst_feed {
+	struct harness_killer k;
+	uint64_t seed, bytes, sent;
+	bool ready; /* the guest said so: its buffers are posted */
+};
+
+static void rst_feed_hook(struct vmrun *r, void *arg)
+{
+	struct rst_feed *f = arg;
+	uint8_t chunk[4096];
+
+	harness_kill_tick(r, &f->k);
+	if (!f->ready) {
+		if (!strstr(r->out, "console-sink ready"))
+			return;
+		f->ready = true;
+		/* Our own end: a full pipe must not stop the harness. */
+		cr_assert_eq(fcntl(r->in_fd, F_SETFL,
+				   fcntl(r->in_fd, F_GETFL) | O_NONBLOCK),
+			     0);
+	}
+	while (f->sent < f->bytes) {
+		size_t n = f->bytes - f->sent < sizeof(chunk)
+				   ? f->bytes - f->sent
+				   : sizeof(chunk);
+		ssize_t w;
+
+		for (size_t i = 0; i < n; i++)
+			chunk[i] = con_input_byte(f->seed, f->sent + i);
+		w = write(r->in_fd, chunk, n);
+		if (w <= 0)
+			break;
+		f->sent += (uint64_t)w;
+	}
+}
+
+/*
+ * console-sink reads 2.5 MiB from the virtio console, 4 KiB every 20 ms
+ * (about 13 s), while the host feeds them into stdin as fast as they are
+ * taken, so that input always waits in the IN pipe and the backend, and
+ * kills the server every 300-500 ms: the guest got exactly the host's
+ * bytes (count and hash).
+ */
+Test(restart_console, killed_20_times_under_input_loses_and_doubles_nothing)
+{
+	struct rst_feed f = {.k = {.comm = "isovm-console",
+				   .after = "console-sink ready",
+				   .until = "name=console-sink",
+				   .want = RST_CON_KILLS,
+				   .gap_ms = 300,
+				   .jitter_ms = 200,
+				   .seed = 8765},
+			     .seed = 99,
+			     .bytes = 5u << 19};
+	struct vmrun_opts o = {.hook = rst_feed_hook, .arg = &f,
+			       .stdin_pipe = true};
+	char cmdline[128], line[512], want[64];
+	uint64_t hash = CON_FNV_INIT;
+	struct vmrun r;
+
+	snprintf(cmdline, sizeof(cmdline),
+		 "test=console-sink console-sink.bytes=%llu "
+		 "console-sink.gap-us=20000",
+		 (unsigned long long)f.bytes);
+	rst_con_boot(&r, cmdline, &o);
+	cr_assert_eq(f.sent, f.bytes, "the host fed %llu bytes",
+		     (unsigned long long)f.sent);
+	for (uint64_t i = 0; i < f.bytes; i++) {
+		uint8_t b = con_input_byte(f.seed, i);
+
+		hash = con_fnv(hash, &b, 1);
+	}
+	cr_assert_not_null(vmrun_line(&r, "ISOVM-TEST name=console-sink", line,
+				      sizeof(line)));
+	cr_assert_not_null(strstr(line, "status=pass"), "%s", line);
+	cr_assert_eq(vmrun_key(line, "bytes"), (long long)f.bytes, "%s", line);
+	snprintf(want, sizeof(want), "hash=0x%016" PRIx64, hash);
+	cr_assert_not_null(strstr(line, want), "host %s, guest: %s", want,
+			   line);
+	rst_con_restarted(&r, f.k.kills);
 	vmrun_free(&r);
 }

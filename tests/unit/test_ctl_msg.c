@@ -139,23 +139,26 @@ Test(ctl_msg, console_setup_round_trips)
 	assert_geo_eq(&out.u.setup.geo, &in.u.setup.geo);
 }
 
-Test(ctl_msg, stdio_setup_with_all_five_fds_round_trips)
+Test(ctl_msg, stdio_setup_with_all_seven_fds_round_trips)
 {
 	struct ctl_msg in = msg_of(CTL_SETUP), out;
 
 	in.u.setup.dev_type = CTL_DEV_CONSOLE;
 	in.u.setup.cfg.console.backend = CTL_CONSOLE_STDIO;
 	in.u.setup.geo = geo_ok();
-	in.u.setup.nfds = 5;
+	in.u.setup.nfds = 7;
 	in.u.setup.fds[0] = CTL_FD_MEMFD;
 	in.u.setup.fds[1] = CTL_FD_KICK;
 	in.u.setup.fds[2] = CTL_FD_CALL;
 	in.u.setup.fds[3] = CTL_FD_BACKEND;
 	in.u.setup.fds[4] = CTL_FD_BACKEND_OUT;
+	in.u.setup.fds[5] = CTL_FD_OUT_PIPE;
+	in.u.setup.fds[6] = CTL_FD_IN_PIPE;
 	out = round_trip(&in);
-	cr_assert_eq(out.u.setup.nfds, 5);
+	cr_assert_eq(out.u.setup.nfds, 7);
 	cr_assert_eq(out.u.setup.fds[4], CTL_FD_BACKEND_OUT);
 	cr_assert_eq(ctl_setup_fd_index(&out.u.setup, CTL_FD_BACKEND_OUT), 4);
+	cr_assert_eq(ctl_setup_fd_index(&out.u.setup, CTL_FD_IN_PIPE), 6);
 }
 
 Test(ctl_msg, ready_round_trips)
@@ -546,8 +549,12 @@ Test(ctl_msg_bad, fd_roles_checked)
 	p.fds[2] = ISOVM__CTL__FD_ROLE__FD_ROLE_CALL;
 	p.fds[3] = ISOVM__CTL__FD_ROLE__FD_ROLE_BACKEND;
 	p.fds[4] = ISOVM__CTL__FD_ROLE__FD_ROLE_BACKEND_OUT;
-	p.fds[5] = ISOVM__CTL__FD_ROLE__FD_ROLE_BACKEND;
-	p.s.n_fds = 6; /* more than a Setup may carry */
+	p.fds[5] = ISOVM__CTL__FD_ROLE__FD_ROLE_OUT_PIPE;
+	p.fds[6] = ISOVM__CTL__FD_ROLE__FD_ROLE_IN_PIPE;
+	p.s.n_fds = 7;
+	cr_assert_eq(decode_env(&p.env), 0, "every role once");
+	p.fds[7] = ISOVM__CTL__FD_ROLE__FD_ROLE_BACKEND;
+	p.s.n_fds = 8; /* more than a Setup may carry */
 	cr_assert_eq(decode_env(&p.env), -EINVAL);
 }
 

@@ -22,12 +22,15 @@
 
 static char backing[] = "/tmp/isovm-jail-XXXXXX";
 static int backend = -1;
+static int con_out[2] = {-1, -1}, con_in[2] = {-1, -1}; /* console pipes */
 
 static void setup(void)
 {
 	backend = mkstemp(backing);
 	cr_assert_geq(backend, 0);
 	cr_assert_eq(ftruncate(backend, 1 << 20), 0);
+	cr_assert_eq(pipe2(con_out, O_CLOEXEC | O_NONBLOCK), 0);
+	cr_assert_eq(pipe2(con_in, O_CLOEXEC | O_NONBLOCK), 0);
 }
 
 static void teardown(void)
@@ -35,6 +38,10 @@ static void teardown(void)
 	if (backend >= 0)
 		close(backend);
 	unlink(backing);
+	for (int i = 0; i < 2; i++) {
+		close(con_out[i]);
+		close(con_in[i]);
+	}
 }
 
 /* The mode a server binary of this build can have: the sanitizers'
@@ -56,8 +63,9 @@ static void spec_console(struct supervisor_spec *sp)
 	sp->type = CTL_DEV_CONSOLE;
 	sp->setup.cfg.console.backend = CTL_CONSOLE_FILE;
 	sp->geom = (struct ipc_geom){8, 8, 4096, 4};
-	sp->backend_fd = backend;
-	sp->backend_out_fd = -1;
+	supervisor_spec_fd(sp, CTL_FD_BACKEND, backend);
+	supervisor_spec_fd(sp, CTL_FD_OUT_PIPE, con_out[0]);
+	supervisor_spec_fd(sp, CTL_FD_IN_PIPE, con_in[1]);
 	sp->ready_timeout_ms = 5000;
 	sp->policy.sandbox = jail_mode();
 	sp->limits = (struct sandbox_limits){
@@ -78,8 +86,7 @@ static void spec_blk(struct supervisor_spec *sp)
 	c->cache = CTL_CACHE_WRITEBACK;
 	snprintf(c->id, sizeof(c->id), "jail");
 	sp->geom = (struct ipc_geom){8, 8, 4096, 4};
-	sp->backend_fd = backend;
-	sp->backend_out_fd = -1;
+	supervisor_spec_fd(sp, CTL_FD_BACKEND, backend);
 	sp->ready_timeout_ms = 5000;
 	sp->policy.sandbox = jail_mode();
 	sp->limits = (struct sandbox_limits){

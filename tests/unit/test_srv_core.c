@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -382,4 +383,85 @@ Test(srv_core, a_device_takes_the_flags_the_core_does_not_know)
 	cr_assert_eq(opt_flag_seen, 1);
 	cr_assert_eq(srv_args_parse(5, other, &ops, NULL, &a), -EINVAL);
 	cr_assert_eq(opt_flag_seen, 1);
+}
+
+/* Transfers a device makes itself: counted like requests of their op. */
+Test(srv_core, transfers_are_counted_per_op_with_bytes_and_errors)
+{
+	struct ctl_stats st = {0};
+	uint64_t t0 = srv_now_ns();
+
+	srv_transfer_done(s, CTL_OP_CONSOLE_OUT, t0, 100, 0);
+	srv_transfer_done(s, CTL_OP_CONSOLE_OUT, t0, 28, 0);
+	srv_transfer_done(s, CTL_OP_CONSOLE_IN, t0, 0, -EIO);
+	srv_transfer_done(s, 0, t0, 5, 0); /* no class: not counted */
+	srv_ring_stats(s, &st, false);
+	cr_assert_eq(ctl_stats_validate(&st), 0);
+	cr_assert_eq(st.nops, 2);
+	cr_assert_eq(st.ops[0].op, CTL_OP_CONSOLE_OUT);
+	cr_assert_eq(st.ops[0].requests, 2);
+	cr_assert_eq(st.ops[0].bytes, 128);
+	cr_assert_eq(st.ops[1].op, CTL_OP_CONSOLE_IN);
+	cr_assert_eq(st.ops[1].errors, 1);
+	cr_assert_eq(st.ops[1].bytes, 0);
+}
+
+Test(srv_core, a_transfer_fault_fires_as_a_request_fault_would)
+{
+	struct ctl_fault f = {.op = CTL_OP_CONSOLE_OUT,
+			      .kind = CTL_FAULT_DELAY,
+			      .trigger = CTL_TRIGGER_EVERY_NTH,
+			      .every_nth = 2,
+			      .count = 2,
+			      .delay_us = 1234};
+	const struct ctl_fault *got[6];
+
+	srv_fault_set(s, &f);
+	for (int i = 0; i < 6; i++)
+		got[i] = srv_transfer_fault(s, CTL_OP_CONSOLE_OUT);
+	for (int i = 0; i < 6; i++) {
+		if (i == 1 || i == 3) {
+			cr_assert_not_null(got[i], "transfer %d", i);
+			cr_assert_eq(got[i]->kind, CTL_FAULT_DELAY);
+			cr_assert_eq(got[i]->delay_us, 1234);
+		} else {
+			cr_assert_null(got[i], "transfer %d", i);
+		}
+	}
+	cr_assert_null(srv_transfer_fault(s, CTL_OP_CONSOLE_IN),
+		       "the rule of another op fired");
+}
+
+/* A corrupt rule: a completion no request asked for, which the VMM
+ * takes as a broken data plane. The transfer itself goes on. */
+Test(srv_core, a_corrupt_transfer_fault_pushes_a_completion_never_asked_for)
+{
+	struct ctl_fault f = {.op = CTL_OP_CONSOLE_IN,
+			      .kind = CTL_FAULT_CORRUPT,
+			      .trigger = CTL_TRIGGER_EVERY_NTH,
+			      .every_nth = 1,
+			      .count = 1};
+	struct ipc_dp_done d[1];
+	int n = 0;
+
+	srv_fault_set(s, &f);
+	cr_assert_null(srv_transfer_fault(s, CTL_OP_CONSOLE_IN));
+	for (int i = 0; i < 200 && n == 0; i++) {
+		event_base_loop(srv_base(s), EVLOOP_NONBLOCK);
+		n = ipc_dp_vmm_reap(&vmm, d, 1);
+		if (!n)
+			usleep(1000);
+	}
+	cr_assert_lt(n, 0, "the VMM side took the unasked completion");
+}
+
+Test(srv_core, a_crash_transfer_fault_aborts, .signal = SIGABRT)
+{
+	struct ctl_fault f = {.op = CTL_OP_CONSOLE_OUT,
+			      .kind = CTL_FAULT_CRASH,
+			      .trigger = CTL_TRIGGER_EVERY_NTH,
+			      .every_nth = 1};
+
+	srv_fault_set(s, &f);
+	srv_transfer_fault(s, CTL_OP_CONSOLE_OUT);
 }

@@ -34,14 +34,33 @@ static const struct escape_srv srv_console = {CONSOLE_BIN, CTL_DEV_CONSOLE};
 static struct fake_vmm vmm;
 static int backend = -1, peer = -1; /* the server's backend, our end */
 
+/* The console's two pipes, as the VMM holds them: [0] read, [1] write. */
+static int con_out[2] = {-1, -1}, con_in[2] = {-1, -1};
+
+/* A console setup's fds: the backend, the OUT pipe's read end, the IN
+ * pipe's write end. */
+static unsigned console_fds(int be, int *fds, enum ctl_fd_role *roles)
+{
+	cr_assert_eq(pipe2(con_out, O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(con_in, O_CLOEXEC), 0);
+	fds[0] = be;
+	roles[0] = CTL_FD_BACKEND;
+	fds[1] = con_out[0];
+	roles[1] = CTL_FD_OUT_PIPE;
+	fds[2] = con_in[1];
+	roles[2] = CTL_FD_IN_PIPE;
+	return 3;
+}
+
 /* Start @s with the words @args, hello, set up with a backend of its own. */
 static void srv_up(const struct escape_srv *s, const char *const *args,
 		   int err_fd)
 {
-	static const enum ctl_fd_role role = CTL_FD_BACKEND;
+	enum ctl_fd_role roles[3] = {CTL_FD_BACKEND};
 	struct ctl_setup st = {.dev_type = s->dev};
 	char path[] = "/tmp/isovm-escape-img-XXXXXX";
-	int sp[2];
+	int sp[2], fds[3];
+	unsigned n = 1;
 
 	signal(SIGPIPE, SIG_IGN);
 	if (s->dev == CTL_DEV_BLK) {
@@ -52,6 +71,7 @@ static void srv_up(const struct escape_srv *s, const char *const *args,
 		st.cfg.blk.capacity_sectors = 8;
 		st.cfg.blk.block_size = 512;
 		st.cfg.blk.cache = CTL_CACHE_WRITEBACK;
+		fds[0] = backend;
 	} else {
 		cr_assert_eq(
 			socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp),
@@ -59,10 +79,11 @@ static void srv_up(const struct escape_srv *s, const char *const *args,
 		backend = sp[1];
 		peer = sp[0];
 		st.cfg.console.backend = CTL_CONSOLE_STDIO;
+		n = console_fds(backend, fds, roles);
 	}
 	cr_assert_eq(fake_vmm_spawn_args(&vmm, s->bin, NULL, args, err_fd), 0);
 	cr_assert_eq(fake_vmm_hello(&vmm, s->dev), 0);
-	cr_assert_eq(fake_vmm_setup(&vmm, &st, &backend, &role, 1, NULL), 0);
+	cr_assert_eq(fake_vmm_setup(&vmm, &st, fds, roles, n, NULL), 0);
 }
 
 static void srv_down(void)
@@ -287,9 +308,10 @@ static void forbid_seccomp(void)
 
 Test(srv_escape, a_filter_that_cannot_be_loaded_fails_the_setup)
 {
-	static const enum ctl_fd_role role = CTL_FD_BACKEND;
+	enum ctl_fd_role roles[3];
 	struct ctl_setup st = {.dev_type = CTL_DEV_CONSOLE};
-	int fd = log_file(), sp[2], status;
+	int fd = log_file(), sp[2], status, fds[3];
+	unsigned nfds;
 	char log[4096];
 	ssize_t n;
 
@@ -299,9 +321,10 @@ Test(srv_escape, a_filter_that_cannot_be_loaded_fails_the_setup)
 	backend = sp[1];
 	peer = sp[0];
 	st.cfg.console.backend = CTL_CONSOLE_STDIO;
+	nfds = console_fds(backend, fds, roles);
 	cr_assert_eq(fake_vmm_spawn_args(&vmm, CONSOLE_BIN, NULL, NULL, fd), 0);
 	cr_assert_eq(fake_vmm_hello(&vmm, CTL_DEV_CONSOLE), 0);
-	cr_assert_eq(fake_vmm_setup(&vmm, &st, &backend, &role, 1, NULL),
+	cr_assert_eq(fake_vmm_setup(&vmm, &st, fds, roles, nfds, NULL),
 		     -EREMOTEIO, "READY without a filter");
 	status = fake_vmm_wait(&vmm, 5000);
 	cr_assert(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 1,

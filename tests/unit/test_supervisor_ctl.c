@@ -81,8 +81,6 @@ static void start(struct supervisor *s, const char *evil, unsigned restarts)
 	sp.type = CTL_DEV_CONSOLE;
 	sp.setup.cfg.console.backend = CTL_CONSOLE_STDIO;
 	sp.geom = (struct ipc_geom){8, 8, 4096, 4};
-	sp.backend_fd = -1;
-	sp.backend_out_fd = -1;
 	sp.ready_timeout_ms = 5000;
 	sp.policy.restart_limit = restarts;
 	sp.policy.restart_window_ms = 60000;

@@ -124,6 +124,23 @@ Test(uart, a_full_fifo_accepts_no_more_and_fcr_clears_it)
 	cr_assert_eq(uart_receive(&u, buf, 1), 1, "room again after FCR");
 }
 
+/* Host input is taken only while the guest reads it, as far as it fits. */
+Test(uart, rx_room_is_the_fifo_room_while_the_guest_reads_input)
+{
+	uint8_t buf[10];
+
+	memset(buf, 'r', sizeof(buf));
+	cr_assert_eq(uart_rx_room(&u), 0, "received-data interrupt off");
+	wr(1, 0x01);
+	cr_assert_eq(uart_rx_room(&u), UART_RX_FIFO);
+	cr_assert_eq(uart_receive(&u, buf, sizeof(buf)), sizeof(buf));
+	cr_assert_eq(uart_rx_room(&u), UART_RX_FIFO - sizeof(buf));
+	rd(0);
+	cr_assert_eq(uart_rx_room(&u), UART_RX_FIFO - sizeof(buf) + 1);
+	wr(4, 0x10); /* loopback: outside input would be lost */
+	cr_assert_eq(uart_rx_room(&u), 0);
+}
+
 Test(uart, loopback_returns_thr_bytes_and_wires_modem_lines)
 {
 	wr(4, 0x10 | 0x0a);

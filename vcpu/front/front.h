@@ -71,10 +71,14 @@ struct front_ops {
 	/*
 	 * A chain popped from queue c->qi: describe it with front_req()
 	 * calls (or none: the chain is then pushed at once with c->written).
-	 * Return 0; -ENOSPC when a front_req() failed for lack of room (the
-	 * front drops what was staged and offers the same chain again after
-	 * completions); or -EINVAL when the chain breaks the device's rules
-	 * (call virtio_mmio_fail() first: the device is then NEEDS_RESET).
+	 * Return 0; -ENOSPC when a front_req() failed for lack of room, or
+	 * the device front cannot serve the chain yet (the console: no room
+	 * in its output pipe, no input): the front drops what was staged,
+	 * keeps the chain (c->priv included) as its queue's stalled one and
+	 * offers it again, first, after completions or at the next
+	 * front_notify() of its queue; or -EINVAL when the chain breaks the
+	 * device's rules (call virtio_mmio_fail() first: the device is then
+	 * NEEDS_RESET).
 	 */
 	int (*chain)(struct front *f, struct front_chain *c);
 	/*

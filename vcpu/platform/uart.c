@@ -281,3 +281,15 @@ bool uart_rx_wanted(struct uart *u)
 	pthread_mutex_unlock(&u->lock);
 	return wanted;
 }
+
+size_t uart_rx_room(struct uart *u)
+{
+	size_t room = 0;
+
+	if (pthread_mutex_trylock(&u->lock))
+		return 0;
+	if ((u->ier & UART_IER_RDI) && !(u->mcr & UART_MCR_LOOP))
+		room = UART_RX_FIFO - u->rx_count;
+	pthread_mutex_unlock(&u->lock);
+	return room;
+}

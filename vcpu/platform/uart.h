@@ -66,4 +66,12 @@ size_t uart_receive(struct uart *u, const uint8_t *buf, size_t len);
  */
 bool uart_rx_wanted(struct uart *u);
 
+/*
+ * How many input bytes the guest takes now: the receive FIFO's free room
+ * while it reads input (uart_rx_wanted()); 0 when it does not, when the
+ * FIFO is full, or while a vCPU holds the lock (ask again later). Never
+ * blocks.
+ */
+size_t uart_rx_room(struct uart *u);
+
 #endif

@@ -186,13 +186,9 @@ static int supervisor_setup(struct supervisor *s,
 	fds[n++] = s->dp.srv_kick_fd;
 	st->fds[n] = CTL_FD_CALL;
 	fds[n++] = s->dp.srv_call_fd;
-	if (spec->backend_fd >= 0) {
-		st->fds[n] = CTL_FD_BACKEND;
-		fds[n++] = spec->backend_fd;
-	}
-	if (spec->backend_out_fd >= 0) {
-		st->fds[n] = CTL_FD_BACKEND_OUT;
-		fds[n++] = spec->backend_out_fd;
+	for (unsigned i = 0; i < spec->nfds && i < SUPERVISOR_MAX_FDS; i++) {
+		st->fds[n] = spec->fds[i].role;
+		fds[n++] = spec->fds[i].fd;
 	}
 	st->nfds = n;
 	ret = ctl_send(s->ctl_fd, &m, fds, n);
@@ -315,6 +311,18 @@ static void supervisor_kill_reap(struct supervisor *s)
 		return;
 	pidfd_send_signal(s->pidfd, SIGKILL, NULL, 0);
 	supervisor_reap(s, -1);
+}
+
+int supervisor_spec_fd(struct supervisor_spec *spec, enum ctl_fd_role role,
+		       int fd)
+{
+	if (fd < 0)
+		return 0;
+	if (spec->nfds >= SUPERVISOR_MAX_FDS)
+		return -E2BIG;
+	spec->fds[spec->nfds].role = role;
+	spec->fds[spec->nfds++].fd = fd;
+	return 0;
 }
 
 int supervisor_start(struct supervisor *s, const struct supervisor_spec *spec,

@@ -71,9 +71,19 @@ struct supervisor_policy {
 	bool seccomp_debug;
 };
 
+/* Fds a server gets in SETUP besides its data plane's three. */
+#define SUPERVISOR_MAX_FDS (CTL_SETUP_MAX_FDS - 3)
+
+/* One of them: its role (CTL_FD_BACKEND, CTL_FD_OUT_PIPE, ...) and fd. */
+struct supervisor_fd {
+	enum ctl_fd_role role;
+	int fd;
+};
+
 /*
- * What to start. The caller keeps ownership of the backend fds; they and
- * the strings stay valid until supervisor_stop() (a restart uses them).
+ * What to start. The caller keeps ownership of the fds; they and the
+ * strings stay valid until supervisor_stop() (every restart gets the same
+ * fds again).
  */
 struct supervisor_spec {
 	const char *dev;    /* "console" -> <bindir>/isovm-console */
@@ -84,8 +94,8 @@ struct supervisor_spec {
 	struct ctl_setup setup;	   /* dev_type and cfg; geo and fds are
 				    * filled in by the supervisor */
 	struct ipc_geom geom;	   /* data plane geometry */
-	int backend_fd;		   /* CTL_FD_BACKEND, or -1 */
-	int backend_out_fd;	   /* CTL_FD_BACKEND_OUT, or -1 */
+	struct supervisor_fd fds[SUPERVISOR_MAX_FDS]; /* supervisor_spec_fd() */
+	unsigned nfds;
 	int log_level;		   /* enum log_level, passed as --log-level */
 	unsigned ready_timeout_ms; /* 0: SUPERVISOR_READY_TIMEOUT_MS */
 	struct supervisor_policy policy;
@@ -172,6 +182,14 @@ struct supervisor {
 				   * server's first; UINT64_MAX when none */
 	struct supervisor_record rec;
 };
+
+/*
+ * Add fd with role to what every server of spec gets in SETUP; an fd < 0
+ * is left out (a role the device does not use). 0, or -E2BIG when spec
+ * has SUPERVISOR_MAX_FDS already.
+ */
+int supervisor_spec_fd(struct supervisor_spec *spec, enum ctl_fd_role role,
+		       int fd);
 
 /*
  * Open the data plane, fork+exec the server, run the handshake and SETUP,

@@ -17,6 +17,7 @@ static const struct tg_test tests_table[] = {
 	{ "reboot-triple", test_reboot_triple },
 	{ "console-echo", test_console_echo },
 	{ "console-bulk", test_console_bulk },
+	{ "console-sink", test_console_sink },
 	{ "blk-pattern", test_blk_pattern },
 	{ "blk-ro", test_blk_ro },
 	{ "blk-bench", test_blk_bench },

@@ -21,6 +21,7 @@ void test_selftest(const char *name);
 void test_reboot_triple(const char *name);
 void test_console_echo(const char *name);
 void test_console_bulk(const char *name);
+void test_console_sink(const char *name);
 void test_blk_pattern(const char *name);
 void test_blk_ro(const char *name);
 void test_blk_bench(const char *name);

@@ -61,8 +61,7 @@ static void front_blk_spec(struct supervisor_spec *spec, const char *name,
 		.arena_slot_size = FRONT_BLK_SLOT,
 		.arena_slots = FRONT_BLK_SLOTS,
 	};
-	spec->backend_fd = disk->fd;
-	spec->backend_out_fd = -1;
+	supervisor_spec_fd(spec, CTL_FD_BACKEND, disk->fd);
 	spec->log_level = log_level;
 	spec->policy = *policy;
 	/* Its loop, up to 64 workers and their stacks and malloc arenas;

@@ -1,4 +1,4 @@
-/* front_console.c: virtio-console and the UART stream on isovm-console. */
+/* front_console.c: virtio-console and the UART stream through the pipes. */
 #include <errno.h>
 #include <event2/event.h>
 #include <string.h>
@@ -6,19 +6,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ipc/devproto.h"
 #include "vcpu/clock.h"
 #include "vcpu/core/trace.h"
 #include "vcpu/front/console/front_console.h"
 #include "vcpu/log.h"
 #include "vcpu/vm/vm.h"
 
-#define FC_RX_QUEUE    0
-#define FC_TX_QUEUE    1
-#define FC_IN_RETRY_US 2000  /* UART FIFO full: look again this soon */
-#define FC_IN_POLL_US  20000 /* UART not read by the guest: look again */
-#define FC_F_SIZE      0     /* virtio-console feature bit: cols, rows */
-#define FC_CFG_SIZE_LEN 4    /* config bytes F_SIZE needs: cols, rows */
+#define FC_RX_QUEUE	0     /* receiveq of port 0 */
+#define FC_TX_QUEUE	1     /* transmitq of port 0 */
+#define FC_IN_RETRY_US	2000  /* UART FIFO full: look again this soon */
+#define FC_IN_POLL_US	20000 /* UART not read by the guest: look again */
+#define FC_DRAIN_NAP_MS 2     /* at exit: how often the pipe is looked at */
+#define FC_F_SIZE	0     /* virtio-console feature bit: cols, rows */
+#define FC_CFG_SIZE_LEN 4     /* config bytes F_SIZE needs: cols, rows */
 /*
  * Device features this front serves. Not MULTIPORT (it has port 0 only)
  * nor EMERG_WRITE (config writes are ignored); SIZE is only the server's
@@ -26,14 +26,19 @@
  */
 #define FC_FEATURES VIRTIO_BIT(FC_F_SIZE)
 
-static struct ipc_req fc_req(uint32_t op, enum console_stream stream)
+/* Lock held: bytes that went into or out of a pipe, for trace listeners. */
+static void fc_trace(const char *op, const char *call, unsigned qi,
+		     unsigned head, uint32_t bytes)
 {
-	struct ipc_req r;
+	struct trace_event e = {
+		.op = op,
+		.syscall = call,
+		.queue = qi,
+		.head = head,
+		.bytes = bytes,
+	};
 
-	memset(&r, 0, sizeof(r));
-	r.op = op;
-	r.args.raw[0] = (uint8_t)stream;
-	return r;
+	trace_emit("console0", &e);
 }
 
 /* vCPU thread, UART lock held: queue, never wait. */
@@ -81,63 +86,63 @@ static void fc_in_retry(struct front_console *fc, long us)
 		evtimer_add(fc->in_timer, &tv);
 }
 
-/* Front lock held: post queued UART bytes, as much as the limit allows. */
-static void fc_post_uart_out(struct front_console *fc)
+/* Bytes of the UART buffer written: they leave it (tx_lock taken). */
+static void fc_uart_sent(struct front_console *fc, size_t n)
 {
-	struct ipc_req r = fc_req(CONSOLE_OP_OUT, CONSOLE_STREAM_UART);
-	size_t n;
-
 	pthread_mutex_lock(&fc->tx_lock);
-	if (atomic_load(&fc->server_dead)) {
-		/* Nobody to write it: count it instead of piling it up. */
-		fc->st.uart_dropped += fc->tx_len;
-		fc->tx_head = fc->tx_len = 0;
-	}
-	while (fc->tx_len && fc->tx_inflight < FRONT_CONSOLE_TX_INFLIGHT) {
-		n = FRONT_CONSOLE_TX_BUF - fc->tx_head;
-		if (n > fc->tx_len)
-			n = fc->tx_len;
-		if (n > FRONT_CONSOLE_TX_REQ)
-			n = FRONT_CONSOLE_TX_REQ;
-		if (front_req(&fc->front, NULL, &r, (uint32_t)n,
-			      fc->tx_buf + fc->tx_head, 0, n, &fc->tag_out))
-			break; /* no room: the next completion pumps again */
-		fc->tx_inflight++;
-		fc->tx_head = (fc->tx_head + n) % FRONT_CONSOLE_TX_BUF;
-		fc->tx_len -= n;
-	}
+	fc->tx_head = (fc->tx_head + n) % FRONT_CONSOLE_TX_BUF;
+	fc->tx_len -= n;
 	pthread_mutex_unlock(&fc->tx_lock);
 }
 
-/* Front lock held: the front's own work (ops->pump). */
-static void fc_pump(struct front *f)
+/*
+ * Front lock held: queued UART bytes into the OUT pipe, as far as it
+ * takes them; a full pipe is waited for. vCPUs only append behind the
+ * queued bytes, so these are written without tx_lock held. True when
+ * none is left.
+ */
+static bool fc_out_uart(struct front_console *fc)
 {
-	struct front_console *fc = f->opaque;
-	struct ipc_req r;
+	size_t head, len;
+	ssize_t n;
 
-	if (fc->cancel_pending) {
-		r = fc_req(CONSOLE_OP_CANCEL_IN, CONSOLE_STREAM_VIRTIO);
-		if (!front_req(f, NULL, &r, 0, NULL, 0, 0, &fc->tag_cancel))
-			fc->cancel_pending = false;
+	for (;;) {
+		pthread_mutex_lock(&fc->tx_lock);
+		if (atomic_load(&fc->server_dead)) {
+			/* Nobody will empty the pipe: count, do not pile up. */
+			fc->st.uart_dropped += fc->tx_len;
+			fc->tx_head = fc->tx_len = 0;
+		}
+		head = fc->tx_head;
+		len = fc->tx_len;
+		pthread_mutex_unlock(&fc->tx_lock);
+		if (len > FRONT_CONSOLE_TX_BUF - head)
+			len = FRONT_CONSOLE_TX_BUF - head;
+		if (!len)
+			return true;
+		n = console_pipe_put(&fc->out, fc->tx_buf + head, len);
+		if (n < 0) {
+			/* Cannot happen while we hold the read end. */
+			log_warn("console: UART output: %s; dropped",
+				 strerror((int)-n));
+			fc_uart_sent(fc, len);
+			pthread_mutex_lock(&fc->tx_lock);
+			fc->st.uart_dropped += len;
+			pthread_mutex_unlock(&fc->tx_lock);
+			continue;
+		}
+		if (n) {
+			fc_uart_sent(fc, (size_t)n);
+			fc->st.uart_out += (uint64_t)n;
+			if (trace_on())
+				fc_trace("uart_out", "write", 0, 0,
+					 (uint32_t)n);
+		}
+		if ((size_t)n < len) {
+			console_pipe_wait(&fc->out);
+			return false;
+		}
 	}
-	fc_post_uart_out(fc);
-	/* Completions pump: front_console_drain() looks again. */
-	if (atomic_load(&fc->draining))
-		pthread_cond_broadcast(&fc->drained);
-	if (fc->in_posted || fc->in_len || atomic_load(&fc->server_dead))
-		return;
-	/*
-	 * The server gives input to any pending IN: a UART IN posted while
-	 * the guest does not read the UART would take what a virtio console
-	 * reader is waiting for. Ask again later.
-	 */
-	if (!uart_rx_wanted(fc->uart)) {
-		fc_in_retry(fc, FC_IN_POLL_US);
-		return;
-	}
-	r = fc_req(CONSOLE_OP_IN, CONSOLE_STREAM_UART);
-	if (!front_req(f, NULL, &r, UART_RX_FIFO, NULL, 0, 0, &fc->tag_in))
-		fc->in_posted = true;
 }
 
 /* Front lock held: hand pending input to the UART; true when all went. */
@@ -162,7 +167,56 @@ static bool fc_feed_uart(struct front_console *fc)
 	return false;
 }
 
-/* I/O thread: the UART FIFO may have room now. */
+/*
+ * Front lock held: input for the UART, only while no virtio receive
+ * buffer waits for it (those come first) and only as much as the guest
+ * takes now; the rest stays in the pipe. While input waits that nobody
+ * takes, the UART is looked at again now and then (the guest may turn
+ * its received-data interrupt on, or read its FIFO).
+ */
+static void fc_in_uart(struct front_console *fc)
+{
+	size_t room;
+	ssize_t n;
+
+	while (!fc->rx_waiting && fc_feed_uart(fc)) {
+		room = uart_rx_room(fc->uart);
+		if (!room) {
+			if (console_pipe_queued(&fc->in) > 0)
+				fc_in_retry(fc, uart_rx_wanted(fc->uart)
+							? FC_IN_RETRY_US
+							: FC_IN_POLL_US);
+			else
+				console_pipe_wait(&fc->in);
+			return;
+		}
+		if (room > sizeof(fc->in_pend))
+			room = sizeof(fc->in_pend);
+		n = console_pipe_get(&fc->in, fc->in_pend, room);
+		if (n <= 0) {
+			console_pipe_wait(&fc->in);
+			return;
+		}
+		if (trace_on())
+			fc_trace("uart_in", "read", 0, 0, (uint32_t)n);
+		fc->in_off = 0;
+		fc->in_len = (size_t)n;
+	}
+}
+
+/*
+ * Front lock held: the front's own work (ops->pump): UART output, unless
+ * a transmit chain is half written (its rest goes first).
+ */
+static void fc_pump(struct front *f)
+{
+	struct front_console *fc = f->opaque;
+
+	if (!fc->tx_midway)
+		fc_out_uart(fc);
+}
+
+/* I/O thread: the UART FIFO may have room, or the guest reads it now. */
 static void fc_in_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct front_console *fc = arg;
@@ -170,123 +224,160 @@ static void fc_in_timer(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	pthread_mutex_lock(fc->front.lock);
-	if (fc_feed_uart(fc))
-		fc_pump(&fc->front);
-	front_kick(&fc->front);
+	fc_in_uart(fc);
 	pthread_mutex_unlock(fc->front.lock);
 }
 
-/* A completion of the front's own requests (c == NULL). */
-/* Lock held: bytes that went through the server, for trace listeners. */
-static void fc_trace(const char *op, const char *call, unsigned qi,
-		     unsigned head, uint32_t bytes, int32_t status)
+/*
+ * I/O thread: the OUT pipe has room: a stalled chain (which writes the
+ * UART bytes queued before it first), then the UART bytes.
+ */
+static void fc_out_ready(void *arg)
 {
-	struct trace_event e = {
-		.op = op,
-		.syscall = call,
-		.queue = qi,
-		.head = head,
-		.bytes = bytes,
-		.status = status ? 1 : 0,
-	};
+	struct front_console *fc = arg;
 
-	trace_emit("console0", &e);
+	pthread_mutex_lock(fc->front.lock);
+	if (fc->tx_stalled)
+		front_notify(&fc->front, FC_TX_QUEUE);
+	if (!fc->tx_midway)
+		fc_out_uart(fc);
+	pthread_mutex_unlock(fc->front.lock);
 }
 
-static void fc_done_own(struct front_console *fc, const struct ipc_dp_done *d,
-			const void *buf)
+/* I/O thread: input came: a waiting receive buffer first, else the UART. */
+static void fc_in_ready(void *arg)
 {
-	if (d->cookie == &fc->tag_out) {
-		fc->tx_inflight--;
-		if (d->status == 0)
-			fc->st.uart_out += d->req.arena_len;
-		if (trace_on())
-			fc_trace("uart_out", "write", 0, 0, d->req.arena_len,
-				 d->status);
-		return;
-	}
-	if (d->cookie != &fc->tag_in)
-		return; /* CANCEL_IN: nothing to do */
-	fc->in_posted = false;
-	if (d->status || !d->len || !buf)
-		return; /* cancelled by a reset: pump posts it again */
-	if (trace_on())
-		fc_trace("uart_in", "read", 0, 0, d->len, 0);
-	memcpy(fc->in_pend, buf, d->len);
-	fc->in_off = 0;
-	fc->in_len = d->len;
-	fc_feed_uart(fc);
+	struct front_console *fc = arg;
+
+	pthread_mutex_lock(fc->front.lock);
+	if (fc->rx_waiting)
+		front_notify(&fc->front, FC_RX_QUEUE);
+	fc_in_uart(fc);
+	pthread_mutex_unlock(fc->front.lock);
 }
 
+/* No request of the console's reaches its server: nothing completes. */
 static void fc_done(struct front *f, struct front_chain *c,
 		    const struct ipc_dp_done *d, const void *buf)
 {
-	struct front_console *fc = f->opaque;
-	size_t n;
+	(void)f;
+	(void)c;
+	(void)d;
+	(void)buf;
+}
 
-	if (!c) {
-		fc_done_own(fc, d, buf);
-		return;
+/* Front lock held: the transmit chain waits for room in the pipe. */
+static int fc_tx_stall(struct front_console *fc, bool midway)
+{
+	fc->tx_stalled = true;
+	fc->tx_midway = midway;
+	console_pipe_wait(&fc->out);
+	return -ENOSPC;
+}
+
+/*
+ * A transmit chain: its bytes into the OUT pipe, after the UART bytes
+ * that reached the VMM before it, from where an earlier try stopped
+ * (c->priv[0]). Given back to the guest once all are in; a full pipe
+ * stalls the chain (and the queue behind it) until it has room.
+ */
+static int fc_chain_tx(struct front *f, struct front_chain *c)
+{
+	struct front_console *fc = f->opaque;
+	uint32_t total = c->vc.readable_len;
+	uint64_t off = c->priv[0];
+	size_t want, got;
+	ssize_t n;
+
+	if (!off && !fc_out_uart(fc))
+		return fc_tx_stall(fc, false);
+	while (off < total) {
+		want = total - off < sizeof(fc->bounce) ? total - off
+							: sizeof(fc->bounce);
+		got = virtq_chain_read(f->vdev->mem, &c->vc, off, fc->bounce,
+				       want);
+		if (got != want) {
+			virtio_mmio_fail(f->vdev,
+					 "transmitq buffer %u is unreadable",
+					 c->vc.head);
+			return -EINVAL;
+		}
+		n = console_pipe_put(&fc->out, fc->bounce, got);
+		if (n < 0) {
+			log_warn("console: output: %s; dropped",
+				 strerror((int)-n));
+			n = (ssize_t)got;
+		}
+		off += (uint64_t)n;
+		if ((size_t)n < got) {
+			c->priv[0] = off;
+			return fc_tx_stall(fc, off != 0);
+		}
 	}
-	if (c->orphan || d->status)
-		return;
-	if (c->qi == FC_RX_QUEUE) {
-		n = buf ? front_copy_out(f, c, 0, buf, d->len) : 0;
-		c->written = (uint32_t)n;
-		fc->st.virtio_in += n;
-		if (trace_on() && n)
-			fc_trace("in", "read", c->qi, c->vc.head, (uint32_t)n, 0);
-	} else {
-		fc->st.virtio_out += d->req.arena_len;
-		if (trace_on())
-			fc_trace("out", "write", c->qi, c->vc.head,
-				 d->req.arena_len, 0);
+	fc->tx_stalled = fc->tx_midway = false;
+	fc->st.virtio_out += total;
+	if (trace_on())
+		fc_trace("out", "write", c->qi, c->vc.head, total);
+	return 0;
+}
+
+/*
+ * A receive chain: filled with what input the IN pipe holds (up to its
+ * size) and given back at once; with none, it waits (stalled) until input
+ * comes, and input goes to no one else meanwhile.
+ */
+static int fc_chain_rx(struct front *f, struct front_chain *c)
+{
+	struct front_console *fc = f->opaque;
+	size_t want = c->vc.writable_len;
+	ssize_t n;
+
+	if (!want) {
+		virtio_mmio_fail(f->vdev,
+				 "receiveq buffer %u has no device-writable "
+				 "bytes",
+				 c->vc.head);
+		return -EINVAL;
 	}
+	if (want > sizeof(fc->bounce))
+		want = sizeof(fc->bounce);
+	n = console_pipe_get(&fc->in, fc->bounce, want);
+	if (n <= 0) {
+		if (n < 0)
+			log_debug("console: input: %s", strerror((int)-n));
+		fc->rx_waiting = true;
+		console_pipe_wait(&fc->in);
+		return -ENOSPC;
+	}
+	fc->rx_waiting = false;
+	c->written = (uint32_t)front_copy_out(f, c, 0, fc->bounce, (size_t)n);
+	fc->st.virtio_in += c->written;
+	if (trace_on())
+		fc_trace("in", "read", c->qi, c->vc.head, c->written);
+	return 0;
 }
 
 static int fc_chain(struct front *f, struct front_chain *c)
 {
-	struct front_console *fc = f->opaque;
-	struct ipc_req r;
-	uint32_t len, off = 0;
-	int ret;
-
-	if (c->qi == FC_RX_QUEUE) {
-		if (!c->vc.writable_len) {
-			virtio_mmio_fail(f->vdev,
-					 "receiveq buffer %u has no "
-					 "device-writable bytes",
-					 c->vc.head);
-			return -EINVAL;
-		}
-		len = c->vc.writable_len < FRONT_CONSOLE_IN_MAX
-			      ? c->vc.writable_len
-			      : FRONT_CONSOLE_IN_MAX;
-		r = fc_req(CONSOLE_OP_IN, CONSOLE_STREAM_VIRTIO);
-		return front_req(f, c, &r, len, NULL, 0, 0, NULL);
-	}
-	r = fc_req(CONSOLE_OP_OUT, CONSOLE_STREAM_VIRTIO);
-	while (off < c->vc.readable_len && c->nstaged < FRONT_CHAIN_MAX_REQS) {
-		len = c->vc.readable_len - off;
-		if (len > FRONT_CONSOLE_OUT_MAX)
-			len = FRONT_CONSOLE_OUT_MAX;
-		ret = front_req(f, c, &r, len, NULL, off, len, NULL);
-		if (ret)
-			return ret;
-		off += len;
-	}
-	/* Past four requests the rest is not sent (a 1 MiB+ buffer). */
-	fc->st.virtio_truncated += c->vc.readable_len - off;
-	return 0;
+	return c->qi == FC_RX_QUEUE ? fc_chain_rx(f, c) : fc_chain_tx(f, c);
 }
 
-/* The guest reset the device: input buffers it had posted are gone. */
+/*
+ * The guest reset the device: the stalled chains are gone (front_reset
+ * dropped them; bytes of a transmit chain already in the pipe stay). Input
+ * may go to the UART now, and UART output that waited behind a chain may
+ * go (the I/O thread writes it: this may be a vCPU thread).
+ */
 static void fc_reset(struct front *f)
 {
 	struct front_console *fc = f->opaque;
+	uint64_t one = 1;
 
-	fc->cancel_pending = true;
-	fc_pump(f);
+	fc->rx_waiting = false;
+	fc->tx_stalled = fc->tx_midway = false;
+	console_pipe_wait(&fc->in);
+	if (write(fc->tx_efd, &one, sizeof(one)) < 0)
+		log_debug("console: tx eventfd: %s", strerror(errno));
 }
 
 static const struct front_ops fc_front_ops = {
@@ -324,11 +415,12 @@ static void fc_completions(void *opaque)
 {
 	struct front_console *fc = opaque;
 
+	/* The console posts nothing: any completion breaks the protocol. */
 	if (front_reap(&fc->front) < 0)
 		supervisor_kill(&fc->sup, "bad completion");
 }
 
-/* Requests in flight were posted again: the new server serves them. */
+/* A new server took over the same pipes: go on as before. */
 static void fc_restarted(void *opaque)
 {
 	struct front_console *fc = opaque;
@@ -384,25 +476,17 @@ static void fc_tx_event(int fd, void *arg)
 
 int front_console_init(struct front_console *fc)
 {
-	pthread_condattr_t ca;
 	int ret;
 
 	memset(fc, 0, sizeof(*fc));
+	fc->out.vmm_fd = fc->out.srv_fd = -1;
+	fc->in.vmm_fd = fc->in.srv_fd = -1;
 	ret = pthread_mutex_init(&fc->tx_lock, NULL);
 	if (ret)
 		return -ret;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	ret = pthread_cond_init(&fc->drained, &ca);
-	pthread_condattr_destroy(&ca);
-	if (ret) {
-		pthread_mutex_destroy(&fc->tx_lock);
-		return -ret;
-	}
 	fc->tx_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (fc->tx_efd < 0) {
 		ret = -errno;
-		pthread_cond_destroy(&fc->drained);
 		pthread_mutex_destroy(&fc->tx_lock);
 		return ret;
 	}
@@ -453,24 +537,50 @@ static int fc_start_server(struct front_console *fc,
 	spec.dev = "console";
 	spec.type = CTL_DEV_CONSOLE;
 	spec.setup.cfg.console.backend = res->kind;
-	/* Room for both full queues of input buffers plus output. */
-	spec.geom.sq_entries = 4 * FRONT_CONSOLE_QUEUE_MAX;
-	spec.geom.cq_entries = 4 * FRONT_CONSOLE_QUEUE_MAX;
+	/* The rings carry nothing of the console's: the smallest there is. */
+	spec.geom.sq_entries = 2;
+	spec.geom.cq_entries = 2;
 	spec.geom.arena_slot_size = 4096;
-	spec.geom.arena_slots = 1024;
-	spec.backend_fd = res->fd;
-	spec.backend_out_fd = res->out_fd;
+	spec.geom.arena_slots = 1;
+	/* The same fds for every server: the bytes in the pipes survive. */
+	if (supervisor_spec_fd(&spec, CTL_FD_BACKEND, res->fd) ||
+	    supervisor_spec_fd(&spec, CTL_FD_BACKEND_OUT, res->out_fd) ||
+	    supervisor_spec_fd(&spec, CTL_FD_OUT_PIPE, fc->out.srv_fd) ||
+	    supervisor_spec_fd(&spec, CTL_FD_IN_PIPE, fc->in.srv_fd))
+		return errf(err, errlen, -E2BIG,
+			    "console server: too many fds");
 	spec.log_level = log_level;
 	spec.policy = *policy;
-	/* One loop thread (and a stdin reader where stdin cannot poll). */
+	/* One loop thread. */
 	spec.limits = (struct sandbox_limits){
 		.as_bytes = SANDBOX_AS(1ull << 30),
 		.nofile = 64,
 		.nproc = 16,
 	};
-	/* Input requests wait for the user as long as it takes. */
+	/* Input waits for the user as long as it takes. */
 	spec.policy.watchdog_ms = 0;
 	return supervisor_start(&fc->sup, &spec, err, errlen);
+}
+
+static int fc_open_pipes(struct front_console *fc, struct iothread *io,
+			 char *err, size_t errlen)
+{
+	int ret = console_pipe_open(&fc->out, CONSOLE_PIPE_OUT,
+				    FRONT_CONSOLE_OUT_PIPE, io->base,
+				    fc_out_ready, fc);
+
+	if (ret)
+		return errf(err, errlen, ret, "console output pipe: %s",
+			    strerror(-ret));
+	ret = console_pipe_open(&fc->in, CONSOLE_PIPE_IN, 0, io->base,
+				fc_in_ready, fc);
+	if (ret) {
+		console_pipe_close(&fc->out);
+		return errf(err, errlen, ret, "console input pipe: %s",
+			    strerror(-ret));
+	}
+	fc->pipes_open = true;
+	return 0;
 }
 
 int front_console_start(struct front_console *fc, struct vm *vm,
@@ -482,6 +592,9 @@ int front_console_start(struct front_console *fc, struct vm *vm,
 
 	fc->uart = &vm->uart;
 	fc->io = io;
+	ret = fc_open_pipes(fc, io, err, errlen);
+	if (ret)
+		return ret;
 	ret = fc_start_server(fc, res, log_level, policy, err, errlen);
 	if (ret)
 		return ret;
@@ -515,48 +628,63 @@ int front_console_start(struct front_console *fc, struct vm *vm,
 			 strerror(-ret));
 		return ret;
 	}
-	/* Arms the completion wake-up and posts the UART's first IN. */
+	/* Input is looked at once it comes; arms the completion wake-up. */
+	console_pipe_wait(&fc->in);
 	front_reap(&fc->front);
 	return 0;
 }
 
-/* Front lock held. */
-static bool fc_tx_pending(struct front_console *fc)
+/* Front lock held: guest output not yet handed to the backend. */
+static bool fc_out_pending(struct front_console *fc)
 {
-	bool pending;
+	bool queued;
 
 	pthread_mutex_lock(&fc->tx_lock);
-	pending = fc->tx_len || fc->tx_inflight;
+	queued = fc->tx_len != 0;
 	pthread_mutex_unlock(&fc->tx_lock);
-	return pending && !atomic_load(&fc->server_dead);
+	return queued || fc->tx_stalled || console_pipe_queued(&fc->out) > 0;
 }
 
 void front_console_drain(struct front_console *fc)
 {
-	struct timespec deadline;
+	struct timespec nap = {0, FC_DRAIN_NAP_MS * 1000000L};
+	uint64_t end = clock_now_ms() + FRONT_CONSOLE_DRAIN_MS;
 	uint64_t one = 1;
-	bool late = false;
+	bool pending;
 
 	if (!fc->front_ready)
 		return;
 	atomic_store(&fc->draining, true);
-	/* Bytes waiting for the batch timer go now; completions do the rest. */
+	/* Bytes waiting for the batch timer go now. */
 	if (write(fc->tx_efd, &one, sizeof(one)) < 0)
 		return;
-	deadline = deadline_after_ms(CLOCK_MONOTONIC, FRONT_CONSOLE_DRAIN_MS);
-	pthread_mutex_lock(fc->front.lock);
-	while (!late && fc_tx_pending(fc))
-		late = pthread_cond_timedwait(&fc->drained, fc->front.lock,
-					      &deadline) == ETIMEDOUT;
-	pthread_mutex_unlock(fc->front.lock);
-	if (late)
-		log_warn("console: output still queued at exit");
+	/* A server restarting meanwhile takes the pipe up where it was. */
+	while (!atomic_load(&fc->server_dead)) {
+		pthread_mutex_lock(fc->front.lock);
+		pending = fc_out_pending(fc);
+		pthread_mutex_unlock(fc->front.lock);
+		if (!pending)
+			return;
+		if (clock_now_ms() >= end) {
+			log_warn("console: output still queued at exit");
+			return;
+		}
+		nanosleep(&nap, NULL);
+	}
 }
 
 void front_console_stop(struct front_console *fc)
 {
-	if (fc->started)
+	char line[256];
+
+	if (fc->started) {
 		supervisor_stop(&fc->sup, FRONT_CONSOLE_STOP_MS);
+		supervisor_record_line(&fc->sup, "console", line, sizeof(line));
+		if (fc->sup.rec.deaths)
+			log_info("%s", line);
+		else
+			log_debug("%s", line);
+	}
 	fc->started = false;
 	if (fc->tx_ev)
 		iothread_unwatch(fc->tx_ev);
@@ -574,14 +702,23 @@ void front_console_stop(struct front_console *fc)
 	if (fc->vdev_ready)
 		virtio_dev_fini(&fc->vdev);
 	fc->vdev_ready = false;
-	if (fc->st.uart_dropped || fc->st.virtio_truncated)
-		log_warn("console: %llu UART bytes dropped, %llu virtio bytes "
-			 "truncated",
-			 (unsigned long long)fc->st.uart_dropped,
-			 (unsigned long long)fc->st.virtio_truncated);
+	if (fc->st.uart_dropped)
+		log_warn("console: %llu UART bytes dropped",
+			 (unsigned long long)fc->st.uart_dropped);
+	log_debug("console stats: uart_out=%llu uart_in=%llu virtio_out=%llu "
+		  "virtio_in=%llu uart_dropped=%llu",
+		  (unsigned long long)fc->st.uart_out,
+		  (unsigned long long)fc->st.uart_in,
+		  (unsigned long long)fc->st.virtio_out,
+		  (unsigned long long)fc->st.virtio_in,
+		  (unsigned long long)fc->st.uart_dropped);
+	if (fc->pipes_open) {
+		console_pipe_close(&fc->out);
+		console_pipe_close(&fc->in);
+	}
+	fc->pipes_open = false;
 	if (fc->tx_efd >= 0)
 		close(fc->tx_efd);
 	fc->tx_efd = -1;
-	pthread_cond_destroy(&fc->drained);
 	pthread_mutex_destroy(&fc->tx_lock);
 }

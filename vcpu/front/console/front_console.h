@@ -1,14 +1,28 @@
 /*
  * front_console.h: the console front: virtio-console (device id 3, port 0
  * only: receiveq 0, transmitq 1) on slot 0, and the UART's byte stream,
- * both carried by the isovm-console server (ipc/devproto.h console ops).
+ * both carried by the isovm-console server on one backend.
  *
- * UART output is queued by vCPU threads into a bounded buffer (never
- * blocking: bytes beyond it are dropped and counted) and posted by the I/O
- * thread as CONSOLE_OP_OUT. One CONSOLE_OP_IN for the UART stays posted
- * while the UART can take its bytes. Virtio transmit chains become
- * CONSOLE_OP_OUT, receive chains CONSOLE_OP_IN (in flight until input
- * comes), a device reset CONSOLE_OP_CANCEL_IN.
+ * The bytes go through two kernel pipes the VMM holds for the device's
+ * whole life (console_pipe.h), never through the server's rings; the
+ * server only moves them between the pipes and the backend with splice,
+ * so a server killed at any instant leaves every byte in a pipe or in the
+ * backend, and its successor takes up the same pipes.
+ *
+ * Output: the I/O thread writes the guest's bytes into the OUT pipe, never
+ * blocking: a virtio transmit chain is given back to the guest once all
+ * its bytes are in the pipe; UART bytes are queued by vCPU threads into a
+ * bounded buffer (never blocking: bytes beyond it are dropped and counted)
+ * and written in batches. Both keep the order in which they reached the
+ * VMM: a chain's bytes go in after the UART bytes queued before it, and
+ * UART bytes never go between the bytes of one chain. A full pipe is
+ * backpressure: the writing waits until the pipe has room (the transmit
+ * queue stalls, the UART buffer fills).
+ *
+ * Input: the VMM reads the IN pipe only when the guest has somewhere to
+ * put the bytes: a posted virtio receive buffer first, else the UART's
+ * receive FIFO while the guest reads it, as far as it has room. Otherwise
+ * the bytes wait in the pipe (and then in the backend).
  */
 #ifndef ISOVM_FRONT_CONSOLE_H
 #define ISOVM_FRONT_CONSOLE_H
@@ -20,38 +34,38 @@
 
 #include "vcpu/config/console_cfg.h"
 #include "vcpu/core/iothread.h"
+#include "vcpu/front/console/console_pipe.h"
 #include "vcpu/front/front.h"
 #include "vcpu/platform/uart.h"
 #include "vcpu/supervisor/supervisor.h"
 #include "vcpu/virtio/virtio_dev.h"
 
-#define FRONT_CONSOLE_SLOT	  0
-#define FRONT_CONSOLE_QUEUE_MAX	  128
-#define FRONT_CONSOLE_TX_BUF	  65536	       /* UART bytes not yet posted */
+#define FRONT_CONSOLE_SLOT	0
+#define FRONT_CONSOLE_QUEUE_MAX 128
+#define FRONT_CONSOLE_TX_BUF	65536 /* UART bytes not yet in the pipe */
 /*
- * UART output is posted in batches: at once from FRONT_CONSOLE_TX_BATCH
+ * UART output is written in batches: at once from FRONT_CONSOLE_TX_BATCH
  * queued bytes, else FRONT_CONSOLE_TX_DELAY_US after the first byte of a
  * burst. A wake-up per byte costs the vCPU more than the byte's own exit
  * on a small host.
  */
 #define FRONT_CONSOLE_TX_BATCH	  1024
 #define FRONT_CONSOLE_TX_DELAY_US 500
-#define FRONT_CONSOLE_TX_REQ	  4096	       /* UART bytes per request */
-#define FRONT_CONSOLE_TX_INFLIGHT 8	       /* UART OUT requests at most */
-#define FRONT_CONSOLE_OUT_MAX	  (256u << 10) /* bytes per virtio OUT request */
-#define FRONT_CONSOLE_IN_MAX	  4096u	       /* bytes per virtio IN request */
-#define FRONT_CONSOLE_DRAIN_MS	  2000	       /* at exit, for UART output */
+/* Guest output the OUT pipe holds before the guest waits for the server. */
+#define FRONT_CONSOLE_OUT_PIPE (256u << 10)
+/* Bytes copied between guest buffers and a pipe per system call. */
+#define FRONT_CONSOLE_BOUNCE (64u << 10)
+#define FRONT_CONSOLE_DRAIN_MS 2000 /* at exit, for the OUT pipe to empty */
 /*
- * At exit, for the server to stop: it first writes what it queued to a
- * slow reader, for up to 2 s (its CONSOLE_CLOSE_DRAIN_MS), then exits.
+ * At exit, for the server to stop: it first writes what the OUT pipe still
+ * holds to a slow reader, for up to 2 s (its CONSOLE_CLOSE_DRAIN_MS).
  */
 #define FRONT_CONSOLE_STOP_MS 3000
 
 struct front_console_stats {
-	uint64_t uart_out, uart_in;	/* bytes delivered */
+	uint64_t uart_out, uart_in;	/* bytes into / out of the pipes */
 	uint64_t uart_dropped;		/* output bytes dropped */
-	uint64_t virtio_out, virtio_in; /* bytes delivered */
-	uint64_t virtio_truncated;	/* transmit bytes beyond 4 requests */
+	uint64_t virtio_out, virtio_in; /* bytes into / out of the pipes */
 };
 
 struct front_console {
@@ -63,24 +77,25 @@ struct front_console {
 	struct iothread *io;
 	bool started, vdev_ready, front_ready;
 	atomic_bool server_dead;
-	/* UART output: vCPU threads append under tx_lock, I/O thread posts. */
+	/* The pipes; the front's lock guards what is done with them. */
+	struct console_pipe out, in;
+	bool pipes_open;
+	uint8_t bounce[FRONT_CONSOLE_BOUNCE]; /* under the front's lock */
+	bool tx_stalled; /* a transmit chain waits for room in the pipe */
+	bool tx_midway;	 /* ...with some of its bytes written already */
+	bool rx_waiting; /* a receive chain waits for input */
+	/* UART output: vCPU threads append under tx_lock, I/O thread writes. */
 	pthread_mutex_t tx_lock;
 	uint8_t tx_buf[FRONT_CONSOLE_TX_BUF];
 	size_t tx_head, tx_len;
 	int tx_efd; /* owned; wakes the I/O thread */
 	struct event *tx_ev;
-	struct event *tx_timer; /* posts a small batch of UART output */
-	atomic_bool draining;   /* exit: post UART output at once */
-	pthread_cond_t drained; /* with front.lock: a pump ran while draining */
-	unsigned tx_inflight; /* UART OUT requests at the server */
-	/* UART input: at most one IN posted; bytes the FIFO had no room for. */
-	bool in_posted;
-	uint8_t in_pend[FRONT_CONSOLE_TX_REQ];
+	struct event *tx_timer; /* writes a small batch of UART output */
+	atomic_bool draining;	/* exit: write UART output at once */
+	/* UART input read from the pipe that its FIFO did not take yet. */
+	uint8_t in_pend[UART_RX_FIFO];
 	size_t in_off, in_len;
-	struct event *in_timer; /* retries in_pend while the FIFO is full */
-	bool cancel_pending;	/* CANCEL_IN not posted yet (no room) */
-	/* Tags of the front's own requests (compared by address). */
-	char tag_out, tag_in, tag_cancel;
+	struct event *in_timer; /* looks at the UART again: FIFO, IER */
 	struct front_console_stats st; /* under the front's lock */
 };
 
@@ -97,9 +112,10 @@ uint64_t front_console_features(const struct ctl_ready *ready);
 int front_console_init(struct front_console *fc);
 
 /*
- * After vm_init(), before vm_run(): start isovm-console on 'res' (the
- * caller keeps res open until front_console_stop()), put the virtio console
- * on slot 0, watch everything on 'io'. Returns 0 or -errno with err set.
+ * After vm_init(), before vm_run(): make the pipes, start isovm-console on
+ * 'res' and them (the caller keeps res open until front_console_stop()),
+ * put the virtio console on slot 0, watch everything on 'io'. Returns 0
+ * or -errno with err set.
  */
 int front_console_start(struct front_console *fc, struct vm *vm,
 			struct iothread *io, const struct console_res *res,
@@ -107,8 +123,9 @@ int front_console_start(struct front_console *fc, struct vm *vm,
 			char *err, size_t errlen);
 
 /*
- * The VM ended, the I/O thread still runs: give queued UART output up to
- * FRONT_CONSOLE_DRAIN_MS to reach the server.
+ * The VM ended, the I/O thread still runs (restarts too): give the
+ * guest's output up to FRONT_CONSOLE_DRAIN_MS to be written to the backend
+ * (the UART buffer into the pipe, the pipe emptied by the server).
  */
 void front_console_drain(struct front_console *fc);
 
