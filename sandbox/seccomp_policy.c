@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@ static pthread_once_t sandbox_names_once = PTHREAD_ONCE_INIT;
  * else the last one installed for the whole process.
  */
 static _Thread_local const char *sandbox_trap_thread;
+static atomic_bool sandbox_handler_set;
 static const char *volatile sandbox_trap_process;
 
 static int sandbox_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
@@ -146,14 +148,19 @@ static int sandbox_debug_prepare(scmp_filter_ctx ctx, char *err, size_t errlen)
 		return sandbox_fail(err, errlen, ret,
 				    "debug: rows of the handler: %s",
 				    strerror(-ret));
+	/* Once per process: a later install may already run under a filter
+	 * that refuses rt_sigaction (a vCPU thread's under main's). */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = sandbox_trap;
 	sa.sa_flags = SA_SIGINFO;
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGSYS, &sa, NULL))
-		return sandbox_fail(err, errlen, -errno,
-				    "debug: SIGSYS handler: %s",
-				    strerror(errno));
+	if (!atomic_load(&sandbox_handler_set)) {
+		if (sigaction(SIGSYS, &sa, NULL))
+			return sandbox_fail(err, errlen, -errno,
+					    "debug: SIGSYS handler: %s",
+					    strerror(errno));
+		atomic_store(&sandbox_handler_set, true);
+	}
 	/* A blocked SIGSYS would kill at the first refused call. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGSYS);

@@ -21,8 +21,8 @@
  *   pty     CTL_FD_BACKEND = the master, both ways. A master reads EIO
  *           while no one holds the slave: input is looked at again every
  *           CONSOLE_PTY_RETRY_MS; output it refuses is dropped (counted).
- *   file    CTL_FD_BACKEND = opened O_APPEND, output only. Linux splices
- *           into no O_APPEND file: read and write it is.
+ *   file    CTL_FD_BACKEND = opened at its end (not O_APPEND, which
+ *           Linux would not splice into), output only.
  *   socket  CTL_FD_BACKEND = a listening unix stream socket. One client at
  *           a time; a second one is accepted and closed at once (counted).
  *           Output without a client stays in the OUT pipe, up to

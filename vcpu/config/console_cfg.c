@@ -135,11 +135,24 @@ err_close:
 static int console_cfg_file(const char *path, struct console_res *r, char *err,
 			    size_t errlen)
 {
-	r->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
-		     0644);
+	/*
+	 * Appended to, but not O_APPEND: Linux splices into no O_APPEND
+	 * file, and a splice is what makes a console server's death lose
+	 * and double nothing. Opened at its end instead (a second writer
+	 * of the same file would interleave at our offset).
+	 */
+	r->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
 	if (r->fd < 0)
 		return errf(err, errlen, -errno, "--console file:%s: %s", path,
 			    strerror(errno));
+	if (lseek(r->fd, 0, SEEK_END) < 0) {
+		int ret = -errno;
+
+		close(r->fd);
+		r->fd = -1;
+		return errf(err, errlen, ret, "--console file:%s: %s", path,
+			    strerror(-ret));
+	}
 	return 0;
 }
 
