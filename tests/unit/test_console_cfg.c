@@ -108,18 +108,26 @@ Test(console_cfg, every_bad_value_is_one_clear_error)
 	expect_parse_error(longsock, "too long");
 }
 
+/* Appended to at its end, not O_APPEND: Linux splices into no O_APPEND
+ * file, and the console server's splice is what a kill cannot break. */
 Test(console_cfg, file_is_created_for_appending_with_mode_0644)
 {
 	struct console_res r;
 	char arg[700], path[600];
 	struct stat st;
+	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/con.log", dir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("earlier\n", f);
+	fclose(f);
 	snprintf(arg, sizeof(arg), "file:%s", path);
 	cr_assert_eq(open_value(arg, &r), 0, "%s", err);
 	cr_assert_geq(r.fd, 3);
 	cr_assert_eq(r.out_fd, -1);
-	cr_assert(fcntl(r.fd, F_GETFL) & O_APPEND);
+	cr_assert(!(fcntl(r.fd, F_GETFL) & O_APPEND));
+	cr_assert_eq(lseek(r.fd, 0, SEEK_CUR), 8, "not at the file's end");
 	cr_assert(fcntl(r.fd, F_GETFD) & FD_CLOEXEC);
 	cr_assert_eq(stat(path, &st), 0);
 	cr_assert_eq(st.st_mode & 0777, 0644);
