@@ -18,9 +18,9 @@ static const struct sandbox_syscall sandbox_console_rows[] = {
 	SANDBOX_ROW(read, "the read/write fallback where splice is refused; "
 			  "output dropped without a client"),
 	SANDBOX_ROW_SLOT(write, 0, SANDBOX_SLOT_BACKEND,
-			 "the read/write fallback (an O_APPEND file)"),
+			 "the read/write fallback where splice is refused"),
 	SANDBOX_ROW_SLOT(write, 0, SANDBOX_SLOT_BACKEND_OUT,
-			 "the read/write fallback (stdout appending)"),
+			 "the same, stdout (a stdout redirected with >>)"),
 	SANDBOX_ROW_EQ(ioctl, 1, FIONREAD,
 		       "bytes waiting in the OUT pipe (kept output, the "
 		       "drain at exit)"),
