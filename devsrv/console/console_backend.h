@@ -132,8 +132,8 @@ struct console_backend {
 /*
  * Start the backend @kind on @fds (the pipes included) and both flows;
  * a socket backend resumes with fds->client when it is set (closed by
- * the backend in every case). Returns 0, -EBADF (a needed fd missing), -EINVAL (unknown kind) or
- * -errno of the set-up.
+ * the backend in every case). Returns 0, -EBADF (a needed fd missing),
+ * -EINVAL (unknown kind) or -errno of the set-up.
  */
 int console_backend_open(struct console_backend *b, struct event_base *base,
 			 enum ctl_console_backend kind,

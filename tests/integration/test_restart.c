@@ -468,10 +468,19 @@ Test(restart_console, socket_client_kept_through_20_kills_loses_nothing)
 	uint64_t hash = CON_FNV_INIT;
 	const char *res;
 	struct vmrun r;
-	char *argv[] = {(char *)HARNESS_ISOVM, "run", "--kernel",
-			HARNESS_TESTGUEST, "--log-level", "info",
-			"--restart-limit", "1000/10", "--console", spec,
-			"--cmdline", cmdline, NULL};
+	char *argv[] = {(char *)HARNESS_ISOVM,
+			"run",
+			"--kernel",
+			HARNESS_TESTGUEST,
+			"--log-level",
+			"info",
+			"--restart-limit",
+			"1000/10",
+			"--console",
+			spec,
+			"--cmdline",
+			cmdline,
+			NULL};
 
 	harness_need_kvm();
 	snprintf(s.path, sizeof(s.path), "/tmp/isovm-rst-%d-sock", getpid());

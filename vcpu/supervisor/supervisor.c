@@ -144,8 +144,8 @@ static int supervisor_left_ms(uint64_t deadline)
  * there) or dropped it: the one kept before is closed either way. False
  * when the device has no such client: a protocol error.
  */
-static bool supervisor_on_client(struct supervisor *s,
-				 const struct ctl_msg *m, int *fds)
+static bool supervisor_on_client(struct supervisor *s, const struct ctl_msg *m,
+				 int *fds)
 {
 	if (s->type != CTL_DEV_CONSOLE ||
 	    s->spec.setup.cfg.console.backend != CTL_CONSOLE_SOCKET)
@@ -849,7 +849,8 @@ static void supervisor_ctl_event(int fd, void *arg)
 		return;
 	}
 	ret = ctl_recv(fd, &m, fds, CTL_SETUP_MAX_FDS, &nfds);
-	if (ret == 0 && m.type == CTL_CLIENT && supervisor_on_client(s, &m, fds))
+	if (ret == 0 && m.type == CTL_CLIENT &&
+	    supervisor_on_client(s, &m, fds))
 		return;
 	for (unsigned i = 0; i < nfds; i++)
 		close(fds[i]);
