@@ -21,6 +21,8 @@ _Static_assert(CTL_REGION_MAX == IPC_REGION_MAX_SIZE, "region bound");
 
 static unsigned ctl_fds_expected(const struct ctl_msg *msg)
 {
+	if (msg->type == CTL_CLIENT)
+		return msg->u.client.present ? 1 : 0;
 	return msg->type == CTL_SETUP ? msg->u.setup.nfds : 0;
 }
 

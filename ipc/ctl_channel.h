@@ -8,7 +8,8 @@
 
 /*
  * Send msg with its fds. A CTL_SETUP carries exactly msg->u.setup.nfds fds,
- * in the order of msg->u.setup.fds[]; every other message carries none.
+ * in the order of msg->u.setup.fds[], a CTL_CLIENT one when
+ * msg->u.client.present; every other message carries none.
  * The caller keeps its fds. Returns 0, -EINVAL (invalid message or fd count),
  * or an error of frame_send (-EPIPE when the peer is gone).
  */
@@ -18,7 +19,8 @@ int ctl_send(int sock, const struct ctl_msg *msg, const int *fds,
 /*
  * Receive and validate one message. On success *nfds fds (close-on-exec,
  * owned by the caller) are in fds[], and for a CTL_SETUP fds[i] has role
- * out->u.setup.fds[i]. max_fds is what fds[] holds (CTL_SETUP_MAX_FDS is
+ * out->u.setup.fds[i]; a CTL_CLIENT with present has its client in
+ * fds[0]. max_fds is what fds[] holds (CTL_SETUP_MAX_FDS is
  * enough). On any error no fd stays open and *nfds is 0. Errors: those of
  * frame_recv (-EPIPE, -EMSGSIZE, -ENOBUFS, -ETOOMANYREFS, -EAGAIN...),
  * those of ctl_msg_decode (-EBADMSG, -EINVAL, -EPROTONOSUPPORT), and

@@ -17,6 +17,7 @@ CTL_SAME(CTL_FD_BACKEND, ISOVM__CTL__FD_ROLE__FD_ROLE_BACKEND);
 CTL_SAME(CTL_FD_BACKEND_OUT, ISOVM__CTL__FD_ROLE__FD_ROLE_BACKEND_OUT);
 CTL_SAME(CTL_FD_OUT_PIPE, ISOVM__CTL__FD_ROLE__FD_ROLE_OUT_PIPE);
 CTL_SAME(CTL_FD_IN_PIPE, ISOVM__CTL__FD_ROLE__FD_ROLE_IN_PIPE);
+CTL_SAME(CTL_FD_CLIENT, ISOVM__CTL__FD_ROLE__FD_ROLE_CLIENT);
 CTL_SAME(CTL_OP_MAX, ISOVM__CTL__OP__OP_CONSOLE_IN);
 CTL_SAME(CTL_FAULT_DROP, ISOVM__CTL__FAULT_KIND__FAULT_KIND_DROP);
 CTL_SAME(CTL_FAULT_CORRUPT, ISOVM__CTL__FAULT_KIND__FAULT_KIND_CORRUPT);
@@ -43,6 +44,7 @@ struct ctl_pb_scratch {
 	Isovm__Ctl__FaultSettings fault;
 	Isovm__Ctl__Escape escape;
 	Isovm__Ctl__EscapeResult escape_result;
+	Isovm__Ctl__Client client;
 };
 
 int ctl_pb_copy_str(char *dst, size_t cap, const char *src)
@@ -291,6 +293,12 @@ static void ctl_msg_fill(struct ctl_pb_scratch *s, const struct ctl_msg *msg,
 		env->msg_case = ISOVM__CTL__ENVELOPE__MSG_ESCAPE_RESULT;
 		env->escape_result = &s->escape_result;
 		break;
+	case CTL_CLIENT:
+		isovm__ctl__client__init(&s->client);
+		s->client.present = msg->u.client.present;
+		env->msg_case = ISOVM__CTL__ENVELOPE__MSG_CLIENT;
+		env->client = &s->client;
+		break;
 	}
 }
 
@@ -418,6 +426,10 @@ static int ctl_msg_read(const Isovm__Ctl__Envelope *env, struct ctl_msg *out)
 		out->type = CTL_ESCAPE_RESULT;
 		out->u.escape_result.attempt = env->escape_result->attempt;
 		out->u.escape_result.error = env->escape_result->error;
+		return 0;
+	case ISOVM__CTL__ENVELOPE__MSG_CLIENT:
+		out->type = CTL_CLIENT;
+		out->u.client.present = env->client->present;
 		return 0;
 	default:
 		/* Absent, or a message this version does not know. */

@@ -43,7 +43,8 @@ enum ctl_type {
 	CTL_FAULT,
 	CTL_ESCAPE,
 	CTL_ESCAPE_RESULT,
-	CTL_TYPE_MAX = CTL_ESCAPE_RESULT,
+	CTL_CLIENT,
+	CTL_TYPE_MAX = CTL_CLIENT,
 };
 
 enum ctl_dev_type { CTL_DEV_BLK = 1, CTL_DEV_NET, CTL_DEV_CONSOLE };
@@ -63,7 +64,8 @@ enum ctl_fd_role {
 	CTL_FD_BACKEND_OUT,	/* second backend fd (console stdio output) */
 	CTL_FD_OUT_PIPE,	/* console: read end of the guest output pipe */
 	CTL_FD_IN_PIPE,		/* console: write end of the guest input pipe */
-	CTL_FD_ROLE_MAX = CTL_FD_IN_PIPE,
+	CTL_FD_CLIENT,		/* console socket: the client the VMM kept */
+	CTL_FD_ROLE_MAX = CTL_FD_CLIENT,
 };
 enum ctl_op {
 	CTL_OP_ANY = 1,
@@ -221,6 +223,15 @@ struct ctl_escape_result {
 	uint32_t error;			/* errno, 0..4095; 0: it SUCCEEDED */
 };
 
+/*
+ * Server -> VMM, console socket backend. present: the client just
+ * accepted comes with it (one fd), and the VMM keeps a copy for the next
+ * server; !present: no fd, the server dropped its client.
+ */
+struct ctl_client {
+	bool present;
+};
+
 struct ctl_msg {
 	enum ctl_type type;
 	/*
@@ -238,6 +249,7 @@ struct ctl_msg {
 		struct ctl_fault fault;
 		struct ctl_escape escape;
 		struct ctl_escape_result escape_result;
+		struct ctl_client client;
 	} u;	/* CTL_RESET and CTL_SHUTDOWN carry nothing */
 };
 

@@ -253,6 +253,7 @@ int ctl_msg_validate(const struct ctl_msg *msg)
 			return -EINVAL;
 		return ctl_escape_validate(msg->u.escape_result.attempt);
 	case CTL_STATS_REQUEST:
+	case CTL_CLIENT:
 	case CTL_RESET:
 	case CTL_SHUTDOWN:
 		return 0;
@@ -282,6 +283,7 @@ const char *ctl_type_name(enum ctl_type type)
 		[CTL_SHUTDOWN] = "shutdown",	[CTL_ERROR] = "error",
 		[CTL_FAULT] = "fault",		[CTL_ESCAPE] = "escape",
 		[CTL_ESCAPE_RESULT] = "escape-result",
+		[CTL_CLIENT] = "client",
 	};
 
 	return ctl_table_name(names, sizeof(names) / sizeof(names[0]), type);

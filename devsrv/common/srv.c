@@ -76,6 +76,7 @@ static int srv_on_setup(struct srv *s, const struct ctl_msg *m, int *fds,
 	s->fds.backend_out = srv_take_fd(st, fds, nfds, CTL_FD_BACKEND_OUT);
 	s->fds.out_pipe = srv_take_fd(st, fds, nfds, CTL_FD_OUT_PIPE);
 	s->fds.in_pipe = srv_take_fd(st, fds, nfds, CTL_FD_IN_PIPE);
+	s->fds.client = srv_take_fd(st, fds, nfds, CTL_FD_CLIENT);
 	if (s->memfd < 0 || s->kick_fd < 0 || s->call_fd < 0)
 		return -EPROTO;
 	ctl_geometry_to_ipc(&st->geo, &geo);
@@ -87,6 +88,7 @@ static int srv_on_setup(struct srv *s, const struct ctl_msg *m, int *fds,
 	/* From here the shutdown op runs, also after a failed setup. */
 	s->dev_set_up = true;
 	ret = s->ops->setup(s, st, &s->fds, &ready.u.ready);
+	s->fds.client = -1; /* the device's now */
 	if (ret) {
 		srv_fail(s, -ret, "%s setup: %s", s->ops->name, strerror(-ret));
 		return 0;

@@ -40,7 +40,8 @@
  *                    cq pipe the VMM reads), both non-blocking,
  *                    backend fd(s): CTL_FD_BACKEND, CTL_FD_BACKEND_OUT,
  *                    and the console's pipes: CTL_FD_OUT_PIPE,
- *                    CTL_FD_IN_PIPE}
+ *                    CTL_FD_IN_PIPE, and a socket backend's client the
+ *                    VMM kept from an earlier server: CTL_FD_CLIENT}
  *     The server maps the memfd with ipc_dp_srv_open() against the
  *     geometry of SETUP and lets the device set its backend up.
  *  4. server -> VMM  READY {features, config bytes}
@@ -49,7 +50,9 @@
  * reset op), FAULT (fault-injection table), ESCAPE (test only: one sandbox
  * escape attempt of sandbox/escape.h; answered by ESCAPE_RESULT with its
  * errno unless the filter killed the server; an errno of 0 means it
- * succeeded, which the server also logs as an error), SHUTDOWN. Any
+ * succeeded, which the server also logs as an error), SHUTDOWN. Unasked,
+ * the server sends CTL_ERROR before it exits, and the console's CTL_CLIENT
+ * (srv_send()) as its socket backend takes and drops clients. Any
  * message outside this route table, in the wrong state, or undecodable is
  * a protocol error: the server sends CTL_ERROR and exits 1.
  *
@@ -77,6 +80,10 @@ struct srv_fds {
 	int backend_out; /* CTL_FD_BACKEND_OUT (e.g. stdio output) */
 	int out_pipe;	 /* CTL_FD_OUT_PIPE (console: the guest's output) */
 	int in_pipe;	 /* CTL_FD_IN_PIPE (console: the guest's input) */
+	/* CTL_FD_CLIENT (console socket: the client the VMM kept). The one
+	 * exception: the device owns it from setup() on, whether setup()
+	 * succeeds or not, and closes it when done. */
+	int client;
 };
 
 /* What handle() did with a request. */
@@ -171,6 +178,12 @@ void *srv_dev(struct srv *srv);
 /* The libevent loop (struct event_base *), for the device's own fds,
  * timers and events. Loop thread only. */
 struct event_base *srv_base(struct srv *srv);
+
+/* A message of the device's own to the VMM (the console's CTL_CLIENT),
+ * with its fds, which the caller keeps. Loop thread only, once READY was
+ * sent. Returns as ctl_send(). */
+int srv_send(struct srv *srv, const struct ctl_msg *msg, const int *fds,
+	     unsigned nfds);
 
 /*
  * From handle() on the loop thread: true when no other request waits

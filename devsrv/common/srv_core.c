@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "devsrv/common/srv_core.h"
+#include "ipc/ctl_channel.h"
 
 static void srv_kick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -68,7 +69,7 @@ struct srv *srv_core_new(const struct srv_dev_ops *ops, void *dev)
 	s->dev = dev;
 	s->ctl_fd = s->memfd = s->kick_fd = s->call_fd = -1;
 	s->fds.backend = s->fds.backend_out = -1;
-	s->fds.out_pipe = s->fds.in_pipe = -1;
+	s->fds.out_pipe = s->fds.in_pipe = s->fds.client = -1;
 	s->aq_efd = -1;
 	s->state = SRV_WAIT_HELLO;
 	s->rng = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull | 1;
@@ -170,6 +171,7 @@ void srv_core_free(struct srv *s)
 	srv_core_close(&s->fds.backend_out);
 	srv_core_close(&s->fds.out_pipe);
 	srv_core_close(&s->fds.in_pipe);
+	srv_core_close(&s->fds.client);
 	srv_core_close(&s->ctl_fd);
 	free(s->pend);
 	free(s->cpl);
@@ -186,4 +188,10 @@ void *srv_dev(struct srv *s)
 struct event_base *srv_base(struct srv *s)
 {
 	return s->base;
+}
+
+int srv_send(struct srv *s, const struct ctl_msg *msg, const int *fds,
+	     unsigned nfds)
+{
+	return ctl_send(s->ctl_fd, msg, fds, nfds);
 }

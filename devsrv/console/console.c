@@ -28,9 +28,28 @@ static void console_done(void *ctx, enum console_dir dir, uint64_t t0_ns,
 			  ret > 0 ? (uint64_t)ret : 0, ret < 0 ? (int)ret : 0);
 }
 
+/*
+ * The VMM holds every client too (CTL_CLIENT): a killed server then drops
+ * no connection, and a restarted one gets it back in SETUP. A message
+ * that cannot go means the VMM is gone: its loss is logged, no more.
+ */
+static void console_client(void *ctx, int fd)
+{
+	struct console *c = ctx;
+	struct ctl_msg m = {.type = CTL_CLIENT};
+	int ret;
+
+	m.u.client.present = fd >= 0;
+	ret = srv_send(c->srv, &m, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0);
+	if (ret)
+		srv_warn("console: cannot tell the VMM of a client: %s",
+			 strerror(-ret));
+}
+
 static const struct console_backend_cb console_cb = {
 	.fault = console_fault,
 	.done = console_done,
+	.client = console_client,
 };
 
 /* No request carries console bytes any more: whatever comes is refused. */

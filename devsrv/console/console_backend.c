@@ -250,6 +250,8 @@ static void console_backend_drop_client(struct console_backend *b)
 	b->in.state = CONSOLE_FLOW_OFF;
 	close(b->client_fd);
 	b->client_fd = b->in_fd = b->out_fd = -1;
+	if (b->cb && b->cb->client)
+		b->cb->client(b->ctx, -1);
 	/* What the client did not take stays for the next one. */
 	console_out_keep(b);
 }
@@ -388,6 +390,8 @@ static void console_backend_accept_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	b->client_fd = c;
 	b->st.clients_accepted++;
+	if (b->cb && b->cb->client)
+		b->cb->client(b->ctx, c);
 	/* The new client first gets what was kept for it. */
 	if (console_backend_watch(b, c, c))
 		console_backend_drop_client(b);
@@ -407,6 +411,18 @@ static int console_backend_listen(struct console_backend *b, int fd)
 	if (event_add(&b->ev_listen, NULL))
 		return -ENOMEM;
 	b->listening = true;
+	/* A client an earlier server had: the VMM kept it for us. */
+	if (b->client_fd >= 0) {
+		srv_info("console: resuming with the client the VMM kept");
+		if (!console_backend_watch(b, b->client_fd, b->client_fd))
+			return 0;
+		/* Not told (no message before READY): the VMM's copy goes
+		 * when the next client replaces it. */
+		console_flow_quiet(&b->in);
+		console_flow_quiet(&b->out);
+		close(b->client_fd);
+		b->client_fd = b->in_fd = b->out_fd = -1;
+	}
 	console_out_keep(b);
 	return 0;
 }
@@ -446,13 +462,18 @@ int console_backend_open(struct console_backend *b, struct event_base *base,
 	b->in_fd = b->out_fd = b->listen_fd = b->client_fd = -1;
 	b->out_pipe = fds->out_pipe;
 	b->in_pipe = fds->in_pipe;
+	/* Ours from here: closed by console_backend_close() if not used. */
+	b->client_fd = fds->client;
 	b->cb = cb;
 	b->ctx = ctx;
 	b->out.dir = CONSOLE_DIR_OUT;
 	b->in.dir = CONSOLE_DIR_IN;
 	b->out.b = b->in.b = b;
-	if (b->out_pipe < 0 || b->in_pipe < 0)
+	if (b->out_pipe < 0 || b->in_pipe < 0 ||
+	    (b->client_fd >= 0 && kind != CTL_CONSOLE_SOCKET)) {
+		console_backend_close(b);
 		return -EBADF;
+	}
 	/*
 	 * Kept output must stay well under what fills the pipe (pages half
 	 * used by small writes count whole): a full pipe would stop the

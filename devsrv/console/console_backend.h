@@ -25,6 +25,11 @@
  *           Linux would not splice into), output only.
  *   socket  CTL_FD_BACKEND = a listening unix stream socket. One client at
  *           a time; a second one is accepted and closed at once (counted).
+ *           Each client taken and dropped is told to the device (cb
+ *           client), which tells the VMM: the VMM holds the connection
+ *           too, so a killed server drops no client and loses none of its
+ *           unread input; the next server resumes with it
+ *           (CTL_FD_CLIENT, owned by the backend from open on).
  *           Output without a client stays in the OUT pipe, up to
  *           CONSOLE_KEEP_BYTES (a quarter of the pipe's size if that is
  *           less: a full pipe would stop the guest); older bytes are
@@ -70,6 +75,9 @@ struct console_backend_cb {
 	/* One ended, begun at t0_ns: ret bytes moved, or -errno. */
 	void (*done)(void *ctx, enum console_dir dir, uint64_t t0_ns,
 		     ssize_t ret);
+	/* Socket: a client was accepted (fd, still the backend's), or the
+	 * current one was dropped (-1). May be NULL. */
+	void (*client)(void *ctx, int fd);
 };
 
 struct console_backend_stats {
@@ -122,9 +130,10 @@ struct console_backend {
 };
 
 /*
- * Start the backend @kind on @fds (the pipes included) and both flows.
- * Returns 0, -EBADF (a needed fd missing), -EINVAL (unknown kind) or
- * -errno of the set-up.
+ * Start the backend @kind on @fds (the pipes included) and both flows;
+ * a socket backend resumes with fds->client when it is set (closed by
+ * the backend in every case). Returns 0, -EBADF (a needed fd missing),
+ * -EINVAL (unknown kind) or -errno of the set-up.
  */
 int console_backend_open(struct console_backend *b, struct event_base *base,
 			 enum ctl_console_backend kind,

@@ -39,7 +39,7 @@ static void fuzz_init(void)
 {
 	struct ctl_setup st = {.dev_type = CTL_DEV_CONSOLE};
 	struct ctl_ready ready;
-	struct srv_fds fds = {.backend = -1, .backend_out = -1};
+	struct srv_fds fds = {.backend = -1, .backend_out = -1, .client = -1};
 	int sp[2];
 
 	if (ipc_dp_vmm_open(&fuzz_vmm, &fuzz_geom, 1) ||

@@ -9,6 +9,7 @@
  * in: both arrive byte for byte.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -16,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -381,5 +384,138 @@ Test(restart_console, killed_20_times_under_input_loses_and_doubles_nothing)
 	cr_assert_not_null(strstr(line, want), "host %s, guest: %s", want,
 			   line);
 	rst_con_restarted(&r, f.k.kills);
+	vmrun_free(&r);
+}
+
+/* The same input, from a client of --console socket:PATH. */
+struct rst_sock_feed {
+	struct rst_feed f;
+	char path[108];
+	int fd;	      /* our connection; -1 before it is made */
+	bool dropped; /* a write found it closed */
+};
+
+static void rst_sock_connect(struct vmrun *r, struct rst_sock_feed *s)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", s->path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+		close(fd);
+		return;
+	}
+	s->fd = fd;
+	r->extra_fd = fd;
+}
+
+static void rst_sock_feed_hook(struct vmrun *r, void *arg)
+{
+	struct rst_sock_feed *s = arg;
+	struct rst_feed *f = &s->f;
+	uint8_t chunk[4096];
+
+	if (s->fd < 0)
+		rst_sock_connect(r, s);
+	/* The guest says it is ready on the console: to us, the client. */
+	if (!f->ready && r->extra && strstr(r->extra, "console-sink ready")) {
+		f->ready = true;
+		f->k.after = ""; /* the kills begin a second later */
+	}
+	harness_kill_tick(r, &f->k);
+	if (s->fd < 0 || s->dropped || !f->ready)
+		return;
+	while (f->sent < f->bytes) {
+		size_t n = f->bytes - f->sent < sizeof(chunk)
+				   ? f->bytes - f->sent
+				   : sizeof(chunk);
+		ssize_t w;
+
+		for (size_t i = 0; i < n; i++)
+			chunk[i] = con_input_byte(f->seed, f->sent + i);
+		w = send(s->fd, chunk, n, MSG_NOSIGNAL);
+		if (w < 0 && errno != EAGAIN)
+			s->dropped = true;
+		if (w <= 0)
+			break;
+		f->sent += (uint64_t)w;
+	}
+}
+
+/*
+ * As above, but the host's bytes come from one client of the socket
+ * backend, whose connection the VMM holds too: every kill leaves it
+ * open, with what it sent and no server read yet; the next server goes
+ * on with it. The client is never dropped, the guest gets every byte.
+ */
+Test(restart_console, socket_client_kept_through_20_kills_loses_nothing)
+{
+	struct rst_sock_feed s = {.f = {.k = {.comm = "isovm-console",
+					      .after = "\x01 set by the hook",
+					      .until = "name=console-sink",
+					      .want = RST_CON_KILLS,
+					      .gap_ms = 300,
+					      .jitter_ms = 200,
+					      .seed = 1357},
+					.seed = 55,
+					.bytes = 5u << 19},
+				  .fd = -1};
+	struct vmrun_opts o = {.hook = rst_sock_feed_hook, .arg = &s};
+	char cmdline[128], spec[128], line[512], want[64];
+	uint64_t hash = CON_FNV_INIT;
+	const char *res;
+	struct vmrun r;
+	char *argv[] = {(char *)HARNESS_ISOVM,
+			"run",
+			"--kernel",
+			HARNESS_TESTGUEST,
+			"--log-level",
+			"info",
+			"--restart-limit",
+			"1000/10",
+			"--console",
+			spec,
+			"--cmdline",
+			cmdline,
+			NULL};
+
+	harness_need_kvm();
+	snprintf(s.path, sizeof(s.path), "/tmp/isovm-rst-%d-sock", getpid());
+	unlink(s.path);
+	snprintf(spec, sizeof(spec), "socket:%s", s.path);
+	snprintf(cmdline, sizeof(cmdline),
+		 "test=console-sink console-sink.bytes=%llu "
+		 "console-sink.gap-us=20000",
+		 (unsigned long long)s.f.bytes);
+	cr_assert_eq(vmrun_opts(&r, RST_TIMEOUT_MS, &o, argv), 0);
+	if (r.status != ISOVM_EXIT_POWEROFF || r.timed_out)
+		vmrun_dump(&r, cmdline);
+	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
+	cr_assert_geq(s.fd, 0, "never connected");
+	cr_assert_not(s.dropped, "the client's connection was dropped");
+	cr_assert_eq(s.f.sent, s.f.bytes, "the client sent %llu bytes",
+		     (unsigned long long)s.f.sent);
+	for (uint64_t i = 0; i < s.f.bytes; i++) {
+		uint8_t b = con_input_byte(s.f.seed, i);
+
+		hash = con_fnv(hash, &b, 1);
+	}
+	/* The guest reports on the console too: after the stream, to us. */
+	cr_assert_not_null(r.extra, "nothing came to the client");
+	res = strstr(r.extra, "ISOVM-TEST name=console-sink");
+	cr_assert_not_null(res, "no result on the console");
+	snprintf(line, sizeof(line), "%.*s", (int)strcspn(res, "\n"), res);
+	cr_assert_not_null(strstr(line, "status=pass"), "%s", line);
+	cr_assert_eq(vmrun_key(line, "bytes"), (long long)s.f.bytes, "%s",
+		     line);
+	snprintf(want, sizeof(want), "hash=0x%016" PRIx64, hash);
+	cr_assert_not_null(strstr(line, want), "client %s, guest: %s", want,
+			   line);
+	rst_con_restarted(&r, s.f.k.kills);
+	close(s.fd);
+	unlink(s.path);
 	vmrun_free(&r);
 }

@@ -204,12 +204,21 @@ static const struct ctl_op_stats *op_stats(const struct ctl_stats *st,
 	return NULL;
 }
 
+/* CTL_CLIENT messages the server sent: clients taken, clients dropped. */
+static unsigned told_taken, told_dropped;
+
 static struct ctl_stats stats(void)
 {
 	struct ctl_msg m = {.type = CTL_STATS_REQUEST};
 
 	cr_assert_eq(ctl_send(vmm.ctl, &m, NULL, 0), 0);
-	cr_assert_eq(fake_vmm_recv(&vmm, &m, 5000), 0);
+	do {
+		cr_assert_eq(fake_vmm_recv(&vmm, &m, 5000), 0);
+		if (m.type == CTL_CLIENT && m.u.client.present)
+			told_taken++;
+		else if (m.type == CTL_CLIENT)
+			told_dropped++;
+	} while (m.type == CTL_CLIENT);
 	cr_assert_eq(m.type, CTL_STATS_REPLY);
 	return m.u.stats;
 }
@@ -808,7 +817,40 @@ Test(console_srv, socket_clients_come_and_go, .init = srv_start)
 	st = stats();
 	cr_assert_eq(extra(&st, "clients_accepted"), 2);
 	cr_assert_eq(extra(&st, "clients_refused"), 1);
+	/* The VMM was given each client taken and told of each dropped. */
+	cr_assert_eq(told_taken, 2);
+	cr_assert_eq(told_dropped, 1);
 	close(c3);
+}
+
+Test(console_srv, socket_resumes_with_the_client_the_vmm_kept,
+     .init = srv_start)
+{
+	static const enum ctl_fd_role roles[] = {CTL_FD_BACKEND, CTL_FD_CLIENT};
+	struct sockaddr_un a;
+	socklen_t alen;
+	int sp[2], fds[2];
+	char buf[16] = {0};
+	struct ctl_stats st;
+
+	fds[0] = listen_abstract(&a, &alen);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp),
+		     0);
+	/* Input the client sent while no server ran waits in the socket. */
+	cr_assert_eq(write(sp[0], "early", 5), 5);
+	fds[1] = sp[1];
+	setup_with(CTL_CONSOLE_SOCKET, fds, roles, 2);
+	close(fds[0]);
+	close(fds[1]);
+	cr_assert_eq(guest_in(buf, 5, 3000), 5);
+	cr_assert_arr_eq(buf, "early", 5);
+	guest_out("back", 4);
+	cr_assert_eq(read_exact(sp[0], buf, 4, 3000), 4);
+	cr_assert_arr_eq(buf, "back", 4);
+	st = stats();
+	cr_assert_eq(extra(&st, "clients_accepted"), 0);
+	cr_assert_eq(told_taken + told_dropped, 0);
+	close(sp[0]);
 }
 
 Test(console_srv, pty_master_carries_both_directions, .init = srv_start)

@@ -333,6 +333,18 @@ Test(ctl_msg, escape_and_its_result_round_trip)
 	cr_assert_eq(out.u.escape_result.error, EPERM);
 }
 
+Test(ctl_msg, client_with_and_without_its_fd_round_trips)
+{
+	struct ctl_msg in = msg_of(CTL_CLIENT), out;
+
+	out = round_trip(&in);
+	cr_assert_not(out.u.client.present);
+	in.u.client.present = true;
+	out = round_trip(&in);
+	cr_assert(out.u.client.present);
+	cr_assert_str_eq(ctl_type_name(CTL_CLIENT), "client");
+}
+
 Test(ctl_msg, latency_histogram_round_trips_and_cannot_hold_more)
 {
 	struct ctl_msg in = msg_of(CTL_STATS_REPLY), out;

@@ -139,7 +139,29 @@ static int supervisor_left_ms(uint64_t deadline)
 	return now >= deadline ? 0 : (int)((deadline - now) / 1000000u);
 }
 
-/* One control message within the deadline; fds are not expected. */
+/*
+ * A console socket server took a client (its fd in fds[0], taken from
+ * there) or dropped it: the one kept before is closed either way. False
+ * when the device has no such client: a protocol error.
+ */
+static bool supervisor_on_client(struct supervisor *s, const struct ctl_msg *m,
+				 int *fds)
+{
+	if (s->type != CTL_DEV_CONSOLE ||
+	    s->spec.setup.cfg.console.backend != CTL_CONSOLE_SOCKET)
+		return false;
+	if (s->client_fd >= 0)
+		close(s->client_fd);
+	s->client_fd = -1;
+	if (m->u.client.present) {
+		s->client_fd = fds[0];
+		fds[0] = -1;
+	}
+	return true;
+}
+
+/* One control message within the deadline; fds are not expected, but
+ * for a client, kept on the way. */
 static int supervisor_recv(struct supervisor *s, struct ctl_msg *m,
 			   uint64_t deadline)
 {
@@ -160,9 +182,12 @@ again:
 	/* The socket is non-blocking: readable may still find nothing. */
 	if (ret == -EAGAIN || ret == -EINTR)
 		goto again;
+	if (!ret && m->type == CTL_CLIENT && supervisor_on_client(s, m, fds))
+		goto again;
 	for (unsigned i = 0; i < nfds; i++)
-		close(fds[i]);
-	if (!ret && nfds)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (!ret && (nfds || m->type == CTL_CLIENT))
 		return -EPROTO;
 	return ret;
 }
@@ -189,6 +214,11 @@ static int supervisor_setup(struct supervisor *s,
 	for (unsigned i = 0; i < spec->nfds && i < SUPERVISOR_MAX_FDS; i++) {
 		st->fds[n] = spec->fds[i].role;
 		fds[n++] = spec->fds[i].fd;
+	}
+	/* A client the last server had: the next one resumes with it. */
+	if (s->client_fd >= 0 && n < CTL_SETUP_MAX_FDS) {
+		st->fds[n] = CTL_FD_CLIENT;
+		fds[n++] = s->client_fd;
 	}
 	st->nfds = n;
 	ret = ctl_send(s->ctl_fd, &m, fds, n);
@@ -333,6 +363,7 @@ int supervisor_start(struct supervisor *s, const struct supervisor_spec *spec,
 	memset(s, 0, sizeof(*s));
 	s->pidfd = -1;
 	s->ctl_fd = -1;
+	s->client_fd = -1;
 	s->type = spec->type;
 	s->generation = 1;
 	s->spec = *spec;
@@ -799,7 +830,8 @@ static bool supervisor_stats_late(struct supervisor *s, uint64_t seq)
 /*
  * I/O thread: the server spoke on its control socket. A restarted server
  * hand-shakes here. While running it sends nothing unasked but CTL_ERROR
- * before it exits, and late statistics replies; anything else, or a flood
+ * before it exits, late statistics replies, and a console socket server's
+ * clients (CTL_CLIENT); anything else, or a flood
  * of errors, is a protocol error. EOF, an error or a kill ends the watch
  * (the pidfd reports the death): a killed server's queued messages are
  * not read.
@@ -817,6 +849,9 @@ static void supervisor_ctl_event(int fd, void *arg)
 		return;
 	}
 	ret = ctl_recv(fd, &m, fds, CTL_SETUP_MAX_FDS, &nfds);
+	if (ret == 0 && m.type == CTL_CLIENT &&
+	    supervisor_on_client(s, &m, fds))
+		return;
 	for (unsigned i = 0; i < nfds; i++)
 		close(fds[i]);
 	if (ret == -EAGAIN || ret == -EINTR)
@@ -1006,7 +1041,9 @@ void supervisor_stop(struct supervisor *s, unsigned timeout_ms)
 		close(s->pidfd);
 	if (s->ctl_fd >= 0)
 		close(s->ctl_fd);
-	s->pidfd = s->ctl_fd = -1;
+	if (s->client_fd >= 0)
+		close(s->client_fd);
+	s->pidfd = s->ctl_fd = s->client_fd = -1;
 	if (s->dp_open)
 		ipc_dp_vmm_close(&s->dp);
 	s->dp_open = false;

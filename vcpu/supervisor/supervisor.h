@@ -71,7 +71,8 @@ struct supervisor_policy {
 	bool seccomp_debug;
 };
 
-/* Fds a server gets in SETUP besides its data plane's three. */
+/* Fds a server gets in SETUP besides its data plane's three (and a kept
+ * console client, when there is room left for it). */
 #define SUPERVISOR_MAX_FDS (CTL_SETUP_MAX_FDS - 3)
 
 /* One of them: its role (CTL_FD_BACKEND, CTL_FD_OUT_PIPE, ...) and fd. */
@@ -180,6 +181,11 @@ struct supervisor {
 	uint64_t wd_since_ms;	  /* ...and since when that number held */
 	uint64_t await_from;	  /* restarted: completions before the new
 				   * server's first; UINT64_MAX when none */
+	/* Console socket: the client a server took (CTL_CLIENT), held so
+	 * the connection outlives it and handed to the next one in SETUP
+	 * (CTL_FD_CLIENT); -1 when none; owned. I/O thread, or its owner
+	 * once it stopped. */
+	int client_fd;
 	struct supervisor_record rec;
 };
 
@@ -213,7 +219,8 @@ int supervisor_start(struct supervisor *s, const struct supervisor_spec *spec,
  * more servers. The watchdog kills a server that leaves requests pending
  * without completing any for policy.watchdog_ms. An unasked CTL_ERROR is logged
  * while the SUPERVISOR_ERROR_BURST bucket lasts, then the server is killed;
- * a STATS_REPLY to a request whose caller timed out is dropped; any other
+ * a STATS_REPLY to a request whose caller timed out is dropped; a console
+ * socket server's CTL_CLIENT is kept (s->client_fd); any other
  * unasked message gets the server killed: so a request/reply on
  * s->ctl_fd (STATS_REQUEST) must run on the I/O thread, inside one
  * callback, or after the I/O thread stopped. Returns 0 or -errno.
