@@ -1,7 +1,7 @@
 /*
  * policy_srv.c: what every device server needs once it is set up (the
- * libevent loop, the control socket, the wake-ups, malloc, logging, the
- * crash fault), the base layer of policy_blk.c and policy_console.c.
+ * libevent loop, the control socket, the wake-ups, malloc, logging), the
+ * base layer of policy_blk.c and policy_console.c.
  * Nothing here opens a path, makes a socket, maps executable memory or
  * starts a process or thread: the server did all its set-up before the
  * filter was loaded.
@@ -41,11 +41,7 @@ static const struct sandbox_syscall sandbox_srv_rows[] = {
 	SANDBOX_ROW(munmap, "free; a joined thread's stack"),
 	SANDBOX_ROW_EQ(madvise, 2, MADV_DONTNEED,
 		       "free; an ending thread's stack"),
-	/* The crash fault: abort() signals the process itself only. */
-	SANDBOX_ROW(getpid, "abort()"),
-	SANDBOX_ROW(gettid, "abort()"),
-	SANDBOX_ROW_SLOT(tgkill, 0, SANDBOX_SLOT_PID, "abort(), own threads"),
-	SANDBOX_ROW(rt_sigprocmask, "abort()"),
+	SANDBOX_ROW(rt_sigprocmask, "libc: a thread's signal mask at its end"),
 	SANDBOX_ROW(exit_group, "the end"),
 #ifdef ISOVM_SANITIZE
 	/*

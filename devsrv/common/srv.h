@@ -59,7 +59,7 @@
  * Exit status: 0 when the VMM goes away (HUP/EOF on the control socket) or
  * after SHUTDOWN; 1 after a fatal error, which is always first reported to
  * the VMM with ctl_send_error(); 2 for a bad command line. A crash fault
- * ends the server by abort(), a call its seccomp filter refuses by SIGSYS.
+ * ends the server by a trap: SIGILL.
  */
 
 struct srv;

@@ -455,7 +455,7 @@ Test(srv_core, a_corrupt_transfer_fault_pushes_a_completion_never_asked_for)
 	cr_assert_lt(n, 0, "the VMM side took the unasked completion");
 }
 
-Test(srv_core, a_crash_transfer_fault_aborts, .signal = SIGABRT)
+Test(srv_core, a_crash_transfer_fault_traps, .signal = SIGILL)
 {
 	struct ctl_fault f = {.op = CTL_OP_CONSOLE_OUT,
 			      .kind = CTL_FAULT_CRASH,
