@@ -426,3 +426,33 @@ void harness_kill_tick(struct vmrun *r, struct harness_killer *k)
 	jitter = k->jitter_ms ? (unsigned)rand_r(&k->seed) % k->jitter_ms : 0;
 	k->next = t + (k->gap_ms + jitter) / 1000.0;
 }
+
+void harness_isovmctl(struct harness_ctl *o, const char *sock,
+		      const char *args)
+{
+	char cmd[1024];
+	size_t n;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "%s/isovmctl --socket %s %s 2>&1",
+		 ISOVM_BIN_DIR, sock, args);
+	o->text[0] = '\0';
+	o->status = -1;
+	p = popen(cmd, "r");
+	if (!p)
+		return;
+	n = fread(o->text, 1, sizeof(o->text) - 1, p);
+	o->text[n] = '\0';
+	o->status = WEXITSTATUS(pclose(p));
+}
+
+void harness_isovmctl_until(struct harness_ctl *o, const char *sock,
+			    const char *args, const char *want)
+{
+	for (int i = 0; i < 300; i++) {
+		harness_isovmctl(o, sock, args);
+		if (strstr(o->text, want))
+			return;
+		usleep(10000);
+	}
+}

@@ -120,6 +120,21 @@ void harness_kill_tick(struct vmrun *r, struct harness_killer *k);
  * (failing the test if either fails); then removed with all in it.
  */
 void harness_enter_tmpdir(char *tmpl);
+
+/* isovmctl's output (stdout and stderr together) and exit status. */
+struct harness_ctl {
+	char text[4096];
+	int status;
+};
+
+/* Run `isovmctl --socket SOCK ARGS` (ARGS split by the shell) into o. */
+void harness_isovmctl(struct harness_ctl *o, const char *sock,
+		      const char *args);
+
+/* The same until its output holds want (a restarted server is on its
+ * way), every 10 ms, at most 3 s. */
+void harness_isovmctl_until(struct harness_ctl *o, const char *sock,
+			    const char *args, const char *want);
 void harness_remove_tmpdir(const char *dir);
 
 /* Paths of the build, from compile definitions. */

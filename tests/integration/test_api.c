@@ -39,25 +39,11 @@ static void api_teardown(void)
 
 TestSuite(api, .init = api_setup, .fini = api_teardown);
 
-/* isovmctl's output (stdout and stderr) and exit status. */
-struct ctl_out {
-	char text[4096];
-	int status;
-};
+#define API_SOCK "api.sock"
 
-static void ctl(struct ctl_out *o, const char *args)
+static void ctl(struct harness_ctl *o, const char *args)
 {
-	char cmd[512];
-	size_t n;
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd), "%s --socket %s/api.sock %s 2>&1", ISOVMCTL,
-		 api_dir, args);
-	p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	n = fread(o->text, 1, sizeof(o->text) - 1, p);
-	o->text[n] = '\0';
-	o->status = WEXITSTATUS(pclose(p));
+	harness_isovmctl(o, API_SOCK, args);
 }
 
 enum { C_STATUS, C_DEVICES, C_STATS, C_KILL, C_AFTER_KILL, C_RESTART,
@@ -66,25 +52,21 @@ enum { C_STATUS, C_DEVICES, C_STATS, C_KILL, C_AFTER_KILL, C_RESTART,
 
 struct api_script {
 	bool done;
-	struct ctl_out out[C_N];
+	struct harness_ctl out[C_N];
 };
 
 /* Wait (outside the hook's 50 ms rhythm) for a restarted server. */
-static void ctl_until(struct ctl_out *o, const char *args, const char *want)
+static void ctl_until(struct harness_ctl *o, const char *args,
+		      const char *want)
 {
-	for (int i = 0; i < 200; i++) {
-		ctl(o, args);
-		if (strstr(o->text, want))
-			return;
-		usleep(10000);
-	}
+	harness_isovmctl_until(o, API_SOCK, args, want);
 }
 
 /* Once the guest runs: every call, in order, then shutdown. */
 static void api_script_hook(struct vmrun *r, void *arg)
 {
 	struct api_script *s = arg;
-	struct ctl_out *o = s->out;
+	struct harness_ctl *o = s->out;
 
 	if (s->done || !strstr(r->out, "isovm-testguest: boot="))
 		return;
@@ -121,7 +103,7 @@ Test(api, every_call_answers_against_a_running_guest)
 {
 	static struct api_script s;
 	struct vmrun_opts o = {.hook = api_script_hook, .arg = &s};
-	struct ctl_out *c = s.out;
+	struct harness_ctl *c = s.out;
 	struct vmrun r;
 
 	api_boot(&r, "test=blk-verify blk-verify.secs=60", &o);
@@ -207,7 +189,7 @@ static bool api_closed_within(int fd, int ms)
 struct api_abuse {
 	bool done;
 	bool garbage_dropped, huge_dropped, silent_dropped, busy_refused;
-	struct ctl_out after;
+	struct harness_ctl after;
 };
 
 static void api_abuse_hook(struct vmrun *r, void *arg)
@@ -288,7 +270,7 @@ Test(api, a_taken_path_is_refused_and_isovmctl_without_a_vmm_says_so)
 	char *argv[] = {(char *)HARNESS_ISOVM, "run", "--kernel",
 			HARNESS_TESTGUEST, "--cmdline", "test=info",
 			"--api-socket", "taken", NULL};
-	struct ctl_out o;
+	struct harness_ctl o;
 	struct vmrun r;
 	int fd;
 
@@ -337,7 +319,7 @@ Test(api, the_socket_is_a_socket_of_mode_0600)
 
 struct api_clear {
 	bool cleared;
-	struct ctl_out out;
+	struct harness_ctl out;
 };
 
 /* After the first pass, the faults go. */

@@ -23,7 +23,6 @@
 #define SB_TIMEOUT_MS  120000
 #define SB_THREADS_MAX 64
 #define SB_LOOK_AFTER  1.0 /* seconds after the boot line: the load runs */
-#define ISOVMCTL       ISOVM_BIN_DIR "/isovmctl"
 
 static char sb_dir[] = "/tmp/isovm-sandbox-XXXXXX";
 
@@ -270,43 +269,22 @@ Test(sandbox, a_reboot_runs_the_next_boot_confined)
 	vmrun_free(&r);
 }
 
-/* isovmctl's output and exit status. */
-struct sb_ctl {
-	char text[4096];
-	int status;
-};
-
-static void sb_ctl(struct sb_ctl *o, const char *args)
+static void sb_ctl(struct harness_ctl *o, const char *args)
 {
-	char cmd[512];
-	size_t n;
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd), "%s --socket %s/api.sock %s 2>&1", ISOVMCTL,
-		 sb_dir, args);
-	p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	n = fread(o->text, 1, sizeof(o->text) - 1, p);
-	o->text[n] = '\0';
-	o->status = WEXITSTATUS(pclose(p));
+	harness_isovmctl(o, "api.sock", args);
 }
 
-/* Ask until the answer holds want (a restarted server is on its way). */
-static void sb_ctl_until(struct sb_ctl *o, const char *args, const char *want)
+static void sb_ctl_until(struct harness_ctl *o, const char *args,
+			 const char *want)
 {
-	for (int i = 0; i < 300; i++) {
-		sb_ctl(o, args);
-		if (strstr(o->text, want))
-			return;
-		usleep(10000);
-	}
+	harness_isovmctl_until(o, "api.sock", args, want);
 }
 
 enum { SB_KILL, SB_AFTER_KILL, SB_RESTART, SB_AFTER_RESTART, SB_CTL_N };
 
 struct sb_api {
 	bool done;
-	struct sb_ctl out[SB_CTL_N];
+	struct harness_ctl out[SB_CTL_N];
 	struct sb_threads threads;
 };
 
@@ -314,7 +292,7 @@ struct sb_api {
 static void sb_api_hook(struct vmrun *r, void *arg)
 {
 	struct sb_api *a = arg;
-	struct sb_ctl *o = a->out;
+	struct harness_ctl *o = a->out;
 
 	if (a->done || !strstr(r->out, "isovm-testguest: boot=0"))
 		return;
@@ -330,7 +308,7 @@ Test(sandbox, the_api_kills_and_restarts_a_server_under_the_filters)
 {
 	static struct sb_api a;
 	struct vmrun_opts o = {.hook = sb_api_hook, .arg = &a};
-	struct sb_ctl *c = a.out;
+	struct harness_ctl *c = a.out;
 	struct vmrun r;
 
 	sb_run(&r, "test=blk-verify blk-verify.secs=8", "on", &o);
@@ -414,7 +392,7 @@ static void sb_esc_hook(struct vmrun *r, void *arg)
 	restarted = sb_count(r->err, dev, "restarted (pid");
 	denied = sb_count(r->err, dev, "escape attempt");
 	if (!e->sent) {
-		struct sb_ctl o;
+		struct harness_ctl o;
 		char args[96];
 
 		e->restarted = restarted;
