@@ -238,8 +238,9 @@ TestSuite(restart_console, .timeout = 300);
 
 #define RST_CON_KILLS 20
 
+/* console: a --console value, or NULL for stdio. */
 static void rst_con_boot(struct vmrun *r, const char *cmdline,
-			 struct vmrun_opts *o)
+			 const char *console, struct vmrun_opts *o)
 {
 	char *argv[] = {(char *)HARNESS_ISOVM,
 			"run",
@@ -251,6 +252,8 @@ static void rst_con_boot(struct vmrun *r, const char *cmdline,
 			"1000/10",
 			"--cmdline",
 			(char *)cmdline,
+			console ? "--console" : NULL,
+			(char *)console,
 			NULL};
 
 	harness_need_kvm();
@@ -297,7 +300,7 @@ Test(restart_console, killed_20_times_under_bulk_output_loses_and_doubles_nothin
 		     "test=console-bulk console-bulk.mib=5 "
 		     "console-bulk.seed=77 console-bulk.chunk=8192 "
 		     "console-bulk.gap-us=20000",
-		     &o);
+		     NULL, &o);
 	con_bulk_check(r.out, r.out_len, 5u << 20);
 	rst_con_restarted(&r, k.kills);
 	vmrun_free(&r);
@@ -368,7 +371,7 @@ Test(restart_console, killed_20_times_under_input_loses_and_doubles_nothing)
 		 "test=console-sink console-sink.bytes=%llu "
 		 "console-sink.gap-us=20000",
 		 (unsigned long long)f.bytes);
-	rst_con_boot(&r, cmdline, &o);
+	rst_con_boot(&r, cmdline, NULL, &o);
 	cr_assert_eq(f.sent, f.bytes, "the host fed %llu bytes",
 		     (unsigned long long)f.sent);
 	for (uint64_t i = 0; i < f.bytes; i++) {
@@ -468,19 +471,6 @@ Test(restart_console, socket_client_kept_through_20_kills_loses_nothing)
 	uint64_t hash = CON_FNV_INIT;
 	const char *res;
 	struct vmrun r;
-	char *argv[] = {(char *)HARNESS_ISOVM,
-			"run",
-			"--kernel",
-			HARNESS_TESTGUEST,
-			"--log-level",
-			"info",
-			"--restart-limit",
-			"1000/10",
-			"--console",
-			spec,
-			"--cmdline",
-			cmdline,
-			NULL};
 
 	harness_need_kvm();
 	snprintf(s.path, sizeof(s.path), "/tmp/isovm-rst-%d-sock", getpid());
@@ -490,10 +480,7 @@ Test(restart_console, socket_client_kept_through_20_kills_loses_nothing)
 		 "test=console-sink console-sink.bytes=%llu "
 		 "console-sink.gap-us=20000",
 		 (unsigned long long)s.f.bytes);
-	cr_assert_eq(vmrun_opts(&r, RST_TIMEOUT_MS, &o, argv), 0);
-	if (r.status != ISOVM_EXIT_POWEROFF || r.timed_out)
-		vmrun_dump(&r, cmdline);
-	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
+	rst_con_boot(&r, cmdline, spec, &o);
 	cr_assert_geq(s.fd, 0, "never connected");
 	cr_assert_not(s.dropped, "the client's connection was dropped");
 	cr_assert_eq(s.f.sent, s.f.bytes, "the client sent %llu bytes",
