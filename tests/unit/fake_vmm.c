@@ -248,6 +248,19 @@ int fake_vmm_wait(struct fake_vmm *v, int ms)
 	return -ETIMEDOUT;
 }
 
+int fake_vmm_protocol_error(struct fake_vmm *v, int ms)
+{
+	struct ctl_msg m;
+	int st;
+
+	if (fake_vmm_recv(v, &m, ms) || m.type != CTL_ERROR)
+		return -EPROTO;
+	st = fake_vmm_wait(v, ms);
+	if (st < 0)
+		return st;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 1 ? 0 : (st ? st : -EPROTO);
+}
+
 void fake_vmm_free(struct fake_vmm *v)
 {
 	if (v->pid > 0) {

@@ -55,6 +55,13 @@ int fake_vmm_recv(struct fake_vmm *v, struct ctl_msg *m, int ms);
  * (then it is killed). */
 int fake_vmm_wait(struct fake_vmm *v, int ms);
 
+/*
+ * A protocol error, as every server reports one: a CTL_ERROR within @ms,
+ * then exit status 1. Returns 0, or -EPROTO (another message, or none)
+ * or the wait status it ended with instead (> 0), or -ETIMEDOUT.
+ */
+int fake_vmm_protocol_error(struct fake_vmm *v, int ms);
+
 /* Kill (if alive) and free everything. */
 void fake_vmm_free(struct fake_vmm *v);
 
