@@ -354,3 +354,22 @@ Test(args, fault_rules_reject_junk)
 			"path=/dev/null"),
 		   "there is no blk1 (1 --disk given)");
 }
+
+Test(args, sandbox_modes_and_debug)
+{
+	struct vm_config cfg;
+
+	cr_assert_eq(parse(&cfg, ARGV("run")), ARGS_RUN);
+	cr_assert_eq(cfg.servers.sandbox, SERVER_SANDBOX_ON);
+	cr_assert(!cfg.servers.sandbox_debug);
+	cr_assert_eq(parse(&cfg, ARGV("run", "--sandbox", "relaxed",
+				      "--sandbox-debug")),
+		     ARGS_RUN);
+	cr_assert_eq(cfg.servers.sandbox, SERVER_SANDBOX_RELAXED);
+	cr_assert(cfg.servers.sandbox_debug);
+	cr_assert_eq(parse(&cfg, ARGV("run", "--sandbox=off")), ARGS_RUN);
+	cr_assert_eq(cfg.servers.sandbox, SERVER_SANDBOX_OFF);
+	expect_bad(ARGV("run", "--sandbox", "strict"),
+		   "--sandbox: 'strict' is not on, relaxed or off");
+	expect_bad(ARGV("run", "--sandbox"), "--sandbox needs a value");
+}
