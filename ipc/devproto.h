@@ -28,6 +28,40 @@ enum blk_op {
 	BLK_OP_WRITE_ZEROES,
 };
 
+/* ---- net (isovm-net) ----
+ * The server holds one tap fd (CTL_FD_BACKEND), opened by the VMM with
+ * IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, its vnet header size set to
+ * VIRTIO_NET_HDR_LEN (12) and its offloads off, and non-blocking. Every
+ * frame both ways is a 12-byte struct virtio_net_hdr followed by the
+ * Ethernet frame, exactly as the tap reads and writes them.
+ * IPC_OP_WRITE   (TX) arena: header + frame, args.net.hdr_len = 12. One
+ *                write(2) to the tap. Status 0, or -errno of the write (the
+ *                frame is dropped and counted); len 0. The VMM checked the
+ *                header and the length already; the server still treats
+ *                the arena as hostile (a short buffer is -EINVAL).
+ * IPC_OP_READ    (RX) an empty receive buffer of arena_len >=
+ *                NET_RX_BUF_MIN bytes. The server keeps it (SRV_PENDING)
+ *                and fills posted buffers in the order they came, one
+ *                frame each, as frames arrive on the tap; completes with
+ *                len = header + frame bytes, status 0. With no buffer
+ *                posted the server does not read the tap: frames wait in
+ *                the tap's queue (backpressure). A frame longer than the
+ *                buffer is dropped and counted, never truncated.
+ * NET_OP_OFFLOAD args.net.features: the VIRTIO_NET_F_* bits the guest's
+ *                driver accepted. The server sets the tap's offloads to
+ *                match (TUNSETOFFLOAD: GUEST_CSUM -> TUN_F_CSUM,
+ *                GUEST_TSO4 -> TUN_F_TSO4, GUEST_TSO6 -> TUN_F_TSO6, and
+ *                TUN_F_TSO* only with TUN_F_CSUM); no arena. Status 0 or
+ *                -errno of the ioctl (-EINVAL for a TSO bit without CSUM).
+ * Requests stay pending at the server only as RX buffers: the VMM's
+ * watchdog does not apply to a net server.
+ */
+enum net_op {
+	NET_OP_OFFLOAD = IPC_OP_DEV,
+};
+/* Smallest RX buffer: header + the largest frame with offloads. */
+#define NET_RX_BUF_MIN (12u + 65535u + 14u + 4u)
+
 /* ---- console (isovm-console) ----
  * One server owns the guest's console byte streams, the UART's and the
  * virtio-console port 0's, both tied to one backend. No request of the

@@ -51,6 +51,9 @@ struct ipc_req {
 		struct {
 			uint32_t hdr_len; /* virtio-net header bytes */
 			uint32_t pad;
+			/* NET_OP_OFFLOAD: the VIRTIO_NET_F_* bits the
+			 * driver accepted */
+			uint64_t features;
 		} net;
 		uint8_t raw[32];
 	} args;

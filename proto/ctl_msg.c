@@ -195,6 +195,7 @@ static void ctl_setup_fill(struct ctl_pb_scratch *s, const struct ctl_setup *c)
 		isovm__ctl__net_config__init(&s->net);
 		s->net.mac.len = CTL_MAC_LEN;
 		s->net.mac.data = (uint8_t *)c->cfg.net.mac;
+		s->net.mtu = c->cfg.net.mtu;
 		m->config_case = ISOVM__CTL__SETUP__CONFIG_NET;
 		m->net = &s->net;
 		break;
@@ -351,6 +352,7 @@ static int ctl_setup_read(const Isovm__Ctl__Setup *m, struct ctl_setup *c)
 		if (m->net->mac.len != CTL_MAC_LEN)
 			return -EINVAL;
 		memcpy(c->cfg.net.mac, m->net->mac.data, CTL_MAC_LEN);
+		c->cfg.net.mtu = m->net->mtu;
 		break;
 	default:
 		c->cfg.console.backend =

@@ -108,6 +108,7 @@ struct ctl_blk_config {
 
 struct ctl_net_config {
 	uint8_t mac[CTL_MAC_LEN];	/* unicast */
+	uint32_t mtu;			/* 68..65535 */
 };
 
 struct ctl_console_config {

@@ -88,6 +88,9 @@ static int ctl_net_validate(const struct ctl_net_config *n)
 	/* Multicast bit set or all zeroes: not a station address. */
 	if ((n->mac[0] & 1) || !memcmp(n->mac, zero, sizeof(zero)))
 		return -EINVAL;
+	/* An MTU the virtio config's le16 holds and IPv4 allows. */
+	if (n->mtu < 68 || n->mtu > 65535)
+		return -EINVAL;
 	return 0;
 }
 

@@ -112,12 +112,14 @@ Test(ctl_msg, net_setup_round_trips)
 
 	in.u.setup.dev_type = CTL_DEV_NET;
 	memcpy(in.u.setup.cfg.net.mac, mac, 6);
+	in.u.setup.cfg.net.mtu = 9000;
 	in.u.setup.geo = geo_ok();
 	in.u.setup.nfds = 1;
 	in.u.setup.fds[0] = CTL_FD_MEMFD;
 	out = round_trip(&in);
 	cr_assert_eq(out.u.setup.dev_type, CTL_DEV_NET);
 	cr_assert_arr_eq(out.u.setup.cfg.net.mac, mac, 6);
+	cr_assert_eq(out.u.setup.cfg.net.mtu, 9000);
 	assert_geo_eq(&out.u.setup.geo, &in.u.setup.geo);
 	cr_assert_eq(out.u.setup.nfds, 1);
 	cr_assert_eq(out.u.setup.fds[0], CTL_FD_MEMFD);
