@@ -609,7 +609,7 @@ Test(ctl_msg_bad, blk_config_checked)
 	cr_assert_eq(decode_env(&p.env), -EINVAL);
 }
 
-Test(ctl_msg_bad, mac_checked)
+Test(ctl_msg_bad, mac_and_mtu_checked)
 {
 	static uint8_t mac[7] = { 0x52, 0x54, 0, 1, 2, 3, 4 };
 	struct pb_setup p;
@@ -620,7 +620,13 @@ Test(ctl_msg_bad, mac_checked)
 	p.s.net = &p.net;
 	p.net.mac.data = mac;
 	p.net.mac.len = 6;
+	p.net.mtu = 1500;
 	cr_assert_eq(decode_env(&p.env), 0);
+	p.net.mtu = 67; /* below what IPv4 needs */
+	cr_assert_eq(decode_env(&p.env), -EINVAL);
+	p.net.mtu = 65536; /* beyond the config's le16 */
+	cr_assert_eq(decode_env(&p.env), -EINVAL);
+	p.net.mtu = 1500;
 	p.net.mac.len = 5;
 	cr_assert_eq(decode_env(&p.env), -EINVAL);
 	p.net.mac.len = 7;
