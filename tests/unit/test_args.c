@@ -164,11 +164,74 @@ Test(args, bad_on_reboot_and_log_level_values_are_rejected)
 	expect_bad(ARGV("run", "--log-level", "loud"), "--log-level: 'loud'");
 }
 
-Test(args, designed_but_missing_flags_say_not_supported_yet)
+Test(args, net_devices_parsed_with_defaults_and_limits)
+{
+	struct vm_config cfg;
+	char mac[18];
+
+	cr_assert_eq(parse(&cfg, ARGV("run", "--net", "tap=tap0",
+				      "--net=tap=tap1,mac=52:54:00:AB:cd:01,"
+				      "mtu=9000")),
+		     ARGS_RUN);
+	cr_assert_eq(cfg.nets.n, 2);
+	cr_assert_str_eq(cfg.nets.net[0].ifname, "tap0");
+	cr_assert_eq(cfg.nets.net[0].mtu, 1500);
+	cr_assert_eq(cfg.nets.net[0].fd, -1);
+	/* The default: locally administered, unicast, stable. */
+	cr_assert_eq(cfg.nets.net[0].mac[0] & 3, 2);
+	net_mac_str(cfg.nets.net[1].mac, mac);
+	cr_assert_str_eq(mac, "52:54:00:ab:cd:01");
+	cr_assert_eq(cfg.nets.net[1].mtu, 9000);
+	{
+		uint8_t a[6], b[6], c[6];
+
+		net_default_mac(0, "tap0", a);
+		net_default_mac(0, "tap0", b);
+		net_default_mac(1, "tap0", c);
+		cr_assert_arr_eq(a, b, 6);
+		cr_assert_arr_eq(a, cfg.nets.net[0].mac, 6);
+		cr_assert(memcmp(a, c, 6) != 0);
+	}
+}
+
+Test(args, every_bad_net_argument_is_named)
+{
+	expect_bad(ARGV("run", "--net", "mac=52:54:00:00:00:01"),
+		   "--net: tap=IFNAME is required");
+	expect_bad(ARGV("run", "--net", "tap=abcdefghijklmnop"),
+		   "at most 15 characters");
+	expect_bad(ARGV("run", "--net", "tap=a/b"), "not a valid interface");
+	expect_bad(ARGV("run", "--net", "tap=t0,mac=01:00:5e:00:00:01"),
+		   "not a unicast MAC");
+	expect_bad(ARGV("run", "--net", "tap=t0,mac=00:00:00:00:00:00"),
+		   "not a unicast MAC");
+	expect_bad(ARGV("run", "--net", "tap=t0,mac=52:54:00:00:00"),
+		   "not a unicast MAC");
+	expect_bad(ARGV("run", "--net", "tap=t0,mac=52-54-00-00-00-01"),
+		   "not a unicast MAC");
+	expect_bad(ARGV("run", "--net", "tap=t0,mac=52:54:00:00:00:0g"),
+		   "not a unicast MAC");
+	expect_bad(ARGV("run", "--net", "tap=t0,mtu=67"), "mtu=67 is not");
+	expect_bad(ARGV("run", "--net", "tap=t0,mtu=65536"), "mtu=65536");
+	expect_bad(ARGV("run", "--net", "tap=t0,mtu=15x"), "mtu=15x");
+	expect_bad(ARGV("run", "--net", "tap=t0,speed=10"),
+		   "--net: unknown key 'speed'");
+	expect_bad(ARGV("run", "--net", "tap=t0,mtu"), "'mtu' needs a value");
+	expect_bad(ARGV("run", "--net", "tap=t0", "--net", "tap=t0"),
+		   "tap=t0 given twice");
+	expect_bad(ARGV("run", "--net", "tap=t0,mac=52:00:00:00:00:02",
+			"--net", "tap=t1,mac=52:00:00:00:00:02"),
+		   "two devices with mac=52:00:00:00:00:02");
+	expect_bad(ARGV("run", "--net", "tap=t0", "--net", "tap=t1", "--net",
+			"tap=t2", "--net", "tap=t3", "--net", "tap=t4"),
+		   "at most 4 devices");
+	expect_bad(ARGV("run", "--net"), "--net needs a value");
+}
+
+Test(args, api_socket_is_taken)
 {
 	struct vm_config cfg;
 
-	expect_bad(ARGV("run", "--net=tap=t0"), "--net is not supported yet");
 	cr_assert_eq(parse(&cfg, ARGV("run")), ARGS_RUN);
 	cr_assert_null(cfg.api_socket);
 	cr_assert_eq(parse(&cfg, ARGV("run", "--api-socket", "/run/x.sock")),

@@ -14,6 +14,7 @@ const char args_usage[] =
 	"restart|exit]\n"
 	"                 [--disk path=FILE[,ro][,offset=B][,size=B][,id=NAME]"
 	"\n                         [,cache=writeback|none]]...\n"
+	"                 [--net tap=IFNAME[,mac=MAC][,mtu=N]]...\n"
 	"                 [--console stdio|pty|file:PATH|socket:PATH]\n"
 	"                 [--log-level error|warn|info|debug] [--api-socket "
 	"PATH]\n"
@@ -39,6 +40,13 @@ const char args_usage[] =
 	"                     read-only; offset=B,size=B a 512-aligned slice\n"
 	"                     (K/M/G suffixes); id=NAME serial (<= 20 chars);\n"
 	"                     cache=none for O_DIRECT (default writeback)\n"
+	"  --net SPEC         a virtio-net device on a tap (repeatable, at\n"
+	"                     most 4): tap=IFNAME an existing tap, or a new\n"
+	"                     one (down, for the host to set up); mac=MAC\n"
+	"                     the guest's address (default: derived from\n"
+	"                     the tap's name and the device's place);\n"
+	"                     mtu=N the guest's MTU, 68..65535 (default\n"
+	"                     1500)\n"
 	"  --console KIND     stdio (default), pty, file:PATH (append) or\n"
 	"                     socket:PATH (a new unix socket, removed at exit)\n"
 	"  --on-reboot ACT    restart (default) or exit with status 0\n"
@@ -75,10 +83,6 @@ const char args_usage[] =
 	"exit status: 0 guest powered off, 1 VMM error, 2 bad arguments or\n"
 	"configuration, 3 guest panic, 4 guest fault (KVM internal error)\n";
 
-/* Flags of the design that this build does not implement yet. */
-static const char *const args_unsupported[] = {
-	"--net",
-};
 
 int args_parse_size(const char *s, uint64_t *bytes)
 {
@@ -182,6 +186,9 @@ static int args_apply(const char *flag, const char *v, struct vm_config *cfg,
 	} else if (strcmp(flag, "--disk") == 0) {
 		if (*v && disk_set_add(&cfg->disks, v, err, errlen))
 			return -EINVAL;
+	} else if (strcmp(flag, "--net") == 0) {
+		if (*v && net_set_add(&cfg->nets, v, err, errlen))
+			return -EINVAL;
 	} else if (strcmp(flag, "--console") == 0) {
 		if (*v && console_cfg_parse(v, &cfg->console, err, errlen))
 			return -EINVAL;
@@ -219,15 +226,6 @@ static int args_apply(const char *flag, const char *v, struct vm_config *cfg,
 	return 0;
 }
 
-static bool args_is_unsupported(const char *flag)
-{
-	for (size_t i = 0;
-	     i < sizeof(args_unsupported) / sizeof(*args_unsupported); i++)
-		if (strcmp(flag, args_unsupported[i]) == 0)
-			return true;
-	return false;
-}
-
 static int args_parse_run(int argc, char **argv, struct vm_config *cfg,
 			  char *err, size_t errlen)
 {
@@ -254,9 +252,6 @@ static int args_parse_run(int argc, char **argv, struct vm_config *cfg,
 				    "unknown option '%.40s...'", arg);
 		snprintf(flag, sizeof(flag), "%.*s",
 			 (int)(eq ? eq - arg : (long)strlen(arg)), arg);
-		if (args_is_unsupported(flag))
-			return errf(err, errlen, -EINVAL,
-				    "%s is not supported yet", flag);
 		if (eq) {
 			v = eq + 1;
 		} else {

@@ -9,6 +9,7 @@
 
 #include "vcpu/config/console_cfg.h"
 #include "vcpu/config/disk_cfg.h"
+#include "vcpu/config/net_cfg.h"
 #include "vcpu/config/server_cfg.h"
 #include "vcpu/log.h"
 
@@ -32,6 +33,7 @@ struct vm_config {
 	enum log_level log_level;
 	bool default_guest; /* kernel chosen by args_default_guest() */
 	struct disk_set disks; /* --disk, in order; opened by disk_set_open() */
+	struct net_set nets;   /* --net, in order; opened by net_set_open() */
 	struct console_cfg console; /* --console; opened by console_cfg_open() */
 	struct server_cfg servers;  /* --restart-limit, --watchdog-ms, --fault */
 	const char *api_socket;	    /* --api-socket, or NULL */
