@@ -24,6 +24,12 @@ static inline uint64_t le64_get(const uint8_t *p)
 	return (uint64_t)le32_get(p) | (uint64_t)le32_get(p + 4) << 32;
 }
 
+static inline void le16_put(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
 static inline void le32_put(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)v;

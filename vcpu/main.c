@@ -18,6 +18,7 @@
 #include "vcpu/core/kvm.h"
 #include "vcpu/core/memory.h"
 #include "vcpu/front/blk/front_blk.h"
+#include "vcpu/front/net/front_net.h"
 #include "vcpu/front/console/front_console.h"
 #include "vcpu/log.h"
 #include "vcpu/supervisor/spawner.h"
@@ -181,7 +182,8 @@ static void main_policy(const struct server_cfg *c, const char *dev,
  */
 /* The devices the API shows, once they run. */
 static int main_api_devices(struct api_server *api, struct front_console *fc,
-			    struct front_blk *blk, unsigned ndisks)
+			    struct front_blk *blk, unsigned ndisks,
+			    struct front_net *net, unsigned nnets)
 {
 	struct api_device_ref d = {
 		.name = "console",
@@ -202,13 +204,22 @@ static int main_api_devices(struct api_server *api, struct front_console *fc,
 		d.lock = &blk[i].vdev.lock;
 		ret = api_server_add(api, &d);
 	}
+	for (unsigned i = 0; !ret && i < nnets; i++) {
+		snprintf(d.name, sizeof(d.name), "net%u", i);
+		snprintf(d.trace_name, sizeof(d.trace_name), "net%u", i);
+		d.type = CTL_DEV_NET;
+		d.sup = &net[i].sup;
+		d.vdev = &net[i].vdev.mmio;
+		d.lock = &net[i].vdev.lock;
+		ret = api_server_add(api, &d);
+	}
 	return ret;
 }
 
 static int main_devices(struct vm *vm, struct iothread *io,
 			struct front_console *fc, const struct console_res *con,
-			struct front_blk *blk, const struct vm_config *cfg,
-			struct api_server *api)
+			struct front_blk *blk, struct front_net *net,
+			const struct vm_config *cfg, struct api_server *api)
 {
 	char err[PATH_MAX + 256], dev[16];
 	struct supervisor_policy policy;
@@ -231,8 +242,20 @@ static int main_devices(struct vm *vm, struct iothread *io,
 			return -1;
 		}
 	}
+	/* Net devices after the disks, in --net order. */
+	for (unsigned i = 0; i < cfg->nets.n; i++) {
+		snprintf(dev, sizeof(dev), "net%u", i);
+		main_policy(&cfg->servers, dev, &policy);
+		if (front_net_start(&net[i], i, &cfg->nets.net[i], vm, io,
+				    FRONT_CONSOLE_SLOT + 1 + cfg->disks.n + i,
+				    (int)cfg->log_level, &policy, err,
+				    sizeof(err))) {
+			log_error("%s", err);
+			return -1;
+		}
+	}
 	if (api->listen_fd >= 0 &&
-	    (main_api_devices(api, fc, blk, cfg->disks.n) ||
+	    (main_api_devices(api, fc, blk, cfg->disks.n, net, cfg->nets.n) ||
 	     api_server_start(api, io))) {
 		log_error("cannot start the API server");
 		return -1;
@@ -282,6 +305,7 @@ int main(int argc, char **argv)
 	static struct iothread io;
 	static struct front_console fc;
 	static struct front_blk blk[DISK_MAX];
+	static struct front_net net[NET_MAX];
 	static struct vm vm;
 	static struct api_server api = {.listen_fd = -1};
 	char err[PATH_MAX + 256];
@@ -302,9 +326,16 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		return ISOVM_EXIT_USAGE;
 	}
-	/* So is the console's backend: the server never opens a path. */
+	/* So are the taps and the console's backend: the servers never
+	 * open anything. */
+	if (net_set_open(&cfg.nets, err, sizeof(err))) {
+		log_error("%s", err);
+		disk_set_close(&cfg.disks);
+		return ISOVM_EXIT_USAGE;
+	}
 	if (console_cfg_open(&cfg.console, &con, err, sizeof(err))) {
 		log_error("%s", err);
+		net_set_close(&cfg.nets);
 		disk_set_close(&cfg.disks);
 		return ISOVM_EXIT_USAGE;
 	}
@@ -313,6 +344,7 @@ int main(int argc, char **argv)
 	    api_server_open(&api, cfg.api_socket, &vm, err, sizeof(err))) {
 		log_error("%s", err);
 		console_cfg_close(&con);
+		net_set_close(&cfg.nets);
 		disk_set_close(&cfg.disks);
 		return ISOVM_EXIT_USAGE;
 	}
@@ -347,7 +379,7 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		goto out_stop_devices;
 	}
-	if (main_devices(&vm, &io, &fc, &con, blk, &cfg, &api) == 0 &&
+	if (main_devices(&vm, &io, &fc, &con, blk, net, &cfg, &api) == 0 &&
 	    main_confine() == 0)
 		status = vm_run(&vm, sig_fd);
 	/* Guest output still queued reaches the server before it stops. */
@@ -357,6 +389,8 @@ int main(int argc, char **argv)
 	coalesce_poll_stop(&vm.coal_poll);
 	for (unsigned i = 0; i < cfg.disks.n; i++)
 		front_blk_stop(&blk[i]);
+	for (unsigned i = 0; i < cfg.nets.n; i++)
+		front_net_stop(&net[i]);
 	front_console_stop(&fc);
 	vm_fini(&vm);
 	goto out_fini_io;
@@ -373,6 +407,7 @@ out_close_sig:
 out_close_con:
 	api_server_close(&api);
 	console_cfg_close(&con);
+	net_set_close(&cfg.nets);
 	disk_set_close(&cfg.disks);
 	return status;
 }

@@ -174,6 +174,57 @@ err_free:
 	return -EINVAL;
 }
 
+int front_req_copy(struct front *f, const struct front_chain *c,
+		   const struct ipc_req *tmpl, uint32_t arena_len,
+		   const void *head, uint32_t head_len, size_t copy_off,
+		   uint32_t copy_len, void *tag)
+{
+	struct ipc_req req = *tmpl;
+	uint64_t off;
+	uint8_t *buf;
+	int ret;
+
+	if (!arena_len || (uint64_t)head_len + copy_len > arena_len)
+		return -EINVAL;
+	if (f->failed)
+		return -EIO;
+	if (f->inflight >= f->max_inflight || f->dp->err)
+		return -ENOSPC;
+	ret = ipc_arena_alloc(&f->dp->arena, arena_len, &off);
+	if (ret)
+		return ret == -ENOSPC ? -ENOSPC : -EINVAL;
+	buf = ipc_arena_span(&f->dp->arena, off, arena_len);
+	memcpy(buf, head, head_len);
+	if (virtq_chain_read(f->vdev->mem, &c->vc, copy_off, buf + head_len,
+			     copy_len) != copy_len) {
+		ipc_arena_free(&f->dp->arena, off, arena_len);
+		return -EINVAL;
+	}
+	req.id = 0;
+	req.flags = 0;
+	req.reserved = 0;
+	req.arena_off = off;
+	req.arena_len = arena_len;
+	f->inflight++;
+	return front_submit(f, &req, tag) ? -ENOSPC : 0;
+}
+
+void front_keep_buffer(struct front *f)
+{
+	f->keep = true;
+}
+
+void front_release(struct front *f, uint64_t off, uint32_t len)
+{
+	if (len)
+		ipc_arena_free(&f->dp->arena, off, len);
+}
+
+void *front_buffer(struct front *f, uint64_t off, uint32_t len)
+{
+	return ipc_arena_span(&f->dp->arena, off, len);
+}
+
 size_t front_copy_out(struct front *f, struct front_chain *c, size_t off,
 		      const void *buf, size_t len)
 {
@@ -302,6 +353,8 @@ static void front_process(struct front *f, unsigned qi)
 	int ret;
 
 	f->want_pass &= ~(1u << qi);
+	if (f->own_queues & (1u << qi))
+		return;
 	while (virtio_mmio_running(f->vdev)) {
 		if (!budget--) {
 			if (front_yield(f, qi))
@@ -388,8 +441,9 @@ static void front_complete(struct front *f, const struct ipc_dp_done *d)
 
 	if (d->req.arena_len)
 		buf = ipc_arena_span(&f->dp->arena, d->req.arena_off, d->len);
+	f->keep = false;
 	f->ops->done(f, c, d, buf);
-	if (d->req.arena_len)
+	if (d->req.arena_len && !f->keep)
 		ipc_arena_free(&f->dp->arena, d->req.arena_off,
 			       d->req.arena_len);
 	f->inflight--;

@@ -121,6 +121,9 @@ struct front {
 	uint32_t max_inflight;	      /* dp's sq_entries */
 	uint32_t inflight;	      /* requests submitted, not reaped */
 	unsigned nr_queues;
+	/* Queues the device front pops itself (virtio-net's RX): never
+	 * popped here. Set after front_init(). */
+	uint32_t own_queues;
 	struct front_chain *pool; /* max_chains, made by front_init */
 	unsigned max_chains;
 	struct front_chain *free;
@@ -131,6 +134,7 @@ struct front {
 	uint32_t want_pass;   /* queues whose pass ran out of budget */
 	bool pass_armed;      /* next_pass will run */
 	bool dead;	      /* the server broke the protocol (counted once) */
+	bool keep;	      /* ops->done kept the arena buffer */
 	bool failed;	      /* no server any more (front_failed) */
 	/* Owned: runs the passes of want_pass on the I/O thread. */
 	struct event *next_pass;
@@ -207,6 +211,34 @@ void front_failed(struct front *f);
 int front_req(struct front *f, struct front_chain *c,
 	      const struct ipc_req *tmpl, uint32_t arena_len, const void *src,
 	      size_t copy_off, size_t copy_len, void *tag);
+
+/*
+ * Lock held, from ops->chain: a request of the device front's own (its
+ * completion reaches ops->done with c == NULL and d->cookie == tag) whose
+ * arena buffer of arena_len bytes holds 'head' (head_len bytes of a
+ * private copy the front checked) followed by copy_len bytes of c's
+ * readable part from copy_off. Submitted now; chain c is not tied to it,
+ * so the chain op may let c go back to the guest at once (the bytes are
+ * in the arena, replayed to a restarted server if need be). Returns 0,
+ * -ENOSPC (no arena or ring room; nothing kept), -EINVAL (lengths), -EIO
+ * (front_failed()).
+ */
+int front_req_copy(struct front *f, const struct front_chain *c,
+		   const struct ipc_req *tmpl, uint32_t arena_len,
+		   const void *head, uint32_t head_len, size_t copy_off,
+		   uint32_t copy_len, void *tag);
+
+/*
+ * From ops->done: keep the completed request's arena buffer (e.g. a
+ * received frame with nowhere to go yet) instead of letting the front free
+ * it; give it back later with front_release(f, d->req.arena_off,
+ * d->req.arena_len).
+ */
+void front_keep_buffer(struct front *f);
+void front_release(struct front *f, uint64_t off, uint32_t len);
+
+/* Lock held: the bytes of an arena buffer the front kept. */
+void *front_buffer(struct front *f, uint64_t off, uint32_t len);
 
 /*
  * From ops->done: copy 'len' bytes of 'buf' into c's writable part at

@@ -1,0 +1,27 @@
+/*
+ * front_net_rx.h: the receive side of the net front: receive buffers kept
+ * posted at the server, filled ones held in the arena until guest chains
+ * take them. Every function runs with the transport lock held.
+ */
+#ifndef ISOVM_FRONT_NET_RX_H
+#define ISOVM_FRONT_NET_RX_H
+
+#include "ipc/dataplane.h"
+#include "vcpu/front/net/front_net.h"
+
+/* Tag of the receive buffers' requests (their completions' cookie). */
+extern char front_net_rx_tag;
+
+/* Post receive buffers until FRONT_NET_RX_POSTED are posted or held. */
+void front_net_rx_pump(struct front_net *n);
+
+/* A receive buffer came back: hold its frame (or drop it), deliver. */
+void front_net_rx_done(struct front_net *n, const struct ipc_dp_done *d);
+
+/* Hand held frames to the guest's receive chains while there are some. */
+void front_net_rx_deliver(struct front_net *n);
+
+/* The guest reset the device: held frames and popped chains are gone. */
+void front_net_rx_reset(struct front_net *n);
+
+#endif
