@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ipc/virtio_net_config.h"
@@ -182,14 +181,17 @@ int net_set_add(struct net_set *s, const char *spec, char *err, size_t errlen)
 	return 0;
 }
 
+/* Whether an interface of that name exists in this network namespace
+ * (sysfs may show another one's). */
+static bool net_if_exists(const char *ifname)
+{
+	return if_nametoindex(ifname) != 0;
+}
+
 /* Why TUNSETIFF refused the name: the interface decides. */
 static int net_attach_error(const struct net_cfg *n, int e, char *err,
 			    size_t errlen)
 {
-	char path[64];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/sys/class/net/%s", n->ifname);
 	switch (e) {
 	case EPERM:
 	case EACCES:
@@ -203,7 +205,7 @@ static int net_attach_error(const struct net_cfg *n, int e, char *err,
 			    "--net tap=%s: in use by another process",
 			    n->ifname);
 	case EINVAL:
-		if (stat(path, &st) == 0)
+		if (net_if_exists(n->ifname))
 			return errf(err, errlen, -EINVAL,
 				    "--net tap=%s: the interface exists and "
 				    "is not a tap",
@@ -238,13 +240,10 @@ static int net_tap_setup(struct net_cfg *n, char *err, size_t errlen)
 
 static int net_open_one(struct net_cfg *n, char *err, size_t errlen)
 {
-	char path[64];
 	struct ifreq ifr;
-	struct stat st;
 	int e;
 
-	snprintf(path, sizeof(path), "/sys/class/net/%s", n->ifname);
-	n->created = stat(path, &st) != 0;
+	n->created = !net_if_exists(n->ifname);
 	n->fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	if (n->fd < 0) {
 		e = errno;
@@ -252,6 +251,11 @@ static int net_open_one(struct net_cfg *n, char *err, size_t errlen)
 			return errf(err, errlen, -e,
 				    "--net tap=%s: no /dev/net/tun (is the "
 				    "tun module loaded?)",
+				    n->ifname);
+		if (e == EACCES || e == EPERM)
+			return errf(err, errlen, -e,
+				    "--net tap=%s: permission denied opening "
+				    "/dev/net/tun",
 				    n->ifname);
 		return errf(err, errlen, -e,
 			    "--net tap=%s: cannot open /dev/net/tun: %s",
