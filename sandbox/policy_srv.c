@@ -1,7 +1,7 @@
 /*
  * policy_srv.c: what every device server needs once it is set up (the
  * libevent loop, the control socket, the wake-ups, malloc, logging), the
- * base layer of policy_blk.c and policy_console.c.
+ * base layer of policy_blk.c, policy_console.c and policy_net.c.
  * Nothing here opens a path, makes a socket, maps executable memory or
  * starts a process or thread: the server did all its set-up before the
  * filter was loaded.

@@ -33,7 +33,7 @@ enum sandbox_srv_slot {
 	SANDBOX_SLOT_KICK,	  /* submission wake-ups (read) */
 	SANDBOX_SLOT_CALL,	  /* completion wake-ups (write) */
 	SANDBOX_SLOT_WAKE,	  /* the core's async-completion eventfd */
-	SANDBOX_SLOT_BACKEND,	  /* CTL_FD_BACKEND: image, tty, listener, tap */
+	SANDBOX_SLOT_BACKEND,	  /* CTL_FD_BACKEND: image, tty, listener */
 	SANDBOX_SLOT_BACKEND_OUT, /* CTL_FD_BACKEND_OUT */
 	SANDBOX_SLOT_OUT_PIPE,	  /* CTL_FD_OUT_PIPE: the console's output */
 	SANDBOX_SLOT_IN_PIPE,	  /* CTL_FD_IN_PIPE: the console's input */

@@ -13,8 +13,8 @@
 #define NET_CONFIG_TRANSPORT (((1ull << 50) - 1) & ~((1ull << 24) - 1))
 
 /* The driver's offloads that turn a tap offload on. */
-#define NET_CONFIG_GUEST_TSO                                                   \
-	(NET_CONFIG_BIT(VIRTIO_NET_F_GUEST_TSO4) |                             \
+#define NET_CONFIG_GUEST_TSO                       \
+	(NET_CONFIG_BIT(VIRTIO_NET_F_GUEST_TSO4) | \
 	 NET_CONFIG_BIT(VIRTIO_NET_F_GUEST_TSO6))
 
 static void net_config_le16(uint8_t *p, uint16_t v)
@@ -37,8 +37,7 @@ uint64_t net_config_features(void)
 	       NET_CONFIG_BIT(VIRTIO_NET_F_CSUM) |
 	       NET_CONFIG_BIT(VIRTIO_NET_F_GUEST_CSUM) |
 	       NET_CONFIG_BIT(VIRTIO_NET_F_HOST_TSO4) |
-	       NET_CONFIG_BIT(VIRTIO_NET_F_HOST_TSO6) |
-	       NET_CONFIG_GUEST_TSO;
+	       NET_CONFIG_BIT(VIRTIO_NET_F_HOST_TSO6) | NET_CONFIG_GUEST_TSO;
 }
 
 int net_config_encode(const struct ctl_net_config *cfg, uint8_t *out,

@@ -38,11 +38,11 @@ struct net_rx_stats {
  */
 struct net_rx {
 	struct srv *srv;
-	int fd;		     /* the tap; the core's */
-	struct event ev;     /* the tap is readable */
-	bool ev_set;	     /* ev assigned (set-up got that far) */
-	bool watching;	     /* ev added */
-	bool dead;	     /* the tap's interface is gone: no more reads */
+	int fd;		      /* the tap; the core's */
+	struct event ev;      /* the tap is readable */
+	bool ev_set;	      /* ev assigned (set-up got that far) */
+	bool watching;	      /* ev added */
+	bool dead;	      /* the tap's interface is gone: no more reads */
 	struct net_rx_buf *q; /* [cap] FIFO of posted buffers */
 	uint32_t cap, head, n;
 	struct net_rx_stats st;

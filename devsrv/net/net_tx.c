@@ -1,6 +1,7 @@
 /* net_tx.c: guest frames out to the tap. */
 #include <assert.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "devsrv/common/srv.h"
@@ -64,8 +65,10 @@ int net_tx_send(int tap_fd, const struct ipc_req *req, const void *buf,
 		return -EINVAL;
 	}
 	/* The VMM may rewrite the arena at any time: the tap gets the very
-	 * header checked here, never a second read of it. */
+	 * header checked here, never a second read of it. The fence keeps
+	 * the compiler from reading the checked fields from the arena. */
 	memcpy(&hdr, arena, VIRTIO_NET_HDR_LEN);
+	atomic_signal_fence(memory_order_seq_cst);
 	ret = net_tx_check_hdr(&hdr);
 	if (!ret)
 		ret = net_tap_send(tap_fd, &hdr, arena + VIRTIO_NET_HDR_LEN,

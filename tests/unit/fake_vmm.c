@@ -152,23 +152,35 @@ int fake_vmm_setup(struct fake_vmm *v, const struct ctl_setup *setup,
 int fake_vmm_post(struct fake_vmm *v, uint32_t op, uint8_t arg0,
 		  const void *data, uint32_t len, uint64_t *id)
 {
-	struct ipc_req req = {.op = op, .arena_len = len};
+	struct ipc_req req = {.op = op};
 	int ret;
 
 	req.args.raw[0] = arg0;
+	ret = fake_vmm_post_req(v, &req, data, len);
+	if (!ret && id)
+		*id = req.id;
+	return ret;
+}
+
+int fake_vmm_post_req(struct fake_vmm *v, struct ipc_req *req, const void *data,
+		      uint32_t len)
+{
+	int ret;
+
+	req->arena_off = 0;
+	req->arena_len = len;
 	if (len) {
-		ret = ipc_arena_alloc(&v->dp.arena, len, &req.arena_off);
+		ret = ipc_arena_alloc(&v->dp.arena, len, &req->arena_off);
 		if (ret)
 			return ret;
 		if (data)
-			memcpy(ipc_arena_span(&v->dp.arena, req.arena_off, len),
+			memcpy(ipc_arena_span(&v->dp.arena, req->arena_off,
+					      len),
 			       data, len);
 	}
-	ret = ipc_dp_vmm_submit(&v->dp, &req, NULL);
+	ret = ipc_dp_vmm_submit(&v->dp, req, NULL);
 	if (ret)
 		return ret;
-	if (id)
-		*id = req.id;
 	ret = ipc_dp_vmm_kick(&v->dp);
 	return ret < 0 ? ret : 0;
 }

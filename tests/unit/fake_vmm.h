@@ -42,6 +42,11 @@ int fake_vmm_setup(struct fake_vmm *v, const struct ctl_setup *setup,
 int fake_vmm_post(struct fake_vmm *v, uint32_t op, uint8_t arg0,
 		  const void *data, uint32_t len, uint64_t *id);
 
+/* The same for a request of the caller's making (its op, flags and args):
+ * its arena_off, arena_len and id are filled in here. */
+int fake_vmm_post_req(struct fake_vmm *v, struct ipc_req *req, const void *data,
+		      uint32_t len);
+
 /* Wait up to @ms for one completion. Copies up to @cap bytes of its
  * arena buffer to @data (may be NULL) and frees the buffer. Returns 1,
  * 0 on time-out, or a negative error. */

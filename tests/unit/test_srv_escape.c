@@ -1,8 +1,9 @@
 /*
- * test_srv_escape.c: the real isovm-blk and isovm-console, set up by a fake
- * VMM, try every escape of sandbox/escape.h on request: each one dies of
- * SIGSYS or fails with an errno, none succeeds. Seccomp is on after READY;
- * debug mode names a refused call and keeps the server running.
+ * test_srv_escape.c: the real isovm-blk, isovm-console and isovm-net, set
+ * up by a fake VMM, try every escape of sandbox/escape.h on request: each
+ * one dies of SIGSYS or fails with an errno, none succeeds. Seccomp is on
+ * after READY; debug mode names a refused call and keeps the server
+ * running.
  */
 #include <criterion/criterion.h>
 
@@ -21,6 +22,7 @@
 #include "fake_vmm.h"
 #include "ipc/ctl_channel.h"
 #include "sandbox/escape.h"
+#include "tap_fixture.h"
 
 /* One of the servers under test, and what its SETUP needs. */
 struct escape_srv {
@@ -30,9 +32,11 @@ struct escape_srv {
 
 static const struct escape_srv srv_blk = {BLK_BIN, CTL_DEV_BLK};
 static const struct escape_srv srv_console = {CONSOLE_BIN, CTL_DEV_CONSOLE};
+static const struct escape_srv srv_net = {NET_BIN, CTL_DEV_NET};
 
 static struct fake_vmm vmm;
 static int backend = -1, peer = -1; /* the server's backend, our end */
+static struct tap_fixture tap = {.fd = -1, .pkt = -1}; /* the net's */
 
 /* The console's two pipes, as the VMM holds them: [0] read, [1] write. */
 static int con_out[2] = {-1, -1}, con_in[2] = {-1, -1};
@@ -72,6 +76,11 @@ static void srv_up(const struct escape_srv *s, const char *const *args,
 		st.cfg.blk.block_size = 512;
 		st.cfg.blk.cache = CTL_CACHE_WRITEBACK;
 		fds[0] = backend;
+	} else if (s->dev == CTL_DEV_NET) {
+		cr_assert_eq(tap_fixture_open(&tap, 0), 0);
+		st.cfg.net.mac[0] = 0x52;
+		st.cfg.net.mtu = 1500;
+		fds[0] = tap.fd;
 	} else {
 		cr_assert_eq(
 			socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp),
@@ -89,6 +98,7 @@ static void srv_up(const struct escape_srv *s, const char *const *args,
 static void srv_down(void)
 {
 	fake_vmm_free(&vmm);
+	tap_fixture_close(&tap);
 	if (backend >= 0)
 		close(backend);
 	if (peer >= 0)
@@ -177,12 +187,20 @@ Test(srv_escape, console_refuses_every_escape)
 	assert_every_escape_refused(&srv_console);
 }
 
-Test(srv_escape, both_servers_run_filtered_from_ready_on)
+Test(srv_escape, net_refuses_every_escape)
+{
+	assert_every_escape_refused(&srv_net);
+}
+
+Test(srv_escape, every_server_runs_filtered_from_ready_on)
 {
 	srv_up(&srv_blk, NULL, -1);
 	cr_assert_str_eq(seccomp_line(), "Seccomp:\t2\n");
 	srv_down();
 	srv_up(&srv_console, NULL, -1);
+	cr_assert_str_eq(seccomp_line(), "Seccomp:\t2\n");
+	srv_down();
+	srv_up(&srv_net, NULL, -1);
 	cr_assert_str_eq(seccomp_line(), "Seccomp:\t2\n");
 }
 
@@ -268,6 +286,11 @@ Test(srv_escape, blk_debug_mode_refuses_every_escape_by_the_filter)
 Test(srv_escape, console_debug_mode_refuses_every_escape_by_the_filter)
 {
 	assert_filter_refuses_every_escape(&srv_console);
+}
+
+Test(srv_escape, net_debug_mode_refuses_every_escape_by_the_filter)
+{
+	assert_filter_refuses_every_escape(&srv_net);
 }
 
 /* The same attempt unconfined: the test sees a success when there is one. */
