@@ -6,6 +6,7 @@
  * counted while the device goes on.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
@@ -16,7 +17,9 @@
 #include <unistd.h>
 
 #include "guest-drivers/abi/isovm_abi.h"
+#include "guest-drivers/abi/net_test.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/net_peer.h"
 #include "tests/integration/netns.h"
 
 #define NET_TIMEOUT_MS 60000
@@ -104,4 +107,156 @@ Test(net_args, every_bad_net_argument_is_one_clear_error)
 	expect_refused("tap=tap1", "tap=tap1: in use by another process",
 		       NULL);
 	close(fd);
+}
+
+/* ---- the test guest on a tap ---- */
+
+TestSuite(net, .fini = net_fini);
+
+/* Boots the test guest with one --net on tap0 (mac GUEST_MAC). */
+static void net_boot(struct vmrun *r, const char *cmdline, const char *extra)
+{
+	char net[96];
+	char *argv[] = {(char *)HARNESS_ISOVM,
+			"run",
+			"--kernel",
+			(char *)HARNESS_TESTGUEST,
+			"--cmdline",
+			(char *)cmdline,
+			"--net",
+			net,
+			"--log-level",
+			"debug",
+			extra ? (char *)extra : NULL,
+			NULL};
+
+	snprintf(net, sizeof(net), "tap=tap0,mac=%s", GUEST_MAC);
+	cr_assert_eq(vmrun(r, NET_TIMEOUT_MS, argv), 0);
+}
+
+/* The host's side, on its own thread while the guest runs. */
+struct net_job {
+	struct net_peer_echo_opts o;
+	struct net_peer_echo_result r;
+	bool evil; /* wait for net-evil's last frame instead */
+	int ret;
+};
+
+static void *net_job_run(void *arg)
+{
+	struct net_job *j = arg;
+	struct net_peer p;
+	uint8_t mac[6];
+
+	net_peer_parse_mac(GUEST_MAC, mac);
+	if (!netns_wait_carrier("tap0", NET_TIMEOUT_MS)) {
+		j->ret = -ENODEV;
+		return NULL;
+	}
+	j->ret = net_peer_open(&p, "tap0");
+	if (j->ret)
+		return NULL;
+	if (j->evil)
+		j->ret = net_peer_wait(&p, NET_TEST_ETHERTYPE_ECHO,
+				       NET_TEST_EVIL_DONE,
+				       NET_TEST_EVIL_DONE_LEN, NET_TIMEOUT_MS);
+	else
+		j->ret = net_peer_echo(&p, mac, &j->o, &j->r);
+	net_peer_close(&p);
+	return NULL;
+}
+
+/* A "KEY=N" of a line in the output, or -1. */
+static long long net_stat(const struct vmrun *r, const char *prefix,
+			  const char *key)
+{
+	char line[1024];
+
+	if (!vmrun_line(r, prefix, line, sizeof(line)))
+		return -1;
+	return vmrun_key(line, key);
+}
+
+Test(net, echo_of_ten_thousand_numbered_frames_comes_back_in_order)
+{
+	struct net_job j = {.o = {.count = 10000, .window = 64,
+				  .min_size = 60, .max_size = 1514}};
+	struct vmrun r;
+	pthread_t th;
+	char line[512];
+
+	harness_need_kvm();
+	netns_enter("echo");
+	netns_tap("tap0", NULL);
+	cr_assert_eq(pthread_create(&th, NULL, net_job_run, &j), 0);
+	net_boot(&r, "test=net-echo", NULL);
+	pthread_join(th, NULL);
+	if (r.status != 0 || j.ret)
+		vmrun_dump(&r, "net-echo");
+	cr_assert_eq(j.ret, 0, "peer: %d %s (sent %llu received %llu)", j.ret,
+		     j.r.msg, (unsigned long long)j.r.sent,
+		     (unsigned long long)j.r.received);
+	cr_assert_eq(j.r.received, 10000);
+	cr_assert_eq(r.status, 0);
+	cr_assert_not_null(vmrun_line(&r, "ISOVM-TEST name=net-echo status=pass",
+				      line, sizeof(line)));
+	/* Every frame each way went through the device, none dropped. */
+	cr_assert_geq(net_stat(&r, "net0 stats:", "tx"), 0);
+	cr_assert_eq(net_stat(&r, "net0 stats:", "rx_oversize"), 0);
+	cr_assert_eq(net_stat(&r, "net0 stats:", "tx_oversize"), 0);
+	vmrun_free(&r);
+}
+
+Test(net, arp_ping_of_the_host_side_loses_nothing)
+{
+	struct vmrun r;
+	char line[512];
+
+	harness_need_kvm();
+	netns_enter("ping");
+	netns_tap("tap0", "10.0.0.1/24");
+	net_boot(&r,
+		 "test=net-arp-ping net-arp-ping.ip=10.0.0.2 "
+		 "net-arp-ping.peer=10.0.0.1 net-arp-ping.count=100",
+		 NULL);
+	if (r.status != 0 ||
+	    !vmrun_line(&r, "name=net-arp-ping status=pass", line,
+			sizeof(line)))
+		vmrun_dump(&r, "net-arp-ping");
+	cr_assert_eq(r.status, 0);
+	cr_assert_not_null(vmrun_line(&r, "name=net-arp-ping status=pass",
+				      line, sizeof(line)));
+	cr_assert_eq(vmrun_key(line, "received"), 100, "%s", line);
+	cr_assert_eq(vmrun_key(line, "loss"), 0, "%s", line);
+	vmrun_free(&r);
+}
+
+Test(net, frames_a_hostile_driver_sends_are_dropped_and_counted)
+{
+	struct net_job j = {.evil = true};
+	struct vmrun r;
+	pthread_t th;
+	char line[512];
+
+	harness_need_kvm();
+	netns_enter("evil");
+	netns_tap("tap0", NULL);
+	cr_assert_eq(pthread_create(&th, NULL, net_job_run, &j), 0);
+	net_boot(&r, "test=net-evil", NULL);
+	pthread_join(th, NULL);
+	if (r.status != 0 || j.ret)
+		vmrun_dump(&r, "net-evil");
+	cr_assert_eq(j.ret, 0, "the good frame after the bad ones: %d", j.ret);
+	cr_assert_eq(r.status, 0, "the VMM went on");
+	cr_assert_not_null(vmrun_line(&r, "name=net-evil status=pass", line,
+				      sizeof(line)));
+	/* Shorter than a header and an empty frame; one over the MTU; a
+	 * GSO type never offered and checksum offsets outside the frame. */
+	cr_assert_eq(net_stat(&r, "net0 stats:", "tx_short"), 2);
+	cr_assert_eq(net_stat(&r, "net0 stats:", "tx_oversize"), 1);
+	cr_assert_eq(net_stat(&r, "net0 stats:", "tx_bad_hdr"), 2);
+	cr_assert_eq(net_stat(&r, "net0 stats:", "tx"), 1,
+		     "only the good frame reached the tap");
+	cr_assert_eq(vmrun_count(&r, "NEEDS_RESET"), 0);
+	vmrun_free(&r);
 }

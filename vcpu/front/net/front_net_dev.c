@@ -23,6 +23,12 @@ static void front_net_restarted(void *opaque)
 {
 	struct front_net *n = opaque;
 
+	/* A new server starts with the tap's offloads off: the driver's
+	 * go to it again (front_restarted pumps them out). */
+	pthread_mutex_lock(&n->vdev.lock);
+	if (n->rx_on)
+		n->offload_due = true;
+	pthread_mutex_unlock(&n->vdev.lock);
 	front_restarted(&n->front);
 }
 
