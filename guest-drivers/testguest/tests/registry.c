@@ -25,6 +25,10 @@ static const struct tg_test tests_table[] = {
 	{ "blk-verify", test_blk_verify },
 	{ "blk-scan", test_blk_scan },
 	{ "virtq-evil", test_virtq_evil },
+	{ "net-echo", test_net_echo },
+	{ "net-arp-ping", test_net_arp_ping },
+	{ "net-blast", test_net_blast },
+	{ "net-evil", test_net_evil },
 	{ "uart-quiet", test_uart_quiet },
 	{ "emul-fail", test_emul_fail },
 };

@@ -29,6 +29,10 @@ void test_blk_info(const char *name);
 void test_blk_verify(const char *name);
 void test_blk_scan(const char *name);
 void test_virtq_evil(const char *name);
+void test_net_echo(const char *name);
+void test_net_arp_ping(const char *name);
+void test_net_blast(const char *name);
+void test_net_evil(const char *name);
 /* virtq-evil=spin, run by test_virtq_evil (tests/test_virtq_spin.c). */
 void test_virtq_spin(const char *name);
 

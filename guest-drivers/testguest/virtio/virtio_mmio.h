@@ -51,6 +51,7 @@
 #define VIRTIO_F_EVENT_IDX     29
 #define VIRTIO_F_VERSION_1     32
 
+#define VIRTIO_ID_NET	  1
 #define VIRTIO_ID_BLOCK	  2
 #define VIRTIO_ID_CONSOLE 3
 
