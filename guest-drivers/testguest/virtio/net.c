@@ -88,7 +88,9 @@ static int vnet_rx_post(struct vnet *n, unsigned i)
 
 	if (ret < 0)
 		return ret;
-	if (++n->rx_unkicked >= VNET_RX_BATCH) {
+	/* No notify before DRIVER_OK (virtio 3.1.1): vnet_open kicks once
+	 * the device runs. */
+	if (++n->rx_unkicked >= VNET_RX_BATCH && n->live) {
 		virtq_kick(&n->rx);
 		n->rx_unkicked = 0;
 	}
@@ -172,6 +174,7 @@ int vnet_open(struct vnet *n, unsigned nth)
 		ret = vmmio_driver_ok(n->dev);
 	if (ret)
 		goto err_reset;
+	n->live = true;
 	vnet_kick(n);
 	return 0;
 

@@ -73,6 +73,7 @@ struct vnet {
 	uint8_t *rxmem;
 	uint32_t rxbuf_size;
 	unsigned rx_bufs, rx_unkicked;
+	bool live; /* DRIVER_OK set: notifies allowed */
 	/* Transmit: tx_slots slots of a header and one frame each. */
 	uint8_t *txmem;
 	uint32_t tx_slot_size;
