@@ -135,8 +135,8 @@ check "initramfs /init is executable" test -x "$tmp/init"
 check "initramfs has busybox" test -x "$tmp/bin/busybox"
 check "initramfs sh links to busybox" test -L "$tmp/bin/sh"
 check "initramfs has the info test" test -x "$tmp/lib/isovm/tests/info"
-for m in virtio virtio_ring virtio_mmio virtio_blk virtio_net \
-	 virtio_console isovm; do
+for m in virtio virtio_ring virtio_mmio virtio_blk failover net_failover \
+	 virtio_net virtio_console isovm; do
 	check "load.list names $m" grep -qx "$m" "$tmp/lib/modules/load.list"
 done
 check "every listed module is present" modules_listed
@@ -146,7 +146,8 @@ check "isovm.ko takes device=" isovm_has_device_param
 check "initramfs has the blk-pattern test" \
 	test -x "$tmp/lib/isovm/tests/blk-pattern"
 check "initramfs has the fio test" test -x "$tmp/lib/isovm/tests/fio"
-for t in fio-verify blk-sync blk-ro reboot panic; do
+for t in fio-verify blk-sync blk-ro reboot panic net-ping net-iperf \
+	 net-responder; do
 	check "initramfs has the $t test" test -x "$tmp/lib/isovm/tests/$t"
 done
 check "isovm-blkpattern is a static executable" helper_is_static
@@ -155,6 +156,8 @@ check "initramfs has fio and the dynamic loader" \
 	test -x "$tmp/usr/bin/fio" -a -x "$tmp/lib64/ld-linux-x86-64.so.2"
 check "fio's libraries all resolve inside the initramfs" libs_inside fio
 check "fio starts with the initramfs's own libraries" starts fio '^fio-[0-9]'
+check "initramfs has the network tests' shared steps" \
+	test -f "$tmp/lib/isovm/net.sh"
 check "initramfs has iperf3" test -x "$tmp/usr/bin/iperf3"
 check "iperf3's libraries all resolve inside the initramfs" \
 	libs_inside iperf3
