@@ -2,7 +2,7 @@
 # build-guest.sh OUTDIR: builds the Linux guest from Debian packages into
 # OUTDIR: vmlinuz, vmlinux (its ELF, with the PVH entry note) and
 # initramfs.cpio.gz (busybox, virtio modules, the isovm module, /init,
-# the guest tests with their static helper, and Debian's fio).
+# the guest tests with their static helper, and Debian's fio and iperf3).
 #
 # Nothing is installed on the host: packages are fetched with
 # `apt-get download` into OUTDIR/cache and unpacked with dpkg-deb. The
@@ -51,9 +51,11 @@ dep_matching() {
 		awk -v re="$2" '/^ *\|?Depends: / && $2 ~ re { print $2; exit }'
 }
 
-# fio and the packages of the libraries it really uses (see fio_stubs).
+# fio and the packages of the libraries it really uses (see fio_stubs);
+# iperf3 and those of all its libraries.
 fio_pkgs="fio libc6 libaio1 libnuma1 zlib1g"
-npkgs=10
+iperf_pkgs="iperf3 libiperf0 libsctp1 libssl3"
+npkgs=14
 
 resolve_versions() {
 	local img hdr common kbuild
@@ -67,7 +69,7 @@ resolve_versions() {
 	[ -n "$common" ] && [ -n "$kbuild" ] || return 1
 	pkgs=()
 	for p in "$img" "$hdr" "$common" "$kbuild" busybox-static \
-		 $fio_pkgs; do
+		 $fio_pkgs $iperf_pkgs; do
 		v=$(candidate "$p")
 		[ -n "$v" ] || return 1
 		pkgs+=("$p=$v")
@@ -105,7 +107,7 @@ elif ! resolve_versions; then
 			exit 0
 		fi
 		die "cannot resolve the kernel linux-image-amd64 depends on" \
-		    "or a version of busybox-static $fio_pkgs" \
+		    "or a version of busybox-static $fio_pkgs $iperf_pkgs" \
 		    "(apt-cache depends/policy failed)"
 	fi
 fi
@@ -164,17 +166,18 @@ done
 
 step="unpacking packages"
 rm -rf "$work"
-mkdir -p "$work/root" "$work/fio"
-# The kernel's packages come first; fio's go to a root of their own.
+mkdir -p "$work/root" "$work/user"
+# The kernel's packages come first; fio's and iperf3's go to a root of
+# their own.
 for i in "${!debs[@]}"; do
 	if [ "$i" -lt 5 ]; then
 		dpkg-deb -x "${debs[$i]}" "$work/root"
 	else
-		dpkg-deb -x "${debs[$i]}" "$work/fio"
+		dpkg-deb -x "${debs[$i]}" "$work/user"
 	fi
 done
 root=$work/root
-fioroot=$work/fio
+userroot=$work/user
 
 # --- guest test helper -----------------------------------------------------
 
@@ -287,35 +290,38 @@ fio_stub() {
 	gcc -shared -nostdlib "$@" -o "$dir/$so" "$dir/$so.S"
 }
 
-# Prints the library file of soname $1 in fio's unpacked packages.
-fio_lib() {
+# --- programs from packages ------------------------------------------------
+
+# Prints the library file of soname $1 in the unpacked user packages.
+user_lib() {
 	local d
 
 	for d in lib/x86_64-linux-gnu usr/lib/x86_64-linux-gnu; do
-		if [ -e "$fioroot/$d/$1" ]; then
-			echo "$fioroot/$d/$1"
+		if [ -e "$userroot/$d/$1" ]; then
+			echo "$userroot/$d/$1"
 			return 0
 		fi
 	done
 	return 1
 }
 
-# Copies fio, the libraries it needs (transitively) or their stand-ins,
-# and the dynamic loader into the initramfs at $1.
-fio_install() {
-	local dst=$1 libdir=$1/lib/x86_64-linux-gnu bin=$fioroot/usr/bin/fio
-	local todo so f ld
+# Copies the program /usr/bin/$2 of the user packages, the libraries it
+# needs (transitively) and the dynamic loader into the initramfs at $1.
+# Sonames listed in $3 get a stand-in (fio_stub) instead of the library.
+user_install() {
+	local dst=$1 name=$2 stubs=${3:-} libdir=$1/lib/x86_64-linux-gnu
+	local bin=$userroot/usr/bin/$2 todo so f ld
 	declare -A seen=()
 
-	[ -x "$bin" ] || die "the fio package holds no /usr/bin/fio"
+	[ -x "$bin" ] || die "no package holds /usr/bin/$name"
 	mkdir -p "$libdir" "$dst/lib64" "$work/stubs"
-	install -m 0755 "$bin" "$dst/usr/bin/fio"
+	install -m 0755 "$bin" "$dst/usr/bin/$name"
 	ld=$(readelf -l -W "$bin" |
 	     sed -n 's|.*Requesting program interpreter: /lib64/\(.*\)]|\1|p')
-	[ -n "$ld" ] || die "fio has no /lib64 program interpreter"
-	f=$(fio_lib "$ld") || die "libc6 holds no $ld"
+	[ -n "$ld" ] || die "$name has no /lib64 program interpreter"
+	f=$(user_lib "$ld") || die "libc6 holds no $ld"
 	cp -L "$f" "$libdir/$ld"
-	ln -s "../lib/x86_64-linux-gnu/$ld" "$dst/lib64/$ld"
+	ln -sfn "../lib/x86_64-linux-gnu/$ld" "$dst/lib64/$ld"
 	todo=$(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
 	while [ -n "$todo" ]; do
 		set -- $todo
@@ -324,13 +330,13 @@ fio_install() {
 		todo="$*"
 		[ -z "${seen[$so]:-}" ] || continue
 		seen[$so]=1
-		if grep -qw -- "$so" <<<"$fio_stubs"; then
+		if grep -qw -- "$so" <<<"$stubs"; then
 			fio_stub "$bin" "$so" "$work/stubs"
 			cp "$work/stubs/$so" "$libdir/$so"
 			continue
 		fi
-		f=$(fio_lib "$so") ||
-			die "fio needs $so: not in $fio_pkgs, no stand-in"
+		f=$(user_lib "$so") || die "$name needs $so: not in" \
+			"$fio_pkgs $iperf_pkgs, no stand-in"
 		cp -L "$f" "$libdir/$so"
 		todo="$todo $(readelf -d "$f" |
 			      sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')"
@@ -361,9 +367,12 @@ done >"$ird/lib/modules/load.list"
 grep -qx isovm "$ird/lib/modules/load.list" || die "virtio_mmio not loaded"
 install -m 0755 "$here/initramfs/init" "$ird/init"
 install -m 0755 "$here"/initramfs/tests/* "$ird/lib/isovm/tests/"
+install -m 0644 "$here/initramfs/lib/net.sh" "$ird/lib/isovm/net.sh"
 install -m 0755 "$work/isovm-blkpattern" "$ird/usr/bin/isovm-blkpattern"
 step="adding fio to the initramfs"
-fio_install "$ird"
+user_install "$ird" fio "$fio_stubs"
+step="adding iperf3 to the initramfs"
+user_install "$ird" iperf3
 step="packing the initramfs"
 cpio_pack "$ird" "$work/initramfs.cpio.gz"
 

@@ -101,30 +101,31 @@ helper_refuses_bad_keys() {
 }
 
 # The initramfs's loader, told to look in the initramfs only, finds
-# every library fio needs there (the host's directories are its
+# every library /usr/bin/$1 needs there (the host's directories are its
 # fallback, so each path is checked).
-fio_libs_inside() {
+libs_inside() {
 	local list
 
 	list=$("$tmp/lib64/ld-linux-x86-64.so.2" --library-path \
-	       "$tmp/lib/x86_64-linux-gnu" --list "$tmp/usr/bin/fio") ||
+	       "$tmp/lib/x86_64-linux-gnu" --list "$tmp/usr/bin/$1") ||
 		return 1
 	grep -q '=>' <<<"$list" || return 1
 	! grep '=>' <<<"$list" | grep -v "=> $tmp/lib"
 }
 
-# fio runs from the initramfs: in a chroot of it when root (no host
-# library can stand in), else through its loader.
-fio_starts() {
+# /usr/bin/$1 --version runs from the initramfs and prints a line
+# matching $2: in a chroot of it when root (no host library can stand
+# in), else through its loader.
+starts() {
 	local v
 
 	if [ "$(id -u)" -eq 0 ]; then
-		v=$(chroot "$tmp" /usr/bin/fio --version)
+		v=$(chroot "$tmp" "/usr/bin/$1" --version)
 	else
 		v=$("$tmp/lib64/ld-linux-x86-64.so.2" --library-path \
-		    "$tmp/lib/x86_64-linux-gnu" "$tmp/usr/bin/fio" --version)
+		    "$tmp/lib/x86_64-linux-gnu" "$tmp/usr/bin/$1" --version)
 	fi
-	grep -q '^fio-[0-9]' <<<"$v"
+	grep -q -- "$2" <<<"$v"
 }
 
 check "vmlinuz is a bzImage" is_bzimage
@@ -134,8 +135,8 @@ check "initramfs /init is executable" test -x "$tmp/init"
 check "initramfs has busybox" test -x "$tmp/bin/busybox"
 check "initramfs sh links to busybox" test -L "$tmp/bin/sh"
 check "initramfs has the info test" test -x "$tmp/lib/isovm/tests/info"
-for m in virtio virtio_ring virtio_mmio virtio_blk virtio_net \
-	 virtio_console isovm; do
+for m in virtio virtio_ring virtio_mmio virtio_blk failover net_failover \
+	 virtio_net virtio_console isovm; do
 	check "load.list names $m" grep -qx "$m" "$tmp/lib/modules/load.list"
 done
 check "every listed module is present" modules_listed
@@ -145,15 +146,23 @@ check "isovm.ko takes device=" isovm_has_device_param
 check "initramfs has the blk-pattern test" \
 	test -x "$tmp/lib/isovm/tests/blk-pattern"
 check "initramfs has the fio test" test -x "$tmp/lib/isovm/tests/fio"
-for t in fio-verify blk-sync blk-ro reboot panic; do
+for t in fio-verify blk-sync blk-ro reboot panic net-ping net-iperf \
+	 net-responder; do
 	check "initramfs has the $t test" test -x "$tmp/lib/isovm/tests/$t"
 done
 check "isovm-blkpattern is a static executable" helper_is_static
 check "isovm-blkpattern refuses bad keys" helper_refuses_bad_keys
 check "initramfs has fio and the dynamic loader" \
 	test -x "$tmp/usr/bin/fio" -a -x "$tmp/lib64/ld-linux-x86-64.so.2"
-check "fio's libraries all resolve inside the initramfs" fio_libs_inside
-check "fio starts with the initramfs's own libraries" fio_starts
+check "fio's libraries all resolve inside the initramfs" libs_inside fio
+check "fio starts with the initramfs's own libraries" starts fio '^fio-[0-9]'
+check "initramfs has the network tests' shared steps" \
+	test -f "$tmp/lib/isovm/net.sh"
+check "initramfs has iperf3" test -x "$tmp/usr/bin/iperf3"
+check "iperf3's libraries all resolve inside the initramfs" \
+	libs_inside iperf3
+check "iperf3 starts with the initramfs's own libraries" \
+	starts iperf3 '^iperf 3\.'
 
 if [ "$fails" -ne 0 ]; then
 	echo "check-guest: $fails check(s) failed"

@@ -21,6 +21,16 @@
 #   fio      Debian's fio runs randread for 2 s on /dev/vda (libaio,
 #            O_DIRECT) and reports its figures.
 #   fio-randwrite  the same with random writes, bs=64k.
+#
+# The network CASEs need root: a network namespace of their own (named by
+# $QEMU_TEST_NETNS, default isovm-qemu-PID) holds a tap with 10.0.0.1/24,
+# which backs the guest's virtio-net device (MAC 52:54:00:4c:67:01); the
+# guest is 10.0.0.2/24.
+#   net-ping       the guest checks its MAC and pings the host 20 times.
+#   net-iperf      iperf3 for 2 s each way against the host's iperf3
+#                  server (scripts/install-deps.sh installs it).
+#   net-responder  the guest pings the host, then stays up 20 s while the
+#                  host pings it.
 set -euo pipefail
 exec </dev/null
 export LC_ALL=C
@@ -29,7 +39,16 @@ out=$(cd "${1:?usage: qemu-test.sh OUTDIR CASE}" && pwd)
 case_name=${2:?usage: qemu-test.sh OUTDIR CASE}
 qemu=${QEMU:-qemu-system-x86_64}
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+ns= bg_pid=
+cleanup() {
+	[ -z "$bg_pid" ] || kill "$bg_pid" 2>/dev/null || true
+	if [ -n "$ns" ]; then
+		ip -n "$ns" link del tap0 2>/dev/null || true
+		ip netns del "$ns" 2>/dev/null || true
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
 
 fails=0
 expect() {
@@ -49,6 +68,27 @@ args=(-M microvm,acpi=off -accel tcg -cpu max -m 512M -smp 2
       -global virtio-mmio.force-legacy=false
       -kernel "$out/vmlinux" -initrd "$out/initramfs.cpio.gz")
 append="console=ttyS0"
+# What runs QEMU: a network case puts it in its namespace.
+run=()
+mac=52:54:00:4c:67:01
+
+# Makes the namespace with the tap the guest's virtio-net device uses.
+net_setup() {
+	local name=${QEMU_TEST_NETNS:-isovm-qemu-$$}
+
+	# Only a namespace made here is ours to delete.
+	ip netns add "$name"
+	ns=$name
+	ip -n "$ns" link set lo up
+	ip -n "$ns" tuntap add dev tap0 mode tap
+	ip -n "$ns" addr add 10.0.0.1/24 dev tap0
+	ip -n "$ns" link set tap0 up
+	run=(ip netns exec "$ns")
+	args+=(-netdev tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=off
+	       -device "virtio-net-device,netdev=n0,mac=$mac")
+	append="$append isovm.port_optional=1 isovm.net.ip=10.0.0.2/24"
+	append="$append isovm.net.peer=10.0.0.1 isovm.net.mac=$mac"
+}
 
 case "$case_name" in
 info)
@@ -106,6 +146,27 @@ fio | fio-randwrite)
 		append="$append isovm.fio.iodepth=4"
 	fi
 	;;
+net-ping)
+	net_setup
+	append="$append isovm.test=net-ping isovm.net.count=20"
+	;;
+net-iperf)
+	net_setup
+	ip netns exec "$ns" iperf3 -s -B 10.0.0.1 >"$tmp/iperf3.log" 2>&1 &
+	bg_pid=$!
+	append="$append isovm.test=net-iperf isovm.net.secs=2"
+	;;
+net-responder)
+	net_setup
+	# The host's pings, one at a time: the guest is not up at first.
+	ip netns exec "$ns" sh -c 'while :; do
+		busybox ping -c 1 -W 1 10.0.0.2 >/dev/null 2>&1 && echo reply
+		sleep 0.5
+	done' >"$tmp/ping.log" 2>&1 &
+	bg_pid=$!
+	append="$append isovm.test=net-responder isovm.net.count=5"
+	append="$append isovm.net.secs=20"
+	;;
 *)
 	echo "qemu-test: unknown case $case_name" >&2
 	exit 2
@@ -114,7 +175,7 @@ esac
 
 start=$(date +%s%N)
 rc=0
-timeout 120 "$qemu" "${args[@]}" -append "$append" || rc=$?
+timeout 120 "${run[@]}" "$qemu" "${args[@]}" -append "$append" || rc=$?
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 echo "qemu-test: $case_name: QEMU exited with $rc after ${ms} ms"
 [ "$rc" -eq 0 ] || { echo "FAIL: QEMU did not leave cleanly"; fails=1; }
@@ -174,6 +235,17 @@ fio)
 	;;
 fio-randwrite)
 	expect "$log" 'ISOVM-TEST name=fio status=pass rw=randwrite bs=64k iodepth=4 iops=[1-9][0-9]* mbps=[0-9.]+ lat_us_mean=[0-9.]+ lat_us_p99=[1-9][0-9]*'
+	;;
+net-ping)
+	expect "$log" "ISOVM-TEST name=net-ping status=pass mac=$mac mtu=1500 peer=10.0.0.1 sent=20 received=20 loss_pct=0 rtt_ms_mean=[0-9.]+"
+	;;
+net-iperf)
+	expect "$log" "ISOVM-TEST name=net-iperf status=pass mac=$mac mtu=1500 peer=10.0.0.1 secs=2 tx_mbps=[0-9.]+ rx_mbps=[0-9.]+ tx_bytes=[1-9][0-9]* rx_bytes=[1-9][0-9]*"
+	;;
+net-responder)
+	expect "$log" "ISOVM-TEST name=net-responder status=running mac=$mac mtu=1500 ip=10.0.0.2/24"
+	expect "$log" "ISOVM-TEST name=net-responder status=pass mac=$mac mtu=1500 secs=20 echos_in=[1-9][0-9]* replies_out=[1-9][0-9]* carrier=1 peer=10.0.0.1 sent=5 received=5 loss_pct=0"
+	expect "$tmp/ping.log" '^reply$'
 	;;
 panic)
 	expect "$log" 'ISOVM-TEST name=panic status=running'
