@@ -42,8 +42,15 @@ enum blk_op {
  * IPC_OP_READ    (RX) an empty receive buffer of arena_len >=
  *                NET_RX_BUF_MIN bytes. The server keeps it (SRV_PENDING)
  *                and fills posted buffers in the order they came, one
- *                frame each, as frames arrive on the tap; completes with
- *                len = header + frame bytes, status 0. With no buffer
+ *                frame each, as frames arrive on the tap: the frame (header
+ *                included) is read to offset NET_RX_REC_LEN, then the
+ *                record before it is written (le32 NET_RX_MAGIC, le32 the
+ *                frame's bytes), then the buffer completes with len =
+ *                NET_RX_REC_LEN + the frame's bytes, status 0. The record
+ *                lets the VMM take a frame a server read from the tap and
+ *                died before completing (the VMM zeroes it when it posts
+ *                the buffer): once a frame leaves the tap's queue, only a
+ *                kill inside the read itself can lose it. With no buffer
  *                posted the server does not read the tap: frames wait in
  *                the tap's queue (backpressure). A frame longer than the
  *                buffer is dropped and counted, never truncated.
@@ -59,8 +66,11 @@ enum blk_op {
 enum net_op {
 	NET_OP_OFFLOAD = IPC_OP_DEV,
 };
-/* Smallest RX buffer: header + the largest frame with offloads. */
-#define NET_RX_BUF_MIN (12u + 65535u + 14u + 4u)
+/* An RX buffer's record, then room for a header and the largest frame
+ * with offloads. */
+#define NET_RX_REC_LEN 8u
+#define NET_RX_MAGIC   0x4652584eu /* "NXRF" */
+#define NET_RX_BUF_MIN (NET_RX_REC_LEN + 12u + 65535u + 14u + 4u)
 
 /* ---- console (isovm-console) ----
  * One server owns the guest's console byte streams, the UART's and the

@@ -30,16 +30,32 @@ static void net_rx_unwatch(struct net_rx *rx)
 	rx->watching = false;
 }
 
-/* The oldest buffer holds a frame of @n bytes, header included. */
+static void net_rx_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+/*
+ * The oldest buffer holds a frame of @n bytes, header included, after its
+ * record. The record first: from here on a death of this server loses
+ * nothing (the VMM takes the frame from the record).
+ */
 static void net_rx_complete(struct net_rx *rx, size_t n)
 {
 	struct net_rx_buf *b = &rx->q[rx->head];
-	struct ipc_cpl cpl = {.id = b->id, .len = (uint32_t)n};
-	unsigned char *nb = (unsigned char *)b->buf + NET_RX_NUM_BUFFERS;
+	struct ipc_cpl cpl = {.id = b->id,
+			      .len = (uint32_t)(NET_RX_REC_LEN + n)};
+	unsigned char *rec = b->buf;
+	unsigned char *nb = rec + NET_RX_REC_LEN + NET_RX_NUM_BUFFERS;
 
 	/* The tap leaves num_buffers alone: one buffer holds the frame. */
 	nb[0] = 1;
 	nb[1] = 0;
+	net_rx_le32(rec + 4, (uint32_t)n);
+	net_rx_le32(rec, NET_RX_MAGIC);
 	if (++rx->head == rx->cap)
 		rx->head = 0;
 	rx->n--;
@@ -75,7 +91,9 @@ static void net_rx_pass(struct net_rx *rx)
 {
 	for (int i = 0; i < NET_RX_BURST && rx->n; i++) {
 		struct net_rx_buf *b = &rx->q[rx->head];
-		ssize_t n = net_tap_recv(rx->fd, b->buf, b->len);
+		ssize_t n = net_tap_recv(rx->fd,
+					 (unsigned char *)b->buf + NET_RX_REC_LEN,
+					 b->len - NET_RX_REC_LEN);
 
 		if (n == -EAGAIN)
 			return;
@@ -86,7 +104,7 @@ static void net_rx_pass(struct net_rx *rx)
 		}
 		/* Never truncated: a frame too long for the buffer is lost,
 		 * and the buffer waits for the next one. */
-		if ((size_t)n > b->len) {
+		if ((size_t)n > b->len - NET_RX_REC_LEN) {
 			rx->st.drop_oversize++;
 			srv_debug("rx: frame of %zd bytes dropped, buffer %u",
 				  n, b->len);

@@ -55,11 +55,17 @@ struct net_peer_echo_opts {
 	unsigned min_size;   /* frame sizes, Ethernet header included; */
 	unsigned max_size;   /*  0: 60 and the interface's MTU + 14 */
 	unsigned timeout_ms; /* for the next reply; 0: 2000 */
+	bool allow_dups;     /* an intact second copy of an earlier frame is
+			      * counted in dups, not a failure */
+	/* When not NULL: count is a maximum, and no frame is sent once
+	 * *until is true (the exchange ends when all sent came back). */
+	const bool *until;
 };
 
 struct net_peer_echo_result {
 	uint64_t sent, received, bytes; /* numbered frames; bytes received */
 	uint64_t ignored; /* other frames meanwhile (not ours, not echo) */
+	uint64_t dups;	  /* second copies (allow_dups) */
 	uint64_t ns;	  /* first send to last reply */
 	bool stop_sent, stop_echoed;
 	char msg[NET_PEER_MSG]; /* the first failure; "" when none */

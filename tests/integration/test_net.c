@@ -260,3 +260,81 @@ Test(net, frames_a_hostile_driver_sends_are_dropped_and_counted)
 	cr_assert_eq(vmrun_count(&r, "NEEDS_RESET"), 0);
 	vmrun_free(&r);
 }
+
+/* The net server killed again and again while net-echo runs. */
+struct net_kill {
+	struct harness_killer k;
+	bool enough; /* the peer stops sending once it is set */
+};
+
+static void net_kill_hook(struct vmrun *r, void *arg)
+{
+	struct net_kill *nk = arg;
+
+	harness_kill_tick(r, &nk->k);
+	if (nk->k.kills >= nk->k.want)
+		__atomic_store_n(&nk->enough, true, __ATOMIC_RELEASE);
+}
+
+Test(net, echo_loses_no_frame_while_the_server_is_killed_20_times)
+{
+	/* At random instants, 100..400 ms apart, once the guest said its
+	 * receive buffers are posted. */
+	struct net_kill nk = {.k = {.comm = "isovm-net",
+				    .after = "net-echo ready",
+				    .want = 20,
+				    .gap_ms = 100,
+				    .jitter_ms = 300,
+				    .seed = 4321}};
+	struct net_job j = {.o = {.count = 100000000,
+				  .window = 64,
+				  .min_size = 60,
+				  .max_size = 1514,
+				  .timeout_ms = 10000,
+				  .allow_dups = true,
+				  .until = &nk.enough}};
+	struct vmrun_opts o = {.hook = net_kill_hook, .arg = &nk};
+	char net[96], line[512];
+	char *argv[] = {(char *)HARNESS_ISOVM,
+			"run",
+			"--kernel",
+			(char *)HARNESS_TESTGUEST,
+			"--cmdline",
+			"test=net-echo net-echo.timeout_ms=60000",
+			"--net",
+			net,
+			"--log-level",
+			"info",
+			"--restart-limit",
+			"1000/10",
+			NULL};
+	struct vmrun r;
+	pthread_t th;
+
+	harness_need_kvm();
+	netns_enter("kill");
+	netns_tap("tap0", NULL);
+	snprintf(net, sizeof(net), "tap=tap0,mac=%s", GUEST_MAC);
+	cr_assert_eq(pthread_create(&th, NULL, net_job_run, &j), 0);
+	cr_assert_eq(vmrun_opts(&r, 120000, &o, argv), 0);
+	__atomic_store_n(&nk.enough, true, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	if (r.status != 0 || j.ret)
+		vmrun_dump(&r, "net-echo under kills");
+	cr_assert_eq(j.ret, 0, "peer: %d %s (sent %llu received %llu)", j.ret,
+		     j.r.msg, (unsigned long long)j.r.sent,
+		     (unsigned long long)j.r.received);
+	cr_assert_eq(j.r.received, j.r.sent, "every frame came back");
+	cr_assert_geq(nk.k.kills, 20u, "only %u kills", nk.k.kills);
+	cr_assert_eq(r.status, 0);
+	cr_assert_not_null(vmrun_line(&r, "ISOVM-TEST name=net-echo status=pass",
+				      line, sizeof(line)));
+	cr_assert_not_null(vmrun_line(&r, "net0 server: deaths=", line,
+				      sizeof(line)));
+	cr_assert_geq(vmrun_key(line, "restarts"), 20, "%s", line);
+	printf("net-echo under 20 kills: %llu frames back, %llu duplicates, "
+	       "%u deaths left received frames to salvage\n",
+	       (unsigned long long)j.r.received, (unsigned long long)j.r.dups,
+	       vmrun_count(&r, "received frames taken from the dead"));
+	vmrun_free(&r);
+}

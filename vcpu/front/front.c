@@ -500,6 +500,52 @@ int front_reap(struct front *f)
 	return err < 0 ? err : total;
 }
 
+/* Requests salvaged per walk of the in-flight table (it must not change
+ * during a walk: each batch is completed after it). */
+#define FRONT_SALVAGE_BATCH 32
+
+int front_salvage(struct front *f)
+{
+	struct ipc_cpl cpl[FRONT_SALVAGE_BATCH];
+	struct ipc_dp_done d;
+	struct ipc_req req;
+	void *cookie;
+	int total = 0;
+	unsigned n;
+
+	if (!f->ops->salvage)
+		return 0;
+	pthread_mutex_lock(f->lock);
+	do {
+		uint32_t pos = 0;
+
+		n = 0;
+		while (n < FRONT_SALVAGE_BATCH &&
+		       ipc_inflight_next(&f->dp->inf, &pos, &req, &cookie)) {
+			const void *buf = ipc_arena_span(
+				&f->dp->arena, req.arena_off, req.arena_len);
+			uint32_t len = 0;
+
+			if (buf && f->ops->salvage(f, &req, cookie, buf, &len) &&
+			    len <= req.arena_len)
+				cpl[n++] = (struct ipc_cpl){.id = req.id,
+							    .len = len};
+		}
+		for (unsigned i = 0; i < n; i++) {
+			memset(&d, 0, sizeof(d));
+			if (ipc_inflight_complete(&f->dp->inf, &cpl[i], &d.req,
+						  &d.cookie))
+				continue;
+			d.len = cpl[i].len;
+			front_complete(f, &d);
+			total++;
+		}
+	} while (n == FRONT_SALVAGE_BATCH);
+	front_signal(f);
+	pthread_mutex_unlock(f->lock);
+	return total;
+}
+
 void front_pump(struct front *f)
 {
 	pthread_mutex_lock(f->lock);

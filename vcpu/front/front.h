@@ -100,6 +100,15 @@ struct front_ops {
 	/* Room came back (completions reaped): post the device's own
 	 * requests that waited. May be NULL. */
 	void (*pump)(struct front *f);
+	/*
+	 * The server died: did it finish request 'req' (cookie as posted)
+	 * without completing it? 'buf' is its arena buffer (arena_len
+	 * bytes, shared memory the dead server wrote: hostile). True with
+	 * *len set (<= arena_len) to complete it now as if the server had;
+	 * false to replay it. May be NULL (everything is replayed).
+	 */
+	bool (*salvage)(struct front *f, const struct ipc_req *req,
+			void *cookie, const void *buf, uint32_t *len);
 };
 
 struct front_stats {
@@ -191,6 +200,13 @@ void front_pump(struct front *f);
  * error, arm the completion wake-up and go on as after completions.
  */
 void front_restarted(struct front *f);
+
+/*
+ * Lock NOT held (I/O thread), once the dead server's completions were
+ * reaped and before its requests in flight are posted again: completes
+ * every one ops->salvage says it finished. Returns how many.
+ */
+int front_salvage(struct front *f);
 
 /* Lock NOT held: the device's server is gone for good: NEEDS_RESET, and
  * from now on front_req() refuses (-EIO) instead of queueing requests

@@ -495,6 +495,8 @@ static int supervisor_relaunch(struct supervisor *s, char *err, size_t errlen)
 	/* Completions in an intact ring are real: served, not replayed. */
 	if (s->ops && s->ops->completions)
 		s->ops->completions(s->opaque);
+	if (s->ops && s->ops->salvage)
+		s->ops->salvage(s->opaque);
 	if (s->dp_lock)
 		pthread_mutex_lock(s->dp_lock);
 	replayed = ipc_dp_vmm_restart(&s->dp, ++s->generation);

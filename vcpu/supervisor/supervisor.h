@@ -109,6 +109,10 @@ struct supervisor_ops {
 	void (*completions)(void *opaque);
 	/* The server died (already logged and reaped). May be NULL. */
 	void (*died)(void *opaque);
+	/* Its completions were taken; before its requests in flight are
+	 * posted again: complete those it finished without saying so
+	 * (front_salvage). May be NULL. */
+	void (*salvage)(void *opaque);
 	/* A restarted server said READY; its data plane is new (arm the
 	 * completion wake-up again). May be NULL. */
 	void (*restarted)(void *opaque);

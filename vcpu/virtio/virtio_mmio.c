@@ -564,6 +564,15 @@ int virtio_mmio_push(struct virtio_mmio_dev *dev, unsigned qi, uint16_t head,
 	return virtq_push(&dev->queue[qi].vq, dev->mem, head, written);
 }
 
+int virtio_mmio_push_n(struct virtio_mmio_dev *dev, unsigned qi,
+		       const uint16_t *head, const uint32_t *written,
+		       unsigned n)
+{
+	if (qi >= dev->ops->nr_queues || dev->needs_reset)
+		return -VIRTQ_E_NOT_READY;
+	return virtq_push_n(&dev->queue[qi].vq, dev->mem, head, written, n);
+}
+
 void virtio_mmio_signal_used(struct virtio_mmio_dev *dev, unsigned qi)
 {
 	if (qi >= dev->ops->nr_queues || !virtio_mmio_running(dev))

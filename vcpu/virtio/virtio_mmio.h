@@ -148,6 +148,10 @@ int virtio_mmio_pop(struct virtio_mmio_dev *dev, unsigned qi,
 		    struct virtq_chain *chain);
 int virtio_mmio_push(struct virtio_mmio_dev *dev, unsigned qi, uint16_t head,
 		     uint32_t written);
+/* push for n chains made visible to the driver together. */
+int virtio_mmio_push_n(struct virtio_mmio_dev *dev, unsigned qi,
+		       const uint16_t *head, const uint32_t *written,
+		       unsigned n);
 void virtio_mmio_signal_used(struct virtio_mmio_dev *dev, unsigned qi);
 
 /*

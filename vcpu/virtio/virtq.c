@@ -245,27 +245,41 @@ int virtq_pop(struct virtq *q, const struct guest_mem *mem,
 	return 1;
 }
 
-int virtq_push(struct virtq *q, const struct guest_mem *mem, uint16_t head,
-	       uint32_t written)
+int virtq_push_n(struct virtq *q, const struct guest_mem *mem,
+		 const uint16_t *head, const uint32_t *written, unsigned n)
 {
 	uint8_t *used;
 	uint32_t *elem;
 
 	if (!q->ready)
 		return -VIRTQ_E_NOT_READY;
-	if (head >= q->size || q->inflight == 0)
+	if (n > q->inflight)
 		return -VIRTQ_E_USED_ID;
+	for (unsigned i = 0; i < n; i++)
+		if (head[i] >= q->size)
+			return -VIRTQ_E_USED_ID;
 	used = guest_mem_ptr(mem, q->used, VIRTQ_USED_BYTES(q->size));
 	if (!used)
 		return -VIRTQ_E_RING_ADDR;
-	elem = (uint32_t *)(used + 4 + 8 * (q->used_idx & (q->size - 1)));
-	__atomic_store_n(&elem[0], (uint32_t)head, __ATOMIC_RELAXED);
-	__atomic_store_n(&elem[1], written, __ATOMIC_RELAXED);
-	q->used_idx++;
-	q->inflight--;
-	/* Release pairs with the driver's read barrier after used->idx. */
+	for (unsigned i = 0; i < n; i++) {
+		elem = (uint32_t *)(used + 4 +
+				    8 * ((uint16_t)(q->used_idx + i) &
+					 (q->size - 1)));
+		__atomic_store_n(&elem[0], (uint32_t)head[i], __ATOMIC_RELAXED);
+		__atomic_store_n(&elem[1], written[i], __ATOMIC_RELAXED);
+	}
+	q->used_idx += (uint16_t)n;
+	q->inflight -= (uint16_t)n;
+	/* Release pairs with the driver's read barrier after used->idx:
+	 * the n elements become visible together. */
 	__atomic_store_n((uint16_t *)(used + 2), q->used_idx, __ATOMIC_RELEASE);
 	return 0;
+}
+
+int virtq_push(struct virtq *q, const struct guest_mem *mem, uint16_t head,
+	       uint32_t written)
+{
+	return virtq_push_n(q, mem, &head, &written, 1);
 }
 
 bool virtq_needs_interrupt(struct virtq *q, const struct guest_mem *mem)

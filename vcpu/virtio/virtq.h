@@ -119,6 +119,14 @@ int virtq_push(struct virtq *q, const struct guest_mem *mem, uint16_t head,
 	       uint32_t written);
 
 /*
+ * The same for n chains published at once (one used->idx store): the
+ * buffers of one merged virtio-net frame must appear together. Nothing is
+ * written unless all n are valid.
+ */
+int virtq_push_n(struct virtq *q, const struct guest_mem *mem,
+		 const uint16_t *head, const uint32_t *written, unsigned n);
+
+/*
  * Whether the driver wants an interrupt for what was pushed since the last
  * call: EVENT_IDX decides with used_event, otherwise the avail ring's
  * NO_INTERRUPT flag. False when nothing was pushed since the last call.

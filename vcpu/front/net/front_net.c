@@ -263,7 +263,14 @@ static void front_net_front_reset(struct front *f)
 	n->offload_due = false;
 }
 
+static bool front_net_salvage(struct front *f, const struct ipc_req *req,
+			      void *cookie, const void *buf, uint32_t *len)
+{
+	return front_net_rx_salvage(f->opaque, req, cookie, buf, len);
+}
+
 const struct front_ops front_net_front_ops = {
+	.salvage = front_net_salvage,
 	.chain = front_net_chain,
 	.done = front_net_done,
 	.reset = front_net_front_reset,

@@ -36,6 +36,7 @@
 #include "proto/ctl_msg.h"
 #include "vcpu/config/net_cfg.h"
 #include "vcpu/front/front.h"
+#include "vcpu/front/net/tap_stats.h"
 #include "vcpu/log.h"
 #include "vcpu/supervisor/supervisor.h"
 #include "vcpu/virtio/virtio_dev.h"
@@ -100,6 +101,16 @@ struct front_net {
 	unsigned npart;
 	struct front_net_stats st;
 	struct log_ratelimit rl;
+	/*
+	 * Frames taken from the tap: the tap's count when the device
+	 * started, and those the servers reported (completions, records)
+	 * since. A dead server that read one more frame than it reported
+	 * left it, unrecorded, in its oldest buffer still in flight.
+	 */
+	struct tap_stats ts;
+	uint64_t tap_frames0, tap_bytes0;
+	uint64_t taken_frames, taken_bytes;
+	uint32_t unrecorded; /* its bytes (header included) while salvaging */
 };
 
 /*

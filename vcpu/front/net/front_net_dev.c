@@ -32,6 +32,23 @@ static void front_net_restarted(void *opaque)
 	front_restarted(&n->front);
 }
 
+/* Frames the dead server read from the tap reach the guest. */
+static void front_net_salvage_dead(void *opaque)
+{
+	struct front_net *n = opaque;
+	int got = front_salvage(&n->front);
+
+	/* Then the one a kill inside read(2) left without a record. */
+	pthread_mutex_lock(&n->vdev.lock);
+	front_net_rx_unrecorded(n);
+	pthread_mutex_unlock(&n->vdev.lock);
+	got += front_salvage(&n->front);
+	if (got)
+		log_info("%s: %d received frames taken from the dead server's "
+			 "buffers",
+			 n->name, got);
+}
+
 static void front_net_failed(void *opaque)
 {
 	struct front_net *n = opaque;
@@ -41,6 +58,7 @@ static void front_net_failed(void *opaque)
 
 static const struct supervisor_ops front_net_sup_ops = {
 	.completions = front_net_completions,
+	.salvage = front_net_salvage_dead,
 	.restarted = front_net_restarted,
 	.failed = front_net_failed,
 };
@@ -87,6 +105,7 @@ int front_net_start(struct front_net *n, unsigned index,
 	int ret;
 
 	memset(n, 0, sizeof(*n));
+	n->ts.fd = -1;
 	snprintf(name, sizeof(name), "net%u", index);
 	n->part = calloc(FRONT_NET_RX_PART, sizeof(*n->part));
 	if (!n->part)
@@ -102,6 +121,16 @@ int front_net_start(struct front_net *n, unsigned index,
 		goto err_free;
 	}
 	n->sup_up = true;
+	/* The tap's count before any server read from it. */
+	ret = tap_stats_open(&n->ts, net->ifname, err, errlen);
+	if (ret)
+		goto err_stop;
+	ret = tap_stats_read(&n->ts, &n->tap_frames0, &n->tap_bytes0);
+	if (ret) {
+		snprintf(err, errlen, "%s: tap counters: %s", n->name,
+			 strerror(-ret));
+		goto err_stop;
+	}
 	ret = virtio_dev_init(&n->vdev, vm, io, slot, n->name, &n->ops, n);
 	if (ret) {
 		snprintf(err, errlen, "%s: virtio-mmio slot %u: %s", n->name,
@@ -181,4 +210,5 @@ void front_net_stop(struct front_net *n)
 	n->vdev_up = false;
 	free(n->part);
 	n->part = NULL;
+	tap_stats_close(&n->ts);
 }

@@ -5,6 +5,7 @@
 #include "ipc/devproto.h"
 #include "vcpu/front/net/front_net_hdr.h"
 #include "vcpu/front/net/front_net_rx.h"
+#include "vcpu/le.h"
 #include "vcpu/virtio/virtio_spec.h"
 
 char front_net_rx_tag;
@@ -17,13 +18,19 @@ static bool front_net_mrg(const struct front_net *n)
 
 void front_net_rx_pump(struct front_net *n)
 {
+	/* No record, and a header whose flags no tap writes (0xff): a
+	 * buffer the tap wrote into is told from one it did not. */
+	static const uint8_t fresh[NET_RX_REC_LEN + VIRTIO_NET_HDR_LEN] = {
+		[NET_RX_REC_LEN] = 0xff};
 	struct ipc_req tmpl = {.op = IPC_OP_READ};
 
 	if (!n->rx_on)
 		return;
 	while (n->rx_posted + n->held_n < FRONT_NET_RX_POSTED) {
-		if (front_req(&n->front, NULL, &tmpl, NET_RX_BUF_MIN, NULL, 0,
-			      0, &front_net_rx_tag))
+		/* The record zeroed: an arena buffer used before must not
+		 * look filled to front_net_rx_salvage(). */
+		if (front_req(&n->front, NULL, &tmpl, NET_RX_BUF_MIN, fresh, 0,
+			      sizeof(fresh), &front_net_rx_tag))
 			return; /* no room: again after completions */
 		n->rx_posted++;
 	}
@@ -40,17 +47,92 @@ static void front_net_rx_drop(struct front_net *n, enum front_net_drop why,
 			 dropped ? " (and earlier ones not logged)" : "");
 }
 
+/* The frame's bytes (header included) per the buffer's record, or 0. */
+static uint32_t front_net_rx_record(const uint8_t *buf, uint32_t cap)
+{
+	uint8_t rec[NET_RX_REC_LEN];
+	uint32_t len;
+
+	memcpy(rec, buf, sizeof(rec));
+	len = le32_get(rec + 4);
+	if (le32_get(rec) != NET_RX_MAGIC || len > cap - NET_RX_REC_LEN)
+		return 0;
+	return len;
+}
+
+bool front_net_rx_salvage(struct front_net *n, const struct ipc_req *req,
+			  void *cookie, const void *buf, uint32_t *len)
+{
+	uint8_t rec[NET_RX_REC_LEN];
+	uint32_t frame;
+
+	if (cookie != &front_net_rx_tag || req->arena_len < NET_RX_BUF_MIN)
+		return false;
+	frame = front_net_rx_record(buf, req->arena_len);
+	if (!frame && n->unrecorded &&
+	    ((const uint8_t *)buf)[NET_RX_REC_LEN] != 0xff) {
+		/* The oldest buffer without a record holds the frame the
+		 * tap says was read: write the record its reader could not
+		 * (the arena is the VMM's). */
+		frame = n->unrecorded;
+		n->unrecorded = 0;
+		le32_put(rec, NET_RX_MAGIC);
+		le32_put(rec + 4, frame);
+		memcpy((void *)buf, rec, sizeof(rec));
+	}
+	if (!frame)
+		return false;
+	*len = NET_RX_REC_LEN + frame;
+	return true;
+}
+
+/* Lock held: a completion that says a frame left the tap. */
+static void front_net_rx_taken(struct front_net *n, const struct ipc_dp_done *d)
+{
+	if (d->status && d->status != -ECANCELED && d->status != -EMSGSIZE)
+		return; /* refused without a read */
+	n->taken_frames++;
+	if (d->len >= NET_RX_REC_LEN + VIRTIO_NET_HDR_LEN)
+		n->taken_bytes += d->len - NET_RX_REC_LEN - VIRTIO_NET_HDR_LEN;
+}
+
+void front_net_rx_unrecorded(struct front_net *n)
+{
+	uint64_t frames, bytes;
+
+	n->unrecorded = 0;
+	if (tap_stats_read(&n->ts, &frames, &bytes))
+		return;
+	frames -= n->tap_frames0;
+	bytes -= n->tap_bytes0;
+	/* One read at a time per server: one frame at most is missing. */
+	if (frames == n->taken_frames + 1 && bytes >= n->taken_bytes &&
+	    bytes - n->taken_bytes >= VIRTIO_NET_ETH_HLEN &&
+	    bytes - n->taken_bytes <= VIRTIO_NET_GSO_FRAME_MAX)
+		n->unrecorded = (uint32_t)(bytes - n->taken_bytes) +
+				VIRTIO_NET_HDR_LEN;
+	/* From here on the counts agree again, whatever a server's read
+	 * error took from the tap unreported: a drift never outlives one
+	 * death. */
+	n->tap_frames0 += frames - n->taken_frames - (n->unrecorded ? 1 : 0);
+	n->tap_bytes0 += bytes - n->taken_bytes -
+			 (n->unrecorded ? n->unrecorded - VIRTIO_NET_HDR_LEN
+					: 0);
+}
+
 void front_net_rx_done(struct front_net *n, const struct ipc_dp_done *d)
 {
 	struct front_net_held *h;
 	struct virtio_net_hdr hdr;
 	uint8_t raw[VIRTIO_NET_HDR_LEN];
 	const uint8_t *buf;
+	uint32_t len;
 	const char *why = NULL;
 	enum front_net_verdict v;
 
 	if (n->rx_posted)
 		n->rx_posted--;
+	front_net_rx_taken(n, d);
 	if (d->status) {
 		front_net_rx_drop(n, FRONT_NET_RX_SERVER, NULL);
 		return;
@@ -59,16 +141,22 @@ void front_net_rx_done(struct front_net *n, const struct ipc_dp_done *d)
 		front_net_rx_drop(n, FRONT_NET_RX_NO_DRIVER, NULL);
 		return;
 	}
-	if (d->len < VIRTIO_NET_HDR_LEN) {
-		front_net_rx_drop(n, FRONT_NET_RX_SHORT, "shorter than a header");
+	buf = front_buffer(&n->front, d->req.arena_off, d->req.arena_len);
+	/* The record must say what the completion says. */
+	len = d->len >= NET_RX_REC_LEN && buf
+		      ? front_net_rx_record(buf, d->req.arena_len)
+		      : 0;
+	if (len != d->len - NET_RX_REC_LEN || len < VIRTIO_NET_HDR_LEN) {
+		front_net_rx_drop(n, FRONT_NET_RX_SHORT,
+				  "no header, or a record that disagrees");
 		return;
 	}
 	/* Shared memory: the header is checked on a copy, and that copy is
 	 * what the guest gets (front_net_rx_fill writes it). */
-	buf = front_buffer(&n->front, d->req.arena_off, d->len);
+	buf += NET_RX_REC_LEN;
 	memcpy(raw, buf, sizeof(raw));
 	front_net_hdr_get(raw, &hdr);
-	v = front_net_rx_check(&hdr, d->len - VIRTIO_NET_HDR_LEN,
+	v = front_net_rx_check(&hdr, len - VIRTIO_NET_HDR_LEN,
 			       virtio_mmio_features(n->front.vdev), &why);
 	if (v != FRONT_NET_OK) {
 		front_net_rx_drop(n,
@@ -85,7 +173,7 @@ void front_net_rx_done(struct front_net *n, const struct ipc_dp_done *d)
 	h = &n->held[(n->held_head + n->held_n++) % FRONT_NET_RX_POSTED];
 	h->off = d->req.arena_off;
 	h->cap = d->req.arena_len;
-	h->len = d->len;
+	h->len = len;
 	front_keep_buffer(&n->front);
 }
 
@@ -127,6 +215,8 @@ static void front_net_rx_fill(struct front_net *n, const uint8_t *frame,
 			      uint32_t len, unsigned k)
 {
 	const struct guest_mem *mem = n->front.vdev->mem;
+	uint16_t heads[FRONT_NET_RX_PART];
+	uint32_t lens[FRONT_NET_RX_PART];
 	struct virtio_net_hdr hdr;
 	uint8_t raw[VIRTIO_NET_HDR_LEN];
 	uint32_t done = 0;
@@ -153,8 +243,11 @@ static void front_net_rx_fill(struct front_net *n, const uint8_t *frame,
 							frame + done, take);
 		}
 		done += take;
-		virtio_mmio_push(n->front.vdev, VIRTIO_NET_Q_RX, c->head, w);
+		heads[i] = c->head;
+		lens[i] = w;
 	}
+	/* A merged frame's buffers reach the driver together (5.1.6.4). */
+	virtio_mmio_push_n(n->front.vdev, VIRTIO_NET_Q_RX, heads, lens, k);
 	n->st.rx_frames++;
 	n->st.rx_bytes += len - VIRTIO_NET_HDR_LEN;
 	n->st.rx_buffers += k;
@@ -190,7 +283,10 @@ static int front_net_rx_one(struct front_net *n)
 			return 0;
 	}
 	if (k && room >= h->len)
-		front_net_rx_fill(n, front_buffer(&n->front, h->off, h->len),
+		front_net_rx_fill(n,
+				  (const uint8_t *)front_buffer(&n->front,
+								h->off, h->cap) +
+					  NET_RX_REC_LEN,
 				  h->len, k);
 	else
 		front_net_rx_drop(n, FRONT_NET_RX_OVERSIZE,
