@@ -2,9 +2,9 @@
 # Installs the Debian 12 packages that building isovm, its tests and its
 # guests need. Idempotent; quick when everything is present; never prompts.
 # QEMU is here because tests boot the test guest and the Linux guest under
-# it as an independent check of the guests; iperf3 is the host's end of the
-# Linux guest's network tests; fio, used only by benchmarks, is installed by
-# the bench scripts.
+# it as an independent check of the guests; iperf3 and ping are the host's
+# end of the guests' network tests; fio, used only by benchmarks, is
+# installed by the bench scripts.
 set -euo pipefail
 
 pkgs=(
@@ -15,7 +15,7 @@ pkgs=(
 	libelf-dev bc
 	gcc-12 make
 	util-linux iproute2
-	qemu-system-x86 python3 iperf3
+	qemu-system-x86 python3 iperf3 iputils-ping
 )
 
 missing=()

@@ -156,6 +156,15 @@ struct srv_dev_ops {
 	 * join workers). May be NULL. */
 	void (*shutdown)(struct srv *srv);
 
+	/*
+	 * Request classes whose drop and corrupt faults act on the frame a
+	 * request carries, not on the request (bit 1 << CTL_OP_*): the
+	 * device asks srv_frame_fault() per frame and drops it or damages
+	 * its bytes itself, and the request completes as usual. Other kinds
+	 * (error, delay, crash) still act on the request. 0: none.
+	 */
+	uint32_t frame_fault_classes;
+
 	/* Class of a request op for per-op stats and faults (a CTL_OP_*), or
 	 * 0 when the op is unknown (counted under CTL_OP_ANY). */
 	enum ctl_op (*op_class)(uint32_t op);
@@ -232,6 +241,13 @@ uint64_t srv_now_ns(void);
  * the server) and returns NULL.
  */
 const struct ctl_fault *srv_transfer_fault(struct srv *srv, enum ctl_op cls);
+
+/*
+ * For a class in ops->frame_fault_classes, once per frame: the drop or
+ * corrupt rule that fires for it (the device drops the frame, or changes
+ * a byte of it), or NULL. Loop thread only.
+ */
+const struct ctl_fault *srv_frame_fault(struct srv *srv, enum ctl_op cls);
 
 /*
  * A transfer of class @cls that started at @t0_ns ended: @bytes moved

@@ -124,6 +124,9 @@ void srv_ring_stats(struct srv *s, struct ctl_stats *st, bool reset);
 /* Fault table (srv_fault.c). */
 void srv_fault_set(struct srv *s, const struct ctl_fault *f);
 /* The rule that fires for request @req of class @cls now, or NULL. */
+/* Whether class cls's rule is a drop or corrupt the device applies to
+ * frames (srv_dev_ops.frame_fault_classes): the request passes untouched. */
+bool srv_fault_on_frames(const struct srv *s, enum ctl_op cls);
 const struct ctl_fault *srv_fault_pick(struct srv *s, enum ctl_op cls,
 				       const struct ipc_req *req);
 

@@ -76,6 +76,42 @@ static bool srv_fault_fires(struct srv *s, struct srv_fault_rule *r,
 	return true;
 }
 
+/* The rule srv_fault_pick() would ask first for class cls, fired or not. */
+static const struct srv_fault_rule *srv_fault_rule_of(const struct srv *s,
+						      enum ctl_op cls)
+{
+	if (cls > CTL_OP_ANY && cls <= CTL_OP_MAX && s->fault[cls].active)
+		return &s->fault[cls];
+	return s->fault[CTL_OP_ANY].active ? &s->fault[CTL_OP_ANY] : NULL;
+}
+
+bool srv_fault_on_frames(const struct srv *s, enum ctl_op cls)
+{
+	const struct srv_fault_rule *r;
+
+	if (cls <= CTL_OP_ANY || cls > CTL_OP_MAX ||
+	    !(s->ops->frame_fault_classes & (1u << cls)))
+		return false;
+	r = srv_fault_rule_of(s, cls);
+	return r && (r->f.kind == CTL_FAULT_DROP ||
+		     r->f.kind == CTL_FAULT_CORRUPT);
+}
+
+const struct ctl_fault *srv_frame_fault(struct srv *s, enum ctl_op cls)
+{
+	static const struct ipc_req none; /* no sectors */
+	const struct ctl_fault *f;
+
+	if (!srv_fault_on_frames(s, cls))
+		return NULL;
+	f = srv_fault_pick(s, cls, &none);
+	if (f && f->kind != CTL_FAULT_DROP && f->kind != CTL_FAULT_CORRUPT)
+		return NULL; /* the rule for every op: not a frame's */
+	if (f)
+		s->cst.faults_dropped += f->kind == CTL_FAULT_DROP;
+	return f;
+}
+
 /* The op's own rule is asked first, then the rule for every op. */
 const struct ctl_fault *srv_fault_pick(struct srv *s, enum ctl_op cls,
 				       const struct ipc_req *req)

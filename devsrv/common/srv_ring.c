@@ -155,7 +155,7 @@ void srv_ring_dispatch(struct srv *s, const struct ipc_req *req)
 	p->req = *req;
 	p->t0_ns = t0;
 	p->cls = cls;
-	f = srv_fault_pick(s, cls, req);
+	f = srv_fault_on_frames(s, cls) ? NULL : srv_fault_pick(s, cls, req);
 	if (!f) {
 		srv_ring_to_device(s, p);
 		return;

@@ -84,11 +84,19 @@ static enum srv_verdict net_srv_handle(struct srv *srv,
 				       struct ipc_cpl *cpl)
 {
 	struct net_srv *n = srv_dev(srv);
+	const struct ctl_fault *f;
 	int ret;
 
 	cpl->len = 0;
 	switch (req->op) {
 	case IPC_OP_WRITE:
+		f = srv_frame_fault(srv, CTL_OP_TX);
+		if (f && f->kind == CTL_FAULT_DROP) {
+			cpl->status = 0; /* lost on the wire, as it were */
+			return SRV_DONE;
+		}
+		if (f && buf && req->arena_len > VIRTIO_NET_HDR_LEN)
+			net_frame_damage(buf, req->arena_len);
 		cpl->status = net_tx_send(n->tap, req, buf, &n->tx);
 		return SRV_DONE;
 	case IPC_OP_READ:
@@ -174,6 +182,9 @@ static const struct srv_dev_ops net_srv_ops = {
 	.reset = net_srv_reset,
 	.shutdown = net_srv_shutdown,
 	.op_class = net_srv_op_class,
+	/* Drop and corrupt act on frames both ways, so a guest sees lost
+	 * and damaged frames, not a hung device. */
+	.frame_fault_classes = 1u << CTL_OP_TX | 1u << CTL_OP_RX,
 	.stats = net_srv_stats,
 };
 

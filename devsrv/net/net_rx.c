@@ -43,10 +43,11 @@ static void net_rx_le32(unsigned char *p, uint32_t v)
  * record. The record first: from here on a death of this server loses
  * nothing (the VMM takes the frame from the record).
  */
-static void net_rx_complete(struct net_rx *rx, size_t n)
+static void net_rx_complete(struct net_rx *rx, size_t n, int32_t status)
 {
 	struct net_rx_buf *b = &rx->q[rx->head];
 	struct ipc_cpl cpl = {.id = b->id,
+			      .status = status,
 			      .len = (uint32_t)(NET_RX_REC_LEN + n)};
 	unsigned char *rec = b->buf;
 	unsigned char *nb = rec + NET_RX_REC_LEN + NET_RX_NUM_BUFFERS;
@@ -54,13 +55,17 @@ static void net_rx_complete(struct net_rx *rx, size_t n)
 	/* The tap leaves num_buffers alone: one buffer holds the frame. */
 	nb[0] = 1;
 	nb[1] = 0;
-	net_rx_le32(rec + 4, (uint32_t)n);
-	net_rx_le32(rec, NET_RX_MAGIC);
+	if (!status) {
+		net_rx_le32(rec + 4, (uint32_t)n);
+		net_rx_le32(rec, NET_RX_MAGIC);
+	}
 	if (++rx->head == rx->cap)
 		rx->head = 0;
 	rx->n--;
-	rx->st.frames++;
-	rx->st.bytes += n - VIRTIO_NET_HDR_LEN;
+	if (!status) {
+		rx->st.frames++;
+		rx->st.bytes += n - VIRTIO_NET_HDR_LEN;
+	}
 	if (srv_complete(rx->srv, &cpl))
 		srv_err("rx: completion of id %llu refused",
 			(unsigned long long)cpl.id);
@@ -83,6 +88,24 @@ static bool net_rx_failed(struct net_rx *rx, ssize_t err)
 	rx->st.drop_error++;
 	srv_debug("rx: read: %s", strerror((int)-err));
 	return false;
+}
+
+/*
+ * A frame read into the oldest buffer: delivered, or, under a drop
+ * fault, completed with -ECANCELED (the VMM counts it as taken from the
+ * tap and posts the buffer again); a corrupt fault damages it first.
+ */
+static void net_rx_fault(struct net_rx *rx, struct net_rx_buf *b, size_t n)
+{
+	const struct ctl_fault *f = srv_frame_fault(rx->srv, CTL_OP_RX);
+
+	if (f && f->kind == CTL_FAULT_DROP) {
+		net_rx_complete(rx, n, -ECANCELED);
+		return;
+	}
+	if (f)
+		net_frame_damage((unsigned char *)b->buf + NET_RX_REC_LEN, n);
+	net_rx_complete(rx, n, 0);
 }
 
 /* One pass: a frame per read, each into the oldest buffer, up to a
@@ -114,7 +137,7 @@ static void net_rx_pass(struct net_rx *rx)
 			rx->st.drop_error++;
 			continue;
 		}
-		net_rx_complete(rx, (size_t)n);
+		net_rx_fault(rx, b, (size_t)n);
 	}
 }
 

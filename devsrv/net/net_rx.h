@@ -67,4 +67,14 @@ void net_rx_fini(struct net_rx *rx);
  */
 int net_rx_post(struct net_rx *rx, const struct ipc_req *req, void *buf);
 
+/*
+ * A corrupt fault: the last byte of the frame ending at buf + len flipped
+ * (the Ethernet header stays, so the frame still reaches its peer, whose
+ * checksum then fails).
+ */
+static inline void net_frame_damage(void *buf, size_t len)
+{
+	((unsigned char *)buf)[len - 1] ^= 0xff;
+}
+
 #endif

@@ -11,9 +11,12 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "guest-drivers/abi/isovm_abi.h"
@@ -251,7 +254,7 @@ Test(net, frames_a_hostile_driver_sends_are_dropped_and_counted)
 	cr_assert_not_null(vmrun_line(&r, "name=net-evil status=pass", line,
 				      sizeof(line)));
 	/* Shorter than a header and an empty frame; one over the MTU; a
-	 * GSO type never offered and checksum offsets outside the frame. */
+	 * GSO type never offered and NEEDS_CSUM without CSUM. */
 	cr_assert_eq(net_stat(&r, "net0 stats:", "tx_short"), 2);
 	cr_assert_eq(net_stat(&r, "net0 stats:", "tx_oversize"), 1);
 	cr_assert_eq(net_stat(&r, "net0 stats:", "tx_bad_hdr"), 2);
@@ -336,5 +339,164 @@ Test(net, echo_loses_no_frame_while_the_server_is_killed_20_times)
 	       "%u deaths left received frames to salvage\n",
 	       (unsigned long long)j.r.received, (unsigned long long)j.r.dups,
 	       vmrun_count(&r, "received frames taken from the dead"));
+	vmrun_free(&r);
+}
+
+/* The host pings the guest around a net0 drop fault set over the API. */
+struct net_drop {
+	bool done;
+	int before, during, after; /* ping's exit statuses */
+	struct harness_ctl set, clear;
+};
+
+static int net_ping_guest(const char *opts)
+{
+	char cmd[128];
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "ping -n -q %s 10.0.0.2 >/dev/null 2>&1",
+		 opts);
+	st = system(cmd);
+	return st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static void net_drop_hook(struct vmrun *r, void *arg)
+{
+	struct net_drop *d = arg;
+
+	if (d->done || !strstr(r->out, "net-arp-ping ready"))
+		return;
+	d->done = true;
+	d->before = net_ping_guest("-c 5 -i 0.2 -W 2");
+	harness_isovmctl(&d->set, "api.sock",
+			 "fault net0 drop:op=rx:count=0");
+	d->during = net_ping_guest("-c 3 -i 0.2 -W 1");
+	harness_isovmctl(&d->clear, "api.sock", "fault net0 clear");
+	d->after = net_ping_guest("-c 5 -i 0.2 -W 2");
+	kill(r->pid, SIGTERM);
+}
+
+static char net_dir[] = "/tmp/isovm-net-XXXXXX";
+
+Test(net, an_api_drop_fault_stops_a_ping_and_clear_restores_it)
+{
+	static struct net_drop d;
+	struct vmrun_opts o = {.hook = net_drop_hook, .arg = &d};
+	char *argv[] = {(char *)HARNESS_ISOVM,
+			"run",
+			"--kernel",
+			(char *)HARNESS_TESTGUEST,
+			"--cmdline",
+			"test=net-arp-ping net-arp-ping.ip=10.0.0.2 "
+			"net-arp-ping.peer=10.0.0.1 net-arp-ping.count=3000 "
+			"net-arp-ping.interval_ms=20",
+			"--net",
+			"tap=tap0,mac=" GUEST_MAC,
+			"--api-socket",
+			"api.sock",
+			"--log-level",
+			"debug",
+			NULL};
+	struct vmrun r;
+
+	harness_need_kvm();
+	harness_enter_tmpdir(net_dir);
+	netns_enter("drop");
+	netns_tap("tap0", "10.0.0.1/24");
+	cr_assert_eq(vmrun_opts(&r, NET_TIMEOUT_MS, &o, argv), 0);
+	cr_assert_eq(chdir("/"), 0);
+	harness_remove_tmpdir(net_dir);
+	if (d.before || d.during != 1 || d.after)
+		vmrun_dump(&r, "ping around a drop fault");
+	cr_assert(d.done, "the guest never got ready");
+	cr_assert_eq(d.set.status, 0, "%s", d.set.text);
+	cr_assert_eq(d.clear.status, 0, "%s", d.clear.text);
+	cr_assert_eq(d.before, 0, "the guest answered no ping before");
+	cr_assert_eq(d.during, 1, "ping got answers through a 100%% drop");
+	cr_assert_eq(d.after, 0, "no answer after the fault was cleared");
+	cr_assert_eq(r.status, 0);
+	cr_assert_geq(net_stat(&r, "net0 stats:", "rx_fault"), 3);
+	vmrun_free(&r);
+}
+
+/* isovmctl trace net0, started once the guest's device is up. */
+struct net_trace {
+	FILE *p;
+	char dir[64];
+};
+
+static void net_trace_hook(struct vmrun *r, void *arg)
+{
+	struct net_trace *t = arg;
+	char cmd[512];
+
+	if (t->p || !strstr(r->out, "net-evil ready"))
+		return;
+	snprintf(cmd, sizeof(cmd),
+		 "%s/isovmctl --socket %s/api.sock --count 6 trace net0 2>&1",
+		 ISOVM_BIN_DIR, t->dir);
+	t->p = popen(cmd, "r");
+	cr_assert_not_null(t->p);
+}
+
+/*
+ * The trace names each frame the guest sent with its size and what became
+ * of it: the five bad ones dropped with the rule they broke, the good one
+ * written to the tap.
+ */
+Test(net, trace_shows_frames_and_drops_with_their_rules)
+{
+	static struct net_trace t;
+	static char dir[] = "/tmp/isovm-nettrace-XXXXXX";
+	struct vmrun_opts o = {.hook = net_trace_hook, .arg = &t};
+	char *argv[] = {(char *)HARNESS_ISOVM,
+			"run",
+			"--kernel",
+			(char *)HARNESS_TESTGUEST,
+			"--cmdline",
+			"test=net-evil net-evil.wait_ms=1500",
+			"--net",
+			"tap=tap0,mac=" GUEST_MAC,
+			"--api-socket",
+			"api.sock",
+			NULL};
+	char text[4096] = "", line[256];
+	struct vmrun r;
+	size_t used = 0;
+
+	harness_need_kvm();
+	harness_enter_tmpdir(dir);
+	snprintf(t.dir, sizeof(t.dir), "%s", dir);
+	netns_enter("trace");
+	netns_tap("tap0", NULL);
+	/* No IPv6 chatter from the host side into the guest's trace. */
+	netns_ip("link set tap0 down");
+	cr_assert_eq(system("sysctl -qw net.ipv6.conf.tap0.disable_ipv6=1"),
+		     0);
+	netns_ip("link set tap0 up");
+	cr_assert_eq(vmrun_opts(&r, NET_TIMEOUT_MS, &o, argv), 0);
+	cr_assert_not_null(t.p, "the guest never got ready");
+	while (fgets(line, sizeof(line), t.p) && used < sizeof(text) - 256)
+		used += (size_t)snprintf(text + used, sizeof(text) - used,
+					 "%s", line);
+	pclose(t.p);
+	cr_assert_eq(chdir("/"), 0);
+	harness_remove_tmpdir(dir);
+	cr_assert_eq(r.status, 0);
+	cr_assert_not_null(strstr(text, "net0 #1 q1 head "), "%s", text);
+	cr_assert_not_null(
+		strstr(text, "tx 1614 B dropped: frame longer than the MTU"),
+		"%s", text);
+	cr_assert_not_null(strstr(text, "tx 60 B dropped: GSO type not offered"),
+			   "%s", text);
+	cr_assert_not_null(
+		strstr(text, "tx 60 B dropped: NEEDS_CSUM without CSUM"),
+		"%s", text);
+	cr_assert_not_null(strstr(text, "tx 0 B dropped: shorter than a "
+					"header"),
+			   "%s", text);
+	cr_assert_not_null(strstr(text, "tx 0 B dropped: no Ethernet header"),
+			   "%s", text);
+	cr_assert_not_null(strstr(text, "tx 60 B -> tap writev"), "%s", text);
 	vmrun_free(&r);
 }

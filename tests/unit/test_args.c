@@ -394,7 +394,9 @@ Test(args, fault_rules_are_parsed_with_their_defaults)
 Test(args, fault_rules_reject_junk)
 {
 	expect_bad(ARGV("run", "--fault", "blk9:crash"), "blk0..blk7");
-	expect_bad(ARGV("run", "--fault", "net0:crash"), "blk0..blk7");
+	expect_bad(ARGV("run", "--fault", "net4:crash"), "net0..net3");
+	expect_bad(ARGV("run", "--fault", "net0:crash"),
+		   "there is no net0 (0 --net given)");
 	expect_bad(ARGV("run", "--fault", "blk0"), "the kind is");
 	expect_bad(ARGV("run", "--fault", "blk0:explode"), "the kind is");
 	expect_bad(ARGV("run", "--fault", "blk0:crash:op=fly"), "not a valid");

@@ -70,9 +70,11 @@ const char args_usage[] =
 	"                     logged by name and fails, instead of killing\n"
 	"  --fault RULE       inject a fault into a device server, for\n"
 	"                     testing drivers and restarts (repeatable):\n"
-	"                     DEV:KIND[:KEY=VALUE]..., DEV blk0..blk7 or\n"
-	"                     console, KIND error|delay|crash|drop|corrupt,\n"
-	"                     keys op=any|read|write|flush|get_id|out|in,\n"
+	"                     DEV:KIND[:KEY=VALUE]..., DEV blk0..blk7,\n"
+	"                     net0..net3 or console, KIND error|delay|crash|\n"
+	"                     drop|corrupt (for net tx/rx: a frame dropped\n"
+	"                     or damaged), keys op=any|read|write|flush|\n"
+	"                     get_id|out|in|tx|rx,\n"
 	"                     every=N or ppm=N (default every=1), count=N\n"
 	"                     (default 1, 0 no limit), delay-us=N, errno=N,\n"
 	"                     sectors=FIRST-LAST (block reads and writes\n"
@@ -277,6 +279,11 @@ static int args_parse_run(int argc, char **argv, struct vm_config *cfg,
 			return errf(err, errlen, -EINVAL,
 				    "--fault: there is no %s (%u --disk given)",
 				    dev, cfg->disks.n);
+		if (!strncmp(dev, "net", 3) &&
+		    (unsigned)(dev[3] - '0') >= cfg->nets.n)
+			return errf(err, errlen, -EINVAL,
+				    "--fault: there is no %s (%u --net given)",
+				    dev, cfg->nets.n);
 	}
 	return ARGS_RUN;
 }

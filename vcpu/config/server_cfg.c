@@ -96,7 +96,8 @@ static const struct server_cfg_word server_cfg_ops[] = {
 	{"any", CTL_OP_ANY},	   {"read", CTL_OP_READ},
 	{"write", CTL_OP_WRITE},   {"flush", CTL_OP_FLUSH},
 	{"get_id", CTL_OP_GET_ID}, {"out", CTL_OP_CONSOLE_OUT},
-	{"in", CTL_OP_CONSOLE_IN}, {NULL, 0},
+	{"in", CTL_OP_CONSOLE_IN}, {"tx", CTL_OP_TX},
+	{"rx", CTL_OP_RX},	   {NULL, 0},
 };
 
 static bool server_cfg_lookup(const struct server_cfg_word *t,
@@ -115,6 +116,8 @@ static bool server_cfg_dev_ok(const char *dev)
 {
 	if (!strcmp(dev, "console"))
 		return true;
+	if (!strncmp(dev, "net", 3))
+		return dev[3] >= '0' && dev[3] <= '3' && !dev[4];
 	return !strncmp(dev, "blk", 3) && dev[3] >= '0' && dev[3] <= '7' &&
 	       !dev[4];
 }
@@ -235,8 +238,8 @@ int server_cfg_parse_fault(const char *v, struct server_cfg *c, char *err,
 	sf.dev[n] = '\0';
 	if (!server_cfg_dev_ok(sf.dev))
 		return errf(err, errlen, -EINVAL,
-			    "--fault: '%s': the device is blk0..blk7 or "
-			    "console",
+			    "--fault: '%s': the device is blk0..blk7, "
+			    "net0..net3 or console",
 			    v);
 	if (server_cfg_parse_rule(colon ? colon + 1 : "", &sf, why,
 				  sizeof(why)))

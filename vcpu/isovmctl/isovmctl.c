@@ -332,6 +332,14 @@ static void ctl_print_trace(const struct api_trace *t, bool json)
 	else if (!strcmp(t->op, "violation"))
 		printf("%s #%llu violation: %s\n", t->device,
 		       (unsigned long long)t->seq, t->text);
+	else if (!strcmp(t->op, "tx") || !strcmp(t->op, "rx"))
+		printf("%s #%llu q%u head %u %s %u B %s%s\n", t->device,
+		       (unsigned long long)t->seq, t->queue, t->head, t->op,
+		       t->bytes,
+		       t->status ? "dropped: "
+		       : !strcmp(t->op, "tx") ? "-> tap writev"
+					      : "<- tap read",
+		       t->status ? t->text : "");
 	else
 		printf("%s #%llu q%u head %u %s sector %llu %u B -> offset "
 		       "%llu %s status %u %llu us\n",

@@ -13,6 +13,7 @@
 #include "guest-drivers/abi/net_test.h"
 #include "rt/clock.h"
 #include "rt/cmdline.h"
+#include "rt/io.h"
 #include "rt/report.h"
 #include "rt/string.h"
 #include "tests/netutil.h"
@@ -111,19 +112,24 @@ void test_net_evil(const char *name)
 {
 	const char *cases = cmdline_value(&cmdline, "net-evil.cases");
 	struct vnet *n = &evil_net;
-	uint64_t mark = dma_mark(), ms, deadline;
+	uint64_t mark = dma_mark(), ms, wait_ms, deadline;
 	unsigned c, sent = 0;
 	const char *failed = NULL;
 	int bad = 0, ret = 0;
 	uint8_t *buf;
 
 	ms = tu_key_u64("net-evil.timeout_ms", 10000, &bad);
-	if (bad || !ms || ms > 600000) {
+	/* Time for a host to start watching (a trace) before the frames. */
+	wait_ms = tu_key_u64("net-evil.wait_ms", 0, &bad);
+	if (bad || !ms || ms > 600000 || wait_ms > 60000) {
 		report_result(name, false, "reason=bad-keys");
 		return;
 	}
 	if (nu_open(n, name))
 		goto out_release;
+	deadline = clock_deadline_us(wait_ms * 1000);
+	while (!clock_expired(deadline))
+		cpu_relax();
 	deadline = clock_deadline_us(ms * 1000);
 	buf = dma_alloc(VNET_HDR_LEN + n->mtu + NET_TEST_ETH_HLEN + EVIL_OVER,
 			64);

@@ -7,6 +7,7 @@
 #include "vcpu/front/net/front_net.h"
 #include "vcpu/front/net/front_net_hdr.h"
 #include "vcpu/front/net/front_net_rx.h"
+#include "vcpu/core/trace.h"
 #include "vcpu/le.h"
 
 /* Device features the front knows how to serve. */
@@ -38,6 +39,7 @@ static const char *const front_net_drop_names[FRONT_NET_DROP_NR] = {
 	[FRONT_NET_RX_OVERSIZE] = "rx_oversize",
 	[FRONT_NET_RX_NO_DRIVER] = "rx_no_driver",
 	[FRONT_NET_RX_SERVER] = "rx_server",
+	[FRONT_NET_RX_FAULT] = "rx_fault",
 };
 
 static void front_net_config_read(void *opaque, uint32_t off, void *data,
@@ -165,8 +167,25 @@ int front_net_init(struct front_net *n, const char *name,
 	return 0;
 }
 
+void front_net_trace(const struct front_net *n, bool tx, uint16_t head,
+		     uint32_t bytes, const char *why)
+{
+	struct trace_event e = {
+		.op = tx ? "tx" : "rx",
+		.syscall = why ? "none" : tx ? "writev" : "read",
+		.queue = tx ? VIRTIO_NET_Q_TX : VIRTIO_NET_Q_RX,
+		.head = head,
+		.bytes = bytes,
+		.status = why != NULL,
+		.text = why,
+	};
+
+	if (trace_on())
+		trace_emit(n->name, &e);
+}
+
 static void front_net_tx_drop(struct front_net *n, enum front_net_verdict v,
-			      const char *why)
+			      const char *why, const struct front_chain *c)
 {
 	enum front_net_drop d = v == FRONT_NET_SHORT	  ? FRONT_NET_TX_SHORT
 				: v == FRONT_NET_OVERSIZE ? FRONT_NET_TX_OVERSIZE
@@ -174,6 +193,11 @@ static void front_net_tx_drop(struct front_net *n, enum front_net_verdict v,
 	unsigned dropped = 0;
 
 	n->st.drops[d]++;
+	front_net_trace(n, true, c->vc.head,
+			c->vc.readable_len > VIRTIO_NET_HDR_LEN
+				? c->vc.readable_len - VIRTIO_NET_HDR_LEN
+				: 0,
+			why);
 	if (log_ratelimit_ok(&n->rl, &dropped))
 		log_warn("%s: sent frame dropped: %s%s", n->name, why,
 			 dropped ? " (and earlier ones not logged)" : "");
@@ -196,7 +220,7 @@ static int front_net_chain(struct front *f, struct front_chain *c)
 
 	c->written = 0;
 	if (len < VIRTIO_NET_HDR_LEN) {
-		front_net_tx_drop(n, FRONT_NET_SHORT, why);
+		front_net_tx_drop(n, FRONT_NET_SHORT, why, c);
 		return 0;
 	}
 	virtq_chain_read(f->vdev->mem, &c->vc, 0, raw, sizeof(raw));
@@ -205,7 +229,7 @@ static int front_net_chain(struct front *f, struct front_chain *c)
 			       virtio_mmio_features(f->vdev), n->net->mtu,
 			       &why);
 	if (v != FRONT_NET_OK) {
-		front_net_tx_drop(n, v, why);
+		front_net_tx_drop(n, v, why, c);
 		return 0;
 	}
 	/* The tap reads num_buffers as padding; send it as zero. */
@@ -223,6 +247,7 @@ static int front_net_chain(struct front *f, struct front_chain *c)
 	}
 	n->st.tx_frames++;
 	n->st.tx_bytes += len - VIRTIO_NET_HDR_LEN;
+	front_net_trace(n, true, c->vc.head, len - VIRTIO_NET_HDR_LEN, NULL);
 	return 0;
 }
 

@@ -62,6 +62,7 @@ enum front_net_drop {
 	FRONT_NET_RX_OVERSIZE, /* larger than the guest's buffers */
 	FRONT_NET_RX_NO_DRIVER, /* arrived while the driver was not running */
 	FRONT_NET_RX_SERVER,   /* the server failed the buffer */
+	FRONT_NET_RX_FAULT,    /* dropped by an injected fault */
 	FRONT_NET_DROP_NR,
 };
 
@@ -142,6 +143,15 @@ int front_net_start(struct front_net *n, unsigned index,
  * stops the server, frees the front. Idempotent. */
 void front_net_stop(struct front_net *n);
 
+/*
+ * Lock held: one frame for the trace's listeners, when there are any:
+ * "tx" (queue 1, the chain's head, written to the tap) or "rx" (queue 0,
+ * the first chain's head, read from the tap), its bytes without the
+ * virtio-net header, and 'why' it was dropped, or NULL.
+ */
+void front_net_trace(const struct front_net *n, bool tx, uint16_t head,
+		     uint32_t bytes, const char *why);
+
 /* A consistent copy of the VMM-side counters (takes the transport lock). */
 void front_net_stats(struct front_net *n, struct front_net_stats *out);
 
@@ -150,7 +160,7 @@ void front_net_stats(struct front_net *n, struct front_net_stats *out);
  * read with --log-level debug:
  *   "net0 stats: tx=F/B rx=F/B rx_buffers=N drops: tx_short=N
  *    tx_oversize=N tx_bad_hdr=N tx_server=N rx_short=N rx_bad_hdr=N
- *    rx_oversize=N rx_no_driver=N rx_server=N"
+ *    rx_oversize=N rx_no_driver=N rx_server=N rx_fault=N"
  */
 void front_net_stats_line(const struct front_net_stats *st, const char *name,
 			  char *out, size_t cap);

@@ -42,6 +42,11 @@ static void front_net_rx_drop(struct front_net *n, enum front_net_drop why,
 	unsigned dropped = 0;
 
 	n->st.drops[why]++;
+	front_net_trace(n, false, 0, 0,
+			rule ? rule
+			: why == FRONT_NET_RX_FAULT ? "dropped by a fault"
+			: why == FRONT_NET_RX_NO_DRIVER ? "no driver running"
+							: "the server failed it");
 	if (rule && log_ratelimit_ok(&n->rl, &dropped))
 		log_warn("%s: received frame dropped: %s%s", n->name, rule,
 			 dropped ? " (and earlier ones not logged)" : "");
@@ -134,7 +139,10 @@ void front_net_rx_done(struct front_net *n, const struct ipc_dp_done *d)
 		n->rx_posted--;
 	front_net_rx_taken(n, d);
 	if (d->status) {
-		front_net_rx_drop(n, FRONT_NET_RX_SERVER, NULL);
+		front_net_rx_drop(n,
+				  d->status == -ECANCELED ? FRONT_NET_RX_FAULT
+							  : FRONT_NET_RX_SERVER,
+				  NULL);
 		return;
 	}
 	if (!n->rx_on || !virtio_mmio_running(n->front.vdev)) {
@@ -251,6 +259,7 @@ static void front_net_rx_fill(struct front_net *n, const uint8_t *frame,
 	n->st.rx_frames++;
 	n->st.rx_bytes += len - VIRTIO_NET_HDR_LEN;
 	n->st.rx_buffers += k;
+	front_net_trace(n, false, heads[0], len - VIRTIO_NET_HDR_LEN, NULL);
 }
 
 /*
