@@ -254,6 +254,7 @@ static int main_devices(struct vm *vm, struct iothread *io,
 			return -1;
 		}
 	}
+	api->shutdown_grace_ms = cfg->shutdown_grace_ms;
 	if (api->listen_fd >= 0 &&
 	    (main_api_devices(api, fc, blk, cfg->disks.n, net, cfg->nets.n) ||
 	     api_server_start(api, io))) {

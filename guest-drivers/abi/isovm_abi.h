@@ -6,13 +6,24 @@
 #define ISOVM_ABI_H
 
 /*
- * The isovm port: a 4-byte I/O port.
+ * The isovm port: two 4-byte I/O registers.
  *   inl(ISOVM_PORT)            -> ISOVM_PORT_MAGIC (detects isovm)
  *   outl(ISOVM_PORT, CMD)      -> one of ISOVM_CMD_*, low 8 bits; for
  *                                 ISOVM_CMD_PANIC bits 8..31 carry a code
  *                                 the VMM logs.
+ *   inl(ISOVM_PORT_EVENTS)     -> the ISOVM_EVENT_* bits pending, which
+ *                                 the read clears. The VMM raises ISA IRQ
+ *                                 ISOVM_EVENT_IRQ (edge) when one is set:
+ *                                 ISOVM_EVENT_POWEROFF is the power
+ *                                 button (isovmctl shutdown); the guest
+ *                                 powers off in its own time, or is
+ *                                 stopped when the VMM's grace ends.
  */
 #define ISOVM_PORT 0x0e00
+#define ISOVM_PORT_LEN 8
+#define ISOVM_PORT_EVENTS (ISOVM_PORT + 4)
+#define ISOVM_EVENT_POWEROFF 0x1u
+#define ISOVM_EVENT_IRQ 3
 #define ISOVM_PORT_MAGIC 0x4d565349u /* "ISVM" little-endian */
 #define ISOVM_CMD_POWEROFF 0x00u
 #define ISOVM_CMD_PANIC 0x01u

@@ -93,10 +93,56 @@ static void api_boot(struct vmrun *r, const char *cmdline,
 	char *argv[] = {(char *)HARNESS_ISOVM, "run", "--kernel",
 			HARNESS_TESTGUEST, "--cmdline", (char *)cmdline,
 			"--disk", "path=disk.img", "--api-socket", "api.sock",
-			NULL};
+			/* A guest that ignores the power button is stopped
+			 * half a second later. */
+			"--shutdown-grace-ms", "500", NULL};
 
 	harness_need_kvm();
 	cr_assert_eq(vmrun_opts(r, API_TIMEOUT_MS, o, argv), 0);
+}
+
+struct api_button {
+	bool pressed;
+	struct harness_ctl out;
+};
+
+static void api_button_hook(struct vmrun *r, void *arg)
+{
+	struct api_button *b = arg;
+
+	if (b->pressed || !strstr(r->out, "shutdown-wait ready"))
+		return;
+	b->pressed = true;
+	ctl(&b->out, "shutdown");
+}
+
+/*
+ * shutdown presses the guest's power button: the test guest, asleep
+ * until then, is woken by its interrupt, finds the event and powers off
+ * by itself, well within the grace.
+ */
+Test(api, shutdown_is_a_power_button_the_guest_answers)
+{
+	static struct api_button b;
+	struct vmrun_opts o = {.hook = api_button_hook, .arg = &b};
+	char line[256];
+	struct vmrun r;
+
+	api_boot(&r, "test=shutdown-wait", &o);
+	if (r.status != ISOVM_EXIT_POWEROFF ||
+	    !vmrun_line(&r, "name=shutdown-wait status=pass", line,
+			sizeof(line)))
+		vmrun_dump(&r, "shutdown-wait");
+	cr_assert(b.pressed, "the guest never got ready");
+	cr_assert_eq(b.out.status, 0, "%s", b.out.text);
+	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF);
+	cr_assert_not_null(vmrun_line(&r, "name=shutdown-wait status=pass",
+				      line, sizeof(line)));
+	cr_assert_geq(vmrun_key(line, "irqs"), 1, "%s", line);
+	cr_assert_not_null(strstr(r.err, "power button pressed"), "%s", r.err);
+	cr_assert_null(strstr(r.err, "did not power off"),
+		       "the guest was stopped, not powered off");
+	vmrun_free(&r);
 }
 
 Test(api, every_call_answers_against_a_running_guest)

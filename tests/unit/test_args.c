@@ -438,3 +438,17 @@ Test(args, sandbox_modes_and_debug)
 		   "--sandbox: 'strict' is not on, relaxed or off");
 	expect_bad(ARGV("run", "--sandbox"), "--sandbox needs a value");
 }
+
+Test(args, shutdown_grace_defaults_and_bounds)
+{
+	struct vm_config cfg;
+
+	cr_assert_eq(parse(&cfg, ARGV("run")), ARGS_RUN);
+	cr_assert_eq(cfg.shutdown_grace_ms, 10000);
+	cr_assert_eq(parse(&cfg, ARGV("run", "--shutdown-grace-ms", "0")),
+		     ARGS_RUN);
+	cr_assert_eq(cfg.shutdown_grace_ms, 0);
+	expect_bad(ARGV("run", "--shutdown-grace-ms", "600001"),
+		   "--shutdown-grace-ms: '600001' is not 0..600000");
+	expect_bad(ARGV("run", "--shutdown-grace-ms=x"), "is not 0..600000");
+}

@@ -1,5 +1,6 @@
 /* test_pio_devices.c: isovm port, port A reset, CMOS, quiet legacy ports. */
 #include <criterion/criterion.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -82,6 +83,22 @@ Test(pio_devices, narrow_writes_and_unknown_commands_do_nothing)
 	out8(ISOVM_PORT, ISOVM_CMD_POWEROFF);
 	out32(ISOVM_PORT, 0x77);
 	cr_assert_eq(events, 0);
+}
+
+Test(pio_devices, isovm_port_events_are_read_once)
+{
+	uint32_t v = 7;
+
+	cr_assert(io_bus_access(&bus, ISOVM_PORT_EVENTS, (uint8_t *)&v, 4,
+				false));
+	cr_assert_eq(v, 0, "nothing pending");
+	atomic_fetch_or(&pd.events, ISOVM_EVENT_POWEROFF);
+	cr_assert(io_bus_access(&bus, ISOVM_PORT_EVENTS, (uint8_t *)&v, 4,
+				false));
+	cr_assert_eq(v, ISOVM_EVENT_POWEROFF);
+	cr_assert(io_bus_access(&bus, ISOVM_PORT_EVENTS, (uint8_t *)&v, 4,
+				false));
+	cr_assert_eq(v, 0, "the read cleared it");
 }
 
 Test(pio_devices, cmos_clock_reads_bcd_and_reports_no_update_in_progress)

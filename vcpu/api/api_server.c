@@ -232,6 +232,32 @@ static void api_dev_call(struct api_server *a, const struct api_req *q,
 		r->type = API_REPLY_OK;
 }
 
+/* I/O thread: the grace after the power button is over. */
+static void api_halt(void *arg)
+{
+	struct api_server *a = arg;
+
+	log_warn("shutdown: the guest did not power off within %u ms: "
+		 "stopping it",
+		 a->shutdown_grace_ms);
+	vm_shutdown(a->vm);
+}
+
+/* The power button, then a hard stop if the guest takes too long. */
+static void api_shutdown(struct api_server *a)
+{
+	if (!a->shutdown_grace_ms || !a->ev_halt ||
+	    vm_power_button(a->vm) ||
+	    iothread_later(a->ev_halt, a->shutdown_grace_ms)) {
+		log_warn("shutdown asked through the API: stopping the VM");
+		vm_shutdown(a->vm);
+		return;
+	}
+	log_warn("shutdown asked through the API: power button pressed, "
+		 "%u ms for the guest to power off",
+		 a->shutdown_grace_ms);
+}
+
 static void api_vm_call(struct api_server *a, const struct api_req *q,
 			struct api_reply *r)
 {
@@ -245,8 +271,7 @@ static void api_vm_call(struct api_server *a, const struct api_req *q,
 		ret = vm_resume(a->vm);
 		break;
 	case API_REQ_SHUTDOWN:
-		log_warn("shutdown asked through the API");
-		vm_shutdown(a->vm);
+		api_shutdown(a);
 		break;
 	default:
 		ret = -EINVAL;
@@ -424,6 +449,9 @@ static void api_listen_event(int fd, void *arg)
 int api_server_start(struct api_server *a, struct iothread *io)
 {
 	a->io = io;
+	a->ev_halt = iothread_soon_new(io, api_halt, a);
+	if (!a->ev_halt)
+		return -ENOMEM;
 	trace_set_sink(api_trace_sink, a);
 	a->ev_listen = iothread_watch(io, a->listen_fd, api_listen_event, a);
 	return a->ev_listen ? 0 : -ENOMEM;
@@ -439,6 +467,8 @@ void api_server_close(struct api_server *a)
 	if (a->ev_listen)
 		iothread_unwatch(a->ev_listen);
 	a->ev_listen = NULL;
+	iothread_soon_free(a->ev_halt);
+	a->ev_halt = NULL;
 	if (a->listen_fd >= 0) {
 		close(a->listen_fd);
 		unlink(a->path);

@@ -65,6 +65,10 @@ struct api_server {
 	 * threads that emit traces. */
 	pthread_mutex_t trace_lock;
 	unsigned tracers;
+	/* shutdown: the guest's power button, then a hard stop this many
+	 * ms later if it is still running (0: the hard stop at once). */
+	unsigned shutdown_grace_ms;
+	struct event *ev_halt;
 };
 
 /*

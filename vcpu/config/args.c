@@ -18,6 +18,7 @@ const char args_usage[] =
 	"                 [--console stdio|pty|file:PATH|socket:PATH]\n"
 	"                 [--log-level error|warn|info|debug] [--api-socket "
 	"PATH]\n"
+	"                 [--shutdown-grace-ms MS]\n"
 	"                 [--restart-limit N[/SECONDS]] [--watchdog-ms MS]\n"
 	"                 [--sandbox on|relaxed|off] [--sandbox-debug]\n"
 	"                 [--fault DEV:KIND[:KEY=VALUE]...]...\n"
@@ -53,6 +54,9 @@ const char args_usage[] =
 	"  --log-level L      error, warn (default), info or debug\n"
 	"  --api-socket PATH  serve isovmctl on a new unix socket (mode 0600),\n"
 	"                     removed at exit\n"
+	"  --shutdown-grace-ms MS  isovmctl shutdown presses the guest's power\n"
+	"                     button, then stops the VM if it has not powered\n"
+	"                     off MS ms later (default 10000; 0 stops at once)\n"
 	"  --restart-limit N[/S]  a device server that dies is restarted\n"
 	"                     and its requests replayed, up to N deaths in S\n"
 	"                     seconds; one more marks the device NEEDS_RESET\n"
@@ -146,6 +150,21 @@ static int args_parse_cpus(const char *v, struct vm_config *cfg, char *err,
 	return 0;
 }
 
+static int args_parse_grace(const char *v, struct vm_config *cfg, char *err,
+			    size_t errlen)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (*v < '0' || *v > '9' || *end || errno || n > 600000)
+		return errf(err, errlen, -EINVAL,
+			    "--shutdown-grace-ms: '%s' is not 0..600000", v);
+	cfg->shutdown_grace_ms = (unsigned)n;
+	return 0;
+}
+
 static int args_parse_memory(const char *v, struct vm_config *cfg, char *err,
 			     size_t errlen)
 {
@@ -205,6 +224,8 @@ static int args_apply(const char *flag, const char *v, struct vm_config *cfg,
 				    v);
 	} else if (strcmp(flag, "--api-socket") == 0) {
 		cfg->api_socket = v;
+	} else if (strcmp(flag, "--shutdown-grace-ms") == 0) {
+		return args_parse_grace(v, cfg, err, errlen);
 	} else if (strcmp(flag, "--restart-limit") == 0) {
 		return server_cfg_parse_restarts(v, &cfg->servers, err, errlen);
 	} else if (strcmp(flag, "--watchdog-ms") == 0) {
@@ -295,6 +316,7 @@ int args_parse(int argc, char **argv, struct vm_config *cfg, char *err,
 	cfg->cmdline = "";
 	cfg->cpus = 1;
 	cfg->mem_size = ARGS_MEM_DEFAULT;
+	cfg->shutdown_grace_ms = ARGS_SHUTDOWN_GRACE_MS;
 	console_cfg_default(&cfg->console);
 	server_cfg_default(&cfg->servers);
 	cfg->on_reboot = VM_ON_REBOOT_RESTART;

@@ -16,6 +16,7 @@
 #define ARGS_MEM_DEFAULT (256ull << 20)
 #define ARGS_MEM_MIN	 (16ull << 20) /* room for a kernel, initrd and tables */
 #define ARGS_MEM_MAX	 (1ull << 40) /* 1 TiB; the host RAM check is separate */
+#define ARGS_SHUTDOWN_GRACE_MS 10000 /* the power button, then a stop */
 #define ARGS_CPUS_MAX	 254 /* MP table APIC ids are 8 bits, 0xff = broadcast */
 
 enum vm_on_reboot {
@@ -37,6 +38,7 @@ struct vm_config {
 	struct console_cfg console; /* --console; opened by console_cfg_open() */
 	struct server_cfg servers;  /* --restart-limit, --watchdog-ms, --fault */
 	const char *api_socket;	    /* --api-socket, or NULL */
+	unsigned shutdown_grace_ms; /* --shutdown-grace-ms */
 	/* Storage for paths and the command line chosen for the default guest.
 	 */
 	char default_kernel[PATH_MAX];

@@ -1,4 +1,5 @@
 /* pio_devices.c: isovm port, port A reset, CMOS clock, quiet legacy ports. */
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -21,10 +22,20 @@ static uint32_t pio_le32(const uint8_t *data, unsigned len)
 static void pio_isovm_read(void *opaque, uint64_t offset, uint8_t *data,
 			   unsigned len)
 {
-	uint32_t magic = ISOVM_PORT_MAGIC;
+	struct pio_devices *d = opaque;
+	uint32_t magic = ISOVM_PORT_MAGIC, ev;
 	uint8_t bytes[8] = {0};
 
-	(void)opaque;
+	if (offset == ISOVM_PORT_EVENTS - ISOVM_PORT && len == 4) {
+		/* Read-to-clear: each event is seen once. */
+		ev = atomic_exchange(&d->events, 0);
+		memcpy(data, &ev, 4);
+		return;
+	}
+	if (offset >= 4) {
+		memset(data, 0, len);
+		return;
+	}
 	memcpy(bytes, &magic, sizeof(magic));
 	/* A narrow or offset read sees the matching bytes of the magic. */
 	memcpy(data, bytes + (offset & 3), len);
@@ -191,7 +202,8 @@ int pio_devices_register(struct pio_devices *d, struct io_bus *bus,
 	 */
 	tzset();
 
-	ret = io_bus_register(bus, ISOVM_PORT, 4, &pio_isovm_ops, d, "isovm");
+	ret = io_bus_register(bus, ISOVM_PORT, ISOVM_PORT_LEN, &pio_isovm_ops,
+			      d, "isovm");
 	if (!ret)
 		ret = io_bus_register(bus, PIO_PORT_A, 1, &pio_port_a_ops, d,
 				      "port-a");

@@ -7,6 +7,7 @@
 #define ISOVM_PIO_DEVICES_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "vcpu/core/io_bus.h"
@@ -22,6 +23,7 @@ typedef void (*pio_event_fn)(void *opaque, enum pio_event ev, uint32_t code);
 
 struct pio_devices {
 	pio_event_fn event;
+	_Atomic uint32_t events; /* ISOVM_EVENT_* for the guest to read */
 	void *opaque;
 	pthread_mutex_t cmos_lock;
 	uint8_t cmos_index;

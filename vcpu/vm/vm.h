@@ -168,6 +168,12 @@ int vm_irq_line(struct vm *vm, unsigned gsi, int level);
 int vm_pause(struct vm *vm);
 int vm_resume(struct vm *vm);
 void vm_shutdown(struct vm *vm);
+/*
+ * Any thread: press the guest's power button (ISOVM_EVENT_POWEROFF on the
+ * isovm port and an edge on ISOVM_EVENT_IRQ). The guest powers off when
+ * it is ready; nothing here ends the VM. 0, or -ENODEV between boots.
+ */
+int vm_power_button(struct vm *vm);
 void vm_get_status(struct vm *vm, struct vm_status *st);
 
 /* vCPU threads only: wait here while a pause is requested. */

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <time.h>
 
+#include "guest-drivers/abi/isovm_abi.h"
 #include "vcpu/clock.h"
 #include "vcpu/log.h"
 #include "vcpu/vm/vm.h"
@@ -83,6 +84,20 @@ int vm_resume(struct vm *vm)
 void vm_shutdown(struct vm *vm)
 {
 	vm_request_outcome(vm, VM_OUTCOME_SHUTDOWN, 0);
+}
+
+int vm_power_button(struct vm *vm)
+{
+	int ret;
+
+	atomic_fetch_or(&vm->pio_dev.events, ISOVM_EVENT_POWEROFF);
+	/* vm_irq_line's lock: teardown waits on it before closing the VM. */
+	pthread_mutex_lock(&vm->uart.lock);
+	ret = vm_irq_line(vm, ISOVM_EVENT_IRQ, 1);
+	if (!ret)
+		ret = vm_irq_line(vm, ISOVM_EVENT_IRQ, 0);
+	pthread_mutex_unlock(&vm->uart.lock);
+	return ret;
 }
 
 void vm_get_status(struct vm *vm, struct vm_status *st)

@@ -55,19 +55,20 @@ struct tss {
  *   0xf4-0xf7  QEMU isa-debug-exit              byte 30:  0x0f
  *   0x3f8-0x3ff COM1                            byte 127: 0x00
  *   0x510-0x511 QEMU fw_cfg (CPU count)         byte 162: 0xfc
- *   ISOVM_PORT..+3 (0xe00)                      byte 448: 0xf0
+ *   ISOVM_PORT..+7 (0xe00, events at 0xe04)     byte 448: 0x00
  */
 #define IOMAP_INIT                                                             \
 	{                                                                      \
 		[0 ... 7] = 0xff, [8] = 0xf0, [9 ... 11] = 0xff,               \
 		[12] = 0xee, [13 ... 29] = 0xff, [30] = 0x0f,                  \
 		[31 ... 126] = 0xff, [127] = 0x00, [128 ... 161] = 0xff,       \
-		[162] = 0xfc, [163 ... 447] = 0xff, [448] = 0xf0,              \
+		[162] = 0xfc, [163 ... 447] = 0xff, [448] = 0x00,              \
 		[449 ... IOMAP_BYTES] = 0xff,                                  \
 	}
 
 _Static_assert(offsetof(struct tss, iomap) == 104, "64-bit TSS layout");
-_Static_assert(ISOVM_PORT == 0xe00, "I/O bitmap byte 448 assumes 0xe00");
+_Static_assert(ISOVM_PORT == 0xe00 && ISOVM_PORT_LEN == 8,
+	       "I/O bitmap byte 448 assumes 0xe00..0xe07");
 _Static_assert(ISOVM_QEMU_DEBUG_EXIT_PORT == 0xf4, "byte 30 assumes 0xf4");
 
 static struct tss kernel_tss[MAX_CPUS] __attribute__((aligned(64))) = {

@@ -12,6 +12,14 @@ bool power_is_isovm(void)
 	return inl(ISOVM_PORT) == ISOVM_PORT_MAGIC;
 }
 
+uint32_t power_events(void)
+{
+	uint32_t ev = inl(ISOVM_PORT_EVENTS);
+
+	/* Nothing answers there under QEMU: all ones. */
+	return ev == 0xffffffffu ? 0 : ev;
+}
+
 void power_halt_forever(void)
 {
 	if (cpu_ring() != 0)

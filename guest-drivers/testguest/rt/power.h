@@ -17,6 +17,10 @@ void power_off(void) __attribute__((noreturn));
 void power_panic(uint32_t code) __attribute__((noreturn));
 void power_halt_forever(void) __attribute__((noreturn));
 
+/* The ISOVM_EVENT_* bits pending (the power button), cleared by the
+ * read; 0 under QEMU. */
+uint32_t power_events(void);
+
 /* Pulses the i8042 reset line; returns if nothing reset the machine. */
 void power_reset_i8042(void);
 

@@ -11,6 +11,7 @@ static const struct tg_test tests_table[] = {
 	{ "panic", test_panic },
 	{ "irq", test_irq },
 	{ "timer", test_timer },
+	{ "shutdown-wait", test_shutdown_wait },
 	{ "fault", test_fault },
 	{ "fault-io", test_fault_io },
 	{ "selftest", test_selftest },

@@ -15,6 +15,7 @@ void test_reboot(const char *name);
 void test_panic(const char *name);
 void test_irq(const char *name);
 void test_timer(const char *name);
+void test_shutdown_wait(const char *name);
 void test_fault(const char *name);
 void test_fault_io(const char *name);
 void test_selftest(const char *name);
