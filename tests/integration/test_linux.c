@@ -472,3 +472,53 @@ Test(linux, reboot_with_on_reboot_exit_ends_isovm_with_0)
 	cr_assert(!r.strays, "processes outlived isovm");
 	vmrun_free(&r);
 }
+
+struct linux_button {
+	bool pressed;
+	struct harness_ctl out;
+};
+
+static void linux_button_hook(struct vmrun *r, void *arg)
+{
+	struct linux_button *b = arg;
+
+	if (b->pressed || !strstr(r->out, "name=idle status=running"))
+		return;
+	b->pressed = true;
+	harness_isovmctl(&b->out, "api.sock", "shutdown");
+}
+
+/*
+ * isovmctl shutdown presses the power button: the isovm module's
+ * interrupt handler starts the kernel's orderly power-off (sync, then
+ * poweroff), long before the VMM's grace would end in a hard stop.
+ */
+Test(linux, shutdown_powers_the_guest_off_in_order)
+{
+	static char dir[] = "/tmp/isovm-lshut-XXXXXX";
+	static struct linux_button b;
+	const char *extra[] = {"--api-socket", "api.sock",
+			       "--shutdown-grace-ms", "120000",
+			       "--log-level", "info", NULL};
+	struct vmrun_opts o = {.hook = linux_button_hook, .arg = &b};
+	char *argv[LINUX_MAX_ARGS];
+	struct vmrun r;
+
+	harness_need_hw_virt();
+	linux_need_guest();
+	harness_enter_tmpdir(dir);
+	linux_argv(argv, "console=ttyS0 isovm.test=idle", extra);
+	cr_assert_eq(vmrun_opts(&r, LINUX_FULL_TIMEOUT_MS, &o, argv), 0);
+	cr_assert_eq(chdir("/"), 0);
+	harness_remove_tmpdir(dir);
+	if (r.status != 0 || !strstr(r.err, "guest powered off"))
+		linux_tail("stdout", r.out, r.out_len);
+	cr_assert(b.pressed, "the guest never got to its idle test");
+	cr_assert_eq(b.out.status, 0, "%s", b.out.text);
+	cr_assert_eq(r.status, ISOVM_EXIT_POWEROFF, "status %d", r.status);
+	cr_assert_not_null(strstr(r.err, "guest powered off"), "%s", r.err);
+	cr_assert_null(strstr(r.err, "did not power off"),
+		       "the VMM had to stop it");
+	cr_assert_null(strstr(r.out, "name=idle status=timeout"));
+	vmrun_free(&r);
+}

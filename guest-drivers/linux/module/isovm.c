@@ -13,6 +13,7 @@
 
 #include <linux/errno.h>
 #include <linux/init.h>
+#include <linux/interrupt.h>
 #include <linux/io.h>
 #include <linux/ioport.h>
 #include <linux/kernel.h>
@@ -23,6 +24,7 @@
 #include <linux/platform_device.h>
 #include <linux/reboot.h>
 #include <linux/string.h>
+#include <linux/workqueue.h>
 
 #include "isovm_abi.h"
 
@@ -48,6 +50,28 @@ MODULE_PARM_DESC(port_optional,
 static bool isovm_port_present;
 static struct platform_device *isovm_pdevs[ISOVM_VIRTIO_MMIO_MAX];
 static struct sys_off_handler *isovm_poweroff_handler;
+
+static bool isovm_irq_owned;
+
+/* Process context: the kernel's orderly power-off (poweroff_cmd, then a
+ * forced one if that cannot run). */
+static void isovm_button_work(struct work_struct *w)
+{
+	pr_info("power button: powering off\n");
+	orderly_poweroff(true);
+}
+static DECLARE_WORK(isovm_button, isovm_button_work);
+
+/* ISOVM_EVENT_IRQ: read (and so clear) the pending events. */
+static irqreturn_t isovm_event_irq(int irq, void *dev)
+{
+	u32 ev = inl(ISOVM_PORT_EVENTS);
+
+	if (!(ev & ISOVM_EVENT_POWEROFF))
+		return IRQ_NONE;
+	schedule_work(&isovm_button);
+	return IRQ_HANDLED;
+}
 
 static void isovm_port_cmd(u32 cmd)
 {
@@ -84,11 +108,11 @@ static int isovm_port_probe(void)
 {
 	u32 magic;
 
-	if (!request_region(ISOVM_PORT, 4, "isovm"))
+	if (!request_region(ISOVM_PORT, ISOVM_PORT_LEN, "isovm"))
 		return -EBUSY;
 	magic = inl(ISOVM_PORT);
 	if (magic != ISOVM_PORT_MAGIC) {
-		release_region(ISOVM_PORT, 4);
+		release_region(ISOVM_PORT, ISOVM_PORT_LEN);
 		pr_info("no isovm port (read 0x%08x)\n", magic);
 		return -ENODEV;
 	}
@@ -200,11 +224,21 @@ static int isovm_hooks_install(void)
 		return ret;
 	}
 	atomic_notifier_chain_register(&panic_notifier_list, &isovm_panic_nb);
+	/* The power button; without it isovmctl shutdown ends in the VMM's
+	 * hard stop, so a busy line is only worth a warning. */
+	ret = request_irq(ISOVM_EVENT_IRQ, isovm_event_irq, 0, "isovm", NULL);
+	if (ret)
+		pr_warn("no power button: IRQ %d: %d\n", ISOVM_EVENT_IRQ, ret);
+	isovm_irq_owned = !ret;
 	return 0;
 }
 
 static void isovm_hooks_remove(void)
 {
+	if (isovm_irq_owned)
+		free_irq(ISOVM_EVENT_IRQ, NULL);
+	isovm_irq_owned = false;
+	cancel_work_sync(&isovm_button);
 	atomic_notifier_chain_unregister(&panic_notifier_list, &isovm_panic_nb);
 	unregister_sys_off_handler(isovm_poweroff_handler);
 	isovm_poweroff_handler = NULL;
@@ -230,7 +264,7 @@ static int __init isovm_init(void)
 	return 0;
 
 err_release_port:
-	release_region(ISOVM_PORT, 4);
+	release_region(ISOVM_PORT, ISOVM_PORT_LEN);
 	return ret;
 }
 
@@ -239,7 +273,7 @@ static void __exit isovm_exit(void)
 	isovm_devs_unregister();
 	if (isovm_port_present) {
 		isovm_hooks_remove();
-		release_region(ISOVM_PORT, 4);
+		release_region(ISOVM_PORT, ISOVM_PORT_LEN);
 	}
 }
 
