@@ -617,6 +617,18 @@ Test(front_net_e2e, frames_a_dead_server_read_are_salvaged_not_lost)
 	cr_assert_eq(front_salvage(&t.n.front), 0, "nothing twice");
 }
 
+Test(front_net_e2e, a_receive_buffer_the_device_cannot_write_breaks_the_rules)
+{
+	struct ipc_req tx[1];
+
+	srv_take(tx, 1);
+	add_chain(0, 2048, false); /* device-readable: not a receive buffer */
+	notify(0);
+	srv_frame(60, 0);
+	cr_assert_not(virtio_mmio_running(&t.mmio), "NEEDS_RESET");
+	cr_assert_eq(used_idx(0), 0, "nothing written into it");
+}
+
 Test(front_net_e2e, the_driver_offloads_reach_the_server)
 {
 	struct ipc_req tx[4];

@@ -210,6 +210,32 @@ Test(virtq, indices_wrap_past_65535)
 	cr_assert_eq(rd32(USED_GPA + 4 + 8 * 13), 0);
 }
 
+Test(virtq, push_n_publishes_several_chains_at_once_or_none)
+{
+	uint16_t heads[3];
+	uint32_t lens[3] = {100, 200, 300};
+
+	for (unsigned i = 0; i < 2; i++) {
+		put_desc(DESC_GPA, i, BUF_GPA + 64 * i, 64, VIRTQ_DESC_F_WRITE,
+			 0);
+		offer((uint16_t)i);
+		cr_assert_eq(virtq_pop(&q, &mem, &chain), 1);
+		heads[i] = chain.head;
+	}
+	heads[2] = 5;
+	/* Three used for two in flight: nothing written. */
+	cr_assert_eq(virtq_push_n(&q, &mem, heads, lens, 3), -VIRTQ_E_USED_ID);
+	cr_assert_eq(rd16(USED_GPA + 2), 0);
+	heads[1] = 99; /* past the queue: nothing written either */
+	cr_assert_eq(virtq_push_n(&q, &mem, heads, lens, 2), -VIRTQ_E_USED_ID);
+	cr_assert_eq(rd16(USED_GPA + 2), 0);
+	heads[1] = 1;
+	cr_assert_eq(virtq_push_n(&q, &mem, heads, lens, 2), 0);
+	cr_assert_eq(rd16(USED_GPA + 2), 2, "one store of used->idx");
+	cr_assert_eq(rd32(USED_GPA + 4 + 4), 100);
+	cr_assert_eq(rd32(USED_GPA + 4 + 8 + 4), 200);
+}
+
 Test(virtq, avail_idx_too_far_ahead_is_refused)
 {
 	put_desc(DESC_GPA, 0, BUF_GPA, 16, 0, 0);
