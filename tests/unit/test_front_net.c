@@ -545,18 +545,28 @@ Test(front_net_e2e, without_mergeable_buffers_a_small_chain_waits_for_a_fit,
 	cr_assert_eq(used_len(0, 0), VIRTIO_NET_HDR_LEN + 100);
 }
 
-Test(front_net_e2e, bad_frames_from_the_server_never_reach_the_guest)
+/*
+ * One guest receive buffer posted; the oldest server buffer taken off the
+ * list for the test to fill by hand: its bytes, and its request in *r.
+ */
+static uint8_t *srv_raw_buffer(struct ipc_req *r)
 {
-	struct ipc_req tx[1], r;
-	struct ipc_cpl c;
-	uint8_t *b;
+	struct ipc_req tx[1];
 
 	srv_take(tx, 1);
 	add_chain(0, 2048, true);
 	notify(0);
-	r = t.rx[0];
+	*r = t.rx[0];
 	memmove(&t.rx[0], &t.rx[1], --t.nrx * sizeof(t.rx[0]));
-	b = ipc_dp_srv_buf(&t.srv, &r);
+	return ipc_dp_srv_buf(&t.srv, r);
+}
+
+Test(front_net_e2e, bad_frames_from_the_server_never_reach_the_guest)
+{
+	struct ipc_req r;
+	struct ipc_cpl c;
+	uint8_t *b = srv_raw_buffer(&r);
+
 	memset(b, 0, 72);
 	le32_put(b, NET_RX_MAGIC);
 	le32_put(b + 4, 64);
@@ -572,16 +582,10 @@ Test(front_net_e2e, bad_frames_from_the_server_never_reach_the_guest)
 
 Test(front_net_e2e, a_record_that_disagrees_with_the_completion_is_dropped)
 {
-	struct ipc_req tx[1], r;
+	struct ipc_req r;
 	struct ipc_cpl c;
-	uint8_t *b;
+	uint8_t *b = srv_raw_buffer(&r);
 
-	srv_take(tx, 1);
-	add_chain(0, 2048, true);
-	notify(0);
-	r = t.rx[0];
-	memmove(&t.rx[0], &t.rx[1], --t.nrx * sizeof(t.rx[0]));
-	b = ipc_dp_srv_buf(&t.srv, &r);
 	le32_put(b, NET_RX_MAGIC);
 	le32_put(b + 4, 100);
 	c = (struct ipc_cpl){.id = r.id, .len = NET_RX_REC_LEN + 200};

@@ -129,6 +129,19 @@ static int front_submit(struct front *f, struct ipc_req *req, void *cookie)
 	return 0;
 }
 
+/* A request's own fields, its buffer, and its place in the in-flight
+ * count, which front_submit() or front_unstage() gives back on failure. */
+static void front_req_fill(struct front *f, struct ipc_req *req, uint64_t off,
+			   uint32_t arena_len)
+{
+	req->id = 0;
+	req->flags = 0;
+	req->reserved = 0;
+	req->arena_off = off;
+	req->arena_len = arena_len;
+	f->inflight++;
+}
+
 int front_req(struct front *f, struct front_chain *c,
 	      const struct ipc_req *tmpl, uint32_t arena_len, const void *src,
 	      size_t copy_off, size_t copy_len, void *tag)
@@ -157,12 +170,7 @@ int front_req(struct front *f, struct front_chain *c,
 					       buf, copy_len) != copy_len)
 			goto err_free;
 	}
-	req.id = 0;
-	req.flags = 0;
-	req.reserved = 0;
-	req.arena_off = off;
-	req.arena_len = arena_len;
-	f->inflight++;
+	front_req_fill(f, &req, off, arena_len);
 	if (c) {
 		c->staged[c->nstaged++] = req;
 		return 0;
@@ -200,12 +208,7 @@ int front_req_copy(struct front *f, const struct front_chain *c,
 		ipc_arena_free(&f->dp->arena, off, arena_len);
 		return -EINVAL;
 	}
-	req.id = 0;
-	req.flags = 0;
-	req.reserved = 0;
-	req.arena_off = off;
-	req.arena_len = arena_len;
-	f->inflight++;
+	front_req_fill(f, &req, off, arena_len);
 	return front_submit(f, &req, tag) ? -ENOSPC : 0;
 }
 
