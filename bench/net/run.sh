@@ -4,7 +4,8 @@
 # same test guest's net-blast on both VMMs, 64- and 1514-byte frames,
 # guest to host (tx) and host to guest (rx); JSON lines, one per case.
 # Usage: bench/net/run.sh [RUNS] [SECS]   (default 3 runs of 5 s per case)
-# Env: BENCH_NET_CASES (names of cases to run, e.g. "tx_64 rx_64"),
+# Env: BENCH_NET_CASES (cases to run, e.g. "tx_64 rx_64": tx_64 tx_1514
+#      rx_64 rx_1514 rx_1514_rxbuf1536),
 #      BUILD (build dir), ISOVM_KVM_KIND=hw|pvm|none (forces the routing).
 # Root: each case makes a network namespace of its own (bnE-PID-CASE)
 # with a tap and a veth pair, removed after it.
@@ -27,8 +28,8 @@ if [ "${ISOVM_IN_LAB:-}" != 1 ]; then
 	cmake --build "$build" -j "$(nproc)" --target isovm isovm-net \
 		isovm-console isovm-testguest bench-net >/dev/null
 	if [ "$(bench_kind)" = none ]; then
-		# 4 cases of 3 x RUNS runs, each a boot plus SECS and a second.
-		bench_in_lab $((600 + 4 * 3 * runs * (secs + 60))) \
+		# 5 cases of 3 x RUNS runs, each a boot plus SECS and a second.
+		bench_in_lab $((600 + 5 * 3 * runs * (secs + 60))) \
 			bench/net/run.sh "$runs" "$secs"
 		exit
 	fi
