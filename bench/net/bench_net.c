@@ -263,6 +263,10 @@ static void bench_cmdline(char *out, size_t cap, const struct bench_case *c,
 		 c->guest[0] ? " " : "", c->guest);
 }
 
+/*
+ * --log-level debug adds lines at exit only: the device's counters ("net0
+ * stats:", "net0 front:") for a failed run's dump.
+ */
 static int bench_isovm(const struct bench_cfg *cfg, const struct bench_case *c,
 		       struct bench_res *res)
 {
@@ -275,6 +279,8 @@ static int bench_isovm(const struct bench_cfg *cfg, const struct bench_case *c,
 			"tap=" BENCH_TAP ",mac=" BENCH_GUEST_MAC,
 			"--cmdline",
 			cmdline,
+			"--log-level",
+			"debug",
 			NULL};
 
 	bench_cmdline(cmdline, sizeof(cmdline), c, cfg->secs);
