@@ -725,6 +725,54 @@ Test(net_server, error_faults_fail_tx_and_rx_each_by_its_class,
 	cr_assert_eq(extra(&st, "faults_fired"), 2);
 }
 
+/*
+ * Drop and corrupt act on frames, each way, and the requests complete as
+ * usual: a dropped transmit completes 0 and never reaches the host; a
+ * dropped receive completes -ECANCELED with the frame's length (it left
+ * the tap) and the next frame takes the next buffer; a corrupt one
+ * arrives with its last byte flipped.
+ */
+Test(net_server, drop_and_corrupt_faults_act_on_frames_both_ways,
+     .init = srv_start)
+{
+	uint8_t want[FRAME_MAX], f[FRAME_MAX];
+	size_t len;
+	ssize_t n;
+	uint64_t id;
+
+	fault(CTL_OP_TX, CTL_FAULT_DROP, 1);
+	cr_assert_eq(tx(0), 0, "a dropped frame is no error");
+	host_got_none();
+	fault(CTL_OP_TX, CTL_FAULT_CORRUPT, 1);
+	cr_assert_eq(tx(1), 0);
+	len = frame_make(want, 1, frame_len(1));
+	n = tap_fixture_recv(&tap, f, sizeof(f), 5000);
+	cr_assert_eq(n, (ssize_t)len);
+	cr_assert_eq(memcmp(f, want, len - 1), 0);
+	cr_assert_eq(f[len - 1], (uint8_t)(want[len - 1] ^ 0xff));
+	cr_assert_eq(tx(2), 0);
+	host_got(2);
+
+	fault(CTL_OP_RX, CTL_FAULT_DROP, 1);
+	id = rx_post(NET_RX_BUF_MIN);
+	host_send(3);
+	reap();
+	cr_assert_eq(done.req.id, id);
+	cr_assert_eq(done.status, -ECANCELED);
+	cr_assert_eq(done.len, NET_RX_REC_LEN + HDR + frame_len(3));
+	fault(CTL_OP_RX, CTL_FAULT_CORRUPT, 1);
+	id = rx_post(NET_RX_BUF_MIN);
+	host_send(4);
+	reap();
+	cr_assert_eq(done.req.id, id);
+	cr_assert_eq(done.status, 0);
+	len = frame_make(want, 4, frame_len(4));
+	cr_assert_eq(got[NET_RX_REC_LEN + HDR + len - 1],
+		     (uint8_t)(want[len - 1] ^ 0xff));
+	host_send(5);
+	rx_got(rx_post(NET_RX_BUF_MIN), 5);
+}
+
 /* A delayed RX buffer is posted late, and frames wait for it. */
 Test(net_server, a_delay_fault_posts_an_rx_buffer_late, .init = srv_start)
 {
