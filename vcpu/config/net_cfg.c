@@ -9,7 +9,6 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "ipc/virtio_net_config.h"
 #include "vcpu/config/net_cfg.h"
 #include "vcpu/log.h"
 
@@ -53,7 +52,7 @@ static int net_parse_mtu(const char *v, uint32_t *mtu)
 		return -EINVAL;
 	errno = 0;
 	n = strtoul(v, &end, 10);
-	if (errno || *end || n < VIRTIO_NET_MTU_MIN || n > VIRTIO_NET_MTU_MAX)
+	if (errno || *end || n < NET_MTU_MIN || n > NET_MTU_MAX)
 		return -EINVAL;
 	*mtu = (uint32_t)n;
 	return 0;
@@ -104,7 +103,7 @@ static int net_parse_item(char *item, struct net_cfg *n, char *err,
 		if (net_parse_mtu(v, &n->mtu))
 			return errf(err, errlen, -EINVAL,
 				    "--net: mtu=%s is not a number in %u..%u",
-				    v, VIRTIO_NET_MTU_MIN, VIRTIO_NET_MTU_MAX);
+				    v, NET_MTU_MIN, NET_MTU_MAX);
 		return 0;
 	}
 	return errf(err, errlen, -EINVAL, "--net: unknown key '%s'", item);
@@ -118,7 +117,7 @@ int net_cfg_parse(const char *spec, struct net_cfg *n, char *err,
 
 	memset(n, 0, sizeof(*n));
 	n->fd = -1;
-	n->mtu = VIRTIO_NET_MTU_DEFAULT;
+	n->mtu = NET_MTU_DEFAULT;
 	if (strlen(spec) >= sizeof(buf))
 		return errf(err, errlen, -EINVAL, "--net: too long");
 	strcpy(buf, spec);
@@ -219,7 +218,7 @@ static int net_attach_error(const struct net_cfg *n, int e, char *err,
 /* The tap's vnet header is the 12-byte virtio 1.x one; no offloads yet. */
 static int net_tap_setup(struct net_cfg *n, char *err, size_t errlen)
 {
-	int hdr = VIRTIO_NET_HDR_LEN;
+	int hdr = NET_VNET_HDR_LEN;
 	struct ifreq ifr;
 
 	memset(&ifr, 0, sizeof(ifr));

@@ -13,6 +13,13 @@
 #define NET_MAX	    4
 #define NET_IFNAMSIZ 16 /* the kernel's IFNAMSIZ, NUL included */
 #define NET_MAC_LEN  6
+/* The guest's MTU (IPv4's minimum up to the config space's le16) and the
+ * tap's vnet header (virtio 1.x, num_buffers included); the net front
+ * checks they are virtio_net_config.h's. */
+#define NET_MTU_MIN	    68
+#define NET_MTU_MAX	    65535
+#define NET_MTU_DEFAULT	    1500
+#define NET_VNET_HDR_LEN    12
 
 struct net_cfg {
 	char ifname[NET_IFNAMSIZ];

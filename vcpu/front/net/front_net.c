@@ -1,4 +1,5 @@
 /* front_net.c: the virtio-net front: config, transport hooks, TX. */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,12 @@
 #include "vcpu/front/net/front_net_rx.h"
 #include "vcpu/core/trace.h"
 #include "vcpu/le.h"
+
+static_assert(NET_MTU_MIN == VIRTIO_NET_MTU_MIN &&
+		      NET_MTU_MAX == VIRTIO_NET_MTU_MAX &&
+		      NET_MTU_DEFAULT == VIRTIO_NET_MTU_DEFAULT &&
+		      NET_VNET_HDR_LEN == VIRTIO_NET_HDR_LEN,
+	      "--net's limits are the device's");
 
 /* Device features the front knows how to serve. */
 #define FRONT_NET_FEATURES                                                  \
