@@ -43,6 +43,9 @@ static void front_net_salvage_dead(void *opaque)
 	front_net_rx_unrecorded(n);
 	pthread_mutex_unlock(&n->vdev.lock);
 	got += front_salvage(&n->front);
+	pthread_mutex_lock(&n->vdev.lock);
+	front_net_rx_unrecorded_done(n);
+	pthread_mutex_unlock(&n->vdev.lock);
 	if (got)
 		log_info("%s: %d received frames taken from the dead server's "
 			 "buffers",

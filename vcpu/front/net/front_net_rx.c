@@ -125,6 +125,15 @@ void front_net_rx_unrecorded(struct front_net *n)
 					: 0);
 }
 
+void front_net_rx_unrecorded_done(struct front_net *n)
+{
+	if (!n->unrecorded)
+		return;
+	n->tap_frames0++;
+	n->tap_bytes0 += n->unrecorded - VIRTIO_NET_HDR_LEN;
+	n->unrecorded = 0;
+}
+
 void front_net_rx_done(struct front_net *n, const struct ipc_dp_done *d)
 {
 	struct front_net_held *h;

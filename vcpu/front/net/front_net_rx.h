@@ -37,6 +37,10 @@ bool front_net_rx_salvage(struct front_net *n, const struct ipc_req *req,
  */
 void front_net_rx_unrecorded(struct front_net *n);
 
+/* After that salvage: a frame no buffer turned out to hold is counted as
+ * lost, so the next death starts from counts that agree. */
+void front_net_rx_unrecorded_done(struct front_net *n);
+
 /* The guest reset the device: held frames and popped chains are gone. */
 void front_net_rx_reset(struct front_net *n);
 
