@@ -15,7 +15,8 @@
 # default max; without svm there is no KVM), ISOVM_LAB_SCRATCH (size of
 # the scratch disk, default 32G, sparse), ISOVM_LAB_FROZEN (seconds
 # without the lab's heartbeat before it counts as frozen and is stopped,
-# default 120), ISOVM_LAB_SCRATCH_DIR (where the scratch disk's file lives
+# default 120), ISOVM_LAB_KICK (seconds of silence before each NMI that
+# wakes a stalled lab, default 20; 0: none), ISOVM_LAB_SCRATCH_DIR (where the scratch disk's file lives
 # on the host, default /dev/shm: RAM), ISOVM_LAB_MIN_FREE_MB (room it needs
 # there, default 2048). CMD sees the caller's environment with TMPDIR=/tmp and
 # ISOVM_IN_LAB=1. The lab's monitor is the socket monitor.sock in its run
@@ -164,16 +165,32 @@ exec {scratch_fd}>&- {scratch_ro_fd}<&-
 # stops for ${ISOVM_LAB_FROZEN:-120} s: a lab that froze whole runs
 # nothing, its own timeouts included. It holds none of our output open,
 # so a caller reading our stdout through a pipe sees the end at once.
+#
+# Before that, every ${ISOVM_LAB_KICK:-20} s of silence it sends the lab
+# an NMI through the monitor. TCG sometimes leaves the lab's timer
+# interrupt pending in its local APIC, never taken, while the CPU runs a
+# nested guest that spins on a lock its other vCPU holds: the guest
+# never exits, so the lab never schedules that vCPU. An NMI always ends
+# the nested run (kvm_amd intercepts it); the lab's kernel logs it as an
+# unknown NMI, takes its timer interrupt and goes on.
 (
 	trap 'exit 0' TERM
 	frozen_s=${ISOVM_LAB_FROZEN:-120}
+	kick_s=${ISOVM_LAB_KICK:-20}
 	last_size=-1
 	last_beat=$SECONDS
+	kicks=0
+	last_kick_at=0
 	while :; do
 		sleep 5 &
 		wait $! || exit 0
 		size=$(stat -c %s "$own/heartbeat" 2>/dev/null || echo 0)
 		if [ "$size" != "$last_size" ]; then
+			if [ "$kicks" -gt 0 ]; then
+				# The kick worked: the beat came back.
+				echo "$((SECONDS - last_beat)) $kicks" >>"$own/kicked"
+				kicks=0
+			fi
 			last_size=$size
 			last_beat=$SECONDS
 		fi
@@ -181,7 +198,16 @@ exec {scratch_fd}>&- {scratch_ro_fd}<&-
 			touch "$own/timed-out"
 			break
 		fi
-		if [ $((SECONDS - last_beat)) -ge "$frozen_s" ]; then
+		silent=$((SECONDS - last_beat))
+		if [ "$kick_s" -gt 0 ] && [ "$silent" -ge "$kick_s" ] &&
+		   [ "$silent" -lt "$frozen_s" ] &&
+		   [ $((SECONDS - last_kick_at)) -ge "$kick_s" ]; then
+			timeout 20 python3 "$top/scripts/lab/monitor-query.py" \
+				"$run/monitor.sock" "nmi" >/dev/null 2>&1 || true
+			kicks=$((kicks + 1))
+			last_kick_at=$SECONDS
+		fi
+		if [ "$silent" -ge "$frozen_s" ]; then
 			# What the lab's CPU was doing, for the error below.
 			timeout 20 python3 "$top/scripts/lab/monitor-query.py" \
 				"$run/monitor.sock" "info status" "info registers" "info lapic" \
@@ -201,6 +227,13 @@ qemu_pid=
 kill "$watch_pid" 2>/dev/null || true
 [ "$tty" = 0 ] || stty sane 2>/dev/null || true
 
+if [ -f "$own/kicked" ]; then
+	# Said, not hidden: a stall costs the command that much time.
+	while read -r silent kicks; do
+		echo "kvm-lab: the lab stalled (no heartbeat for about $silent s);" \
+			"NMIs sent: $kicks; it went on" >&2
+	done <"$own/kicked"
+fi
 if [ -f "$own/timed-out" ]; then
 	lab_error "time limit of ${timeout_s} s reached while running: $*"
 fi

@@ -6,7 +6,8 @@
 # exit status comes back; kvm_amd runs without virtual GIF; and each
 # failure (no QEMU, no svm, the time limit, a frozen lab, a host disk too
 # full for the scratch disk) is one clear line and status 125; a frozen
-# lab also shows its log and its CPU's state.
+# lab also shows its log and its CPU's state; a lab that stalls is woken
+# by an NMI and says so.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 lab=scripts/kvm-lab.sh
@@ -118,6 +119,21 @@ rc=$?
 expect "frozen lab: its state" "$err" "kvm-lab: its CPU when it was stopped:"
 expect "frozen lab: run state" "$err" "VM status: running"
 expect "frozen lab: registers" "$err" "RIP="
+# A lab that stalls for a while gets an NMI, which its kernel takes as an
+# unknown NMI and goes on; the stall is said once the beat comes back.
+err=$(ISOVM_LAB_KICK=10 "$lab" --timeout 300 -- sh -c \
+	'hb=$(cat /run/kvm-lab-heartbeat.pid); kill -STOP "$hb"; sleep 22
+	 kill -CONT "$hb"; sleep 12
+	 echo "nmis=$(dmesg | grep -c "NMI received for unknown reason")"' 2>&1)
+rc=$?
+[ "$rc" -eq 0 ] && pass "stalled lab: the command ends well" ||
+	fail "stalled lab: status $rc ($err)"
+if grep -Eq '^nmis=[1-9]' <<<"$err"; then
+	pass "stalled lab: its kernel took the NMI"
+else
+	fail "stalled lab: no NMI in its log: $err"
+fi
+expect "stalled lab: the stall is said" "$err" "kvm-lab: the lab stalled"
 # Too little host disk for the scratch disk: refused at once, one line.
 err=$(ISOVM_LAB_MIN_FREE_MB=999999999 "$lab" -- true 2>&1)
 rc=$?
