@@ -105,7 +105,8 @@ bool vnet_link_up(const struct vnet *n);
  * into frame, which holds cap bytes (n->frame_max fits every frame), and
  * gives its buffers back to the device. Frames longer than cap or shorter
  * than an Ethernet header are dropped and counted. Returns the frame's
- * length, 0 when none is ready, or -TG_EIO when the device broke a ring
+ * length, 0 when none is ready (the buffers given back are then
+ * published), or -TG_EIO when the device broke a ring
  * rule (a buffer not in flight, a length beyond the buffer, or a merged
  * frame whose buffers were not all published together).
  */
