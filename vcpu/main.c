@@ -176,46 +176,49 @@ static void main_policy(const struct server_cfg *c, const char *dev,
 	}
 }
 
-/*
- * Devices and their servers, started once and kept across reboots; the
- * I/O thread serves them while the VM runs.
- */
+/* Adds a device the API shows as name, whose transport traces as trace. */
+static int main_api_add(struct api_server *api, const char *name,
+			const char *trace, enum ctl_dev_type type,
+			struct supervisor *sup, struct virtio_dev *vdev)
+{
+	struct api_device_ref d = {
+		.type = type,
+		.sup = sup,
+		.vdev = &vdev->mmio,
+		.lock = &vdev->lock,
+	};
+
+	snprintf(d.name, sizeof(d.name), "%s", name);
+	snprintf(d.trace_name, sizeof(d.trace_name), "%s", trace);
+	return api_server_add(api, &d);
+}
+
 /* The devices the API shows, once they run. */
 static int main_api_devices(struct api_server *api, struct front_console *fc,
 			    struct front_blk *blk, unsigned ndisks,
 			    struct front_net *net, unsigned nnets)
 {
-	struct api_device_ref d = {
-		.name = "console",
-		.trace_name = "console0",
-		.type = CTL_DEV_CONSOLE,
-		.sup = &fc->sup,
-		.vdev = &fc->vdev.mmio,
-		.lock = &fc->vdev.lock,
-	};
-	int ret = api_server_add(api, &d);
+	char name[16];
+	int ret = main_api_add(api, "console", "console0", CTL_DEV_CONSOLE,
+			       &fc->sup, &fc->vdev);
 
 	for (unsigned i = 0; !ret && i < ndisks; i++) {
-		snprintf(d.name, sizeof(d.name), "blk%u", i);
-		snprintf(d.trace_name, sizeof(d.trace_name), "blk%u", i);
-		d.type = CTL_DEV_BLK;
-		d.sup = &blk[i].sup;
-		d.vdev = &blk[i].vdev.mmio;
-		d.lock = &blk[i].vdev.lock;
-		ret = api_server_add(api, &d);
+		snprintf(name, sizeof(name), "blk%u", i);
+		ret = main_api_add(api, name, name, CTL_DEV_BLK, &blk[i].sup,
+				   &blk[i].vdev);
 	}
 	for (unsigned i = 0; !ret && i < nnets; i++) {
-		snprintf(d.name, sizeof(d.name), "net%u", i);
-		snprintf(d.trace_name, sizeof(d.trace_name), "net%u", i);
-		d.type = CTL_DEV_NET;
-		d.sup = &net[i].sup;
-		d.vdev = &net[i].vdev.mmio;
-		d.lock = &net[i].vdev.lock;
-		ret = api_server_add(api, &d);
+		snprintf(name, sizeof(name), "net%u", i);
+		ret = main_api_add(api, name, name, CTL_DEV_NET, &net[i].sup,
+				   &net[i].vdev);
 	}
 	return ret;
 }
 
+/*
+ * Devices and their servers, started once and kept across reboots; the
+ * I/O thread serves them while the VM runs.
+ */
 static int main_devices(struct vm *vm, struct iothread *io,
 			struct front_console *fc, const struct console_res *con,
 			struct front_blk *blk, struct front_net *net,
