@@ -21,14 +21,13 @@ enum sandbox_arg_check {
 	SANDBOX_ARG_EQ,	       /* args[arg] == value */
 	SANDBOX_ARG_MASKED_EQ, /* (args[arg] & mask) == value */
 	SANDBOX_ARG_EQ_SLOT,   /* args[arg] == slots[value]: a number known
-				* only when the filter is installed (the
-				* process's pid, an fd it was given); the
-				* row allows nothing when that slot is absent */
+				* only when the filter is installed (an fd
+				* the process was given); the row allows
+				* nothing when that slot is absent */
 };
 
 /* The slots of the device servers' policies (sandbox_srv_slots[]). */
 enum sandbox_srv_slot {
-	SANDBOX_SLOT_PID,	  /* the server's own pid */
 	SANDBOX_SLOT_CTL,	  /* control socket */
 	SANDBOX_SLOT_KICK,	  /* submission wake-ups (read) */
 	SANDBOX_SLOT_CALL,	  /* completion wake-ups (write) */

@@ -37,7 +37,6 @@ int __lsan_is_turned_off(void)
 static void srv_sandbox_slots(const struct srv *s,
 			      int64_t slots[SANDBOX_SRV_SLOTS])
 {
-	slots[SANDBOX_SLOT_PID] = getpid();
 	slots[SANDBOX_SLOT_CTL] = s->ctl_fd;
 	slots[SANDBOX_SLOT_KICK] = s->kick_fd;
 	slots[SANDBOX_SLOT_CALL] = s->call_fd;
