@@ -94,9 +94,7 @@
 	SB_ALLOW_IOCTL(KVM_GET_SREGS, "the report of a guest fault"), \
 	SB_ALLOW_EQ(sendmsg, 2, SB_SENDMSG_FLAGS, \
 		    "trace events to API clients (a virtqueue rule broken " \
-		    "in a register write)"), \
-	SB_ALLOW(epoll_ctl, "the console's IN pipe watched again (a guest " \
-		 "reset, a UART read): libevent adds the event here")
+		    "in a register write)")
 
 // clang-format on
 

@@ -16,6 +16,16 @@ static void console_pipe_event(evutil_socket_t fd, short what, void *arg)
 	p->cb(p->arg);
 }
 
+static void console_pipe_arm(evutil_socket_t fd, short what, void *arg)
+{
+	struct console_pipe *p = arg;
+
+	(void)fd;
+	(void)what;
+	/* Adding a pending event again leaves it as it is. */
+	(void)event_add(p->ev, NULL);
+}
+
 int console_pipe_open(struct console_pipe *p, enum console_pipe_dir dir,
 		      size_t size, struct event_base *base,
 		      void (*cb)(void *arg), void *arg)
@@ -40,7 +50,8 @@ int console_pipe_open(struct console_pipe *p, enum console_pipe_dir dir,
 	p->ev = event_new(base, p->vmm_fd,
 			  dir == CONSOLE_PIPE_OUT ? EV_WRITE : EV_READ,
 			  console_pipe_event, p);
-	if (!p->ev) {
+	p->arm = event_new(base, -1, 0, console_pipe_arm, p);
+	if (!p->ev || !p->arm) {
 		ret = -ENOMEM;
 		console_pipe_close(p);
 		return ret;
@@ -50,9 +61,11 @@ int console_pipe_open(struct console_pipe *p, enum console_pipe_dir dir,
 
 void console_pipe_close(struct console_pipe *p)
 {
+	if (p->arm)
+		event_free(p->arm);
 	if (p->ev)
 		event_free(p->ev);
-	p->ev = NULL;
+	p->ev = p->arm = NULL;
 	if (p->vmm_fd >= 0)
 		close(p->vmm_fd);
 	if (p->srv_fd >= 0)
@@ -91,10 +104,11 @@ ssize_t console_pipe_get(struct console_pipe *p, void *buf, size_t n)
 
 int console_pipe_wait(struct console_pipe *p)
 {
-	if (!p->ev)
+	if (!p->arm)
 		return -EBADF;
-	/* Adding a pending event again leaves it as it is. */
-	return event_add(p->ev, NULL) ? -ENOMEM : 0;
+	/* Activating an active event again leaves it as it is. */
+	event_active(p->arm, EV_TIMEOUT, 0);
+	return 0;
 }
 
 int console_pipe_queued(const struct console_pipe *p)

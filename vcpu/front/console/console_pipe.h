@@ -29,6 +29,10 @@ struct console_pipe {
 	int vmm_fd;	  /* owned: OUT's write end, IN's read end */
 	int srv_fd;	  /* owned: the other end, handed to every server */
 	struct event *ev; /* owned: one-shot, OUT writable or IN readable */
+	/* owned: made active by console_pipe_wait() from any thread; adds
+	 * ev on the loop's thread, so only that thread changes the loop's
+	 * fd set (the vCPU threads' filter has no epoll_ctl) */
+	struct event *arm;
 	void (*cb)(void *arg);
 	void *arg;
 };
