@@ -142,31 +142,37 @@ struct net_job {
 	struct net_peer_echo_opts o;
 	struct net_peer_echo_result r;
 	bool evil; /* wait for net-evil's last frame instead */
+	struct net_peer p;
+	pthread_t th;
 	int ret;
 };
 
 static void *net_job_run(void *arg)
 {
 	struct net_job *j = arg;
-	struct net_peer p;
 	uint8_t mac[6];
 
 	net_peer_parse_mac(GUEST_MAC, mac);
-	if (!netns_wait_carrier("tap0", NET_TIMEOUT_MS)) {
+	if (!netns_wait_carrier("tap0", NET_TIMEOUT_MS))
 		j->ret = -ENODEV;
-		return NULL;
-	}
-	j->ret = net_peer_open(&p, "tap0");
-	if (j->ret)
-		return NULL;
-	if (j->evil)
-		j->ret = net_peer_wait(&p, NET_TEST_ETHERTYPE_ECHO,
+	else if (j->evil)
+		j->ret = net_peer_wait(&j->p, NET_TEST_ETHERTYPE_ECHO,
 				       NET_TEST_EVIL_DONE,
 				       NET_TEST_EVIL_DONE_LEN, NET_TIMEOUT_MS);
 	else
-		j->ret = net_peer_echo(&p, mac, &j->o, &j->r);
-	net_peer_close(&p);
+		j->ret = net_peer_echo(&j->p, mac, &j->o, &j->r);
+	net_peer_close(&j->p);
 	return NULL;
+}
+
+/*
+ * The host side of tap0, opened here before the guest boots (net-evil
+ * sends at once, maybe before the carrier is seen), then run on a thread.
+ */
+static void net_job_start(struct net_job *j)
+{
+	cr_assert_eq(net_peer_open(&j->p, "tap0"), 0);
+	cr_assert_eq(pthread_create(&j->th, NULL, net_job_run, j), 0);
 }
 
 /* A "KEY=N" of a line in the output, or -1. */
@@ -185,15 +191,14 @@ Test(net, echo_of_ten_thousand_numbered_frames_comes_back_in_order)
 	struct net_job j = {.o = {.count = 10000, .window = 64,
 				  .min_size = 60, .max_size = 1514}};
 	struct vmrun r;
-	pthread_t th;
 	char line[512];
 
 	harness_need_kvm();
 	netns_enter("echo");
 	netns_tap("tap0", NULL);
-	cr_assert_eq(pthread_create(&th, NULL, net_job_run, &j), 0);
+	net_job_start(&j);
 	net_boot(&r, "test=net-echo", NULL);
-	pthread_join(th, NULL);
+	pthread_join(j.th, NULL);
 	if (r.status != 0 || j.ret)
 		vmrun_dump(&r, "net-echo");
 	cr_assert_eq(j.ret, 0, "peer: %d %s (sent %llu received %llu)", j.ret,
@@ -238,15 +243,14 @@ Test(net, frames_a_hostile_driver_sends_are_dropped_and_counted)
 {
 	struct net_job j = {.evil = true};
 	struct vmrun r;
-	pthread_t th;
 	char line[512];
 
 	harness_need_kvm();
 	netns_enter("evil");
 	netns_tap("tap0", NULL);
-	cr_assert_eq(pthread_create(&th, NULL, net_job_run, &j), 0);
+	net_job_start(&j);
 	net_boot(&r, "test=net-evil", NULL);
-	pthread_join(th, NULL);
+	pthread_join(j.th, NULL);
 	if (r.status != 0 || j.ret)
 		vmrun_dump(&r, "net-evil");
 	cr_assert_eq(j.ret, 0, "the good frame after the bad ones: %d", j.ret);
@@ -312,16 +316,15 @@ Test(net, echo_loses_no_frame_while_the_server_is_killed_20_times)
 			"1000/10",
 			NULL};
 	struct vmrun r;
-	pthread_t th;
 
 	harness_need_kvm();
 	netns_enter("kill");
 	netns_tap("tap0", NULL);
 	snprintf(net, sizeof(net), "tap=tap0,mac=%s", GUEST_MAC);
-	cr_assert_eq(pthread_create(&th, NULL, net_job_run, &j), 0);
+	net_job_start(&j);
 	cr_assert_eq(vmrun_opts(&r, 120000, &o, argv), 0);
 	__atomic_store_n(&nk.enough, true, __ATOMIC_RELEASE);
-	pthread_join(th, NULL);
+	pthread_join(j.th, NULL);
 	if (r.status != 0 || j.ret)
 		vmrun_dump(&r, "net-echo under kills");
 	cr_assert_eq(j.ret, 0, "peer: %d %s (sent %llu received %llu)", j.ret,
