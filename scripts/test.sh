@@ -34,7 +34,7 @@ status=0
 # on the host or in the lab, and records its counts and time.
 run_label() {
 	local name=$1 where=$2 dir=$3 start=$SECONDS log rc line pass fail
-	local attempt froze=''
+	local attempt froze='' note='' stalls=0
 	shift 3
 	log=$(mktemp)
 	echo "== $name: $where"
@@ -48,11 +48,16 @@ run_label() {
 				ctest --test-dir "$dir" --output-on-failure "$@" 2>&1 |
 				tee "$log"
 			rc=${PIPESTATUS[0]}
+			# Stalls an NMI woke (kvm-lab.sh's ISOVM_LAB_KICK).
+			stalls=$((stalls + $(grep -c '^kvm-lab: the lab stalled' "$log" || true)))
+			grep -q '^kvm-lab: error: the lab froze' "$log" &&
+				froze=$((${froze:-0} + 1))
 			[ "$rc" -eq 125 ] && [ "$attempt" -eq 1 ] &&
-				grep -q '^kvm-lab: error: the lab froze' "$log" || break
+				[ -n "$froze" ] || break
 			echo "test: $name: the lab froze; running the label once more" >&2
-			froze=" (lab froze once)"
 		done
+		[ -z "$froze" ] || note+=" (lab froze: $froze)"
+		[ "$stalls" -eq 0 ] || note+=" (lab stalls woken: $stalls)"
 		(exit "$rc")
 	else
 		ctest --test-dir "$dir" --output-on-failure "$@" 2>&1 |
@@ -79,7 +84,7 @@ run_label() {
 	total_pass=$((total_pass + pass))
 	total_fail=$((total_fail + fail))
 	report+=("$(printf '%-12s %-8s %4d passed %3d failed %5d s%s' \
-		"$name" "$where" "$pass" "$fail" $((SECONDS - start)) "$froze")")
+		"$name" "$where" "$pass" "$fail" $((SECONDS - start)) "$note")")
 }
 
 # run_fuzz TARGET SECONDS: one fuzz target under libFuzzer (clang, ASan +
