@@ -30,71 +30,8 @@ total_pass=0
 total_fail=0
 status=0
 
-# run_label NAME WHERE BUILD CTEST_ARGS...: runs ctest in build dir BUILD
-# on the host or in the lab, and records its counts and time.
-run_label() {
-	local name=$1 where=$2 dir=$3 start=$SECONDS log rc line pass fail
-	local attempt froze=0 note='' stalls=0 done_re='' done_n=0 n
-	local -a skip=()
-	shift 3
-	log=$(mktemp)
-	echo "== $name: $where"
-	set +e
-	if [ "$where" = kvm-lab ]; then
-		# A lab that froze whole (kvm-lab.sh stops it when its heartbeat
-		# ends: QEMU's emulated CPU has been seen to stop taking
-		# interrupts while a nested guest spins) says nothing of the
-		# tests still to run: those run again, up to twice more; the
-		# ones that passed before the freeze keep their result.
-		for attempt in 1 2 3; do
-			[ -z "$done_re" ] || skip=(-E "^($done_re)\$")
-			scripts/kvm-lab.sh --timeout "$lab_timeout" -- \
-				ctest --test-dir "$dir" --output-on-failure "$@" \
-				"${skip[@]}" 2>&1 | tee "$log"
-			rc=${PIPESTATUS[0]}
-			# Stalls an NMI woke (kvm-lab.sh's ISOVM_LAB_KICK).
-			stalls=$((stalls + $(grep -c '^kvm-lab: the lab stalled' "$log" || true)))
-			[ "$rc" -eq 125 ] &&
-				grep -q '^kvm-lab: error: the lab froze' "$log" || break
-			froze=$((froze + 1))
-			[ "$attempt" -lt 3 ] || break
-			# "1/3 Test #81: kvm_linux ....   Passed  138.12 sec"
-			for n in $(sed -nE 's/.*Test +#[0-9]+: ([A-Za-z0-9_.-]+) \.+ +Passed .*/\1/p' "$log"); do
-				done_re+="${done_re:+|}$n"
-				done_n=$((done_n + 1))
-			done
-			echo "test: $name: the lab froze; running the tests not yet passed again" >&2
-		done
-		[ "$froze" -eq 0 ] || note+=" (lab froze: $froze)"
-		[ "$stalls" -eq 0 ] || note+=" (lab stalls woken: $stalls)"
-		(exit "$rc")
-	else
-		ctest --test-dir "$dir" --output-on-failure "$@" 2>&1 |
-			tee "$log"
-	fi
-	rc=${PIPESTATUS[0]}
-	set -e
-	# "100% tests passed, 0 tests failed out of 50"; ctest may colour it
-	# (a terminal in the lab once did): the escapes go first.
-	line=$(sed 's/\x1b\[[0-9;]*m//g' "$log" |
-		grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' |
-		tail -n1 || true)
-	rm -f "$log"
-	if [ -z "$line" ]; then
-		echo "test: $name: ctest gave no summary (status $rc)" >&2
-		pass=$done_n
-		fail=1
-	else
-		fail=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
-		pass=$(( $(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line") - fail + done_n ))
-		[ "$rc" -eq 0 ] || [ "$fail" -gt 0 ] || fail=1
-	fi
-	[ "$fail" -eq 0 ] || status=1
-	total_pass=$((total_pass + pass))
-	total_fail=$((total_fail + fail))
-	report+=("$(printf '%-12s %-8s %4d passed %3d failed %5d s%s' \
-		"$name" "$where" "$pass" "$fail" $((SECONDS - start)) "$note")")
-}
+# run_label NAME WHERE BUILD CTEST_ARGS... (scripts/lab/run-label.sh)
+. scripts/lab/run-label.sh
 
 # run_fuzz TARGET SECONDS: one fuzz target under libFuzzer (clang, ASan +
 # UBSan; scripts/fuzz.sh on a copy of its corpus, the tree stays as it is):
