@@ -15,11 +15,11 @@
 # default max; without svm there is no KVM), ISOVM_LAB_SCRATCH (size of
 # the scratch disk, default 32G, sparse), ISOVM_LAB_FROZEN (seconds
 # without the lab's heartbeat before it counts as frozen and is stopped,
-# default 120), ISOVM_LAB_KICK (seconds of silence before each NMI that
-# wakes a stalled lab, default 20; 0: none), ISOVM_LAB_SCRATCH_DIR (where the scratch disk's file lives
-# on the host, default /dev/shm: RAM), ISOVM_LAB_MIN_FREE_MB (room it needs
-# there, default 2048). CMD sees the caller's environment with TMPDIR=/tmp and
-# ISOVM_IN_LAB=1. The lab's monitor is the socket monitor.sock in its run
+# default 120), ISOVM_LAB_KICK (seconds of silence before each NMI sent
+# to wake a stalled lab, default 20; 0: none), ISOVM_LAB_SCRATCH_DIR
+# (where the scratch disk's file lives on the host, default /dev/shm:
+# RAM), ISOVM_LAB_MIN_FREE_MB (room it needs there, default 2048). CMD
+# sees the caller's environment with TMPDIR=/tmp and ISOVM_IN_LAB=1. The lab's monitor is the socket monitor.sock in its run
 # folder (build/lab/runs/), for looking into a lab that stopped answering.
 set -euo pipefail
 
@@ -170,9 +170,10 @@ exec {scratch_fd}>&- {scratch_ro_fd}<&-
 # an NMI through the monitor. TCG sometimes leaves the lab's timer
 # interrupt pending in its local APIC, never taken, while the CPU runs a
 # nested guest that spins on a lock its other vCPU holds: the guest
-# never exits, so the lab never schedules that vCPU. An NMI always ends
-# the nested run (kvm_amd intercepts it); the lab's kernel logs it as an
-# unknown NMI, takes its timer interrupt and goes on.
+# never exits, so the lab never schedules that vCPU. The NMI is meant to
+# end the nested run (kvm_amd intercepts it) so the lab takes its timer;
+# it has not woken every such freeze (scripts/test.sh runs the tests a
+# frozen lab left again).
 (
 	trap 'exit 0' TERM
 	frozen_s=${ISOVM_LAB_FROZEN:-120}
@@ -187,7 +188,7 @@ exec {scratch_fd}>&- {scratch_ro_fd}<&-
 		size=$(stat -c %s "$own/heartbeat" 2>/dev/null || echo 0)
 		if [ "$size" != "$last_size" ]; then
 			if [ "$kicks" -gt 0 ]; then
-				# The kick worked: the beat came back.
+				# The beat came back after the kicks.
 				echo "$((SECONDS - last_beat)) $kicks" >>"$own/kicked"
 				kicks=0
 			fi

@@ -6,8 +6,8 @@
 # exit status comes back; kvm_amd runs without virtual GIF; and each
 # failure (no QEMU, no svm, the time limit, a frozen lab, a host disk too
 # full for the scratch disk) is one clear line and status 125; a frozen
-# lab also shows its log and its CPU's state; a lab that stalls is woken
-# by an NMI and says so.
+# lab also shows its log and its CPU's state; a lab whose heartbeat stops
+# for a while gets an NMI, takes it, goes on and says it stalled.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 lab=scripts/kvm-lab.sh

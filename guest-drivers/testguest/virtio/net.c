@@ -289,7 +289,7 @@ int vnet_recv(struct vnet *n, void *frame, uint32_t cap)
 		n->st.rx_bytes += len;
 		return (int)len;
 	}
-	if (!ret) {
+	if (!ret && n->rx_unkicked) {
 		/* Nothing more: the buffers given back so far go out now. */
 		virtq_kick(&n->rx);
 		n->rx_unkicked = 0;
